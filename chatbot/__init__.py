@@ -1,0 +1,1 @@
+"""Loket: a customer-service front desk for chat apps."""

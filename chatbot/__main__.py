@@ -1,0 +1,5 @@
+"""Run the `loket` command as `python -m chatbot`."""
+
+from chatbot.cli import main
+
+raise SystemExit(main())

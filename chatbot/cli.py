@@ -1,0 +1,266 @@
+"""The `loket` command: serve, chat, cases, flow diagram; a composition root."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import uuid
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+from pydantic import ValidationError
+
+from chatbot.bootstrap import open_desk
+from chatbot.clock import SystemClock
+from chatbot.domain import Inbound, OutButton, buttons_as_text
+from db import queries
+from db.engine import as_utc, make_engine, migrate
+from flows.profiles.schema import ProfileError
+from settings import Settings
+
+logger = logging.getLogger("loket")
+DIAGRAM_PATH = Path("docs/flows/front_desk.mmd")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one `loket` sub-command; exit code 0 on success, 2 on a configuration error."""
+    args = _parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.command == "serve" else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        settings = Settings()
+        if getattr(args, "profile", None):
+            settings = settings.model_copy(update={"profile": args.profile})
+        result: int = args.run(settings, args)
+        return result
+    except (ProfileError, ValidationError) as exc:
+        print(f"loket: configuration error: {exc}", file=sys.stderr)
+        return 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="loket", description="Loket customer-service desk.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="run the web chat, webhooks and outbox")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--profile", help="desk profile (default: LOKET_PROFILE or erzap)")
+    serve.set_defaults(run=_serve)
+
+    chat = sub.add_parser("chat", help="talk to the bot as a client in the terminal")
+    chat.add_argument("--profile", help="desk profile (default: LOKET_PROFILE or erzap)")
+    chat.add_argument("--chat-id", default="terminal", help="which terminal client you are")
+    chat.set_defaults(run=_chat)
+
+    cases = sub.add_parser("cases", help="list cases")
+    cases.add_argument("--json", action="store_true", help="print JSON with transcripts")
+    cases.add_argument("--id", type=int, help="only this case")
+    cases.set_defaults(run=_cases)
+
+    flow = sub.add_parser("flow", help="the conversation flow")
+    flow_sub = flow.add_subparsers(dest="flow_command", required=True)
+    diagram = flow_sub.add_parser("diagram", help="write the state diagram as Mermaid text")
+    diagram.add_argument(
+        "--out",
+        type=Path,
+        default=DIAGRAM_PATH,
+        help=f"file to write, or - for stdout (default: {DIAGRAM_PATH})",
+    )
+    diagram.set_defaults(run=_diagram)
+    return parser
+
+
+def _serve(settings: Settings, args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from chatbot.web.app import create_app
+
+    app = create_app(settings)
+    print(f"Loket is serving {settings.profile} on http://{args.host}:{args.port}")
+    uvicorn.run(app, host=args.host, port=args.port, log_level="info")
+    return 0
+
+
+def _chat(settings: Settings, args: argparse.Namespace) -> int:
+    engine, desk = open_desk(
+        database_url=settings.database_url,
+        scripts_dir=settings.scripts_dir,
+        profiles_dir=settings.profiles_dir,
+        profile=settings.profile,
+        locale=settings.locale,
+        clock=SystemClock(),
+    )
+    interactive = sys.stdin.isatty()
+    session = uuid.uuid4().hex[:12]
+    if interactive:
+        print(f"{desk.desk_name} (ketik pesan, Ctrl-D untuk keluar)")
+    count = 0
+    while True:
+        if interactive:
+            print("anda> ", end="", flush=True)
+        line = sys.stdin.readline()
+        if not line:
+            break
+        text = line.rstrip("\n")
+        if not text.strip():
+            continue
+        count += 1
+        desk.receive(
+            Inbound(
+                channel="terminal",
+                chat_id=args.chat_id,
+                message_id=f"{session}:{count}",
+                text=text,
+            )
+        )
+        _deliver_terminal(engine, args.chat_id, sys.stdout)
+    return 0
+
+
+def _deliver_terminal(engine: Any, chat_id: str, out: TextIO) -> None:
+    """The terminal channel's delivery: print the chat's pending replies and mark them sent."""
+    clock = SystemClock()
+    with engine.begin() as conn:
+        for item in queries.list_pending_for_chat(conn, channel="terminal", chat_id=chat_id):
+            buttons = tuple(
+                OutButton(b["payload"], b["label"])
+                for b in json.loads(item["buttons_json"] or "[]")
+            )
+            out.write(f"bot> {buttons_as_text(item['text'], buttons)}\n")
+            queries.mark_sent(
+                conn,
+                item_id=item["id"],
+                message_id=item["message_id"],
+                provider_id=f"terminal-{item['message_id']}",
+                now=clock.now(),
+            )
+    out.flush()
+
+
+def _cases(settings: Settings, args: argparse.Namespace) -> int:
+    engine = make_engine(settings.database_url)
+    migrate(engine)
+    with engine.connect() as conn:
+        rows = queries.list_cases(conn, case_id=args.id)
+        if args.id is not None and not rows:
+            print(f"loket: no case {args.id}", file=sys.stderr)
+            return 1
+        if not args.json:
+            _print_table(rows)
+            return 0
+        cases = _cases_json(conn, rows)
+    print(
+        json.dumps(
+            cases[0] if args.id is not None else cases,
+            ensure_ascii=False,
+            indent=2,
+        )
+    )
+    return 0
+
+
+def _iso(value: Any) -> str | None:
+    moment = as_utc(value)
+    return moment.isoformat() if moment is not None else None
+
+
+def _cases_json(conn: Any, rows: list[Any]) -> list[dict[str, Any]]:
+    ids = [r["id"] for r in rows]
+    messages: dict[int, list[dict[str, Any]]] = {i: [] for i in ids}
+    attachments: dict[int, list[dict[str, Any]]] = {i: [] for i in ids}
+    surveys: dict[int, dict[str, Any]] = {}
+    for m in queries.list_messages(conn, case_ids=ids):
+        entry: dict[str, Any] = {
+            "direction": m["direction"],
+            "text": m["text"],
+            "at": _iso(m["created_at"]),
+            "kind": m["kind"],
+            "author": m["author"],
+        }
+        if m["direction"] == "out":
+            entry.update(
+                status=m["status"],
+                phrase_key=m["phrase_key"],
+                provider_id=m["provider_id"],
+                error=m["error"],
+            )
+        messages[m["case_id"]].append(entry)
+    for a in queries.list_attachments(conn, case_ids=ids):
+        attachments[a["case_id"]].append(
+            {
+                "kind": a["kind"],
+                "url": a["url"],
+                "file_id": a["file_id"],
+                "content_type": a["content_type"],
+                "filename": a["filename"],
+                "size": a["size"],
+            }
+        )
+    for s in queries.list_surveys(conn, case_ids=ids):
+        surveys[s["case_id"]] = {"rating": s["rating"], "comment": s["comment"]}
+    return [
+        {
+            "id": r["id"],
+            "channel": r["channel"],
+            "chat_id": r["chat_id"],
+            "profile": r["profile"],
+            "locale": r["locale"],
+            "state": r["state"],
+            "category": r["category"],
+            "sla_minutes": r["sla_minutes"],
+            "opened_at": _iso(r["opened_at"]),
+            "updated_at": _iso(r["updated_at"]),
+            "queued_at": _iso(r["queued_at"]),
+            "closed_at": _iso(r["closed_at"]),
+            "closed_reason": r["closed_reason"],
+            "closed_by": r["closed_by"],
+            "fields": json.loads(r["fields_json"]),
+            "attachments": attachments[r["id"]],
+            "survey": surveys.get(r["id"], {"rating": None, "comment": None}),
+            "messages": messages[r["id"]],
+        }
+        for r in rows
+    ]
+
+
+def _print_table(rows: list[Any]) -> None:
+    header = ("ID", "CHANNEL", "CHAT", "STATE", "CATEGORY", "OPENED", "UPDATED")
+    lines = [header] + [
+        (
+            str(r["id"]),
+            r["channel"],
+            r["chat_id"],
+            r["state"],
+            r["category"] or "-",
+            _short(r["opened_at"]),
+            _short(r["updated_at"]),
+        )
+        for r in rows
+    ]
+    widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
+    for line in lines:
+        print("  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True)))
+
+
+def _short(value: Any) -> str:
+    moment = as_utc(value)
+    return moment.strftime("%Y-%m-%d %H:%M") if moment else "-"
+
+
+def _diagram(_settings: Settings, args: argparse.Namespace) -> int:
+    from flows.diagram import mermaid
+
+    text = mermaid()
+    if str(args.out) == "-":
+        sys.stdout.write(text)
+        return 0
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(text, encoding="utf-8")
+    print(f"wrote {args.out}")
+    return 0

@@ -1,0 +1,253 @@
+"""receive(): the one path every inbound message takes, in one database transaction."""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import IntegrityError
+
+from chatbot.clock import Clock
+from chatbot.domain import Inbound
+from chatbot.phrases import PhraseBook
+from db import queries
+from flows import guards
+from flows import phrase_keys as keys
+from flows.events import CloseCase, Effect, FlowEvent, QueueCase, RecordSurvey, Reply, SetCategory
+from flows.front_desk import State, step
+from flows.profiles.schema import Profile, ProfileError
+
+logger = logging.getLogger(__name__)
+
+ReceiptStatus = Literal["answered", "duplicate", "recorded"]
+
+
+@dataclass(frozen=True, slots=True)
+class Receipt:
+    """What became of one inbound message."""
+
+    status: ReceiptStatus
+    case_id: int | None = None
+    replies: list[str] = field(default_factory=list)
+
+
+class Desk:
+    """The front desk: records each message, runs the case's flow, writes replies to the outbox."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        phrases: PhraseBook,
+        profiles: dict[str, Profile],
+        default_profile: str,
+        clock: Clock,
+        default_locale: str = "id",
+    ) -> None:
+        if default_profile not in profiles:
+            raise ProfileError(
+                f"profile '{default_profile}' not found; known: {', '.join(sorted(profiles))}"
+            )
+        for profile in profiles.values():
+            for datum in profile.fields:
+                if not phrases.has(keys.ask_field(datum.key), "id"):
+                    raise ProfileError(
+                        f"profile '{profile.name}': field '{datum.key}' has no phrase "
+                        f"'{keys.ask_field(datum.key)}' in scripts_text/id"
+                    )
+        self._engine = engine
+        self._phrases = phrases
+        self._profiles = profiles
+        self._default_profile = default_profile
+        self._clock = clock
+        self._default_locale = default_locale
+
+    @property
+    def desk_name(self) -> str:
+        """The name clients see for this desk (e.g. HaloERZAP)."""
+        return self._profiles[self._default_profile].desk_name
+
+    def receive(self, inbound: Inbound) -> Receipt:
+        """Record the message and answer it in one transaction; a repeated message changes nothing.
+
+        Raises:
+            sqlalchemy.exc.OperationalError: the database is unreachable; the channel
+                must not acknowledge, so the provider delivers the message again.
+        """
+        try:
+            with self._engine.begin() as conn:
+                return self._receive(conn, inbound)
+        except IntegrityError:
+            # Two deliveries of one message raced past the check: the UNIQUE key stopped
+            # the second. Or two first messages of one chat both opened a case: try once more.
+            with self._engine.begin() as conn:
+                if queries.message_exists(
+                    conn, channel=inbound.channel, external_id=inbound.message_id
+                ):
+                    return Receipt("duplicate")
+                return self._receive(conn, inbound)
+
+    def _receive(self, conn: Connection, inbound: Inbound) -> Receipt:
+        if queries.message_exists(conn, channel=inbound.channel, external_id=inbound.message_id):
+            return Receipt("duplicate")
+        now = self._clock.now()
+        text = guards.mask_secrets(inbound.text)
+        case = queries.get_open_case(
+            conn, channel=inbound.channel, chat_id=inbound.chat_id, lock=True
+        )
+        if case is None and guards.is_cancel(text):
+            last_id = queries.get_last_case_id(
+                conn, channel=inbound.channel, chat_id=inbound.chat_id
+            )
+            if last_id is not None:  # "batal" after the case closed: nothing to open again
+                self._record_inbound(conn, last_id, inbound, text, now)
+                locale = guards.detect_language(text) or self._default_locale
+                sent = self._say(conn, last_id, inbound, [Reply(keys.CANCEL_NOTHING_OPEN)], locale)
+                return Receipt("answered", last_id, sent)
+        if case is None:
+            profile = self._profiles[self._default_profile]
+            contact_id = queries.ensure_contact(
+                conn,
+                channel=inbound.channel,
+                chat_id=inbound.chat_id,
+                name=inbound.sender_name,
+                phone=inbound.phone,
+                now=now,
+            )
+            case = queries.open_case(
+                conn,
+                contact_id=contact_id,
+                channel=inbound.channel,
+                chat_id=inbound.chat_id,
+                profile=profile.name,
+                locale=profile.locale,
+                state=State.NEW.value,
+                now=now,
+            )
+        self._record_inbound(conn, case.id, inbound, text, now)
+        if inbound.edited:  # an edit is kept in the transcript, never replayed into the flow
+            queries.update_case(conn, case_id=case.id, values={"updated_at": now})
+            return Receipt("recorded", case.id)
+
+        profile = self._profiles.get(case.profile) or self._profiles[self._default_profile]
+        event = FlowEvent(
+            "client_wrote",
+            text=text,
+            kind=inbound.kind,
+            button=inbound.button,
+            has_attachment=bool(inbound.attachments),
+            location=inbound.location,
+            contact_phone=inbound.contact_phone,
+        )
+        turn = step(
+            State[case.state.upper()],
+            event,
+            profile,
+            locale=case.locale,
+            context=case.context,
+            fields=case.fields,
+            category=case.category,
+        )
+        values: dict[str, Any] = {
+            "state": turn.state.value,
+            "locale": turn.locale,
+            "updated_at": now,
+            "fields_json": json.dumps(turn.fields, ensure_ascii=False),
+            "context_json": json.dumps(turn.context, ensure_ascii=False),
+        }
+        self._apply(conn, case.id, turn.effects, values, now)
+        queries.update_case(conn, case_id=case.id, values=values)
+        sent = self._say(conn, case.id, inbound, turn.replies, turn.locale)
+        if turn.state.value != case.state:
+            logger.info("Case %s moved from %s to %s.", case.id, case.state, turn.state.value)
+        return Receipt("answered", case.id, sent)
+
+    def _record_inbound(
+        self, conn: Connection, case_id: int, inbound: Inbound, text: str, now: Any
+    ) -> None:
+        message_id = queries.record_message(
+            conn,
+            case_id=case_id,
+            channel=inbound.channel,
+            direction="in",
+            text=text,
+            now=now,
+            external_id=inbound.message_id,
+            kind=inbound.kind,
+            author="client",
+        )
+        for item in inbound.attachments:
+            queries.record_attachment(
+                conn,
+                case_id=case_id,
+                message_id=message_id,
+                kind=item.kind,
+                now=now,
+                url=item.url,
+                file_id=item.file_id,
+                content_type=item.content_type,
+                filename=item.filename,
+                size=item.size,
+            )
+
+    def _apply(
+        self,
+        conn: Connection,
+        case_id: int,
+        effects: list[Effect],
+        values: dict[str, Any],
+        now: Any,
+    ) -> None:
+        for effect in effects:
+            match effect:
+                case SetCategory(category=category, sla_minutes=sla):
+                    values.update(category=category, sla_minutes=sla)
+                case QueueCase(reason=reason):
+                    values["queued_at"] = now
+                    logger.info("Case %s queued for an agent (%s).", case_id, reason)
+                case RecordSurvey(rating=rating, comment=comment):
+                    queries.record_survey(
+                        conn, case_id=case_id, rating=rating, comment=comment, now=now
+                    )
+                case CloseCase(reason=reason, by=by):
+                    values.update(closed_at=now, closed_reason=reason, closed_by=by)
+
+    def _say(
+        self, conn: Connection, case_id: int, inbound: Inbound, replies: list[Reply], locale: str
+    ) -> list[str]:
+        now = self._clock.now()
+        texts: list[str] = []
+        for reply in replies:
+            text = self._phrases.render(reply.key, locale, reply.variables)
+            buttons = [
+                {
+                    "payload": b.payload,
+                    "label": self._phrases.render(b.label_key, locale, {})
+                    if b.label_key
+                    else b.label,
+                }
+                for b in reply.buttons
+            ]
+            message_id = queries.record_message(
+                conn,
+                case_id=case_id,
+                channel=inbound.channel,
+                direction="out",
+                text=text,
+                now=now,
+                phrase_key=reply.key,
+                status="pending",
+                buttons=buttons or None,
+            )
+            queries.enqueue_outbound(
+                conn,
+                message_id=message_id,
+                case_id=case_id,
+                channel=inbound.channel,
+                chat_id=inbound.chat_id,
+                now=now,
+            )
+            texts.append(text)
+        return texts

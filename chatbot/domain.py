@@ -1,0 +1,67 @@
+"""What crosses between channels and the desk: plain frozen dataclasses, stdlib only."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    """A file or place the client sent; `url`/`file_id` say where the channel keeps it."""
+
+    kind: str  # photo, video, document, voice, audio, location, contact
+    url: str | None = None
+    file_id: str | None = None
+    content_type: str | None = None
+    filename: str | None = None
+    size: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Inbound:
+    """One client message as every channel hands it to the desk.
+
+    `message_id` must be unique per channel (Telegram ids are per chat, so the
+    Telegram channel prefixes the chat id); it is the idempotency key.
+    """
+
+    channel: str
+    chat_id: str
+    message_id: str
+    text: str = ""
+    kind: str = "text"  # text, photo, video, document, voice, location, contact, sticker, other
+    sender_name: str | None = None
+    phone: str | None = None
+    attachments: tuple[Attachment, ...] = ()
+    location: tuple[float, float] | None = None
+    contact_phone: str | None = None
+    button: str | None = None
+    edited: bool = False
+    sent_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OutButton:
+    """A quick-reply button with its label already rendered."""
+
+    payload: str
+    label: str
+
+
+@dataclass(frozen=True, slots=True)
+class OutboundMessage:
+    """A reply ready to leave through a channel."""
+
+    channel: str
+    chat_id: str
+    text: str
+    buttons: tuple[OutButton, ...] = ()
+    message_id: int | None = None  # our Message row, so status callbacks find it
+
+
+def buttons_as_text(text: str, buttons: tuple[OutButton, ...]) -> str:
+    """The reply with its buttons written out, for channels that have none (SMS, terminal)."""
+    if not buttons:
+        return text
+    return f"{text}\n" + " | ".join(f"[{b.label}]" for b in buttons)

@@ -1,0 +1,35 @@
+"""Every deliberate rejection, named; web/errors.py maps each to a status code."""
+
+from __future__ import annotations
+
+
+class LoketError(Exception):
+    """Base of Loket's named errors; the message is safe to show to the caller."""
+
+
+class InvalidSignature(LoketError):
+    """The request did not come from the provider it claims (bad secret or signature)."""
+
+
+class MalformedPayload(LoketError):
+    """The body cannot be understood (bad JSON, missing fields)."""
+
+
+class PayloadTooLarge(LoketError):
+    """The body is over the configured limit."""
+
+
+class UnknownChannel(LoketError):
+    """No channel of that name is configured on this installation."""
+
+
+class RetryLater(LoketError):
+    """The provider asked us to wait (429) or was unreachable; try again after `seconds`."""
+
+    def __init__(self, seconds: float, reason: str = "") -> None:
+        super().__init__(reason or f"retry after {seconds:g}s")
+        self.seconds = seconds
+
+
+class SendFailed(LoketError):
+    """The provider refused the message for good; retrying will not help."""

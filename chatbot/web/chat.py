@@ -1,0 +1,109 @@
+"""The browser chat at /: a plain server-rendered page, a form post, and an event stream."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import secrets
+from collections.abc import AsyncIterator
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import HTMLResponse, JSONResponse, StreamingResponse
+from fastapi.templating import Jinja2Templates
+
+from chatbot.channels.base import RawRequest
+from chatbot.desk import Desk
+from db import queries
+
+router = APIRouter(tags=["web chat"])
+COOKIE = "loket_chat"
+STREAM_POLL_SECONDS = 0.25
+STREAM_MAX_SECONDS = 300  # browsers reconnect EventSource streams by themselves
+
+
+def _templates(request: Request) -> Jinja2Templates:
+    return Jinja2Templates(directory=request.app.state.templates_dir)
+
+
+def _chat_id(request: Request) -> str | None:
+    value = request.cookies.get(COOKIE, "")
+    return value if value.isalnum() and 8 <= len(value) <= 64 else None
+
+
+def _history(request: Request, chat_id: str, after_id: int = 0) -> list[dict[str, Any]]:
+    with request.app.state.engine.connect() as conn:
+        rows = queries.list_chat_messages_after(
+            conn, channel="web", chat_id=chat_id, after_id=after_id
+        )
+    return [
+        {
+            "id": r["id"],
+            "direction": r["direction"],
+            "text": r["text"],
+            "buttons": json.loads(r["buttons_json"] or "[]"),
+        }
+        for r in rows
+    ]
+
+
+@router.get("/", response_class=HTMLResponse)
+def chat_page(request: Request) -> Response:
+    """The chat page with the conversation so far; a first visit gets a new chat id."""
+    chat_id = _chat_id(request) or secrets.token_hex(12)
+    messages = _history(request, chat_id)
+    response = _templates(request).TemplateResponse(
+        request,
+        "chat.html",
+        {
+            "messages": messages,
+            "last_id": messages[-1]["id"] if messages else 0,
+            "desk_name": request.app.state.desk.desk_name,
+        },
+    )
+    response.set_cookie(COOKIE, chat_id, httponly=True, samesite="strict", max_age=30 * 86400)
+    return response
+
+
+@router.post("/chat/messages")
+async def post_message(request: Request) -> JSONResponse:
+    """One message typed (or button pressed) in the page; answered through the desk."""
+    chat_id = _chat_id(request)
+    if chat_id is None:
+        return JSONResponse({"ok": False, "error": "open the chat page first"}, status_code=400)
+    form = await request.form()
+    fields = {k: [str(v) for v in form.getlist(k)] for k in form}
+    raw = RawRequest(
+        url=str(request.url), headers={}, body=b"", form={**fields, "chat_id": [chat_id]}
+    )
+    channel = request.app.state.channels["web"]
+    desk: Desk = request.app.state.desk
+    statuses = [
+        (await run_in_threadpool(desk.receive, inbound)).status for inbound in channel.parse(raw)
+    ]
+    return JSONResponse({"ok": True, "statuses": statuses})
+
+
+@router.get("/chat/events")
+async def chat_events(request: Request, after: int = 0) -> Response:
+    """Server-sent events: each new message of this chat, bot or client, as JSON."""
+    chat_id = _chat_id(request)
+    if chat_id is None:
+        return JSONResponse({"ok": False, "error": "open the chat page first"}, status_code=400)
+    last = int(request.headers.get("last-event-id", after) or 0)
+
+    async def stream() -> AsyncIterator[str]:
+        nonlocal last
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + STREAM_MAX_SECONDS
+        yield "retry: 1000\n\n"
+        while loop.time() < deadline and not await request.is_disconnected():
+            for message in await asyncio.to_thread(_history, request, chat_id, last):
+                last = message["id"]
+                yield f"id: {last}\ndata: {json.dumps(message, ensure_ascii=False)}\n\n"
+            await asyncio.sleep(STREAM_POLL_SECONDS)
+
+    return StreamingResponse(
+        stream(), media_type="text/event-stream", headers={"Cache-Control": "no-store"}
+    )

@@ -1,0 +1,31 @@
+"""The one table from named rejections to HTTP status codes."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from chatbot.errors import (
+    InvalidSignature,
+    LoketError,
+    MalformedPayload,
+    PayloadTooLarge,
+    UnknownChannel,
+)
+
+STATUS: dict[type[LoketError], int] = {
+    InvalidSignature: 403,
+    MalformedPayload: 400,
+    PayloadTooLarge: 413,
+    UnknownChannel: 404,
+}
+
+
+def install(app: FastAPI) -> None:
+    """Answer every LoketError with its status and reason, never a 500."""
+
+    async def _handle(_request: Request, exc: Exception) -> JSONResponse:
+        status = next((code for kind, code in STATUS.items() if isinstance(exc, kind)), 400)
+        return JSONResponse({"ok": False, "error": str(exc)}, status_code=status)
+
+    app.add_exception_handler(LoketError, _handle)

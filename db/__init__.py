@@ -1,0 +1,1 @@
+"""Storage: sqlmodel tables, the engine, queries and migrations; imports nothing else of Loket."""

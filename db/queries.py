@@ -1,0 +1,383 @@
+"""Keyword-only queries on SQLAlchemy Core, connection first; the caller owns the transaction.
+
+The receive path runs here at 1,000+ messages/s, so it uses Core statements rather
+than ORM objects (LIBRARIES.md: the ORM tops out near 900 transactions/s).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, cast
+
+from sqlalchemy import Connection, RowMapping, Table, delete, func, insert, select, update
+
+from db.models import Attachment, Case, Contact, Message, OutboxItem, SurveyAnswer
+
+CASE = cast(Table, Case.__table__)  # type: ignore[attr-defined]
+CONTACT = cast(Table, Contact.__table__)  # type: ignore[attr-defined]
+MESSAGE = cast(Table, Message.__table__)  # type: ignore[attr-defined]
+ATTACHMENT = cast(Table, Attachment.__table__)  # type: ignore[attr-defined]
+OUTBOX = cast(Table, OutboxItem.__table__)  # type: ignore[attr-defined]
+SURVEY = cast(Table, SurveyAnswer.__table__)  # type: ignore[attr-defined]
+
+
+@dataclass(slots=True)
+class CaseRow:
+    """The columns of an open case the desk needs for one message."""
+
+    id: int
+    profile: str
+    state: str
+    locale: str
+    category: str | None
+    fields: dict[str, str]
+    context: dict[str, Any]
+
+
+def message_exists(conn: Connection, *, channel: str, external_id: str) -> bool:
+    """Whether this provider message was already recorded (the idempotency check)."""
+    found = conn.execute(
+        select(MESSAGE.c.id).where(
+            MESSAGE.c.channel == channel, MESSAGE.c.external_id == external_id
+        )
+    ).first()
+    return found is not None
+
+
+def get_open_case(
+    conn: Connection, *, channel: str, chat_id: str, lock: bool = False
+) -> CaseRow | None:
+    """The chat's open case; with `lock`, held until commit (a row lock on PostgreSQL)."""
+    query = select(
+        CASE.c.id,
+        CASE.c.profile,
+        CASE.c.state,
+        CASE.c.locale,
+        CASE.c.category,
+        CASE.c.fields_json,
+        CASE.c.context_json,
+    ).where(CASE.c.channel == channel, CASE.c.chat_id == chat_id, CASE.c.closed_at.is_(None))
+    if lock and conn.dialect.name == "postgresql":
+        query = query.with_for_update()  # SQLite already holds the write lock (BEGIN IMMEDIATE)
+    row = conn.execute(query).first()
+    if row is None:
+        return None
+    return CaseRow(
+        id=row.id,
+        profile=row.profile,
+        state=row.state,
+        locale=row.locale,
+        category=row.category,
+        fields=json.loads(row.fields_json),
+        context=json.loads(row.context_json),
+    )
+
+
+def get_last_case_id(conn: Connection, *, channel: str, chat_id: str) -> int | None:
+    """The chat's most recent case, open or closed."""
+    return conn.execute(
+        select(func.max(CASE.c.id)).where(CASE.c.channel == channel, CASE.c.chat_id == chat_id)
+    ).scalar()
+
+
+def ensure_contact(
+    conn: Connection,
+    *,
+    channel: str,
+    chat_id: str,
+    name: str | None,
+    phone: str | None,
+    now: datetime,
+) -> int:
+    """The contact's id, creating the contact on first contact; keeps name/phone fresh."""
+    row = conn.execute(
+        select(CONTACT.c.id, CONTACT.c.display_name, CONTACT.c.phone).where(
+            CONTACT.c.channel == channel, CONTACT.c.chat_id == chat_id
+        )
+    ).first()
+    if row is None:
+        result = conn.execute(
+            insert(CONTACT).values(
+                channel=channel, chat_id=chat_id, display_name=name, phone=phone, created_at=now
+            )
+        )
+        return int(cast(int, result.inserted_primary_key[0]))  # type: ignore[index]
+    if (name and name != row.display_name) or (phone and phone != row.phone):
+        conn.execute(
+            update(CONTACT)
+            .where(CONTACT.c.id == row.id)
+            .values(display_name=name or row.display_name, phone=phone or row.phone)
+        )
+    return int(row.id)
+
+
+def open_case(
+    conn: Connection,
+    *,
+    contact_id: int,
+    channel: str,
+    chat_id: str,
+    profile: str,
+    locale: str,
+    state: str,
+    now: datetime,
+) -> CaseRow:
+    """Open a new case for the chat."""
+    result = conn.execute(
+        insert(CASE).values(
+            contact_id=contact_id,
+            channel=channel,
+            chat_id=chat_id,
+            profile=profile,
+            locale=locale,
+            state=state,
+            fields_json="{}",
+            context_json="{}",
+            opened_at=now,
+            updated_at=now,
+        )
+    )
+    case_id = int(cast(int, result.inserted_primary_key[0]))  # type: ignore[index]
+    return CaseRow(case_id, profile, state, locale, None, {}, {})
+
+
+def record_message(
+    conn: Connection,
+    *,
+    case_id: int,
+    channel: str,
+    direction: str,
+    text: str,
+    now: datetime,
+    external_id: str | None = None,
+    kind: str = "text",
+    phrase_key: str | None = None,
+    author: str = "bot",
+    status: str | None = None,
+    buttons: list[dict[str, str]] | None = None,
+) -> int:
+    """Add a message to the transcript; returns its id."""
+    result = conn.execute(
+        insert(MESSAGE).values(
+            case_id=case_id,
+            channel=channel,
+            direction=direction,
+            external_id=external_id,
+            kind=kind,
+            text=text,
+            phrase_key=phrase_key,
+            author=author,
+            status=status,
+            buttons_json=json.dumps(buttons) if buttons else None,
+            created_at=now,
+        )
+    )
+    return int(cast(int, result.inserted_primary_key[0]))  # type: ignore[index]
+
+
+def record_attachment(
+    conn: Connection,
+    *,
+    case_id: int,
+    message_id: int,
+    kind: str,
+    now: datetime,
+    url: str | None = None,
+    file_id: str | None = None,
+    content_type: str | None = None,
+    filename: str | None = None,
+    size: int | None = None,
+) -> None:
+    """Keep a photo, video, document or place with its case."""
+    conn.execute(
+        insert(ATTACHMENT).values(
+            case_id=case_id,
+            message_id=message_id,
+            kind=kind,
+            url=url,
+            file_id=file_id,
+            content_type=content_type,
+            filename=filename,
+            size=size,
+            created_at=now,
+        )
+    )
+
+
+def enqueue_outbound(
+    conn: Connection,
+    *,
+    message_id: int,
+    case_id: int,
+    channel: str,
+    chat_id: str,
+    now: datetime,
+) -> None:
+    """Put a reply in the outbox, in the same transaction as the state change."""
+    conn.execute(
+        insert(OUTBOX).values(
+            message_id=message_id,
+            case_id=case_id,
+            channel=channel,
+            chat_id=chat_id,
+            due_at=now,
+            attempts=0,
+        )
+    )
+
+
+def update_case(conn: Connection, *, case_id: int, values: Mapping[str, Any]) -> None:
+    """Write the case's new state and whatever else changed."""
+    conn.execute(update(CASE).where(CASE.c.id == case_id).values(**values))
+
+
+def record_survey(
+    conn: Connection, *, case_id: int, rating: int | None, comment: str | None, now: datetime
+) -> None:
+    """Store the rating, then the comment, on the case's one survey row."""
+    exists = conn.execute(select(SURVEY.c.id).where(SURVEY.c.case_id == case_id)).first()
+    if exists is None:
+        conn.execute(
+            insert(SURVEY).values(case_id=case_id, rating=rating, comment=comment, created_at=now)
+        )
+        return
+    values: dict[str, Any] = {}
+    if rating is not None:
+        values["rating"] = rating
+    if comment is not None:
+        values["comment"] = comment
+    if values:
+        conn.execute(update(SURVEY).where(SURVEY.c.case_id == case_id).values(**values))
+
+
+# --- the outbox ---
+
+
+def list_due_outbox(conn: Connection, *, now: datetime, limit: int) -> list[RowMapping]:
+    """The head of each chat's outbox line that is due, oldest first.
+
+    Only a chat's oldest pending reply is eligible, so a reply waiting out a retry
+    holds back the ones written after it: replies to one chat leave in order.
+    """
+    head = (
+        select(func.min(OUTBOX.c.id).label("id"))
+        .group_by(OUTBOX.c.channel, OUTBOX.c.chat_id)
+        .subquery()
+    )
+    query = (
+        select(OUTBOX, MESSAGE.c.text, MESSAGE.c.buttons_json)
+        .join(head, head.c.id == OUTBOX.c.id)
+        .join(MESSAGE, MESSAGE.c.id == OUTBOX.c.message_id)
+        .where(OUTBOX.c.due_at <= now)
+        .order_by(OUTBOX.c.id)
+        .limit(limit)
+    )
+    return list(conn.execute(query).mappings())
+
+
+def claim_outbox(conn: Connection, *, item_id: int, due_at: datetime, until: datetime) -> bool:
+    """Lease one item so no other dispatcher sends it meanwhile; False if someone else did."""
+    result = conn.execute(
+        update(OUTBOX)
+        .where(OUTBOX.c.id == item_id, OUTBOX.c.due_at == due_at)
+        .values(due_at=until)
+    )
+    return result.rowcount == 1
+
+
+def mark_sent(
+    conn: Connection, *, item_id: int, message_id: int, provider_id: str, now: datetime
+) -> None:
+    """The provider accepted the reply: drop it from the outbox, keep its id on the message."""
+    conn.execute(delete(OUTBOX).where(OUTBOX.c.id == item_id))
+    conn.execute(
+        update(MESSAGE)
+        .where(MESSAGE.c.id == message_id)
+        .values(status="sent", provider_id=provider_id, error=None, updated_at=now)
+    )
+
+
+def mark_retry(
+    conn: Connection, *, item_id: int, message_id: int, attempts: int, due_at: datetime, error: str
+) -> None:
+    """Try again later; the message shows the last error meanwhile."""
+    conn.execute(
+        update(OUTBOX)
+        .where(OUTBOX.c.id == item_id)
+        .values(attempts=attempts, due_at=due_at, last_error=error)
+    )
+    conn.execute(update(MESSAGE).where(MESSAGE.c.id == message_id).values(error=error))
+
+
+def mark_failed(
+    conn: Connection, *, item_id: int, message_id: int, error: str, now: datetime
+) -> None:
+    """Give up on a reply: it leaves the outbox and stays visible as failed, with why."""
+    conn.execute(delete(OUTBOX).where(OUTBOX.c.id == item_id))
+    conn.execute(
+        update(MESSAGE)
+        .where(MESSAGE.c.id == message_id)
+        .values(status="failed", error=error, updated_at=now)
+    )
+
+
+def list_pending_for_chat(conn: Connection, *, channel: str, chat_id: str) -> list[RowMapping]:
+    """A chat's unsent replies in order (the terminal channel delivers them itself)."""
+    query = (
+        select(OUTBOX, MESSAGE.c.text, MESSAGE.c.buttons_json)
+        .join(MESSAGE, MESSAGE.c.id == OUTBOX.c.message_id)
+        .where(OUTBOX.c.channel == channel, OUTBOX.c.chat_id == chat_id)
+        .order_by(OUTBOX.c.id)
+    )
+    return list(conn.execute(query).mappings())
+
+
+# --- reading cases back (CLI, web chat) ---
+
+
+def list_cases(conn: Connection, *, case_id: int | None = None) -> list[RowMapping]:
+    """Cases, newest last, or one case."""
+    query = select(CASE).order_by(CASE.c.id)
+    if case_id is not None:
+        query = query.where(CASE.c.id == case_id)
+    return list(conn.execute(query).mappings())
+
+
+def list_messages(conn: Connection, *, case_ids: list[int]) -> list[RowMapping]:
+    """The transcripts of these cases, in order."""
+    query = select(MESSAGE).where(MESSAGE.c.case_id.in_(case_ids)).order_by(MESSAGE.c.id)
+    return list(conn.execute(query).mappings())
+
+
+def list_attachments(conn: Connection, *, case_ids: list[int]) -> list[RowMapping]:
+    """The attachments of these cases."""
+    query = select(ATTACHMENT).where(ATTACHMENT.c.case_id.in_(case_ids)).order_by(ATTACHMENT.c.id)
+    return list(conn.execute(query).mappings())
+
+
+def list_surveys(conn: Connection, *, case_ids: list[int]) -> list[RowMapping]:
+    """The survey answers of these cases."""
+    return list(conn.execute(select(SURVEY).where(SURVEY.c.case_id.in_(case_ids))).mappings())
+
+
+def list_chat_messages_after(
+    conn: Connection, *, channel: str, chat_id: str, after_id: int
+) -> list[RowMapping]:
+    """A chat's messages across its cases, newer than `after_id` (the web chat's stream)."""
+    query = (
+        select(
+            MESSAGE.c.id,
+            MESSAGE.c.direction,
+            MESSAGE.c.text,
+            MESSAGE.c.created_at,
+            MESSAGE.c.status,
+            MESSAGE.c.buttons_json,
+        )
+        .join(CASE, CASE.c.id == MESSAGE.c.case_id)
+        .where(CASE.c.channel == channel, CASE.c.chat_id == chat_id, MESSAGE.c.id > after_id)
+        .order_by(MESSAGE.c.id)
+    )
+    return list(conn.execute(query).mappings())

@@ -1,0 +1,82 @@
+"""What the desk feeds a flow (FlowEvent) and what a flow hands back (Reply, Effect)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+
+Trigger = Literal[
+    "client_wrote",
+    "client_asked_for_human",
+    "client_cancelled",
+    "agent_took_over",
+    "agent_handed_back",
+    "agent_resolved",
+    "timer_expired",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class FlowEvent:
+    """One thing that happened to a case, already masked and stripped of channel details."""
+
+    trigger: Trigger
+    text: str = ""
+    kind: str = "text"  # text, photo, video, document, voice, location, contact, sticker, other
+    button: str | None = None  # payload of a pressed quick-reply / inline button
+    has_attachment: bool = False
+    location: tuple[float, float] | None = None
+    contact_phone: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Button:
+    """A quick reply; channels without buttons show the label as text."""
+
+    payload: str
+    label: str = ""  # shown as is (digits, stars) ...
+    label_key: str | None = None  # ... or rendered from the phrase book
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """A sentence the bot says: which phrase, with which variables."""
+
+    key: str
+    variables: Mapping[str, object] = field(default_factory=dict)
+    buttons: tuple[Button, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class QueueCase:
+    """Put the case in the agent queue."""
+
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class SetCategory:
+    """Record the case's category and the SLA it carries."""
+
+    category: str
+    sla_minutes: int
+
+
+@dataclass(frozen=True, slots=True)
+class RecordSurvey:
+    """Store the client's rating and/or comment."""
+
+    rating: int | None = None
+    comment: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CloseCase:
+    """Close the case, saying who closed it and why."""
+
+    reason: str
+    by: str
+
+
+Effect = QueueCase | SetCategory | RecordSurvey | CloseCase

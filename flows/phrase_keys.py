@@ -1,0 +1,80 @@
+"""Every phrase key a flow may say, with sample variables; the completeness test iterates them."""
+
+from __future__ import annotations
+
+GREETING_SALAM = "greeting.salam"
+GREETING_WELCOME = "greeting.welcome"
+CHRONOLOGY_REASK = "chronology.reask"
+CHRONOLOGY_MEDIA_RECEIVED = "chronology.media_received"
+CHRONOLOGY_RECEIVED = "chronology.received"
+CHRONOLOGY_TROUBLESHOOTING = "chronology.troubleshooting"
+VERIFICATION_NOTED = "verification.noted"
+VERIFICATION_MEDIA_NOTED = "verification.media_noted"
+VERIFICATION_HANDOFF = "verification.handoff"
+VERIFICATION_TEXT_ONLY = "verification.text_only"
+QUEUE_PLEASE_WAIT = "queue.please_wait"
+QUEUE_ALREADY_QUEUED = "queue.already_queued"
+SELF_SERVICE_FAQ_ANSWER = "self_service.faq_answer"
+SELF_SERVICE_ASK_SOLVED = "self_service.ask_solved"
+SELF_SERVICE_REASK_SOLVED = "self_service.reask_solved"
+CLOSING_EASY = "closing.easy"
+CLOSING_NORMAL_HARD = "closing.normal_hard"
+CLOSING_REASK_CONFIRM = "closing.reask_confirm"
+SURVEY_ASK_RATING = "survey.ask_rating"
+SURVEY_REASK_RATING = "survey.reask_rating"
+SURVEY_ASK_COMMENT = "survey.ask_comment"
+SURVEY_THANKS = "survey.thanks"
+CANCEL_DONE = "cancel.done"
+CANCEL_NOTHING_OPEN = "cancel.nothing_open"
+BUTTON_YES = "buttons.yes"
+BUTTON_NO = "buttons.no"
+BUTTON_SKIP = "buttons.skip"
+
+# Verification questions are per field key, re-asks per field kind (see flows/profiles/).
+FIELD_KEYS = ("name", "outlet", "location", "proof", "event", "identity", "phone")
+FIELD_KINDS = ("name", "text", "phone", "location", "proof")
+
+
+def ask_field(field_key: str) -> str:
+    """The phrase that asks for one verification field."""
+    return f"verification.ask_{field_key}"
+
+
+def reask_field(field_kind: str) -> str:
+    """The phrase that explains what a valid answer of this kind looks like."""
+    return f"verification.reask_{field_kind}"
+
+
+_LABEL: dict[str, object] = {"label": "nama"}
+SAMPLE_VARIABLES: dict[str, dict[str, object]] = {
+    GREETING_SALAM: {"desk_name": "HaloERZAP", "salam": True},
+    GREETING_WELCOME: {"welcome_text": "Selamat datang di HaloERZAP."},
+    CHRONOLOGY_REASK: {},
+    CHRONOLOGY_MEDIA_RECEIVED: {},
+    CHRONOLOGY_RECEIVED: {},
+    CHRONOLOGY_TROUBLESHOOTING: {"advice": "Catat tamu secara manual dulu ya kak."},
+    VERIFICATION_NOTED: {},
+    VERIFICATION_MEDIA_NOTED: _LABEL,
+    VERIFICATION_HANDOFF: {},
+    VERIFICATION_TEXT_ONLY: _LABEL,
+    QUEUE_PLEASE_WAIT: {},
+    QUEUE_ALREADY_QUEUED: {},
+    SELF_SERVICE_FAQ_ANSWER: {"answer": "1. Buka menu Pengguna."},
+    SELF_SERVICE_ASK_SOLVED: {},
+    SELF_SERVICE_REASK_SOLVED: {},
+    CLOSING_EASY: {},
+    CLOSING_NORMAL_HARD: {},
+    CLOSING_REASK_CONFIRM: {},
+    SURVEY_ASK_RATING: {},
+    SURVEY_REASK_RATING: {},
+    SURVEY_ASK_COMMENT: {},
+    SURVEY_THANKS: {},
+    CANCEL_DONE: {},
+    CANCEL_NOTHING_OPEN: {},
+    BUTTON_YES: {},
+    BUTTON_NO: {},
+    BUTTON_SKIP: {},
+    **{ask_field(key): _LABEL for key in FIELD_KEYS},
+    **{reask_field(kind): _LABEL for kind in FIELD_KINDS},
+}
+ALL: tuple[str, ...] = tuple(SAMPLE_VARIABLES)

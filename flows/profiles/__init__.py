@@ -1,0 +1,1 @@
+"""Desk profiles: one YAML file per business, checked at start."""
