@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import enum
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from transitions import Machine
@@ -649,6 +649,7 @@ def step(
 ) -> Turn:
     """Run one event through the flow. Pure: no database, no I/O, so unit tests need neither."""
     trigger = client_trigger(state, event)
+    event = replace(event, trigger=trigger)
     if trigger == "client_wrote" and state is not S.SURVEY_COMMENT and event.text:
         locale = guards.detect_language(event.text) or locale
     turn = Turn(state, event, profile, locale, dict(context), dict(fields), category, state)

@@ -108,6 +108,11 @@ GREETING_WORDS = frozenset(
     "assalamualaikum assalamu'alaikum asalamualaikum assalamualaikom salam kak admin bang "
     "mas mbak bu pak om tes test ping oke ya min urgent penting tolong dong".split()
 )
+SALUTATIONS = frozenset(
+    "p halo hallo halloo helo hello hai hi hey hay pagi siang sore malam selamat permisi "
+    "assalamualaikum assalamu'alaikum asalamualaikum salam".split()
+)
+FILLERS = frozenset("aja saja dong deh ya yah kak please pls sama dengan yang ada".split())
 SALAM_WORDS = frozenset(
     "assalamualaikum assalamu'alaikum asalamualaikum assalamualaikom assalamu'alaikum "
     "samlekom ass aslm".split()
@@ -167,7 +172,7 @@ _OTP_CONTEXT = re.compile(r"\b(otp|kode|code|pin|verifikasi|verification|token)\
 _CODE = re.compile(r"(?<![\w+])\d{4,8}(?![\w])")
 _SECRET_AFTER = re.compile(
     r"(?P<label>\b(?:password|passwd|pass|pwd|sandi|kata sandi|katasandi|pw|pin)"
-    r"(?:nya)?\b\s*(?:saya|sy|ku)?\s*(?:adalah|:|=|is)?\s*)(?P<secret>\S+)",
+    r"(?:\s*nya)?\b\s*(?:saya|sy|ku)?\s*(?:adalah|:|=|is)?\s*)(?P<secret>\S+)",
     re.I,
 )
 MASK = "******"
@@ -235,9 +240,12 @@ def is_human_request(text: str) -> bool:
     ws = words(text)
     if not any(w in HUMAN_WORDS for w in ws):
         return False
-    if len(ws) > 1 and all(w in GREETING_WORDS for w in ws):
+    if any(w in SALUTATIONS for w in ws) and all(w in GREETING_WORDS for w in ws):
         return False  # "halo min" greets the admin; it does not ask to be handed over
-    return len(ws) <= 4 or bool(HUMAN_ASK_WORDS & set(ws))
+    if HUMAN_ASK_WORDS & set(ws):
+        return True
+    # "cs", "admin dong", "agen kak?": nothing but the person asked for and fillers
+    return all(w in HUMAN_WORDS or w in GREETING_WORDS or w in FILLERS for w in ws)
 
 
 def is_cancel(text: str) -> bool:

@@ -1,0 +1,246 @@
+"""The machine itself, with no database: one Turn per event."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from flows import phrase_keys as keys
+from flows.events import CloseCase, FlowEvent, QueueCase, RecordSurvey, SetCategory
+from flows.front_desk import MACHINE, State, Turn, step
+from flows.profiles.schema import Profile, load_profiles
+
+PROFILES = load_profiles(Path(__file__).resolve().parents[2] / "flows" / "profiles")
+
+
+def run(
+    state: State,
+    text: str = "",
+    *,
+    profile: str = "erzap",
+    trigger: Any = "client_wrote",
+    fields: dict[str, str] | None = None,
+    context: dict[str, Any] | None = None,
+    category: str | None = None,
+    **event: Any,
+) -> Turn:
+    return step(
+        state,
+        FlowEvent(trigger, text=text, **event),
+        PROFILES[profile],
+        locale="id",
+        context=context or {},
+        fields=fields or {},
+        category=category,
+    )
+
+
+def said(turn: Turn) -> list[str]:
+    return [r.key for r in turn.replies]
+
+
+def test_one_letter_opener_gets_the_salam_and_welcome() -> None:
+    turn = run(State.NEW, "P")
+    assert turn.state is State.CHRONOLOGY
+    assert said(turn) == [keys.GREETING_SALAM, keys.GREETING_WELCOME]
+
+
+def test_salam_is_answered_with_salam() -> None:
+    turn = run(State.NEW, "Assalamualaikum kak")
+    assert turn.replies[0].variables["salam"] is True
+
+
+def test_a_story_in_the_first_message_skips_the_welcome() -> None:
+    turn = run(State.NEW, "aplikasi POS error terus dari pagi")
+    assert turn.state is State.VERIFICATION
+    assert said(turn) == [keys.GREETING_SALAM, keys.CHRONOLOGY_RECEIVED, keys.ask_field("name")]
+
+
+def test_a_photo_without_caption_asks_for_the_story() -> None:
+    turn = run(State.CHRONOLOGY, "", kind="photo", has_attachment=True)
+    assert turn.state is State.CHRONOLOGY
+    assert said(turn) == [keys.CHRONOLOGY_MEDIA_RECEIVED]
+
+
+def test_a_sticker_in_chronology_asks_for_text() -> None:
+    turn = run(State.CHRONOLOGY, "", kind="sticker")
+    assert said(turn) == [keys.VERIFICATION_TEXT_ONLY]
+
+
+def test_three_bad_answers_hand_the_case_to_an_agent() -> None:
+    context: dict[str, Any] = {"story": "stok selisih"}
+    for bad in (".", "🙏"):
+        turn = run(State.VERIFICATION, bad, context=context)
+        assert turn.state is State.VERIFICATION
+        assert said(turn) == [keys.reask_field("name")]
+        context = turn.context
+    turn = run(State.VERIFICATION, "-", context=context)
+    assert turn.state is State.QUEUED
+    assert said(turn) == [keys.VERIFICATION_HANDOFF, keys.QUEUE_PLEASE_WAIT]
+    assert QueueCase("verification_failed") in turn.effects
+
+
+def test_a_wrong_phone_number_is_reasked() -> None:
+    turn = run(
+        State.VERIFICATION,
+        "0812345",
+        profile="panasea",
+        fields={"identity": "Hana"},
+        context={"story": "alat rusak"},
+    )
+    assert said(turn) == [keys.reask_field("phone")]
+    assert "phone" not in turn.fields
+
+
+def test_a_valid_phone_number_is_stored_in_e164() -> None:
+    turn = run(
+        State.VERIFICATION,
+        "0812-9988-7766",
+        profile="panasea",
+        fields={"identity": "Hana"},
+        context={"story": "infusion pump rusak"},
+    )
+    assert turn.fields["phone"] == "+6281299887766"
+    assert turn.state is State.QUEUED
+
+
+def test_a_shared_location_answers_the_location_field() -> None:
+    turn = run(
+        State.VERIFICATION,
+        "",
+        profile="intera",
+        kind="location",
+        location=(-6.2, 106.8),
+        fields={"name": "Rudi"},
+        context={"story": "voucher"},
+    )
+    assert turn.fields["location"] == "-6.200000,106.800000"
+    assert said(turn) == [keys.ask_field("proof")]
+
+
+def test_a_photo_answers_the_transaction_proof() -> None:
+    turn = run(
+        State.VERIFICATION,
+        "",
+        profile="intera",
+        kind="photo",
+        has_attachment=True,
+        fields={"name": "Rudi", "location": "Warung Bu Tini"},
+        context={"story": "koin masuk tapi voucher tidak keluar"},
+    )
+    assert turn.fields["proof"] == "attachment:photo"
+    assert turn.state is State.QUEUED
+
+
+def test_the_domain_in_the_story_prefills_the_outlet_field() -> None:
+    turn = run(State.CHRONOLOGY, "tokobudi.erzap.id tidak bisa login dari pagi")
+    assert turn.fields == {"outlet": "tokobudi.erzap.id"}
+    turn = run(State.VERIFICATION, "Budi", fields=turn.fields, context=turn.context)
+    assert turn.state is State.QUEUED
+
+
+def test_an_faq_question_is_answered_then_asked_if_solved() -> None:
+    turn = run(
+        State.VERIFICATION,
+        "outlet Kedai Wulan",
+        fields={"name": "Wulan"},
+        context={"story": "cara tambah akun kasir baru gimana ya kak?"},
+    )
+    assert turn.state is State.SELF_SERVICE
+    assert said(turn) == [keys.SELF_SERVICE_FAQ_ANSWER, keys.SELF_SERVICE_ASK_SOLVED]
+    assert SetCategory("easy", 30) in turn.effects
+    assert [b.payload for b in turn.replies[-1].buttons] == ["yes", "no"]
+
+
+@pytest.mark.parametrize(
+    ("answer", "state"),
+    [("belum", State.QUEUED), ("tidak", State.QUEUED), ("sudah kak", State.SURVEY_RATING)],
+)
+def test_self_service_answer_decides_queue_or_survey(answer: str, state: State) -> None:
+    assert run(State.SELF_SERVICE, answer, category="easy").state is state
+
+
+def test_the_yes_button_closes_easy_with_its_phrase_and_asks_the_rating() -> None:
+    turn = run(State.SELF_SERVICE, "Sudah", button="yes", category="easy")
+    assert said(turn) == [keys.CLOSING_EASY, keys.SURVEY_ASK_RATING]
+    assert len(turn.replies[-1].buttons) == 5
+
+
+@pytest.mark.parametrize("word", ["agen", "mau bicara dengan manusia", "human", "admin"])
+def test_asking_for_a_human_queues_from_any_bot_state(word: str) -> None:
+    for state in (State.CHRONOLOGY, State.VERIFICATION, State.SELF_SERVICE):
+        turn = run(state, word, context={"story": "stok beda"})
+        assert turn.state is State.QUEUED
+        assert QueueCase("client_asked") in turn.effects
+
+
+def test_batal_cancels_politely() -> None:
+    turn = run(State.VERIFICATION, "batal aja kak")
+    assert turn.state is State.CLOSED
+    assert said(turn) == [keys.CANCEL_DONE]
+    assert CloseCase("cancelled_by_client", "client") in turn.effects
+
+
+def test_unknown_input_in_self_service_is_reasked() -> None:
+    turn = run(State.SELF_SERVICE, "hmm", category="easy")
+    assert said(turn) == [keys.SELF_SERVICE_REASK_SOLVED]
+
+
+def test_invalid_ratings_are_reasked_then_a_valid_one_asks_for_a_comment() -> None:
+    turn = run(State.SURVEY_RATING, "sangat puas")
+    assert said(turn) == [keys.SURVEY_REASK_RATING]
+    turn = run(State.SURVEY_RATING, "5", context=turn.context)
+    assert turn.state is State.SURVEY_COMMENT
+    assert RecordSurvey(rating=5) in turn.effects
+
+
+def test_comment_closes_the_case_and_a_skip_records_none() -> None:
+    turn = run(State.SURVEY_COMMENT, "cepat responnya, cs nya ramah")
+    assert turn.state is State.CLOSED
+    assert RecordSurvey(comment="cepat responnya, cs nya ramah") in turn.effects
+    assert CloseCase("resolved", "client") in turn.effects
+    skipped = run(State.SURVEY_COMMENT, "tidak")
+    assert not [e for e in skipped.effects if isinstance(e, RecordSurvey)]
+
+
+def test_agent_resolution_differs_for_easy_and_normal_hard() -> None:
+    easy = run(State.WITH_AGENT, trigger="agent_resolved", category="easy")
+    assert easy.state is State.SURVEY_RATING
+    assert said(easy)[0] == keys.CLOSING_EASY
+    hard = run(State.WITH_AGENT, trigger="agent_resolved", category="hard")
+    assert hard.state is State.AWAITING_CONFIRMATION
+    assert said(hard) == [keys.CLOSING_NORMAL_HARD]
+
+
+def test_silence_after_resolution_sends_the_survey_and_closes_as_no_reply() -> None:
+    turn = run(State.AWAITING_CONFIRMATION, trigger="timer_expired", category="hard")
+    assert turn.state is State.SURVEY_RATING
+    end = run(State.SURVEY_RATING, trigger="timer_expired", context=turn.context)
+    assert CloseCase("resolved_no_reply", "timer") in end.effects
+
+
+def test_the_client_stays_silent_with_the_bot_while_queued() -> None:
+    turn = run(State.QUEUED, "ss nanti nyusul ya")
+    assert turn.state is State.QUEUED
+    assert turn.replies == []
+
+
+def test_english_clients_get_english() -> None:
+    turn = run(State.NEW, "Hello, I want to file a complaint", profile="panasea")
+    assert turn.locale == "en"
+
+
+def test_the_shared_machine_keeps_no_turns_between_messages() -> None:
+    for _ in range(50):
+        run(State.CHRONOLOGY, "kak")
+    assert MACHINE.models == []
+
+
+def test_every_profile_field_has_a_known_phrase() -> None:
+    profile: Profile
+    for profile in PROFILES.values():
+        for datum in profile.fields:
+            assert keys.ask_field(datum.key) in keys.ALL
+            assert keys.reask_field(datum.kind) in keys.ALL
