@@ -136,8 +136,7 @@ def _deliver_terminal(engine: Any, chat_id: str, out: TextIO) -> None:
             queries.mark_sent(
                 conn,
                 item_id=item["id"],
-                message_id=item["message_id"],
-                provider_id=f"terminal-{item['message_id']}",
+                provider_id=f"terminal-{item['id']}",
                 now=clock.now(),
             )
     out.flush()

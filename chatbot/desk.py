@@ -80,8 +80,8 @@ class Desk:
             with self._engine.begin() as conn:
                 return self._receive(conn, inbound)
         except IntegrityError:
-            # Two deliveries of one message raced past the check: the UNIQUE key stopped
-            # the second. Or two first messages of one chat both opened a case: try once more.
+            # A replayed message hit the UNIQUE key, or two first messages of one chat both
+            # opened a case (PostgreSQL): look again, in a new transaction.
             with self._engine.begin() as conn:
                 if queries.message_exists(
                     conn, channel=inbound.channel, external_id=inbound.message_id
@@ -90,8 +90,8 @@ class Desk:
                 return self._receive(conn, inbound)
 
     def _receive(self, conn: Connection, inbound: Inbound) -> Receipt:
-        if queries.message_exists(conn, channel=inbound.channel, external_id=inbound.message_id):
-            return Receipt("duplicate")
+        # No look-up for duplicates first: the UNIQUE (channel, external_id) key rejects a
+        # replay when its message row is inserted, and receive() answers "duplicate" then.
         now = self._clock.now()
         text = guards.mask_secrets(inbound.text)
         case = queries.get_open_case(
@@ -128,7 +128,6 @@ class Desk:
             )
         self._record_inbound(conn, case.id, inbound, text, now)
         if inbound.edited:  # an edit is kept in the transcript, never replayed into the flow
-            queries.update_case(conn, case_id=case.id, values={"updated_at": now})
             return Receipt("recorded", case.id)
 
         profile = self._profiles.get(case.profile) or self._profiles[self._default_profile]
@@ -150,15 +149,17 @@ class Desk:
             fields=case.fields,
             category=case.category,
         )
-        values: dict[str, Any] = {
-            "state": turn.state.value,
-            "locale": turn.locale,
-            "updated_at": now,
-            "fields_json": json.dumps(turn.fields, ensure_ascii=False),
-            "context_json": json.dumps(turn.context, ensure_ascii=False),
-        }
-        self._apply(conn, case.id, turn.effects, values, now)
-        queries.update_case(conn, case_id=case.id, values=values)
+        queries.record_step(
+            conn,
+            case_id=case.id,
+            state=turn.state.value,
+            locale=turn.locale,
+            now=now,
+            fields_json=json.dumps(turn.fields, ensure_ascii=False),
+            context_json=json.dumps(turn.context, ensure_ascii=False),
+        )
+        if turn.effects:
+            self._apply(conn, case.id, turn.effects, now)
         sent = self._say(conn, case.id, inbound, turn.replies, turn.locale)
         if turn.state.value != case.state:
             logger.info("Case %s moved from %s to %s.", case.id, case.state, turn.state.value)
@@ -171,12 +172,12 @@ class Desk:
             conn,
             case_id=case_id,
             channel=inbound.channel,
+            chat_id=inbound.chat_id,
             direction="in",
             text=text,
             now=now,
             external_id=inbound.message_id,
             kind=inbound.kind,
-            author="client",
         )
         for item in inbound.attachments:
             queries.record_attachment(
@@ -192,14 +193,8 @@ class Desk:
                 size=item.size,
             )
 
-    def _apply(
-        self,
-        conn: Connection,
-        case_id: int,
-        effects: list[Effect],
-        values: dict[str, Any],
-        now: Any,
-    ) -> None:
+    def _apply(self, conn: Connection, case_id: int, effects: list[Effect], now: Any) -> None:
+        values: dict[str, Any] = {}
         for effect in effects:
             match effect:
                 case SetCategory(category=category, sla_minutes=sla):
@@ -213,41 +208,37 @@ class Desk:
                     )
                 case CloseCase(reason=reason, by=by):
                     values.update(closed_at=now, closed_reason=reason, closed_by=by)
+        if values:
+            queries.record_effects(conn, case_id=case_id, values=values)
 
     def _say(
         self, conn: Connection, case_id: int, inbound: Inbound, replies: list[Reply], locale: str
     ) -> list[str]:
-        now = self._clock.now()
-        texts: list[str] = []
-        for reply in replies:
-            text = self._phrases.render(reply.key, locale, reply.variables)
-            buttons = [
-                {
-                    "payload": b.payload,
-                    "label": self._phrases.render(b.label_key, locale, {})
-                    if b.label_key
-                    else b.label,
-                }
-                for b in reply.buttons
-            ]
-            message_id = queries.record_message(
-                conn,
-                case_id=case_id,
-                channel=inbound.channel,
-                direction="out",
-                text=text,
-                now=now,
+        rows = [
+            queries.OutboundRow(
+                text=self._phrases.render(reply.key, locale, reply.variables),
                 phrase_key=reply.key,
-                status="pending",
-                buttons=buttons or None,
+                buttons=[
+                    {
+                        "payload": b.payload,
+                        "label": (
+                            self._phrases.render(b.label_key, locale, {})
+                            if b.label_key
+                            else b.label
+                        ),
+                    }
+                    for b in reply.buttons
+                ]
+                or None,
             )
-            queries.enqueue_outbound(
-                conn,
-                message_id=message_id,
-                case_id=case_id,
-                channel=inbound.channel,
-                chat_id=inbound.chat_id,
-                now=now,
-            )
-            texts.append(text)
-        return texts
+            for reply in replies
+        ]
+        queries.enqueue_replies(
+            conn,
+            case_id=case_id,
+            channel=inbound.channel,
+            chat_id=inbound.chat_id,
+            replies=rows,
+            now=self._clock.now(),
+        )
+        return [row.text for row in rows]

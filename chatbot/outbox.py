@@ -83,7 +83,6 @@ class OutboxDispatcher:
             chat_id=item["chat_id"],
             text=item["text"],
             buttons=buttons,
-            message_id=item["message_id"],
         )
         try:
             if channel is None:
@@ -105,7 +104,6 @@ class OutboxDispatcher:
                 queries.mark_sent(
                     conn,
                     item_id=item["id"],
-                    message_id=item["message_id"],
                     provider_id=provider_id,
                     now=self._clock.now(),
                 )
@@ -125,7 +123,6 @@ class OutboxDispatcher:
             queries.mark_retry(
                 conn,
                 item_id=item["id"],
-                message_id=item["message_id"],
                 attempts=attempts,
                 due_at=self._clock.now() + timedelta(seconds=wait),
                 error=error,
@@ -139,7 +136,6 @@ class OutboxDispatcher:
             queries.mark_failed(
                 conn,
                 item_id=item["id"],
-                message_id=item["message_id"],
                 error=error,
                 now=self._clock.now(),
             )

@@ -35,13 +35,18 @@ def make_engine(url: str) -> Engine:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None  # stop pysqlite's own BEGIN handling
-        for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "busy_timeout=10000"):
+        for pragma in (
+            "journal_mode=WAL",
+            "synchronous=NORMAL",
+            "busy_timeout=10000",
+        ):
             dbapi_connection.execute(f"PRAGMA {pragma}")
         dbapi_connection.execute("PRAGMA foreign_keys=ON")
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # straight to the driver: this runs once per transaction on the hot path
+        connection.connection.dbapi_connection.execute("BEGIN IMMEDIATE")
 
     return engine
 

@@ -61,16 +61,27 @@ class Case(SQLModel, table=True):
 
 
 class Message(SQLModel, table=True):
-    """A message in a case's transcript, inbound or outbound; outbound rows carry delivery."""
+    """A message in a case's transcript; outbound rows with status "pending" are the outbox."""
 
     __table_args__ = (
         # The idempotency key: a provider re-delivering a message hits this constraint.
         UniqueConstraint("channel", "external_id", name="uq_message_channel_external"),
+        # The outbox: outbound messages still to send. A partial index keeps it as small as
+        # the backlog, and a reply costs one row written with the state change, not two.
+        Index(
+            "ix_message_outbox",
+            "channel",
+            "chat_id",
+            "id",
+            sqlite_where=text("status = 'pending'"),
+            postgresql_where=text("status = 'pending'"),
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)
     case_id: int = Field(foreign_key="case.id", index=True)
     channel: str = Field(max_length=16)
+    chat_id: str = Field(max_length=64)
     direction: str = Field(max_length=3)  # "in" | "out"
     external_id: str | None = Field(default=None, max_length=128)
     kind: str = Field(default="text", max_length=16)
@@ -78,7 +89,9 @@ class Message(SQLModel, table=True):
     phrase_key: str | None = Field(default=None, max_length=64)
     buttons_json: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     author: str = Field(default="bot", max_length=64)
-    status: str | None = Field(default=None, max_length=16)
+    status: str | None = Field(default=None, max_length=16)  # pending, sent, delivered, ...
+    due_at: datetime | None = Field(default=None, sa_column=_utc_column(nullable=True))
+    attempts: int = 0
     provider_id: str | None = Field(default=None, max_length=128, index=True)
     error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     created_at: datetime = Field(sa_column=_utc_column())
@@ -98,19 +111,6 @@ class Attachment(SQLModel, table=True):
     filename: str | None = Field(default=None, max_length=256)
     size: int | None = None
     created_at: datetime = Field(sa_column=_utc_column())
-
-
-class OutboxItem(SQLModel, table=True):
-    """A reply waiting to leave; the row disappears once the provider accepted it."""
-
-    id: int | None = Field(default=None, primary_key=True)
-    message_id: int = Field(foreign_key="message.id", unique=True)
-    case_id: int = Field(foreign_key="case.id")
-    channel: str = Field(max_length=16)
-    chat_id: str = Field(max_length=64, index=True)
-    due_at: datetime = Field(sa_column=_utc_column(index=True))
-    attempts: int = 0
-    last_error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
 
 
 class SurveyAnswer(SQLModel, table=True):

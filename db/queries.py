@@ -12,16 +12,80 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Connection, RowMapping, Table, delete, func, insert, select, update
+from sqlalchemy import (
+    Connection,
+    RowMapping,
+    Table,
+    bindparam,
+    func,
+    insert,
+    select,
+    update,
+)
 
-from db.models import Attachment, Case, Contact, Message, OutboxItem, SurveyAnswer
+from db.models import Attachment, Case, Contact, Message, SurveyAnswer
 
 CASE = cast(Table, Case.__table__)  # type: ignore[attr-defined]
 CONTACT = cast(Table, Contact.__table__)  # type: ignore[attr-defined]
 MESSAGE = cast(Table, Message.__table__)  # type: ignore[attr-defined]
 ATTACHMENT = cast(Table, Attachment.__table__)  # type: ignore[attr-defined]
-OUTBOX = cast(Table, OutboxItem.__table__)  # type: ignore[attr-defined]
 SURVEY = cast(Table, SurveyAnswer.__table__)  # type: ignore[attr-defined]
+
+# Hot-path statements are built once: SQLAlchemy memoizes their compiled form and cache key
+# per statement object, which is most of the cost of building them per call. Values travel
+# as execute() parameters.
+_MESSAGE_EXISTS = select(MESSAGE.c.id).where(
+    MESSAGE.c.channel == bindparam("channel"), MESSAGE.c.external_id == bindparam("external_id")
+)
+_OPEN_CASE = select(
+    CASE.c.id,
+    CASE.c.profile,
+    CASE.c.state,
+    CASE.c.locale,
+    CASE.c.category,
+    CASE.c.fields_json,
+    CASE.c.context_json,
+).where(
+    CASE.c.channel == bindparam("channel"),
+    CASE.c.chat_id == bindparam("chat_id"),
+    CASE.c.closed_at.is_(None),
+)
+_OPEN_CASE_LOCKED = _OPEN_CASE.with_for_update()
+_INSERT_MESSAGE = insert(MESSAGE)
+_CONTACT = select(CONTACT.c.id, CONTACT.c.display_name, CONTACT.c.phone).where(
+    CONTACT.c.channel == bindparam("channel"), CONTACT.c.chat_id == bindparam("chat_id")
+)
+_INSERT_CONTACT = insert(CONTACT)
+_INSERT_CASE = insert(CASE)
+# Effects only ever set these columns, so one statement serves them all: NULL keeps the value.
+_UPDATE_CASE_EFFECTS = (
+    update(CASE)
+    .where(CASE.c.id == bindparam("case_id"))
+    .values(
+        **{
+            name: func.coalesce(bindparam(name, type_=CASE.c[name].type), CASE.c[name])
+            for name in (
+                "category",
+                "sla_minutes",
+                "queued_at",
+                "closed_at",
+                "closed_reason",
+                "closed_by",
+            )
+        }
+    )
+)
+_UPDATE_CASE_STEP = (
+    update(CASE)
+    .where(CASE.c.id == bindparam("case_id"))
+    .values(
+        state=bindparam("state"),
+        locale=bindparam("locale"),
+        updated_at=bindparam("updated_at"),
+        fields_json=bindparam("fields_json"),
+        context_json=bindparam("context_json"),
+    )
+)
 
 
 @dataclass(slots=True)
@@ -39,30 +103,17 @@ class CaseRow:
 
 def message_exists(conn: Connection, *, channel: str, external_id: str) -> bool:
     """Whether this provider message was already recorded (the idempotency check)."""
-    found = conn.execute(
-        select(MESSAGE.c.id).where(
-            MESSAGE.c.channel == channel, MESSAGE.c.external_id == external_id
-        )
-    ).first()
-    return found is not None
+    found = conn.execute(_MESSAGE_EXISTS, {"channel": channel, "external_id": external_id})
+    return found.first() is not None
 
 
 def get_open_case(
     conn: Connection, *, channel: str, chat_id: str, lock: bool = False
 ) -> CaseRow | None:
     """The chat's open case; with `lock`, held until commit (a row lock on PostgreSQL)."""
-    query = select(
-        CASE.c.id,
-        CASE.c.profile,
-        CASE.c.state,
-        CASE.c.locale,
-        CASE.c.category,
-        CASE.c.fields_json,
-        CASE.c.context_json,
-    ).where(CASE.c.channel == channel, CASE.c.chat_id == chat_id, CASE.c.closed_at.is_(None))
-    if lock and conn.dialect.name == "postgresql":
-        query = query.with_for_update()  # SQLite already holds the write lock (BEGIN IMMEDIATE)
-    row = conn.execute(query).first()
+    # SQLite already holds the write lock (BEGIN IMMEDIATE); PostgreSQL needs the row lock.
+    query = _OPEN_CASE_LOCKED if lock and conn.dialect.name == "postgresql" else _OPEN_CASE
+    row = conn.execute(query, {"channel": channel, "chat_id": chat_id}).first()
     if row is None:
         return None
     return CaseRow(
@@ -93,16 +144,17 @@ def ensure_contact(
     now: datetime,
 ) -> int:
     """The contact's id, creating the contact on first contact; keeps name/phone fresh."""
-    row = conn.execute(
-        select(CONTACT.c.id, CONTACT.c.display_name, CONTACT.c.phone).where(
-            CONTACT.c.channel == channel, CONTACT.c.chat_id == chat_id
-        )
-    ).first()
+    row = conn.execute(_CONTACT, {"channel": channel, "chat_id": chat_id}).first()
     if row is None:
         result = conn.execute(
-            insert(CONTACT).values(
-                channel=channel, chat_id=chat_id, display_name=name, phone=phone, created_at=now
-            )
+            _INSERT_CONTACT,
+            {
+                "channel": channel,
+                "chat_id": chat_id,
+                "display_name": name,
+                "phone": phone,
+                "created_at": now,
+            },
         )
         return int(cast(int, result.inserted_primary_key[0]))  # type: ignore[index]
     if (name and name != row.display_name) or (phone and phone != row.phone):
@@ -127,18 +179,19 @@ def open_case(
 ) -> CaseRow:
     """Open a new case for the chat."""
     result = conn.execute(
-        insert(CASE).values(
-            contact_id=contact_id,
-            channel=channel,
-            chat_id=chat_id,
-            profile=profile,
-            locale=locale,
-            state=state,
-            fields_json="{}",
-            context_json="{}",
-            opened_at=now,
-            updated_at=now,
-        )
+        _INSERT_CASE,
+        {
+            "contact_id": contact_id,
+            "channel": channel,
+            "chat_id": chat_id,
+            "profile": profile,
+            "locale": locale,
+            "state": state,
+            "fields_json": "{}",
+            "context_json": "{}",
+            "opened_at": now,
+            "updated_at": now,
+        },
     )
     case_id = int(cast(int, result.inserted_primary_key[0]))  # type: ignore[index]
     return CaseRow(case_id, profile, state, locale, None, {}, {})
@@ -149,33 +202,83 @@ def record_message(
     *,
     case_id: int,
     channel: str,
+    chat_id: str,
     direction: str,
     text: str,
     now: datetime,
     external_id: str | None = None,
     kind: str = "text",
-    phrase_key: str | None = None,
-    author: str = "bot",
-    status: str | None = None,
-    buttons: list[dict[str, str]] | None = None,
+    author: str = "client",
 ) -> int:
-    """Add a message to the transcript; returns its id."""
+    """Add an inbound message (or a note-like record) to the transcript; returns its id."""
     result = conn.execute(
-        insert(MESSAGE).values(
-            case_id=case_id,
-            channel=channel,
-            direction=direction,
-            external_id=external_id,
-            kind=kind,
-            text=text,
-            phrase_key=phrase_key,
-            author=author,
-            status=status,
-            buttons_json=json.dumps(buttons) if buttons else None,
-            created_at=now,
-        )
+        _INSERT_MESSAGE,
+        {
+            "case_id": case_id,
+            "channel": channel,
+            "chat_id": chat_id,
+            "direction": direction,
+            "external_id": external_id,
+            "kind": kind,
+            "text": text,
+            "phrase_key": None,
+            "author": author,
+            "status": None,
+            "buttons_json": None,
+            "created_at": now,
+            "due_at": None,
+            "attempts": 0,
+        },
     )
     return int(cast(int, result.inserted_primary_key[0]))  # type: ignore[index]
+
+
+@dataclass(frozen=True, slots=True)
+class OutboundRow:
+    """A reply to put in the outbox."""
+
+    text: str
+    phrase_key: str | None = None
+    buttons: list[dict[str, str]] | None = None
+    author: str = "bot"
+
+
+def enqueue_replies(
+    conn: Connection,
+    *,
+    case_id: int,
+    channel: str,
+    chat_id: str,
+    replies: list[OutboundRow],
+    now: datetime,
+) -> None:
+    """Write replies as pending outbound messages (the outbox), with the state change."""
+    if not replies:
+        return
+    conn.execute(
+        _INSERT_MESSAGE,
+        [
+            {
+                "case_id": case_id,
+                "channel": channel,
+                "chat_id": chat_id,
+                "direction": "out",
+                "external_id": None,
+                "kind": "text",
+                "text": reply.text,
+                "phrase_key": reply.phrase_key,
+                "author": reply.author,
+                "status": "pending",
+                "buttons_json": (
+                    json.dumps(reply.buttons, ensure_ascii=False) if reply.buttons else None
+                ),
+                "created_at": now,
+                "due_at": now,
+                "attempts": 0,
+            }
+            for reply in replies
+        ],
+    )
 
 
 def record_attachment(
@@ -207,31 +310,37 @@ def record_attachment(
     )
 
 
-def enqueue_outbound(
+def record_step(
     conn: Connection,
     *,
-    message_id: int,
     case_id: int,
-    channel: str,
-    chat_id: str,
+    state: str,
+    locale: str,
+    fields_json: str,
+    context_json: str,
     now: datetime,
 ) -> None:
-    """Put a reply in the outbox, in the same transaction as the state change."""
+    """Write what every flow step changes: state, locale, verified fields, flow memory."""
     conn.execute(
-        insert(OUTBOX).values(
-            message_id=message_id,
-            case_id=case_id,
-            channel=channel,
-            chat_id=chat_id,
-            due_at=now,
-            attempts=0,
-        )
+        _UPDATE_CASE_STEP,
+        {
+            "case_id": case_id,
+            "state": state,
+            "locale": locale,
+            "updated_at": now,
+            "fields_json": fields_json,
+            "context_json": context_json,
+        },
     )
 
 
-def update_case(conn: Connection, *, case_id: int, values: Mapping[str, Any]) -> None:
-    """Write the case's new state and whatever else changed."""
-    conn.execute(update(CASE).where(CASE.c.id == case_id).values(**values))
+def record_effects(conn: Connection, *, case_id: int, values: Mapping[str, Any]) -> None:
+    """Set what flow effects change (category and SLA, queue and close times, who closed)."""
+    params = dict.fromkeys(
+        ("category", "sla_minutes", "queued_at", "closed_at", "closed_reason", "closed_by")
+    )
+    params.update(values)
+    conn.execute(_UPDATE_CASE_EFFECTS, {"case_id": case_id, **params})
 
 
 def record_survey(
@@ -253,7 +362,21 @@ def record_survey(
         conn.execute(update(SURVEY).where(SURVEY.c.case_id == case_id).values(**values))
 
 
-# --- the outbox ---
+# --- the outbox: outbound messages whose status is "pending" ---
+
+_PENDING = (MESSAGE.c.status == "pending", MESSAGE.c.direction == "out")
+_OUTBOX_COLUMNS = (
+    MESSAGE.c.id,
+    MESSAGE.c.id.label("message_id"),
+    MESSAGE.c.case_id,
+    MESSAGE.c.channel,
+    MESSAGE.c.chat_id,
+    MESSAGE.c.text,
+    MESSAGE.c.buttons_json,
+    MESSAGE.c.due_at,
+    MESSAGE.c.attempts,
+    MESSAGE.c.error.label("last_error"),
+)
 
 
 def list_due_outbox(conn: Connection, *, now: datetime, limit: int) -> list[RowMapping]:
@@ -263,76 +386,73 @@ def list_due_outbox(conn: Connection, *, now: datetime, limit: int) -> list[RowM
     holds back the ones written after it: replies to one chat leave in order.
     """
     head = (
-        select(func.min(OUTBOX.c.id).label("id"))
-        .group_by(OUTBOX.c.channel, OUTBOX.c.chat_id)
+        select(func.min(MESSAGE.c.id).label("id"))
+        .where(*_PENDING)
+        .group_by(MESSAGE.c.channel, MESSAGE.c.chat_id)
         .subquery()
     )
     query = (
-        select(OUTBOX, MESSAGE.c.text, MESSAGE.c.buttons_json)
-        .join(head, head.c.id == OUTBOX.c.id)
-        .join(MESSAGE, MESSAGE.c.id == OUTBOX.c.message_id)
-        .where(OUTBOX.c.due_at <= now)
-        .order_by(OUTBOX.c.id)
+        select(*_OUTBOX_COLUMNS)
+        .join(head, head.c.id == MESSAGE.c.id)
+        .where(MESSAGE.c.due_at <= now)
+        .order_by(MESSAGE.c.id)
         .limit(limit)
     )
     return list(conn.execute(query).mappings())
 
 
 def claim_outbox(conn: Connection, *, item_id: int, due_at: datetime, until: datetime) -> bool:
-    """Lease one item so no other dispatcher sends it meanwhile; False if someone else did."""
+    """Lease one reply so no other dispatcher sends it meanwhile; False if someone else did."""
     result = conn.execute(
-        update(OUTBOX)
-        .where(OUTBOX.c.id == item_id, OUTBOX.c.due_at == due_at)
+        update(MESSAGE)
+        .where(MESSAGE.c.id == item_id, MESSAGE.c.due_at == due_at, *_PENDING)
         .values(due_at=until)
     )
     return result.rowcount == 1
 
 
-def mark_sent(
-    conn: Connection, *, item_id: int, message_id: int, provider_id: str, now: datetime
-) -> None:
-    """The provider accepted the reply: drop it from the outbox, keep its id on the message."""
-    conn.execute(delete(OUTBOX).where(OUTBOX.c.id == item_id))
+def mark_sent(conn: Connection, *, item_id: int, provider_id: str, now: datetime) -> None:
+    """The provider accepted the reply: it leaves the outbox with the provider's id."""
     conn.execute(
         update(MESSAGE)
-        .where(MESSAGE.c.id == message_id)
-        .values(status="sent", provider_id=provider_id, error=None, updated_at=now)
+        .where(MESSAGE.c.id == item_id)
+        .values(status="sent", provider_id=provider_id, error=None, due_at=None, updated_at=now)
     )
 
 
 def mark_retry(
-    conn: Connection, *, item_id: int, message_id: int, attempts: int, due_at: datetime, error: str
+    conn: Connection, *, item_id: int, attempts: int, due_at: datetime, error: str
 ) -> None:
     """Try again later; the message shows the last error meanwhile."""
     conn.execute(
-        update(OUTBOX)
-        .where(OUTBOX.c.id == item_id)
-        .values(attempts=attempts, due_at=due_at, last_error=error)
+        update(MESSAGE)
+        .where(MESSAGE.c.id == item_id)
+        .values(attempts=attempts, due_at=due_at, error=error)
     )
-    conn.execute(update(MESSAGE).where(MESSAGE.c.id == message_id).values(error=error))
 
 
-def mark_failed(
-    conn: Connection, *, item_id: int, message_id: int, error: str, now: datetime
-) -> None:
+def mark_failed(conn: Connection, *, item_id: int, error: str, now: datetime) -> None:
     """Give up on a reply: it leaves the outbox and stays visible as failed, with why."""
-    conn.execute(delete(OUTBOX).where(OUTBOX.c.id == item_id))
     conn.execute(
         update(MESSAGE)
-        .where(MESSAGE.c.id == message_id)
-        .values(status="failed", error=error, updated_at=now)
+        .where(MESSAGE.c.id == item_id)
+        .values(status="failed", error=error, due_at=None, updated_at=now)
     )
 
 
 def list_pending_for_chat(conn: Connection, *, channel: str, chat_id: str) -> list[RowMapping]:
     """A chat's unsent replies in order (the terminal channel delivers them itself)."""
     query = (
-        select(OUTBOX, MESSAGE.c.text, MESSAGE.c.buttons_json)
-        .join(MESSAGE, MESSAGE.c.id == OUTBOX.c.message_id)
-        .where(OUTBOX.c.channel == channel, OUTBOX.c.chat_id == chat_id)
-        .order_by(OUTBOX.c.id)
+        select(*_OUTBOX_COLUMNS)
+        .where(*_PENDING, MESSAGE.c.channel == channel, MESSAGE.c.chat_id == chat_id)
+        .order_by(MESSAGE.c.id)
     )
     return list(conn.execute(query).mappings())
+
+
+def count_pending(conn: Connection) -> int:
+    """How many replies wait in the outbox."""
+    return int(conn.execute(select(func.count()).where(*_PENDING)).scalar_one())
 
 
 # --- reading cases back (CLI, web chat) ---
@@ -376,7 +496,7 @@ def list_chat_messages_after(
             MESSAGE.c.status,
             MESSAGE.c.buttons_json,
         )
-        .join(CASE, CASE.c.id == MESSAGE.c.case_id)
+        .join(CASE, CASE.c.id == MESSAGE.c.case_id)  # via the case's chat index
         .where(CASE.c.channel == channel, CASE.c.chat_id == chat_id, MESSAGE.c.id > after_id)
         .order_by(MESSAGE.c.id)
     )

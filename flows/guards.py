@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from difflib import SequenceMatcher
+from functools import lru_cache
 
 import phonenumbers
 
@@ -180,10 +181,16 @@ MASK = "******"
 
 def words(text: str) -> list[str]:
     """Lower-cased words with informal spellings replaced by the standard ones."""
+    return list(_words(text))
+
+
+@lru_cache(maxsize=4096)
+def _words(text: str) -> tuple[str, ...]:
+    # Many guards look at the same message; split it once.
     out: list[str] = []
     for raw in WORD.findall(text.lower()):
         out.extend(SLANG.get(raw, raw).split())
-    return out
+    return tuple(out)
 
 
 def normalised(text: str) -> str:
@@ -204,9 +211,15 @@ def _has_word(text_words: list[str], wanted: str) -> bool:
         return False
     # "aplikasih", "transaski": one slip of the thumb should not hide a keyword
     return any(
-        abs(len(w) - len(wanted)) <= 2 and SequenceMatcher(None, w, wanted).ratio() >= 0.85
+        w[:1] == wanted[:1] and abs(len(w) - len(wanted)) <= 2 and _similar(w, wanted)
         for w in text_words
     )
+
+
+@lru_cache(maxsize=65536)
+def _similar(word: str, wanted: str) -> bool:
+    matcher = SequenceMatcher(None, word, wanted)
+    return matcher.real_quick_ratio() >= 0.85 and matcher.ratio() >= 0.85
 
 
 def _letters(text: str) -> int:

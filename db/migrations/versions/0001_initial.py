@@ -1,4 +1,4 @@
-"""contacts, cases, messages, attachments, surveys, outbox
+"""contacts, cases, messages (outbound pending = the outbox), attachments, surveys
 
 Revision ID: 0001
 Revises:
@@ -70,6 +70,7 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("case_id", sa.Integer(), nullable=False),
         sa.Column("channel", sa.String(length=16), nullable=False),
+        sa.Column("chat_id", sa.String(length=64), nullable=False),
         sa.Column("direction", sa.String(length=3), nullable=False),
         sa.Column("external_id", sa.String(length=128), nullable=True),
         sa.Column("kind", sa.String(length=16), nullable=False),
@@ -78,6 +79,8 @@ def upgrade() -> None:
         sa.Column("buttons_json", sa.Text(), nullable=True),
         sa.Column("author", sa.String(length=64), nullable=False),
         sa.Column("status", sa.String(length=16), nullable=True),
+        sa.Column("due_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("attempts", sa.Integer(), nullable=False),
         sa.Column("provider_id", sa.String(length=128), nullable=True),
         sa.Column("error", sa.Text(), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
@@ -91,6 +94,13 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("message", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_message_case_id"), ["case_id"], unique=False)
+        batch_op.create_index(
+            "ix_message_outbox",
+            ["channel", "chat_id", "id"],
+            unique=False,
+            sqlite_where=sa.text("status = 'pending'"),
+            postgresql_where=sa.text("status = 'pending'"),
+        )
         batch_op.create_index(batch_op.f("ix_message_provider_id"), ["provider_id"], unique=False)
 
     op.create_table(
@@ -132,38 +142,8 @@ def upgrade() -> None:
     with op.batch_alter_table("attachment", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_attachment_case_id"), ["case_id"], unique=False)
 
-    op.create_table(
-        "outboxitem",
-        sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("message_id", sa.Integer(), nullable=False),
-        sa.Column("case_id", sa.Integer(), nullable=False),
-        sa.Column("channel", sa.String(length=16), nullable=False),
-        sa.Column("chat_id", sa.String(length=64), nullable=False),
-        sa.Column("due_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("attempts", sa.Integer(), nullable=False),
-        sa.Column("last_error", sa.Text(), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["case_id"],
-            ["case.id"],
-        ),
-        sa.ForeignKeyConstraint(
-            ["message_id"],
-            ["message.id"],
-        ),
-        sa.PrimaryKeyConstraint("id"),
-        sa.UniqueConstraint("message_id"),
-    )
-    with op.batch_alter_table("outboxitem", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_outboxitem_chat_id"), ["chat_id"], unique=False)
-        batch_op.create_index(batch_op.f("ix_outboxitem_due_at"), ["due_at"], unique=False)
-
 
 def downgrade() -> None:
-    with op.batch_alter_table("outboxitem", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_outboxitem_due_at"))
-        batch_op.drop_index(batch_op.f("ix_outboxitem_chat_id"))
-
-    op.drop_table("outboxitem")
     with op.batch_alter_table("attachment", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_attachment_case_id"))
 
@@ -171,6 +151,11 @@ def downgrade() -> None:
     op.drop_table("surveyanswer")
     with op.batch_alter_table("message", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_message_provider_id"))
+        batch_op.drop_index(
+            "ix_message_outbox",
+            sqlite_where=sa.text("status = 'pending'"),
+            postgresql_where=sa.text("status = 'pending'"),
+        )
         batch_op.drop_index(batch_op.f("ix_message_case_id"))
 
     op.drop_table("message")

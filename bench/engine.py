@@ -1,0 +1,137 @@
+"""Drive scripted conversations through Desk.receive, the path every webhook takes.
+
+Usage:
+    python bench/engine.py --messages 10000
+
+Prints progress lines, then as its last line one JSON object with `messages`,
+`messages_per_s`, `p50_ms`, `p99_ms` and `peak_rss_mb` (plus RSS at each quarter, to show
+memory does not grow with the number of closed cases).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from chatbot.bootstrap import open_desk  # noqa: E402
+from chatbot.clock import SystemClock  # noqa: E402
+from chatbot.domain import Inbound  # noqa: E402
+from settings import Settings  # noqa: E402
+
+# Whole cases as clients type them: an Easy one closed by the survey, a Normal one queued,
+# an OTP pasted into a Hard one, and a cancelled one.
+SCRIPTS = [
+    [
+        "halo kak",
+        "cara tambah akun kasir baru gimana ya kak?",
+        "Wulan",
+        "outlet Kedai Wulan",
+        "oke bisa kak makasih",
+        "sangat puas",
+        "5",
+        "cepat responnya",
+    ],
+    [
+        "P",
+        "kak",
+        "mau lapor stok ga sama antara pos sm backoffice",
+        "udh 2 hari",
+        "Rina",
+        "outlet Mini Berkah",
+        "ss nanti nyusul ya",
+    ],
+    [
+        "halo min",
+        "sy gk bisa masuk aplikasi, udh dikirim kode otp 771204 tp tetep gagal",
+        "Dimas",
+        "domain tokodimas.erzap.id",
+        "mau ngobrol sama cs aja",
+    ],
+    ["selamat siang", "laporan penjualan di BI kosong semua hari ini", ".", "🙏", "batal aja"],
+]
+
+
+def rss_mb() -> float:
+    """Current resident memory of this process, from /proc (peak comes from getrusage)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def _conversations(count: int, first_chat: int) -> list[Inbound]:
+    """`count` client messages: whole scripted cases, one chat each, cut at `count`."""
+    messages: list[Inbound] = []
+    chat = first_chat
+    while len(messages) < count:
+        script = SCRIPTS[chat % len(SCRIPTS)]
+        messages.extend(
+            Inbound(
+                channel="telegram", chat_id=str(100000 + chat), message_id=f"{chat}:{i}", text=text
+            )
+            for i, text in enumerate(script)
+        )
+        chat += 1
+    return messages[:count]
+
+
+def main() -> None:
+    """Run the benchmark and print its figures."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--messages", type=int, default=10_000)
+    parser.add_argument("--profile", default="erzap")
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = Settings(
+            database_url=f"sqlite:///{tmp}/bench.db", profile=args.profile, _env_file=None
+        )  # type: ignore[call-arg]
+        engine, desk = open_desk(
+            database_url=settings.database_url,
+            scripts_dir=settings.scripts_dir,
+            profiles_dir=settings.profiles_dir,
+            profile=settings.profile,
+            locale=settings.locale,
+            clock=SystemClock(),
+        )
+        warm_up, inbound = _conversations(50, first_chat=0), _conversations(args.messages, 1000)
+        for message in warm_up:  # imports, caches and the first pages of SQLite
+            desk.receive(message)
+
+        latencies: list[float] = []
+        quarters: list[float] = []
+        started = time.perf_counter()
+        for n, message in enumerate(inbound, start=1):
+            t0 = time.perf_counter()
+            desk.receive(message)
+            latencies.append((time.perf_counter() - t0) * 1000)
+            if n % max(1, len(inbound) // 4) == 0:
+                quarters.append(round(rss_mb(), 1))
+                print(f"{n} messages, rss {quarters[-1]} MB", file=sys.stderr)
+        elapsed = time.perf_counter() - started
+        engine.dispose()
+
+    latencies.sort()
+    result = {
+        "messages": len(latencies),
+        "messages_per_s": round(len(latencies) / elapsed, 1),
+        "p50_ms": round(statistics.median(latencies), 3),
+        "p99_ms": round(latencies[int(len(latencies) * 0.99) - 1], 3),
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "rss_mb_by_quarter": quarters,
+        "conversations": len({m.chat_id for m in inbound}),
+    }
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
