@@ -64,8 +64,22 @@ class Message(SQLModel, table=True):
     """A message in a case's transcript; outbound rows with status "pending" are the outbox."""
 
     __table_args__ = (
-        # The idempotency key: a provider re-delivering a message hits this constraint.
-        UniqueConstraint("channel", "external_id", name="uq_message_channel_external"),
+        # The idempotency key: a provider re-delivering a message hits this index. Partial
+        # indexes here and below hold only the rows they serve, so a write touches fewer pages.
+        Index(
+            "uq_message_channel_external",
+            "channel",
+            "external_id",
+            unique=True,
+            sqlite_where=text("external_id IS NOT NULL"),
+            postgresql_where=text("external_id IS NOT NULL"),
+        ),
+        Index(
+            "ix_message_provider_id",
+            "provider_id",
+            sqlite_where=text("provider_id IS NOT NULL"),
+            postgresql_where=text("provider_id IS NOT NULL"),
+        ),
         # The outbox: outbound messages still to send. A partial index keeps it as small as
         # the backlog, and a reply costs one row written with the state change, not two.
         Index(
@@ -92,7 +106,7 @@ class Message(SQLModel, table=True):
     status: str | None = Field(default=None, max_length=16)  # pending, sent, delivered, ...
     due_at: datetime | None = Field(default=None, sa_column=_utc_column(nullable=True))
     attempts: int = 0
-    provider_id: str | None = Field(default=None, max_length=128, index=True)
+    provider_id: str | None = Field(default=None, max_length=128)
     error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     created_at: datetime = Field(sa_column=_utc_column())
     updated_at: datetime | None = Field(default=None, sa_column=_utc_column(nullable=True))

@@ -141,6 +141,7 @@ CANCEL_PHRASES = (
     "never mind",
     "nevermind",
 )
+_CANCEL = re.compile(r"\b(?:" + "|".join(map(re.escape, CANCEL_PHRASES)) + r")\b")
 YES_WORDS = frozenset(
     "ya sudah bisa berhasil oke mantap solved done yes yep betul benar beres terima kasih "
     "👍 👌 🙏 sesuai aman lancar works worked thanks thank".split()
@@ -263,8 +264,7 @@ def is_human_request(text: str) -> bool:
 
 def is_cancel(text: str) -> bool:
     """Whether the client calls the case off ("batal aja", "gak jadi kak")."""
-    low = " ".join(WORD.findall(text.lower()))
-    return any(re.search(rf"\b{re.escape(p)}\b", low) for p in CANCEL_PHRASES)
+    return _CANCEL.search(" ".join(WORD.findall(text.lower()))) is not None
 
 
 def is_no(text: str, button: str | None = None) -> bool:

@@ -90,7 +90,6 @@ def upgrade() -> None:
             ["case.id"],
         ),
         sa.PrimaryKeyConstraint("id"),
-        sa.UniqueConstraint("channel", "external_id", name="uq_message_channel_external"),
     )
     with op.batch_alter_table("message", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_message_case_id"), ["case_id"], unique=False)
@@ -101,7 +100,20 @@ def upgrade() -> None:
             sqlite_where=sa.text("status = 'pending'"),
             postgresql_where=sa.text("status = 'pending'"),
         )
-        batch_op.create_index(batch_op.f("ix_message_provider_id"), ["provider_id"], unique=False)
+        batch_op.create_index(
+            "ix_message_provider_id",
+            ["provider_id"],
+            unique=False,
+            sqlite_where=sa.text("provider_id IS NOT NULL"),
+            postgresql_where=sa.text("provider_id IS NOT NULL"),
+        )
+        batch_op.create_index(
+            "uq_message_channel_external",
+            ["channel", "external_id"],
+            unique=True,
+            sqlite_where=sa.text("external_id IS NOT NULL"),
+            postgresql_where=sa.text("external_id IS NOT NULL"),
+        )
 
     op.create_table(
         "surveyanswer",
@@ -150,7 +162,16 @@ def downgrade() -> None:
     op.drop_table("attachment")
     op.drop_table("surveyanswer")
     with op.batch_alter_table("message", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_message_provider_id"))
+        batch_op.drop_index(
+            "uq_message_channel_external",
+            sqlite_where=sa.text("external_id IS NOT NULL"),
+            postgresql_where=sa.text("external_id IS NOT NULL"),
+        )
+        batch_op.drop_index(
+            "ix_message_provider_id",
+            sqlite_where=sa.text("provider_id IS NOT NULL"),
+            postgresql_where=sa.text("provider_id IS NOT NULL"),
+        )
         batch_op.drop_index(
             "ix_message_outbox",
             sqlite_where=sa.text("status = 'pending'"),
