@@ -32,6 +32,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.INFO if args.command == "serve" else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    logging.getLogger("transitions").setLevel(logging.WARNING)  # one line per callback otherwise
     try:
         settings = Settings()
         if getattr(args, "profile", None):

@@ -1,0 +1,43 @@
+"""A person chatting with the bot in a real browser: replies appear without reloading."""
+
+from __future__ import annotations
+
+from playwright.sync_api import Page, expect
+
+from tests.web.conftest import LiveServer
+
+
+def say(page: Page, text: str) -> None:
+    page.fill("#text", text)
+    page.press("#text", "Enter")
+
+
+def test_a_whole_easy_case_in_the_browser(live_server: LiveServer, page: Page) -> None:
+    dialogs: list[str] = []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    page.goto(live_server.url)
+    expect(page.locator("header")).to_have_text("HaloERZAP")
+
+    say(page, "halo kak")
+    expect(page.locator("#log li.out").first).to_contain_text("terima kasih sudah menghubungi")
+    expect(page.locator("#log li.out")).to_have_count(2)
+
+    say(page, "<script>alert('x')</script> cara tambah akun kasir baru gimana?")
+    expect(page.locator("#log li.in").nth(1)).to_contain_text("<script>alert('x')</script>")
+    expect(page.locator("#log li.out").last).to_contain_text("nama")
+    say(page, "Wulan")
+    expect(page.locator("#log li.out").last).to_contain_text("grup outlet")
+    say(page, "outlet Kedai Wulan")
+    expect(page.locator("#buttons button")).to_have_count(2)
+    expect(page.locator("#log li.out").nth(-2)).to_contain_text("Tambah Pengguna")
+
+    page.click("#buttons button:has-text('Sudah')")
+    expect(page.locator("#buttons button")).to_have_count(5)
+    page.click("#buttons button:has-text('⭐⭐⭐⭐⭐')")
+    expect(page.locator("#log li.out").last).to_contain_text("komentar")
+    say(page, "mantap, cepat")
+    expect(page.locator("#log li.out").last).to_contain_text("Terima kasih banyak")
+
+    page.reload()  # the transcript is server-rendered on reload
+    expect(page.locator("#log li.in").first).to_have_text("halo kak")
+    assert dialogs == []
