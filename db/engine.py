@@ -30,6 +30,8 @@ def make_engine(url: str) -> Engine:
         url,
         connect_args={"check_same_thread": False},
         poolclass=NullPool if parsed.database in (None, "", ":memory:") else None,
+        # every use is an engine.begin() block that commits or rolls back itself
+        pool_reset_on_return=None,
     )
 
     @event.listens_for(engine, "connect")
@@ -39,6 +41,7 @@ def make_engine(url: str) -> Engine:
             "journal_mode=WAL",
             "synchronous=NORMAL",
             "busy_timeout=10000",
+            "wal_autocheckpoint=10000",
         ):
             dbapi_connection.execute(f"PRAGMA {pragma}")
         dbapi_connection.execute("PRAGMA foreign_keys=ON")
