@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.engine import make_url
 
 from chatbot.bootstrap import open_desk
 from chatbot.desk import Desk
@@ -31,9 +33,29 @@ def clock() -> FrozenClock:
     return FrozenClock()
 
 
+# TEST_DATABASE_URL=postgresql+psycopg://user@/postgres?host=/var/run/postgresql runs the
+# suite on PostgreSQL: each test gets a database of its own, dropped afterwards.
+POSTGRES_ADMIN_URL = os.environ.get("TEST_DATABASE_URL", "")
+
+
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return Settings(database_url=f"sqlite:///{tmp_path}/loket.db", profile="erzap", _env_file=None)  # type: ignore[call-arg]
+def database_url(tmp_path: Path) -> Iterator[str]:
+    if not POSTGRES_ADMIN_URL:
+        yield f"sqlite:///{tmp_path}/loket.db"
+        return
+    name = f"loket_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    yield make_url(POSTGRES_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    return Settings(database_url=database_url, profile="erzap", _env_file=None)  # type: ignore[call-arg]
 
 
 @pytest.fixture
