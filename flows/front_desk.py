@@ -334,8 +334,11 @@ class Turn:
         return self.event.has_attachment and not self.event.text.strip()
 
     def looks_like_story(self) -> bool:
-        """Whether an answer to a data question is really more of the chronology."""
-        return guards.looks_like_story(self.event.text)
+        """Whether an answer to a data question is really more of the chronology.
+
+        Twice per question at most: after that the question is re-asked as a failure.
+        """
+        return int(self.context.get("noted", 0)) < 2 and guards.looks_like_story(self.event.text)
 
     def has_valid_answer(self) -> bool:
         """Whether the message answers the field being asked."""
@@ -493,6 +496,8 @@ class Turn:
         text = self.event.text.strip()
         if self.origin in (S.NEW, S.CHRONOLOGY):
             self.context["fails"] = 0  # re-asks for the story do not count against verification
+        else:
+            self.context["noted"] = int(self.context.get("noted", 0)) + 1
         if text:
             story = f"{self.context.get('story', '')}\n{text}".strip()
             self.context["story"] = story[-_STORY_LIMIT:]
@@ -511,7 +516,7 @@ class Turn:
         value = self._answer_for(current)
         assert value is not None
         self.fields[current.key] = value
-        self.context["fails"] = 0
+        self.context["fails"] = self.context["noted"] = 0
 
     def count_failure(self) -> None:
         """One more unusable answer to the same question."""

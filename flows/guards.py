@@ -79,8 +79,6 @@ SLANG = {
     "ss": "screenshot",
     "pls": "tolong",
     "tlg": "tolong",
-    "min": "admin",
-    "mimin": "admin",
     "kk": "kak",
     "kakak": "kak",
     "ok": "oke",
@@ -107,7 +105,7 @@ SLANG = {
 GREETING_WORDS = frozenset(
     "p halo hallo halloo helo hello hai hi hey hay pagi siang sore malam selamat permisi "
     "assalamualaikum assalamu'alaikum asalamualaikum assalamualaikom salam kak admin bang "
-    "mas mbak bu pak om tes test ping oke ya min urgent penting tolong dong".split()
+    "mas mbak bu pak om tes test ping oke ya min mimin urgent penting tolong dong".split()
 )
 SALUTATIONS = frozenset(
     "p halo hallo halloo helo hello hai hi hey hay pagi siang sore malam selamat permisi "
@@ -256,8 +254,8 @@ def is_human_request(text: str) -> bool:
         return False
     if any(w in SALUTATIONS for w in ws) and all(w in GREETING_WORDS for w in ws):
         return False  # "halo min" greets the admin; it does not ask to be handed over
-    if HUMAN_ASK_WORDS & set(ws):
-        return True
+    if HUMAN_ASK_WORDS & set(ws) and len(ws) <= 8:
+        return True  # longer texts that mention "cs" or "admin" are telling the story
     # "cs", "admin dong", "agen kak?": nothing but the person asked for and fillers
     return all(w in HUMAN_WORDS or w in GREETING_WORDS or w in FILLERS for w in ws)
 
@@ -388,7 +386,17 @@ def clean_phone(text: str, region: str = "ID") -> str | None:
 _REFERENCE = re.compile(r"\b(?=[A-Za-z0-9-]*\d)[A-Za-z0-9-]{4,}\b")
 
 
+_NOTHING = re.compile(
+    r"^\s*(?:tidak|belum)\s+(?:ada|punya|dapat|simpan)\b|^\s*(?:hilang|no|none|nothing)\b"
+    r"|\b(?:don't|do not) have\b",
+    re.I,
+)
+
+
 def clean_reference(text: str) -> str | None:
-    """A transaction reference ("TRX-88213", "INV 2024/11/02") or None."""
-    found = _REFERENCE.search(text)
-    return text.strip() if found else None
+    """A transaction reference ("TRX-88213"), or the client's word that there is none."""
+    if _REFERENCE.search(text):
+        return text.strip()
+    if _NOTHING.search(normalised(text)):
+        return text.strip()  # "ga ada struk kak": an agent follows up; asking again will not help
+    return None

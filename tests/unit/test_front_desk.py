@@ -244,3 +244,13 @@ def test_every_profile_field_has_a_known_phrase() -> None:
         for datum in profile.fields:
             assert keys.ask_field(datum.key) in keys.ALL
             assert keys.reask_field(datum.kind) in keys.ALL
+
+
+def test_story_instead_of_an_answer_is_noted_twice_then_counts_as_a_failure() -> None:
+    context: dict[str, Any] = {"story": "stok selisih"}
+    for _ in range(2):
+        turn = run(State.VERIFICATION, "udh dari kemarin sore kak", context=context)
+        assert said(turn) == [keys.VERIFICATION_NOTED, keys.ask_field("name")]
+        context = turn.context
+    turn = run(State.VERIFICATION, "udh dari kemarin sore kak", context=context)
+    assert said(turn) == [keys.reask_field("name")]

@@ -97,6 +97,7 @@ def test_clean_name_accepts_names_and_refuses_the_rest(text: str, name: str | No
         ("bisa bicara dengan manusia?", True),
         ("please have someone call me", True),
         ("halo min", False),
+        ("min aplikasi sy error trs dr kmrn pas mau closing shift", False),
         ("cs nya ramah", False),
         ("stok di aplikasi beda", False),
     ],
@@ -176,3 +177,17 @@ def test_has_phrase_tolerates_a_typo() -> None:
     assert guards.has_phrase(guards.words("aplikasinya eror trs"), "error")
     assert guards.has_phrase(guards.words("transaski gagal"), "transaksi")
     assert not guards.has_phrase(guards.words("semua normal"), "error")
+
+
+@pytest.mark.parametrize(
+    ("text", "accepted"),
+    [
+        ("TRX-88213", True),
+        ("ga ada struk kak", True),
+        ("tidak punya kak", True),
+        ("kemarin sore", False),
+        ("-", False),
+    ],
+)
+def test_clean_reference_accepts_a_code_or_a_clear_none(text: str, accepted: bool) -> None:
+    assert (guards.clean_reference(text) is not None) is accepted
