@@ -110,9 +110,7 @@ class OutboxDispatcher:
                     now=self._clock.now(),
                 )
 
-    def _retry_or_fail(
-        self, item: RowMapping, attempts: int, wait: float, error: str
-    ) -> None:
+    def _retry_or_fail(self, item: RowMapping, attempts: int, wait: float, error: str) -> None:
         if attempts >= self._max_attempts:
             self._fail(item, f"gave up after {attempts} attempts: {error}")
             return
