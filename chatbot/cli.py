@@ -17,7 +17,7 @@ from pydantic import ValidationError
 from chatbot.bootstrap import open_desk
 from chatbot.clock import SystemClock
 from chatbot.domain import Inbound, OutButton, buttons_as_text
-from chatbot.editor import PhraseEditor
+from chatbot.editor import PhraseEditor, to_yaml
 from chatbot.errors import PhraseRejected
 from db import queries
 from db.engine import as_utc, make_engine, migrate
@@ -283,18 +283,6 @@ def _diagram(_settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-class _BlockDumper(yaml.SafeDumper):
-    """YAML with multi-line texts as `|` blocks, so exported phrases read like the files."""
-
-
-def _str_block(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
-    style = "|" if "\n" in value else None
-    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
-
-
-_BlockDumper.add_representer(str, _str_block)
-
-
 def _phrase_format(path: Path) -> str | None:
     suffix = path.suffix.lower()
     return {".json": "json", ".yaml": "yaml", ".yml": "yaml"}.get(suffix)
@@ -322,9 +310,7 @@ def _phrases_export(settings: Settings, args: argparse.Namespace) -> int:
     if kind == "json":
         text = json.dumps(data, ensure_ascii=False, indent=2) + "\n"
     else:
-        text = yaml.dump(
-            data, Dumper=_BlockDumper, allow_unicode=True, sort_keys=False, width=1_000_000
-        )
+        text = to_yaml(data)
     args.file.write_text(text, encoding="utf-8")
     print(f"wrote {sum(len(v) for v in data.values())} phrases to {args.file}")
     return 0

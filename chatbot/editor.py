@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import yaml
 from pydantic import ValidationError
 from sqlalchemy import Connection, Engine, RowMapping
 
@@ -45,6 +46,23 @@ def unified_diff(before: str, after: str, before_name: str, after_name: str) -> 
             before.splitlines(), after.splitlines(), before_name, after_name, lineterm=""
         )
     )
+
+
+class _BlockDumper(yaml.SafeDumper):
+    """YAML with multi-line texts as `|` blocks, so they read as they will be said."""
+
+
+def _str_block(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    style = "|" if "\n" in value else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_BlockDumper.add_representer(str, _str_block)
+
+
+def to_yaml(data: object) -> str:
+    """YAML for people: key order kept, unicode as is, no folding, multi-line texts as blocks."""
+    return yaml.dump(data, Dumper=_BlockDumper, allow_unicode=True, sort_keys=False, width=10**6)
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,7 +17,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader
 
-from chatbot.editor import PhraseEditor, ProfileEditor, settings_text
+from chatbot.editor import PhraseEditor, ProfileEditor, settings_text, to_yaml
 from chatbot.errors import PhraseRejected, SettingsRejected, UnknownPhrase
 from chatbot.phrases import LOCALES
 from flows.profiles.schema import EditableSettings
@@ -218,14 +218,7 @@ def _settings_form(settings: EditableSettings) -> dict[str, str]:
         "auto_close_minutes": str(settings.auto_close_minutes),
         "backlog_limit": str(settings.backlog_limit),
         "escalation_areas": "\n".join(settings.escalation_areas),
-        "faq": yaml.safe_dump(
-            [entry.model_dump(mode="json") for entry in settings.faq],
-            allow_unicode=True,
-            sort_keys=False,
-            width=1_000_000,
-        )
-        if settings.faq
-        else "",
+        "faq": to_yaml([e.model_dump(mode="json") for e in settings.faq]) if settings.faq else "",
     }
 
 
