@@ -116,17 +116,42 @@ def _budget() -> _Budget:
     return budget
 
 
-def _size_of(value: object) -> int | None:
-    if isinstance(value, str | bytes | list | tuple | dict | set | frozenset | range):
-        return len(value)
-    return None
+def _weight(value: object, limit: int = MAX_VALUE) -> int:
+    """About how many characters `str(value)` would have, counted without building it.
+
+    Nested containers count in full (a tuple of 100 references to one 10,000-item tuple
+    weighs a million), and the walk stops as soon as the weight passes `limit`, so it costs
+    at most `limit` steps.
+    """
+    weight = 0
+    stack = [value]
+    while stack and weight <= limit:
+        item = stack.pop()
+        if isinstance(item, str | bytes):
+            weight += len(item)
+        elif isinstance(item, dict):
+            weight += 1 + 2 * len(item)
+            if weight <= limit:
+                stack.extend(item.keys())
+                stack.extend(item.values())
+        elif isinstance(item, list | tuple | set | frozenset):
+            weight += 1 + len(item)
+            if weight <= limit:
+                stack.extend(item)
+        else:  # numbers (bounded in bits), None, range, Undefined: short reprs
+            weight += 8
+    return weight
+
+
+def _check_weight(value: object, limit: int = MAX_VALUE, what: str = "a value") -> None:
+    if _weight(value, limit) > limit:
+        raise RenderLimitExceeded(f"{what} of more than {limit} characters or items")
 
 
 def _bounded(value: Any) -> Any:
     """Refuse values past the bounds; count the items of lazy iterators as they come."""
-    size = _size_of(value)
-    if size is not None and size > MAX_VALUE:
-        raise RenderLimitExceeded(f"a value of more than {MAX_VALUE} characters or items")
+    if isinstance(value, str | bytes | list | tuple | dict | set | frozenset):
+        _check_weight(value)
     if isinstance(value, int) and value.bit_length() > MAX_INT_BITS:
         raise RenderLimitExceeded(f"a number of more than {MAX_INT_BITS} bits")
     if isinstance(value, Iterator):
@@ -155,11 +180,11 @@ def _guarded_filter(name: str, func: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(func)  # keeps jinja's pass_context/pass_eval_context marker
     def guarded(*args: Any, **kwargs: Any) -> Any:
         _budget().tick()
-        if name == "replace":
-            value, rest = _filter_value(func, args)
-            if len(rest) >= 2:
-                count = rest[2] if len(rest) > 2 else kwargs.get("count")
-                _check_replace(str(value), str(rest[0]), str(rest[1]), count)
+        value, rest = _filter_value(func, args)
+        _check_weight(value)  # most filters turn their value into text first
+        if name == "replace" and len(rest) >= 2:
+            count = rest[2] if len(rest) > 2 else kwargs.get("count")
+            _check_replace(str(value), str(rest[0]), str(rest[1]), count)
         return _bounded(func(*args, **kwargs))
 
     return guarded
@@ -176,7 +201,9 @@ def _join(_context: Context, value: Iterable[Any], d: str = "", attribute: None 
     _budget().tick()
     if attribute is not None:
         raise SecurityError("join(attribute=...) is not available in phrases")
-    items = [str(item) for item in islice(_counted(value), MAX_VALUE + 1)]
+    items = list(islice(_counted(value), MAX_VALUE + 1))
+    _check_weight(items, what="a join() result")
+    items = [str(item) for item in items]
     if sum(map(len, items)) + len(str(d)) * max(len(items) - 1, 0) > MAX_VALUE:
         raise RenderLimitExceeded(f"a join() result of more than {MAX_VALUE} characters")
     return str(d).join(items)
@@ -193,10 +220,17 @@ def _loop_guard(_context: Context, iterable: Any) -> Iterator[Any]:
 def _concat(_context: Context, parts: list[Any]) -> str:
     """The `~` operator, sized before it allocates."""
     _budget().tick()
+    _check_weight(parts, what="a text")
     texts = [str(part) for part in parts]
     if sum(map(len, texts)) > MAX_VALUE:
         raise RenderLimitExceeded(f"a text of more than {MAX_VALUE} characters")
     return "".join(texts)
+
+
+def _finalize(value: Any) -> Any:
+    """Every `{{ … }}` output passes here before jinja2 turns it into text."""
+    _check_weight(value, MAX_OUTPUT, what="output")
+    return value
 
 
 def _range(*args: int) -> range:
@@ -268,6 +302,7 @@ class PhraseSandbox(ImmutableSandboxedEnvironment):
             autoescape=False,  # chat text, not HTML
             trim_blocks=True,  # the same whitespace rules as the file defaults
             lstrip_blocks=True,
+            finalize=_finalize,
         )
         self.globals = {"range": _range, "dict": dict}  # no lipsum, cycler, joiner, namespace
         self.filters = {name: _guarded_filter(name, DEFAULT_FILTERS[name]) for name in _FILTERS}
@@ -319,18 +354,15 @@ class PhraseSandbox(ImmutableSandboxedEnvironment):
             elif not (isinstance(left, float | int) and isinstance(right, float | int)):
                 raise SecurityError("'**' works on numbers only")
         if operator == "*":
-            sizes = (_size_of(left), _size_of(right))
-            count = right if sizes[0] is not None else left
-            size = sizes[0] if sizes[0] is not None else sizes[1]
-            if size is not None and isinstance(count, int) and size * count > MAX_VALUE:
+            sequence, count = (left, right) if isinstance(right, int) else (right, left)
+            repeats = isinstance(sequence, str | bytes | list | tuple) and isinstance(count, int)
+            if repeats and _weight(sequence) * max(count, 0) > MAX_VALUE:
                 raise RenderLimitExceeded(f"a value of more than {MAX_VALUE} characters or items")
             both_ints = isinstance(left, int) and isinstance(right, int)
             if both_ints and left.bit_length() + right.bit_length() > MAX_INT_BITS:
                 raise RenderLimitExceeded(f"a number of more than {MAX_INT_BITS} bits")
-        if operator == "+":
-            sizes = (_size_of(left), _size_of(right))
-            if None not in sizes and sum(s or 0 for s in sizes) > MAX_VALUE:
-                raise RenderLimitExceeded(f"a value of more than {MAX_VALUE} characters or items")
+        if operator == "+" and _weight(left) + _weight(right) > MAX_VALUE:
+            raise RenderLimitExceeded(f"a value of more than {MAX_VALUE} characters or items")
         return _bounded(super().call_binop(context, operator, left, right))
 
 

@@ -100,6 +100,13 @@ DOS_PAYLOADS = [
     "{% filter upper %}{% for i in range(1000) %}{{ label }}{% endfor %}{% endfilter %}",
     "{% set big %}{% for i in range(1000) %}{{ label }}{% endfor %}{% endset %}{{ big }}",
     "{{" + "(" * 1500 + "1" + ")" * 1500 + "}}",
+    # Shallow-small, deeply huge: 10 references to one 5,000-item tuple, and so on.
+    "{% set t = ('a',) * 5000 %}{% set u = (t,) * 5000 %}{{ u|length }}",
+    "{% set t = ('a',) * 3000 %}{{ (t, t, t, t, t, t, t, t, t, t) }}",
+    "{% set t = ('a',) * 3000 %}{{ (t, t, t, t, t, t, t, t, t, t)|string|length }}",
+    "{% set t = ('a',) * 3000 %}{{ (t, t, t, t, t, t, t, t, t, t) ~ '' }}",
+    "{% set t = ('a',) * 3000 %}{{ [(t, t, t), (t, t, t)]|join(',') }}",
+    "{% set t = ('a',) * 3000 %}{{ ((t, t, t, t, t, t, t, t, t, t)|list + [1])|length }}",
     "x" * 5000,
 ]
 LEAKS = ("<class", "subclasses", "module", "function", "built-in", "uid=", "root:", "Config")
