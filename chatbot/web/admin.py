@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Protocol
 from urllib.parse import quote, urlsplit
 
 import yaml
@@ -18,7 +18,7 @@ from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader
 
 from chatbot.editor import PhraseEditor, ProfileEditor, settings_text, to_yaml
-from chatbot.errors import PhraseRejected, SettingsRejected, UnknownPhrase
+from chatbot.errors import LoketError, PhraseRejected, SettingsRejected, UnknownPhrase
 from chatbot.phrases import LOCALES
 from flows.profiles.schema import EditableSettings
 
@@ -301,8 +301,98 @@ async def profile_save(request: Request, admin: AdminDep, name: str | None = Non
     return RedirectResponse(url, status_code=303)
 
 
+ROLES = ("agent", "supervisor", "admin")
+
+
+@dataclass(frozen=True, slots=True)
+class UserEntry:
+    """A desk user as the users page lists them."""
+
+    name: str
+    role: str
+    active: bool
+
+
+class UserDirectory(Protocol):
+    """The user accounts the admin manages; issue 5's user store implements this at merge.
+
+    Each method raises `LoketError` (its message is shown to the admin) for a refused change,
+    e.g. an unknown user, a taken name or a weak password.
+    """
+
+    def list_users(self) -> list[UserEntry]:
+        """Every user, agents, supervisors and admins."""
+        ...
+
+    def add_user(self, name: str, role: str, password: str) -> None:
+        """Create an active user."""
+        ...
+
+    def set_role(self, name: str, role: str) -> None:
+        """Change a user's role."""
+        ...
+
+    def set_active(self, name: str, active: bool) -> None:
+        """Disable (or enable again) a user; a disabled user cannot log in."""
+        ...
+
+
+def _users(request: Request) -> UserDirectory | None:
+    directory: UserDirectory | None = getattr(request.app.state, "users", None)
+    return directory
+
+
+def _users_page(
+    request: Request, *, error: str = "", message: str = "", status: int = 200
+) -> Response:
+    directory = _users(request)
+    users = directory.list_users() if directory else []
+    context = {
+        "directory": directory,
+        "users": users,
+        "roles": ROLES,
+        "error": error,
+        "message": message,
+    }
+    return _page(request, "admin/users.html", context, status)
+
+
 @router.get("/users", response_class=HTMLResponse)
-def users_page(request: Request) -> Response:
-    """Agents and supervisors: needs the user store of issue 5, which is not merged yet."""
-    directory = getattr(request.app.state, "users", None)
-    return _page(request, "admin/users.html", {"directory": directory})
+def users_page(request: Request, done: str = "") -> Response:
+    """Agents, supervisors and admins: add, disable, set roles."""
+    return _users_page(request, message=done)
+
+
+@router.post("/users", response_class=HTMLResponse)
+def users_change(
+    request: Request,
+    admin: AdminDep,
+    action: Annotated[str, Form()],
+    name: Annotated[str, Form()],
+    role: Annotated[str, Form()] = "",
+    password: Annotated[str, Form()] = "",
+) -> Response:
+    """One change to one user: add, set_role, disable or enable."""
+    directory = _users(request)
+    if directory is None:
+        raise HTTPException(status_code=503, detail="user accounts arrive with the login")
+    name = name.strip()
+    try:
+        if action in {"add", "set_role"} and role not in ROLES:
+            raise LoketError(f"unknown role '{role}'; known: {', '.join(ROLES)}")
+        if action in {"set_role", "disable"} and name == admin.name:
+            raise LoketError("you cannot demote or disable yourself")
+        if action == "add":
+            directory.add_user(name, role, password)
+            done = f"Added {name} as {role}."
+        elif action == "set_role":
+            directory.set_role(name, role)
+            done = f"{name} is now {role}."
+        elif action in {"disable", "enable"}:
+            directory.set_active(name, action == "enable")
+            done = f"{name} is {action}d."
+        else:
+            raise LoketError(f"unknown action '{action}'")
+    except LoketError as exc:
+        return _users_page(request, error=str(exc), status=422)
+    return RedirectResponse(f"/admin/users?done={quote(done)}", status_code=303)

@@ -12,7 +12,8 @@ from fastapi.testclient import TestClient
 
 from chatbot.desk import Desk
 from chatbot.domain import Inbound
-from chatbot.web.admin import Admin, AdminOnly
+from chatbot.errors import LoketError
+from chatbot.web.admin import Admin, AdminOnly, UserEntry
 from chatbot.web.app import create_app
 from settings import Settings
 from tests.clock import FrozenClock
@@ -191,3 +192,53 @@ def test_invalid_profile_settings_are_refused_naming_the_field(
 
 def test_users_page_waits_for_the_login(admin: TestClient) -> None:
     assert 'id="users-pending"' in admin.get("/admin/users").text
+
+
+class FakeUsers:
+    """The UserDirectory seam, in memory, until issue 5's user store is merged."""
+
+    def __init__(self) -> None:
+        self.users = {
+            "ani": UserEntry("ani", "admin", True),
+            "agus": UserEntry("agus", "agent", True),
+        }
+
+    def list_users(self) -> list[UserEntry]:
+        return list(self.users.values())
+
+    def add_user(self, name: str, role: str, password: str) -> None:
+        if name in self.users:
+            raise LoketError(f"'{name}' is taken")
+        self.users[name] = UserEntry(name, role, True)
+
+    def set_role(self, name: str, role: str) -> None:
+        self.users[name] = UserEntry(name, role, self.users[name].active)
+
+    def set_active(self, name: str, active: bool) -> None:
+        self.users[name] = UserEntry(name, self.users[name].role, active)
+
+
+def test_users_add_disable_and_set_role(admin: TestClient, app: FastAPI) -> None:
+    users = FakeUsers()
+    app.state.users = users
+    page = admin.get("/admin/users").text
+    assert 'id="user-agus"' in page
+    added = admin.post(
+        "/admin/users",
+        data={"action": "add", "name": "sari", "role": "supervisor", "password": "p"},
+    )
+    assert "Added sari as supervisor." in added.text
+    admin.post("/admin/users", data={"action": "disable", "name": "agus"})
+    admin.post("/admin/users", data={"action": "set_role", "name": "sari", "role": "agent"})
+    assert users.users["agus"].active is False
+    assert users.users["sari"].role == "agent"
+    taken = admin.post(
+        "/admin/users", data={"action": "add", "name": "agus", "role": "agent", "password": "p"}
+    )
+    assert taken.status_code == 422
+    assert "&#39;agus&#39; is taken" in taken.text
+    wrong = admin.post("/admin/users", data={"action": "set_role", "name": "agus", "role": "boss"})
+    assert wrong.status_code == 422
+    myself = admin.post("/admin/users", data={"action": "disable", "name": "ani"})
+    assert myself.status_code == 422
+    assert users.users["ani"].active is True
