@@ -229,6 +229,8 @@ def _concat(_context: Context, parts: list[Any]) -> str:
 
 def _finalize(value: Any) -> Any:
     """Every `{{ … }}` output passes here before jinja2 turns it into text."""
+    if isinstance(value, Iterator):  # `x|map(...)` printed: its items, not a generator's repr
+        value = list(value)
     _check_weight(value, MAX_OUTPUT, what="output")
     return value
 

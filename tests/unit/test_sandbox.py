@@ -234,3 +234,8 @@ def test_every_file_default_passes_the_editor_checks(key: str, locale: str) -> N
     variables = phrase_keys.SAMPLE_VARIABLES[key]
     _, preview = check_phrase(source, variables, variables)
     assert preview == book.render(key, locale, variables)
+
+
+def test_a_printed_map_shows_its_items_not_a_generator() -> None:
+    _, preview = check_phrase("{{ label.split(' ')|map('upper') }}", ["label"], {"label": "a b"})
+    assert preview == "['A', 'B']"
