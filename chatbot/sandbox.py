@@ -58,7 +58,7 @@ _FORBIDDEN_NODES: dict[type[nodes.Node], str] = {
 _FILTERS = (
     "abs capitalize count d default dictsort first float int items join last length list lower"
     " map max min reject rejectattr replace reverse round select selectattr sort string"
-    " striptags sum title trim truncate unique upper wordcount"
+    " striptags title trim truncate unique upper wordcount"
 ).split()
 _SAFE_METHODS: tuple[tuple[type, frozenset[str]], ...] = (
     (

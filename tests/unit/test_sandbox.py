@@ -239,3 +239,8 @@ def test_every_file_default_passes_the_editor_checks(key: str, locale: str) -> N
 def test_a_printed_map_shows_its_items_not_a_generator() -> None:
     _, preview = check_phrase("{{ label.split(' ')|map('upper') }}", ["label"], {"label": "a b"})
     assert preview == "['A', 'B']"
+
+
+def test_quadratic_sum_of_lists_is_not_available() -> None:
+    refusal = _refused("{{ ('x' * 9000)|list|map('list')|sum(start=[])|length }}")
+    assert "sum" in refusal.reason
