@@ -8,6 +8,7 @@ from sqlalchemy import Engine
 
 from chatbot.clock import Clock
 from chatbot.desk import Desk
+from chatbot.overrides import Overrides
 from chatbot.phrases import PhraseBook
 from db.engine import make_engine, migrate
 from flows.profiles.schema import load_profiles
@@ -29,12 +30,15 @@ def open_desk(
     """
     engine = make_engine(database_url)
     migrate(engine)
+    profiles = load_profiles(profiles_dir)
+    overrides = Overrides(profiles)  # admin edits from the DB, checked once per message
     desk = Desk(
         engine,
-        PhraseBook(scripts_dir),
-        load_profiles(profiles_dir),
+        PhraseBook(scripts_dir, overrides),
+        profiles,
         profile,
         clock,
         default_locale=locale,
+        overrides=overrides,
     )
     return engine, desk

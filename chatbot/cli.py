@@ -1,4 +1,4 @@
-"""The `loket` command: serve, chat, cases, flow diagram; a composition root."""
+"""The `loket` command: serve, chat, cases, flow diagram, phrases; a composition root."""
 
 from __future__ import annotations
 
@@ -11,11 +11,14 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
+import yaml
 from pydantic import ValidationError
 
 from chatbot.bootstrap import open_desk
 from chatbot.clock import SystemClock
 from chatbot.domain import Inbound, OutButton, buttons_as_text
+from chatbot.editor import PhraseEditor, to_yaml
+from chatbot.errors import PhraseRejected
 from db import queries
 from db.engine import as_utc, make_engine, migrate
 from flows.profiles.schema import ProfileError
@@ -74,6 +77,20 @@ def _parser() -> argparse.ArgumentParser:
         help=f"file to write, or - for stdout (default: {DIAGRAM_PATH})",
     )
     diagram.set_defaults(run=_diagram)
+
+    phrases = sub.add_parser("phrases", help="move phrase sets between installations")
+    phrases_sub = phrases.add_subparsers(dest="phrases_command", required=True)
+    export = phrases_sub.add_parser(
+        "export", help="write every phrase's text in force to FILE (.json, .yaml or .yml)"
+    )
+    export.add_argument("file", type=Path)
+    export.set_defaults(run=_phrases_export)
+    load = phrases_sub.add_parser(
+        "import", help="validate and save the phrases in FILE, all or nothing"
+    )
+    load.add_argument("file", type=Path)
+    load.add_argument("--author", default="cli", help="who the new versions are from")
+    load.set_defaults(run=_phrases_import)
     return parser
 
 
@@ -263,4 +280,65 @@ def _diagram(_settings: Settings, args: argparse.Namespace) -> int:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(text, encoding="utf-8")
     print(f"wrote {args.out}")
+    return 0
+
+
+def _phrase_format(path: Path) -> str | None:
+    suffix = path.suffix.lower()
+    return {".json": "json", ".yaml": "yaml", ".yml": "yaml"}.get(suffix)
+
+
+def _phrase_editor(settings: Settings) -> PhraseEditor:
+    clock = SystemClock()
+    engine, desk = open_desk(
+        database_url=settings.database_url,
+        scripts_dir=settings.scripts_dir,
+        profiles_dir=settings.profiles_dir,
+        profile=settings.profile,
+        locale=settings.locale,
+        clock=clock,
+    )
+    return PhraseEditor(engine, desk.phrases, clock)
+
+
+def _phrases_export(settings: Settings, args: argparse.Namespace) -> int:
+    kind = _phrase_format(args.file)
+    if kind is None:
+        print(f"loket: {args.file}: the file must end in .json, .yaml or .yml", file=sys.stderr)
+        return 2
+    data = _phrase_editor(settings).export()
+    if kind == "json":
+        text = json.dumps(data, ensure_ascii=False, indent=2) + "\n"
+    else:
+        text = to_yaml(data)
+    args.file.write_text(text, encoding="utf-8")
+    print(f"wrote {sum(len(v) for v in data.values())} phrases to {args.file}")
+    return 0
+
+
+def _phrases_import(settings: Settings, args: argparse.Namespace) -> int:
+    kind = _phrase_format(args.file)
+    if kind is None:
+        print(f"loket: {args.file}: the file must end in .json, .yaml or .yml", file=sys.stderr)
+        return 2
+    try:
+        raw = args.file.read_text(encoding="utf-8")
+        data = json.loads(raw) if kind == "json" else yaml.safe_load(raw)
+    except OSError as exc:
+        print(f"loket: {args.file}: cannot read ({exc.strerror})", file=sys.stderr)
+        return 1
+    except (ValueError, yaml.YAMLError) as exc:
+        print(f"loket: {args.file}: not valid {kind.upper()}: {exc}", file=sys.stderr)
+        return 1
+    try:
+        changed = _phrase_editor(settings).import_phrases(data, author=args.author)
+    except PhraseRejected as exc:
+        print(f"loket: {args.file}: nothing imported, nothing changed:", file=sys.stderr)
+        for locale, key, line, reason in exc.problems:
+            where = f"line {line}: " if line else ""
+            print(f"  {locale}/{key}: {where}{reason}", file=sys.stderr)
+        return 1
+    print(f"imported {args.file}: {len(changed)} phrases changed")
+    for locale, key in changed:
+        print(f"  {locale}/{key}")
     return 0

@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 
 from chatbot.clock import Clock
 from chatbot.domain import Inbound
+from chatbot.overrides import Overrides
 from chatbot.phrases import PhraseBook
 from db import queries
 from flows import guards
@@ -45,6 +46,7 @@ class Desk:
         default_profile: str,
         clock: Clock,
         default_locale: str = "id",
+        overrides: Overrides | None = None,
     ) -> None:
         if default_profile not in profiles:
             raise ProfileError(
@@ -63,6 +65,23 @@ class Desk:
         self._default_profile = default_profile
         self._clock = clock
         self._default_locale = default_locale
+        self._overrides = overrides
+
+    @property
+    def phrases(self) -> PhraseBook:
+        """The phrase book replies are rendered with (the admin editor previews with it)."""
+        return self._phrases
+
+    @property
+    def profiles(self) -> dict[str, Profile]:
+        """The profiles as their files define them, by name."""
+        return dict(self._profiles)
+
+    def profile(self, name: str | None = None) -> Profile:
+        """A profile (the default one without a name) with admin settings in force."""
+        chosen = name if name is not None and name in self._profiles else self._default_profile
+        edited = self._overrides.profile(chosen) if self._overrides else None
+        return edited or self._profiles[chosen]
 
     @property
     def desk_name(self) -> str:
@@ -90,6 +109,8 @@ class Desk:
                 return self._receive(conn, inbound)
 
     def _receive(self, conn: Connection, inbound: Inbound) -> Receipt:
+        if self._overrides is not None:  # an admin edit counts from the next message on
+            self._overrides.refresh(conn)
         # No look-up for duplicates first: the UNIQUE (channel, external_id) key rejects a
         # replay when its message row is inserted, and receive() answers "duplicate" then.
         now = self._clock.now()
@@ -107,7 +128,7 @@ class Desk:
                 sent = self._say(conn, last_id, inbound, [Reply(keys.CANCEL_NOTHING_OPEN)], locale)
                 return Receipt("answered", last_id, sent)
         if case is None:
-            profile = self._profiles[self._default_profile]
+            profile = self.profile()
             contact_id = queries.ensure_contact(
                 conn,
                 channel=inbound.channel,
@@ -130,7 +151,7 @@ class Desk:
         if inbound.edited:  # an edit is kept in the transcript, never replayed into the flow
             return Receipt("recorded", case.id)
 
-        profile = self._profiles.get(case.profile) or self._profiles[self._default_profile]
+        profile = self.profile(case.profile)
         event = FlowEvent(
             "client_wrote",
             text=text,

@@ -33,3 +33,27 @@ class RetryLater(LoketError):
 
 class SendFailed(LoketError):
     """The provider refused the message for good; retrying will not help."""
+
+
+class UnknownPhrase(LoketError):
+    """No phrase of that key, or no such locale."""
+
+
+class PhraseRejected(LoketError):
+    """Admin text that may not be saved; the old text stays in force.
+
+    `problems` lists (locale, key, line or None, reason), one per refused template.
+    """
+
+    def __init__(self, problems: list[tuple[str, str, int | None, str]]) -> None:
+        super().__init__(
+            "; ".join(
+                f"{locale}/{key}: " + (f"line {line}: {reason}" if line else reason)
+                for locale, key, line, reason in problems
+            )
+        )
+        self.problems = problems
+
+
+class SettingsRejected(LoketError):
+    """Profile settings that fail validation; the message names each field."""

@@ -135,3 +135,42 @@ class SurveyAnswer(SQLModel, table=True):
     rating: int | None = None
     comment: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     created_at: datetime = Field(sa_column=_utc_column())
+
+
+class PhraseVersion(SQLModel, table=True):
+    """One saved text of a phrase; the newest row per (key, locale) is in force.
+
+    Rows are never changed or deleted: a revert adds the old text again, and a reset adds a
+    row with `is_reset` (its `text` keeps the file default of that moment, for the diff).
+    """
+
+    __table_args__ = (Index("ix_phraseversion_key_locale", "key", "locale", "id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=64)
+    locale: str = Field(max_length=8)
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    author: str = Field(max_length=64)
+    is_reset: bool = False
+    reverted_from: int | None = None  # the version whose text this one brought back
+    created_at: datetime = Field(sa_column=_utc_column())
+
+
+class ProfileVersion(SQLModel, table=True):
+    """One saved set of a profile's editable settings (JSON); the newest row per profile wins."""
+
+    __table_args__ = (Index("ix_profileversion_profile", "profile", "id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    profile: str = Field(max_length=32)
+    settings_json: str = Field(sa_column=Column(Text, nullable=False))
+    author: str = Field(max_length=64)
+    is_reset: bool = False
+    created_at: datetime = Field(sa_column=_utc_column())
+
+
+class OverrideRevision(SQLModel, table=True):
+    """One row counting admin edits; workers reload their overrides when it moves."""
+
+    id: int = Field(default=1, primary_key=True)
+    value: int = 0

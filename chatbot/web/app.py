@@ -16,8 +16,9 @@ from chatbot.bootstrap import open_desk
 from chatbot.channels.base import Channel
 from chatbot.channels.web import WebChannel
 from chatbot.clock import Clock, SystemClock
+from chatbot.editor import PhraseEditor, ProfileEditor
 from chatbot.outbox import OutboxDispatcher
-from chatbot.web import chat, errors
+from chatbot.web import admin, chat, errors
 from settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -69,8 +70,11 @@ def create_app(
     app.state.dispatcher = dispatcher
     app.state.clock = clock
     app.state.templates_dir = Path(__file__).parent / "templates"
+    app.state.phrase_editor = PhraseEditor(engine, desk.phrases, clock)
+    app.state.profile_editor = ProfileEditor(engine, desk.profiles, clock)
     errors.install(app)
     app.include_router(chat.router)
+    app.include_router(admin.router)
 
     @app.get("/healthz")
     def healthz() -> JSONResponse:

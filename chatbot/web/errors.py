@@ -10,7 +10,10 @@ from chatbot.errors import (
     LoketError,
     MalformedPayload,
     PayloadTooLarge,
+    PhraseRejected,
+    SettingsRejected,
     UnknownChannel,
+    UnknownPhrase,
 )
 
 STATUS: dict[type[LoketError], int] = {
@@ -18,6 +21,9 @@ STATUS: dict[type[LoketError], int] = {
     MalformedPayload: 400,
     PayloadTooLarge: 413,
     UnknownChannel: 404,
+    UnknownPhrase: 404,
+    PhraseRejected: 422,
+    SettingsRejected: 422,
 }
 
 

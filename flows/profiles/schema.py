@@ -103,6 +103,92 @@ class Profile(BaseModel):
         return value
 
 
+MAX_MINUTES = 30 * 24 * 60  # a month: anything longer is a typo in an admin form
+
+
+class EditableSettings(BaseModel):
+    """What an admin may change of a profile at run time (/admin/profile); the rest is code."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    welcome: Localized
+    sla_minutes: dict[Category, int]
+    first_response_minutes: int = Field(gt=0, le=MAX_MINUTES)
+    auto_close_minutes: int = Field(gt=0, le=MAX_MINUTES)
+    backlog_limit: int = Field(gt=0, le=100_000)
+    faq: tuple[FaqEntry, ...] = ()
+    escalation_areas: tuple[str, ...] = ()
+
+    @field_validator("sla_minutes")
+    @classmethod
+    def _every_category(cls, value: dict[str, int]) -> dict[str, int]:
+        missing = {"easy", "normal", "hard"} - set(value)
+        if missing:
+            raise ValueError(f"missing categories: {', '.join(sorted(missing))}")
+        wrong = [name for name, minutes in value.items() if not 0 < minutes <= MAX_MINUTES]
+        if wrong:
+            raise ValueError(f"minutes must be between 1 and {MAX_MINUTES}: {', '.join(wrong)}")
+        return value
+
+    @field_validator("faq")
+    @classmethod
+    def _unique_faq_ids(cls, value: tuple[FaqEntry, ...]) -> tuple[FaqEntry, ...]:
+        ids = [entry.id for entry in value]
+        doubled = sorted({i for i in ids if ids.count(i) > 1})
+        if doubled:
+            raise ValueError(f"FAQ ids must be unique: {', '.join(doubled)}")
+        return value
+
+    @field_validator("escalation_areas")
+    @classmethod
+    def _named_areas(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        cleaned = tuple(area.strip() for area in value)
+        if any(not area for area in cleaned):
+            raise ValueError("an escalation area needs a name")
+        return cleaned
+
+
+def editable_settings(profile: Profile) -> EditableSettings:
+    """The editable part of a profile, as the admin form shows it."""
+    return EditableSettings(
+        welcome=profile.welcome,
+        sla_minutes={name: rule.sla_minutes for name, rule in profile.categories.items()},
+        first_response_minutes=profile.first_response_minutes,
+        auto_close_minutes=profile.auto_close_minutes,
+        backlog_limit=profile.backlog_limit,
+        faq=profile.faq,
+        escalation_areas=profile.escalation_areas,
+    )
+
+
+def apply_settings(profile: Profile, settings: EditableSettings) -> Profile:
+    """The profile with an admin's settings in force, validated again as a whole.
+
+    Raises:
+        ValidationError: the combination is not a valid profile.
+    """
+    data = profile.model_dump()
+    data.update(
+        welcome=settings.welcome.model_dump(),
+        categories={
+            name: {**rule, "sla_minutes": settings.sla_minutes[name]}
+            for name, rule in data["categories"].items()
+        },
+        first_response_minutes=settings.first_response_minutes,
+        auto_close_minutes=settings.auto_close_minutes,
+        backlog_limit=settings.backlog_limit,
+        faq=[entry.model_dump() for entry in settings.faq],
+        escalation_areas=list(settings.escalation_areas),
+    )
+    return Profile.model_validate(data)
+
+
+def describe_errors(exc: ValidationError) -> str:
+    """A validation error as one line naming each field, for people."""
+    return "; ".join(
+        f"field '{'.'.join(str(p) for p in err['loc'])}': {err['msg']}" for err in exc.errors()
+    )
+
+
 def load_profile(path: Path) -> Profile:
     """Read and check one profile file.
 
@@ -120,10 +206,7 @@ def load_profile(path: Path) -> Profile:
     try:
         return Profile.model_validate(data)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"field '{'.'.join(str(p) for p in err['loc'])}': {err['msg']}" for err in exc.errors()
-        )
-        raise ProfileError(f"{path}: {problems}") from exc
+        raise ProfileError(f"{path}: {describe_errors(exc)}") from exc
 
 
 def load_profiles(directory: Path) -> dict[str, Profile]:

@@ -1,0 +1,398 @@
+"""Admin pages: phrases (edit, live preview, history, revert, reset), profile settings, users.
+
+Server-rendered Jinja2 with autoescape on; the only script is a small inline one for the live
+preview, and every form works without it. Every route sits behind `AdminOnly`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, Protocol
+from urllib.parse import quote, urlsplit
+
+import yaml
+from fastapi import APIRouter, Depends, Form, HTTPException, Request, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
+from fastapi.templating import Jinja2Templates
+from jinja2 import Environment, FileSystemLoader
+
+from chatbot.editor import PhraseEditor, ProfileEditor, settings_text, to_yaml
+from chatbot.errors import LoketError, PhraseRejected, SettingsRejected, UnknownPhrase
+from chatbot.phrases import LOCALES
+from flows.profiles.schema import EditableSettings
+
+
+@dataclass(frozen=True, slots=True)
+class Admin:
+    """Who is editing; the name is written as the author of every version."""
+
+    name: str
+
+
+def AdminOnly(request: Request) -> Admin:  # CapWords: the name the brief and issue 5 use
+    """Let admins through, refuse everyone else with 403.
+
+    Until the login of issue 5 is merged this reads `request.state.user` (an object with
+    `role` and `name` or `username`), which nothing sets yet: so every request is refused
+    unless a test grants access with `app.dependency_overrides[AdminOnly]`. At merge this
+    becomes `require_role("admin")` from chatbot/web/auth.py.
+    """
+    user = getattr(request.state, "user", None)
+    if user is None or getattr(user, "role", None) != "admin":
+        raise HTTPException(status_code=403, detail="admins only")
+    name = getattr(user, "name", None) or getattr(user, "username", None) or "admin"
+    return Admin(str(name))
+
+
+def same_origin(request: Request) -> None:
+    """Refuse a form posted from another site (a browser always sends Origin on POST)."""
+    origin = request.headers.get("origin")
+    if request.method == "POST" and origin and urlsplit(origin).netloc != request.url.netloc:
+        raise HTTPException(status_code=403, detail="cross-site form post refused")
+
+
+AdminDep = Annotated[Admin, Depends(AdminOnly)]
+router = APIRouter(
+    prefix="/admin", tags=["admin"], dependencies=[Depends(AdminOnly), Depends(same_origin)]
+)
+templates = Jinja2Templates(
+    env=Environment(
+        loader=FileSystemLoader(Path(__file__).parent / "templates"),
+        autoescape=True,  # every text shown here is admin- or client-written
+    )
+)
+
+
+def _phrases(request: Request) -> PhraseEditor:
+    editor: PhraseEditor = request.app.state.phrase_editor
+    return editor
+
+
+def _profiles(request: Request) -> ProfileEditor:
+    editor: ProfileEditor = request.app.state.profile_editor
+    return editor
+
+
+def _page(request: Request, name: str, context: dict[str, Any], status: int = 200) -> Response:
+    return templates.TemplateResponse(request, name, context, status_code=status)
+
+
+@router.get("", response_class=HTMLResponse)
+def admin_home(request: Request) -> Response:
+    """The admin's start page."""
+    return _page(request, "admin/index.html", {})
+
+
+@router.get("/phrases", response_class=HTMLResponse)
+def phrase_list(request: Request) -> Response:
+    """Every phrase per locale: text in force, file default, the variables it may use."""
+    states = _phrases(request).states()
+    rows: dict[str, dict[str, Any]] = {}
+    for state in states:
+        rows.setdefault(state.key, {"key": state.key, "variables": state.variables})
+        rows[state.key][state.locale] = state
+    return _page(request, "admin/phrases.html", {"rows": list(rows.values()), "locales": LOCALES})
+
+
+def _phrase_page(
+    request: Request,
+    key: str,
+    locale: str,
+    *,
+    text: str | None = None,
+    preview: str | None = None,
+    error: PhraseRejected | None = None,
+    message: str = "",
+    status: int = 200,
+) -> Response:
+    editor = _phrases(request)
+    try:
+        state = editor.state(key, locale)
+    except UnknownPhrase as exc:
+        raise HTTPException(status_code=404, detail=str(exc)) from exc
+    if text is None:
+        text = state.text
+    if preview is None and error is None:
+        try:
+            preview = editor.check(key, locale, text)
+        except PhraseRejected as exc:  # e.g. an old version no longer fits the flows
+            error = exc
+    return _page(
+        request,
+        "admin/phrase.html",
+        {
+            "state": state,
+            "text": text,
+            "preview": preview,
+            "error": error,
+            "message": message,
+            "history": editor.history(key, locale),
+            "base": f"/admin/phrases/{quote(locale)}/{quote(key)}",
+        },
+        status,
+    )
+
+
+@router.get("/phrases/{locale}/{key}", response_class=HTMLResponse)
+def phrase_page(request: Request, locale: str, key: str, done: str = "") -> Response:
+    """One phrase: the editor with its preview, the default text, and the history."""
+    return _phrase_page(request, key, locale, message=done)
+
+
+@router.post("/phrases/{locale}/{key}", response_class=HTMLResponse)
+def phrase_save(
+    request: Request,
+    locale: str,
+    key: str,
+    admin: AdminDep,
+    text: Annotated[str, Form()],
+    action: Annotated[str, Form()] = "save",
+) -> Response:
+    """Preview or save; a refused text comes back with the reason, the old text stays."""
+    editor = _phrases(request)
+    try:
+        if action == "preview":
+            preview = editor.check(key, locale, text)
+            return _phrase_page(request, key, locale, text=text, preview=preview)
+        version = editor.save(key, locale, text, admin.name)
+    except UnknownPhrase as exc:
+        raise HTTPException(status_code=404, detail=str(exc)) from exc
+    except PhraseRejected as exc:
+        return _phrase_page(request, key, locale, text=text, error=exc, status=422)
+    done = f"Saved as version {version}." if version else "No change: that text is in force."
+    return _back(locale, key, done)
+
+
+def _back(locale: str, key: str, done: str) -> Response:
+    url = f"/admin/phrases/{quote(locale)}/{quote(key)}?done={quote(done)}"
+    return RedirectResponse(url, status_code=303)
+
+
+@router.post("/phrases/{locale}/{key}/preview")
+def phrase_preview(
+    request: Request, locale: str, key: str, text: Annotated[str, Form()]
+) -> JSONResponse:
+    """The live preview: the text rendered with sample values, or why it would be refused."""
+    try:
+        preview = _phrases(request).check(key, locale, text)
+    except UnknownPhrase as exc:
+        raise HTTPException(status_code=404, detail=str(exc)) from exc
+    except PhraseRejected as exc:
+        _, _, line, reason = exc.problems[0]
+        return JSONResponse({"ok": False, "error": str(exc), "line": line, "reason": reason})
+    return JSONResponse({"ok": True, "preview": preview})
+
+
+@router.post("/phrases/{locale}/{key}/revert/{version}")
+def phrase_revert(
+    request: Request, locale: str, key: str, version: int, admin: AdminDep
+) -> Response:
+    """Bring back an earlier version's text as a new version."""
+    try:
+        made = _phrases(request).revert(key, locale, version, admin.name)
+    except UnknownPhrase as exc:
+        raise HTTPException(status_code=404, detail=str(exc)) from exc
+    except PhraseRejected as exc:
+        return _phrase_page(request, key, locale, error=exc, status=422)
+    done = f"Version {version} is back, as version {made}." if made else "That text is in force."
+    return _back(locale, key, done)
+
+
+@router.post("/phrases/{locale}/{key}/reset")
+def phrase_reset(request: Request, locale: str, key: str, admin: AdminDep) -> Response:
+    """Return to the text of the file."""
+    try:
+        made = _phrases(request).reset(key, locale, admin.name)
+    except UnknownPhrase as exc:
+        raise HTTPException(status_code=404, detail=str(exc)) from exc
+    return _back(locale, key, "Back to the default text." if made else "The default is in force.")
+
+
+def _settings_form(settings: EditableSettings) -> dict[str, str]:
+    return {
+        "welcome_id": settings.welcome.id,
+        "welcome_en": settings.welcome.en,
+        **{f"sla_{name}": str(minutes) for name, minutes in settings.sla_minutes.items()},
+        "first_response_minutes": str(settings.first_response_minutes),
+        "auto_close_minutes": str(settings.auto_close_minutes),
+        "backlog_limit": str(settings.backlog_limit),
+        "escalation_areas": "\n".join(settings.escalation_areas),
+        "faq": to_yaml([e.model_dump(mode="json") for e in settings.faq]) if settings.faq else "",
+    }
+
+
+def _settings_data(form: dict[str, str]) -> dict[str, Any]:
+    try:
+        faq = yaml.safe_load(form.get("faq", "")) or []
+    except yaml.YAMLError as exc:
+        raise SettingsRejected(f"field 'faq': not valid YAML: {exc}") from exc
+    return {
+        "welcome": {"id": form.get("welcome_id", ""), "en": form.get("welcome_en", "")},
+        "sla_minutes": {name: form.get(f"sla_{name}", "") for name in ("easy", "normal", "hard")},
+        "first_response_minutes": form.get("first_response_minutes", ""),
+        "auto_close_minutes": form.get("auto_close_minutes", ""),
+        "backlog_limit": form.get("backlog_limit", ""),
+        "escalation_areas": [
+            line.strip() for line in form.get("escalation_areas", "").splitlines() if line.strip()
+        ],
+        "faq": faq,
+    }
+
+
+def _profile_name(request: Request, name: str | None) -> str:
+    editor = _profiles(request)
+    chosen = name or request.app.state.settings.profile
+    if chosen not in editor.names():
+        raise HTTPException(status_code=404, detail=f"no profile '{chosen}'")
+    return str(chosen)
+
+
+def _profile_page(
+    request: Request,
+    name: str,
+    *,
+    form: dict[str, str] | None = None,
+    error: str = "",
+    message: str = "",
+    status: int = 200,
+) -> Response:
+    editor = _profiles(request)
+    settings, version = editor.current(name)
+    return _page(
+        request,
+        "admin/profile.html",
+        {
+            "name": name,
+            "names": editor.names(),
+            "form": form or _settings_form(settings),
+            "version": version,
+            "current": settings_text(settings),
+            "error": error,
+            "message": message,
+            "history": editor.history(name),
+        },
+        status,
+    )
+
+
+@router.get("/profile", response_class=HTMLResponse)
+def profile_page(request: Request, name: str | None = None, done: str = "") -> Response:
+    """The active profile's editable settings (another profile with ?name=)."""
+    return _profile_page(request, _profile_name(request, name), message=done)
+
+
+@router.post("/profile", response_class=HTMLResponse)
+async def profile_save(request: Request, admin: AdminDep, name: str | None = None) -> Response:
+    """Validate with the profile schema and save as a new version, or show what is wrong."""
+    chosen = _profile_name(request, name)
+    form = {k: str(v) for k, v in (await request.form()).items()}
+    editor = _profiles(request)
+    try:
+        if form.get("action") == "reset":
+            made = editor.reset(chosen, admin.name)
+            done = "Back to the profile file." if made else "The profile file is in force."
+        else:
+            made = editor.save(chosen, _settings_data(form), admin.name)
+            done = f"Saved as version {made}." if made else "No change."
+    except SettingsRejected as exc:
+        return _profile_page(request, chosen, form=form, error=str(exc), status=422)
+    url = f"/admin/profile?name={quote(chosen)}&done={quote(done)}"
+    return RedirectResponse(url, status_code=303)
+
+
+ROLES = ("agent", "supervisor", "admin")
+
+
+@dataclass(frozen=True, slots=True)
+class UserEntry:
+    """A desk user as the users page lists them."""
+
+    name: str
+    role: str
+    active: bool
+
+
+class UserDirectory(Protocol):
+    """The user accounts the admin manages; issue 5's user store implements this at merge.
+
+    Each method raises `LoketError` (its message is shown to the admin) for a refused change,
+    e.g. an unknown user, a taken name or a weak password.
+    """
+
+    def list_users(self) -> list[UserEntry]:
+        """Every user, agents, supervisors and admins."""
+        ...
+
+    def add_user(self, name: str, role: str, password: str) -> None:
+        """Create an active user."""
+        ...
+
+    def set_role(self, name: str, role: str) -> None:
+        """Change a user's role."""
+        ...
+
+    def set_active(self, name: str, active: bool) -> None:
+        """Disable (or enable again) a user; a disabled user cannot log in."""
+        ...
+
+
+def _users(request: Request) -> UserDirectory | None:
+    directory: UserDirectory | None = getattr(request.app.state, "users", None)
+    return directory
+
+
+def _users_page(
+    request: Request, *, error: str = "", message: str = "", status: int = 200
+) -> Response:
+    directory = _users(request)
+    users = directory.list_users() if directory else []
+    context = {
+        "directory": directory,
+        "users": users,
+        "roles": ROLES,
+        "error": error,
+        "message": message,
+    }
+    return _page(request, "admin/users.html", context, status)
+
+
+@router.get("/users", response_class=HTMLResponse)
+def users_page(request: Request, done: str = "") -> Response:
+    """Agents, supervisors and admins: add, disable, set roles."""
+    return _users_page(request, message=done)
+
+
+@router.post("/users", response_class=HTMLResponse)
+def users_change(
+    request: Request,
+    admin: AdminDep,
+    action: Annotated[str, Form()],
+    name: Annotated[str, Form()],
+    role: Annotated[str, Form()] = "",
+    password: Annotated[str, Form()] = "",
+) -> Response:
+    """One change to one user: add, set_role, disable or enable."""
+    directory = _users(request)
+    if directory is None:
+        raise HTTPException(status_code=503, detail="user accounts arrive with the login")
+    name = name.strip()
+    try:
+        if action in {"add", "set_role"} and role not in ROLES:
+            raise LoketError(f"unknown role '{role}'; known: {', '.join(ROLES)}")
+        if action in {"set_role", "disable"} and name == admin.name:
+            raise LoketError("you cannot demote or disable yourself")
+        if action == "add":
+            directory.add_user(name, role, password)
+            done = f"Added {name} as {role}."
+        elif action == "set_role":
+            directory.set_role(name, role)
+            done = f"{name} is now {role}."
+        elif action in {"disable", "enable"}:
+            directory.set_active(name, action == "enable")
+            done = f"{name} is {action}d."
+        else:
+            raise LoketError(f"unknown action '{action}'")
+    except LoketError as exc:
+        return _users_page(request, error=str(exc), status=422)
+    return RedirectResponse(f"/admin/users?done={quote(done)}", status_code=303)

@@ -1,0 +1,102 @@
+"""The phrase editor in headless Chromium: edit, live preview, refusal, the next bot message."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+import uvicorn
+from fastapi import FastAPI
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from chatbot.web.admin import Admin, AdminOnly
+from chatbot.web.app import create_app
+from settings import Settings
+from tests.clock import FrozenClock
+
+CHROMIUM = "/usr/bin/chromium"
+
+
+@pytest.fixture
+def server(settings: Settings, clock: FrozenClock) -> Iterator[str]:
+    app: FastAPI = create_app(settings, clock=clock)
+    app.dependency_overrides[AdminOnly] = lambda: Admin("ani")  # until issue 5's login
+    srv = uvicorn.Server(
+        uvicorn.Config(
+            app, host="127.0.0.1", port=0, log_level="warning", timeout_graceful_shutdown=2
+        )
+    )
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not srv.started:
+        assert time.monotonic() < deadline, "server did not start"
+        time.sleep(0.02)
+    port = srv.servers[0].sockets[0].getsockname()[1]
+    yield f"http://127.0.0.1:{port}"
+    srv.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.fixture
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context()
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    yield page
+    context.close()  # closes the chat's event stream before the server stops
+
+
+def _open_editor(page: Page, server: str) -> None:
+    page.goto(f"{server}/admin/phrases")
+    page.click('a[data-edit="id/greeting.salam"]')
+    expect(page.locator("h1")).to_contain_text("greeting.salam")
+
+
+def test_edit_with_live_preview_then_the_bot_says_it(page: Page, server: str) -> None:
+    _open_editor(page, server)
+    expect(page.locator("#preview-text")).to_contain_text("Halo kak, terima kasih")
+    page.fill("#text", "Selamat pagi! {{ desk_name|upper }} siap membantu.")
+    expect(page.locator("#preview-text")).to_have_text("Selamat pagi! HALOERZAP siap membantu.")
+    page.click("#save")
+    expect(page.locator("#message")).to_contain_text("Saved as version 1.")
+    expect(page.locator("#version-1")).to_contain_text("by ani")
+
+    page.goto(f"{server}/")
+    page.fill("#text", "halo kak")
+    page.press("#text", "Enter")
+    expect(page.locator("#log li.out").first).to_have_text(
+        "Selamat pagi! HALOERZAP siap membantu."
+    )
+
+
+def test_broken_template_is_refused_and_the_old_text_stays(page: Page, server: str) -> None:
+    _open_editor(page, server)
+    page.fill("#text", "Halo kak\n{% if salam %}Waalaikumsalam")
+    expect(page.locator("#preview-error")).to_be_visible()
+    expect(page.locator("#preview-error")).to_contain_text("line 2")
+    page.click("#save")
+    expect(page.locator("#error")).to_contain_text("Not saved: id/greeting.salam: line 2:")
+    expect(page.locator("#text")).to_have_value("Halo kak\n{% if salam %}Waalaikumsalam")
+
+    page.fill("#text", "{{ desk_name.__class__.__mro__ }}")
+    expect(page.locator("#preview-error")).to_contain_text("'__mro__' is not allowed")
+    page.click("#save")
+    expect(page.locator("#error")).to_contain_text("names starting with '_' are private")
+
+    page.goto(f"{server}/admin/phrases/id/greeting.salam")
+    expect(page.locator("h1")).to_contain_text("default text")
+    page.goto(f"{server}/")
+    page.fill("#text", "halo kak")
+    page.press("#text", "Enter")
+    expect(page.locator("#log li.out").first).to_contain_text("Halo kak, terima kasih")

@@ -1,0 +1,244 @@
+"""Admin pages through HTTP: role checks, phrase editing, preview, history, profile settings."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable, Iterator
+from types import SimpleNamespace
+
+import pytest
+from fastapi import FastAPI, Request, Response
+from fastapi.testclient import TestClient
+
+from chatbot.desk import Desk
+from chatbot.domain import Inbound
+from chatbot.errors import LoketError
+from chatbot.web.admin import Admin, AdminOnly, UserEntry
+from chatbot.web.app import create_app
+from settings import Settings
+from tests.clock import FrozenClock
+
+SALAM = "/admin/phrases/id/greeting.salam"
+
+
+@pytest.fixture
+def app(settings: Settings, clock: FrozenClock) -> Iterator[FastAPI]:
+    application = create_app(settings, clock=clock, run_outbox=False)
+    yield application
+    application.state.engine.dispose()
+
+
+@pytest.fixture
+def admin(app: FastAPI) -> Iterator[TestClient]:
+    app.dependency_overrides[AdminOnly] = lambda: Admin("ani")
+    with TestClient(app) as client:
+        yield client
+
+
+def _as_user(app: FastAPI, role: str) -> None:
+    @app.middleware("http")
+    async def _login(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        request.state.user = SimpleNamespace(name="agus", role=role)
+        return await call_next(request)
+
+
+ADMIN_PAGES = ["/admin", "/admin/phrases", SALAM, "/admin/profile", "/admin/users"]
+
+
+@pytest.mark.parametrize("path", ADMIN_PAGES)
+def test_nobody_gets_in_until_the_login_is_merged(app: FastAPI, path: str) -> None:
+    with TestClient(app) as client:
+        assert client.get(path).status_code == 403
+        assert client.post(SALAM, data={"text": "x"}).status_code == 403
+
+
+@pytest.mark.parametrize("path", ADMIN_PAGES)
+def test_an_agent_gets_403(app: FastAPI, path: str) -> None:
+    _as_user(app, "agent")
+    with TestClient(app) as client:
+        assert client.get(path).status_code == 403
+        assert client.post(f"{SALAM}/reset").status_code == 403
+
+
+def test_an_admin_user_gets_in(app: FastAPI) -> None:
+    _as_user(app, "admin")
+    with TestClient(app) as client:
+        assert client.get("/admin/phrases").status_code == 200
+
+
+def test_list_shows_every_key_per_locale_with_variables(admin: TestClient) -> None:
+    page = admin.get("/admin/phrases").text
+    assert 'data-edit="id/greeting.salam"' in page
+    assert 'data-edit="en/survey.thanks"' in page
+    assert "<code>desk_name</code>, <code>salam</code>" in page
+
+
+def test_save_then_the_next_message_uses_it(admin: TestClient, app: FastAPI) -> None:
+    saved = admin.post(SALAM, data={"text": "Halo dari {{ desk_name }}!"}, follow_redirects=False)
+    assert saved.status_code == 303
+    page = admin.get(saved.headers["location"]).text
+    assert "Saved as version 1." in page
+    assert "edited, version 1" in page
+    desk: Desk = app.state.desk
+    receipt = desk.receive(Inbound(channel="web", chat_id="w1", message_id="w1:1", text="halo"))
+    assert receipt.replies[0] == "Halo dari HaloERZAP!"
+
+
+def test_refused_text_shows_reason_and_line_and_keeps_the_old_text(admin: TestClient) -> None:
+    refused = admin.post(SALAM, data={"text": "Halo\n{{ nama }}"})
+    assert refused.status_code == 422
+    assert "line 2: unknown variable &#39;nama&#39;" in refused.text
+    assert "Halo\n{{ nama }}</textarea>" in refused.text  # the admin's draft is kept
+    assert "default text" in admin.get(SALAM).text  # nothing saved
+
+
+def test_preview_endpoint(admin: TestClient) -> None:
+    good = admin.post(f"{SALAM}/preview", data={"text": "Hai {{ desk_name|upper }}"}).json()
+    assert good == {"ok": True, "preview": "Hai HALOERZAP"}
+    bad = admin.post(f"{SALAM}/preview", data={"text": "{{ desk_name.__class__ }}"}).json()
+    assert bad["ok"] is False
+    assert bad["line"] == 1
+    assert "__class__" in bad["reason"]
+
+
+def test_preview_button_without_javascript(admin: TestClient) -> None:
+    page = admin.post(SALAM, data={"text": "Hai {{ desk_name }}", "action": "preview"}).text
+    assert '<pre id="preview-text">Hai HaloERZAP</pre>' in page
+    assert "default text" in page  # previewing saves nothing
+
+
+def test_history_revert_and_reset(admin: TestClient) -> None:
+    admin.post(SALAM, data={"text": "Satu {{ desk_name }}"})
+    admin.post(SALAM, data={"text": "Dua {{ desk_name }}"})
+    page = admin.get(SALAM).text
+    assert "-Satu {{ desk_name }}\n+Dua {{ desk_name }}" in page
+    reverted = admin.post(f"{SALAM}/revert/1", follow_redirects=False)
+    assert reverted.status_code == 303
+    page = admin.get(reverted.headers["location"]).text
+    assert "revert of version 1" in page
+    assert "Satu {{ desk_name }}</textarea>" in page
+    reset = admin.post(f"{SALAM}/reset")
+    assert "Back to the default text." in reset.text
+    assert "reset to default" in reset.text
+
+
+def test_admin_text_is_escaped_in_pages(admin: TestClient) -> None:
+    admin.post(SALAM, data={"text": "<script>alert(1)</script> {{ desk_name }}"})
+    page = admin.get("/admin/phrases").text
+    assert "<script>alert(1)</script>" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+
+
+def test_cross_site_post_is_refused(admin: TestClient) -> None:
+    response = admin.post(SALAM, data={"text": "x"}, headers={"origin": "https://evil.example"})
+    assert response.status_code == 403
+
+
+def test_unknown_phrase_is_404(admin: TestClient) -> None:
+    assert admin.get("/admin/phrases/id/greeting.nope").status_code == 404
+    assert admin.get("/admin/phrases/fr/greeting.salam").status_code == 404
+
+
+def _profile_form(admin: TestClient) -> dict[str, str]:
+    page = admin.get("/admin/profile").text
+    form = dict(re.findall(r'name="(\w+)" (?:id="\w+" )?value="([^"]*)"', page))
+    form.update(re.findall(r'name="(\w+)" id="\w+" value="([^"]*)"', page))
+    for name in ("welcome_id", "welcome_en", "escalation_areas", "faq"):
+        found = re.search(rf'name="{name}"[^>]*>(.*?)</textarea>', page, re.S)
+        assert found, name
+        form[name] = found.group(1).replace("&#34;", '"').replace("&#39;", "'")
+    return form
+
+
+def test_profile_settings_save_and_reach_the_desk(admin: TestClient, app: FastAPI) -> None:
+    form = _profile_form(admin)
+    assert form["sla_easy"] == "30"
+    assert form["auto_close_minutes"] == "20"
+    form.update(welcome_id="Selamat datang di toko kami.", sla_hard="600", backlog_limit="9")
+    saved = admin.post("/admin/profile", data=form, follow_redirects=False)
+    assert saved.status_code == 303
+    assert "Saved as version" in admin.get(saved.headers["location"]).text
+    desk: Desk = app.state.desk
+    receipt = desk.receive(Inbound(channel="web", chat_id="w2", message_id="w2:1", text="halo"))
+    assert receipt.replies[1] == "Selamat datang di toko kami."
+    profile = desk.profile("erzap")
+    assert profile.categories["hard"].sla_minutes == 600
+    assert profile.backlog_limit == 9
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "reason"),
+    [
+        ("sla_easy", "-5", "field 'sla_minutes'"),
+        ("auto_close_minutes", "abc", "field 'auto_close_minutes'"),
+        ("backlog_limit", "0", "field 'backlog_limit'"),
+        ("welcome_en", "", "field 'welcome.en'"),
+        ("faq", "- id: x\n  keywords: []\n  answer: {id: a, en: b}", "field 'faq.0.keywords'"),
+        ("faq", "- [unclosed", "field 'faq': not valid YAML"),
+    ],
+)
+def test_invalid_profile_settings_are_refused_naming_the_field(
+    admin: TestClient, field: str, value: str, reason: str
+) -> None:
+    form = _profile_form(admin)
+    form[field] = value
+    refused = admin.post("/admin/profile", data=form)
+    assert refused.status_code == 422
+    assert reason.replace("'", "&#39;") in refused.text
+    assert "as in the profile file" in admin.get("/admin/profile").text
+
+
+def test_users_page_waits_for_the_login(admin: TestClient) -> None:
+    assert 'id="users-pending"' in admin.get("/admin/users").text
+
+
+class FakeUsers:
+    """The UserDirectory seam, in memory, until issue 5's user store is merged."""
+
+    def __init__(self) -> None:
+        self.users = {
+            "ani": UserEntry("ani", "admin", True),
+            "agus": UserEntry("agus", "agent", True),
+        }
+
+    def list_users(self) -> list[UserEntry]:
+        return list(self.users.values())
+
+    def add_user(self, name: str, role: str, password: str) -> None:
+        if name in self.users:
+            raise LoketError(f"'{name}' is taken")
+        self.users[name] = UserEntry(name, role, True)
+
+    def set_role(self, name: str, role: str) -> None:
+        self.users[name] = UserEntry(name, role, self.users[name].active)
+
+    def set_active(self, name: str, active: bool) -> None:
+        self.users[name] = UserEntry(name, self.users[name].role, active)
+
+
+def test_users_add_disable_and_set_role(admin: TestClient, app: FastAPI) -> None:
+    users = FakeUsers()
+    app.state.users = users
+    page = admin.get("/admin/users").text
+    assert 'id="user-agus"' in page
+    added = admin.post(
+        "/admin/users",
+        data={"action": "add", "name": "sari", "role": "supervisor", "password": "p"},
+    )
+    assert "Added sari as supervisor." in added.text
+    admin.post("/admin/users", data={"action": "disable", "name": "agus"})
+    admin.post("/admin/users", data={"action": "set_role", "name": "sari", "role": "agent"})
+    assert users.users["agus"].active is False
+    assert users.users["sari"].role == "agent"
+    taken = admin.post(
+        "/admin/users", data={"action": "add", "name": "agus", "role": "agent", "password": "p"}
+    )
+    assert taken.status_code == 422
+    assert "&#39;agus&#39; is taken" in taken.text
+    wrong = admin.post("/admin/users", data={"action": "set_role", "name": "agus", "role": "boss"})
+    assert wrong.status_code == 422
+    myself = admin.post("/admin/users", data={"action": "disable", "name": "ani"})
+    assert myself.status_code == 422
+    assert users.users["ani"].active is True
