@@ -200,6 +200,7 @@ def _cases_json(conn: Any, rows: list[Any]) -> list[dict[str, Any]]:
                 "content_type": a["content_type"],
                 "filename": a["filename"],
                 "size": a["size"],
+                "stored_path": a["stored_path"],
             }
         )
     for s in queries.list_surveys(conn, case_ids=ids):

@@ -33,3 +33,7 @@ class RetryLater(LoketError):
 
 class SendFailed(LoketError):
     """The provider refused the message for good; retrying will not help."""
+
+
+class MediaUnavailable(LoketError):
+    """A client's media file could not be fetched (gone, too large, provider down)."""

@@ -190,6 +190,7 @@ def record_attachment(
     content_type: str | None = None,
     filename: str | None = None,
     size: int | None = None,
+    stored_path: str | None = None,
 ) -> None:
     """Keep a photo, video, document or place with its case."""
     conn.execute(
@@ -202,6 +203,7 @@ def record_attachment(
             content_type=content_type,
             filename=filename,
             size=size,
+            stored_path=stored_path,
             created_at=now,
         )
     )
@@ -267,8 +269,16 @@ def list_due_outbox(conn: Connection, *, now: datetime, limit: int) -> list[RowM
         .group_by(OUTBOX.c.channel, OUTBOX.c.chat_id)
         .subquery()
     )
+    inbound = MESSAGE.alias("inbound")
+    client_wrote_at = (  # WhatsApp's 24-hour window counts from the client's last message
+        select(func.max(inbound.c.created_at))
+        .where(inbound.c.case_id == OUTBOX.c.case_id, inbound.c.direction == "in")
+        .correlate(OUTBOX)
+        .scalar_subquery()
+        .label("client_wrote_at")
+    )
     query = (
-        select(OUTBOX, MESSAGE.c.text, MESSAGE.c.buttons_json)
+        select(OUTBOX, MESSAGE.c.text, MESSAGE.c.buttons_json, client_wrote_at)
         .join(head, head.c.id == OUTBOX.c.id)
         .join(MESSAGE, MESSAGE.c.id == OUTBOX.c.message_id)
         .where(OUTBOX.c.due_at <= now)
@@ -322,6 +332,42 @@ def mark_failed(
         .where(MESSAGE.c.id == message_id)
         .values(status="failed", error=error, updated_at=now)
     )
+
+
+# Delivery only moves forward; a late "sent" callback never hides "delivered". A failure
+# outranks "sent" but not a later "delivered": what the client's phone saw wins.
+_DELIVERY_RANK = {"pending": 0, "queued": 1, "sent": 2, "failed": 3, "delivered": 4, "read": 5}
+
+
+def update_delivery(
+    conn: Connection,
+    *,
+    provider_id: str,
+    channels: tuple[str, ...],
+    status: str,
+    error: str | None,
+    now: datetime,
+) -> bool:
+    """Record a provider's status callback on the outbound message with that provider id.
+
+    Returns False when no such message exists or the status would move it backwards.
+    """
+    row = conn.execute(
+        select(MESSAGE.c.id, MESSAGE.c.status).where(
+            MESSAGE.c.provider_id == provider_id,
+            MESSAGE.c.direction == "out",
+            MESSAGE.c.channel.in_(channels),
+        )
+    ).first()
+    if row is None:
+        return False
+    if _DELIVERY_RANK.get(status, 0) <= _DELIVERY_RANK.get(row.status or "pending", 0):
+        return False
+    values: dict[str, Any] = {"status": status, "updated_at": now}
+    if status == "failed":
+        values["error"] = error
+    conn.execute(update(MESSAGE).where(MESSAGE.c.id == row.id).values(**values))
+    return True
 
 
 def list_pending_for_chat(conn: Connection, *, channel: str, chat_id: str) -> list[RowMapping]:
