@@ -150,7 +150,9 @@ def test_parse_ignores_updates_that_are_no_client_message(channel: TelegramChann
         b"\xff\xfe",
         b"[1, 2]",
         json.dumps({"message": {"text": "no update id"}}).encode(),
-        json.dumps({"update_id": 1, "message": {"message_id": 1, "text": "no chat, no date"}}).encode(),
+        json.dumps(
+            {"update_id": 1, "message": {"message_id": 1, "text": "no chat, no date"}}
+        ).encode(),
     ],
 )
 def test_parse_refuses_malformed_bodies(channel: TelegramChannel, body: bytes) -> None:

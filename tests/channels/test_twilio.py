@@ -105,7 +105,10 @@ def test_whatsapp_text_gives_e164_chat_and_profile_name(whatsapp: WhatsAppChanne
     assert inbound.phone == CLIENT
     assert inbound.message_id == "SM1f0e8ae6ade43cb3c0ce4525424e404f"
     assert inbound.sender_name == "Rina Wati"
-    assert (inbound.kind, inbound.text) == ("text", "halo kak, stok di POS tidak sama dengan backoffice")
+    assert (inbound.kind, inbound.text) == (
+        "text",
+        "halo kak, stok di POS tidak sama dengan backoffice",
+    )
 
 
 def test_whatsapp_media_is_kept_as_attachments(whatsapp: WhatsAppChannel) -> None:
@@ -115,7 +118,8 @@ def test_whatsapp_media_is_kept_as_attachments(whatsapp: WhatsAppChannel) -> Non
     [photo] = inbound.attachments
     assert photo.kind == "photo"
     assert photo.content_type == "image/jpeg"
-    assert photo.url is not None and photo.url.endswith("/Media/ME0123456789abcdef0123456789abcdef")
+    assert photo.url is not None
+    assert photo.url.endswith("/Media/ME0123456789abcdef0123456789abcdef")
 
 
 def test_whatsapp_location_and_quick_reply_button(whatsapp: WhatsAppChannel) -> None:
@@ -178,7 +182,8 @@ def test_status_callbacks_map_to_transcript_statuses() -> None:
     )
     failed = parse_status(signed(twilio_form("status_failed")))
     assert failed.status == "failed"
-    assert failed.error is not None and "63024" in failed.error
+    assert failed.error is not None
+    assert "63024" in failed.error
     with pytest.raises(MalformedPayload):
         parse_status(signed(twilio_form("status_delivered", MessageStatus="exploded")))
 
@@ -188,7 +193,9 @@ async def test_send_whatsapp_through_the_rest_api(
 ) -> None:
     buttons = (OutButton("yes", "Ya"), OutButton("no", "Tidak"))
     sid = await whatsapp.send(
-        OutboundMessage(channel="whatsapp", chat_id=CLIENT, text="Sudah teratasi?", buttons=buttons)
+        OutboundMessage(
+            channel="whatsapp", chat_id=CLIENT, text="Sudah teratasi?", buttons=buttons
+        )
     )
     [call] = twilio_api.calls()
     assert call.path == f"/2010-04-01/Accounts/{ACCOUNT_SID}/Messages.json"
@@ -204,7 +211,11 @@ async def test_send_sms_as_plain_text(account: TwilioAccount, twilio_api: FakeTw
     sms = SmsChannel(account, "+14155552671")
     await sms.send(OutboundMessage(channel="sms", chat_id=CLIENT, text="Halo"))
     [call] = twilio_api.calls()
-    assert (call.form["To"], call.form["From"], call.form["Body"]) == (CLIENT, "+14155552671", "Halo")
+    assert (call.form["To"], call.form["From"], call.form["Body"]) == (
+        CLIENT,
+        "+14155552671",
+        "Halo",
+    )
 
 
 @pytest.mark.parametrize(("status", "code"), [(429, 20429), (500, 20500), (503, 20503)])
@@ -246,7 +257,9 @@ async def test_outside_the_window_the_approved_template_is_sent(
     channel = WhatsAppChannel(account, SENDER, clock, template_sid="HX" + "b" * 32)
     wrote = clock.now() - timedelta(hours=25)
     await channel.send(
-        OutboundMessage(channel="whatsapp", chat_id=CLIENT, text="Kasus ditutup", client_wrote_at=wrote)
+        OutboundMessage(
+            channel="whatsapp", chat_id=CLIENT, text="Kasus ditutup", client_wrote_at=wrote
+        )
     )
     [call] = twilio_api.calls()
     assert call.form["ContentSid"] == "HX" + "b" * 32

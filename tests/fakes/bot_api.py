@@ -71,7 +71,9 @@ class FakeBotApi:
             return [c for c in self._calls if method is None or c.method == method]
 
     def sent_texts(self, chat_id: str | int) -> list[str]:
-        return [c.form["text"] for c in self.calls("sendMessage") if c.form["chat_id"] == str(chat_id)]
+        return [
+            c.form["text"] for c in self.calls("sendMessage") if c.form["chat_id"] == str(chat_id)
+        ]
 
     async def _handle(self, request: Request) -> Response:
         method = request.path_params["method"]

@@ -22,7 +22,11 @@ PUBLIC = "https://loket.example.co.id"
 
 
 def channel_settings(
-    settings: Settings, tmp_path: Path, bot_api: FakeBotApi, twilio_api: FakeTwilioApi, **extra: Any
+    settings: Settings,
+    tmp_path: Path,
+    bot_api: FakeBotApi,
+    twilio_api: FakeTwilioApi,
+    **extra: Any,
 ) -> Settings:
     values: dict[str, Any] = {
         "public_url": PUBLIC,
@@ -56,7 +60,9 @@ def cases(engine: Engine, channel: str) -> list[dict[str, Any]]:
     with engine.connect() as conn:
         rows = [r for r in queries.list_cases(conn) if r["channel"] == channel]
         messages = queries.list_messages(conn, case_ids=[r["id"] for r in rows])
-        surveys = {s["case_id"]: s for s in queries.list_surveys(conn, case_ids=[r["id"] for r in rows])}
+        surveys = {
+            s["case_id"]: s for s in queries.list_surveys(conn, case_ids=[r["id"] for r in rows])
+        }
         attachments = queries.list_attachments(conn, case_ids=[r["id"] for r in rows])
     return [
         {

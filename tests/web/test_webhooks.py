@@ -13,7 +13,6 @@ from fastapi.testclient import TestClient
 
 from chatbot.web.app import create_app
 from settings import Settings
-from tests.clock import FrozenClock
 from tests.fakes.bot_api import FakeBotApi
 from tests.fakes.payloads import (
     telegram_press,
@@ -30,7 +29,6 @@ from tests.web.helpers import (
     channel_settings,
     last_buttons,
     outbound,
-    outbox_size,
     wait_for,
 )
 
@@ -90,7 +88,9 @@ class TelegramClient:
 
     def presses(self, payload: str) -> Any:
         self.update_id += 1
-        return self._post(telegram_press(self.update_id, self.chat_id, f"cb{self.update_id}", payload))
+        return self._post(
+            telegram_press(self.update_id, self.chat_id, f"cb{self.update_id}", payload)
+        )
 
     def _post(self, update: dict[str, Any]) -> Any:
         response = post_update(self.client, update)
@@ -110,7 +110,10 @@ def test_whole_case_over_telegram_with_inline_survey(
     engine = engine_of(client)
     assert last_buttons(engine, "telegram", str(CHAT)) == ["yes", "no"]
     pressed = rina.presses("yes")
-    assert pressed.json() == {"method": "answerCallbackQuery", "callback_query_id": f"cb{rina.update_id}"}
+    assert pressed.json() == {
+        "method": "answerCallbackQuery",
+        "callback_query_id": f"cb{rina.update_id}",
+    }
     assert last_buttons(engine, "telegram", str(CHAT)) == [f"rating:{n}" for n in range(1, 6)]
     rina.presses("rating:5")
     rina.says("cepat responnya")
@@ -124,7 +127,9 @@ def test_whole_case_over_telegram_with_inline_survey(
     # What Telegram received is exactly the transcript, in order, once.
     assert bot_api.sent_texts(CHAT) == [m["text"] for m in sent]
     rating_call = next(
-        c for c in bot_api.calls("sendMessage") if c.reply_markup and "rating:5" in json.dumps(c.reply_markup)
+        c
+        for c in bot_api.calls("sendMessage")
+        if c.reply_markup and "rating:5" in json.dumps(c.reply_markup)
     )
     assert rating_call.form["chat_id"] == str(CHAT)
 
@@ -140,7 +145,10 @@ def test_telegram_media_and_sticker_are_recorded(client: TestClient) -> None:
     [case] = cases(engine_of(client), "telegram")
     [photo] = case["attachments"]
     assert (photo["kind"], photo["file_id"]) == ("photo", "AgACAgUAAxkBAAIBQ2Vlarge")
-    assert [m["kind"] for m in case["messages"] if m["direction"] == "in"][-2:] == ["photo", "sticker"]
+    assert [m["kind"] for m in case["messages"] if m["direction"] == "in"][-2:] == [
+        "photo",
+        "sticker",
+    ]
     assert outbound(engine_of(client), "telegram")[-1]["phrase_key"] == "verification.text_only"
 
 
@@ -165,7 +173,8 @@ def test_edited_message_is_recorded_but_not_answered(client: TestClient) -> None
     assert post_update(client, edit).status_code == 200
     [case] = cases(engine_of(client), "telegram")
     inbound = [m for m in case["messages"] if m["direction"] == "in"]
-    assert len(inbound) == 2 and inbound[1]["text"].endswith("sejak kemarin")
+    assert len(inbound) == 2
+    assert inbound[1]["text"].endswith("sejak kemarin")
     assert len(outbound(engine_of(client), "telegram")) == before
 
 
@@ -187,7 +196,10 @@ def test_telegram_without_the_secret_is_403(client: TestClient, secret: str) -> 
     [
         (b"{oops", "not JSON"),
         (b'{"update_id": "one"}', "update_id"),
-        (json.dumps({"update_id": 5, "message": {"message_id": 1, "text": "x"}}).encode(), "field"),
+        (
+            json.dumps({"update_id": 5, "message": {"message_id": 1, "text": "x"}}).encode(),
+            "field",
+        ),
     ],
 )
 def test_malformed_telegram_body_is_400_with_a_reason(
@@ -255,14 +267,17 @@ def test_whole_case_over_whatsapp_with_media_and_status_callbacks(
 
     first = sent[0]["provider_id"]
     for status in ("delivered", "sent", "read"):  # a late "sent" never hides "delivered"
-        fields = twilio_form("status_delivered", MessageSid=first, SmsSid=first, MessageStatus=status)
+        fields = twilio_form(
+            "status_delivered", MessageSid=first, SmsSid=first, MessageStatus=status
+        )
         assert post_twilio(client, fields, "/webhooks/twilio/status").status_code == 204
     failed = twilio_form("status_failed", MessageSid=sent[1]["provider_id"])
     assert post_twilio(client, failed, "/webhooks/twilio/status").status_code == 204
     statuses = {m["provider_id"]: (m["status"], m["error"]) for m in outbound(engine, "whatsapp")}
     assert statuses[first] == ("read", None)
     status, error = statuses[sent[1]["provider_id"]]
-    assert status == "failed" and "63024" in error
+    assert status == "failed"
+    assert "63024" in error
 
 
 def test_media_fetch_failure_keeps_the_url_and_answers(
@@ -272,7 +287,8 @@ def test_media_fetch_failure_keeps_the_url_and_answers(
     assert response.status_code == 200
     [case] = cases(engine_of(client), "whatsapp")
     [photo] = case["attachments"]
-    assert photo["stored_path"] is None and photo["url"].startswith("https://api.twilio.com/")
+    assert photo["stored_path"] is None
+    assert photo["url"].startswith("https://api.twilio.com/")
 
 
 def test_sms_case_opens_on_the_sms_channel(client: TestClient, twilio_api: FakeTwilioApi) -> None:
