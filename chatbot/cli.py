@@ -31,6 +31,7 @@ from settings import Settings
 
 logger = logging.getLogger("loket")
 DIAGRAM_PATH = Path("docs/flows/front_desk.mmd")
+SWITCH_INTERVAL_SECONDS = 0.0005
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -100,6 +101,9 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     from chatbot.web.app import create_app
 
     app = create_app(settings)
+    # The database thread releases the GIL around every SQLite call; with the default 5 ms
+    # switch interval it then waits behind the event loop up to 5 ms per statement.
+    sys.setswitchinterval(SWITCH_INTERVAL_SECONDS)
     print(f"Loket is serving {settings.profile} on http://{args.host}:{args.port}")
     uvicorn.run(app, host=args.host, port=args.port, log_level="info")
     return 0

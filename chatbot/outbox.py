@@ -8,8 +8,10 @@ import json
 import logging
 import time
 from collections.abc import Callable, Mapping
+from concurrent.futures import Executor
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy import Engine, RowMapping
 
@@ -118,8 +120,10 @@ class OutboxDispatcher:
         batch: int = 100,
         limits: Mapping[str, RateLimit] | None = None,
         monotonic: Callable[[], float] = time.monotonic,
+        executor: Executor | None = None,
     ) -> None:
         self._engine = engine
+        self._executor = executor  # where database work runs; None: the loop's default pool
         self._channels = channels
         self._clock = clock
         self._max_attempts = max_attempts
@@ -142,9 +146,12 @@ class OutboxDispatcher:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), timeout=poll_seconds)
 
+    async def _db(self, work: Callable[..., Any], *args: Any) -> Any:
+        return await asyncio.get_running_loop().run_in_executor(self._executor, work, *args)
+
     async def dispatch_once(self) -> int:
         """Send the head reply of every chat that has one due; returns how many were tried."""
-        claimed = await asyncio.to_thread(self._claim)
+        claimed = await self._db(self._claim)
         await asyncio.gather(*(self._deliver(item) for item in claimed))
         return len(claimed)
 
@@ -181,17 +188,17 @@ class OutboxDispatcher:
             provider_id = await channel.send(message)
         except RetryLater as exc:
             wait = max(exc.seconds, backoff_seconds(attempts))
-            await asyncio.to_thread(self._retry_or_fail, item, attempts, wait, str(exc))
+            await self._db(self._retry_or_fail, item, attempts, wait, str(exc))
         except SendFailed as exc:
-            await asyncio.to_thread(self._fail, item, str(exc))
+            await self._db(self._fail, item, str(exc))
         except Exception as exc:  # an unexpected error must not lose the reply
             logger.exception(
                 "Case %s: sending message %s raised.", item["case_id"], item["message_id"]
             )
             wait = backoff_seconds(attempts)
-            await asyncio.to_thread(self._retry_or_fail, item, attempts, wait, repr(exc))
+            await self._db(self._retry_or_fail, item, attempts, wait, repr(exc))
         else:
-            await asyncio.to_thread(self._sent, item, provider_id)
+            await self._db(self._sent, item, provider_id)
 
     def _sent(self, item: RowMapping, provider_id: str) -> None:
         with self._engine.begin() as conn:

@@ -12,7 +12,17 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Connection, RowMapping, Table, delete, func, insert, select, update
+from sqlalchemy import (
+    Connection,
+    RowMapping,
+    Table,
+    bindparam,
+    delete,
+    func,
+    insert,
+    select,
+    update,
+)
 
 from db.models import Attachment, Case, Contact, Message, OutboxItem, SurveyAnswer
 
@@ -22,6 +32,32 @@ MESSAGE = cast(Table, Message.__table__)  # type: ignore[attr-defined]
 ATTACHMENT = cast(Table, Attachment.__table__)  # type: ignore[attr-defined]
 OUTBOX = cast(Table, OutboxItem.__table__)  # type: ignore[attr-defined]
 SURVEY = cast(Table, SurveyAnswer.__table__)  # type: ignore[attr-defined]
+
+
+# The hot path's statements are built once: building a Core statement and its cache key
+# per call cost more than running it on SQLite.
+_MESSAGE_EXISTS = select(MESSAGE.c.id).where(
+    MESSAGE.c.channel == bindparam("channel"), MESSAGE.c.external_id == bindparam("external_id")
+)
+_OPEN_CASE = select(
+    CASE.c.id,
+    CASE.c.profile,
+    CASE.c.state,
+    CASE.c.locale,
+    CASE.c.category,
+    CASE.c.fields_json,
+    CASE.c.context_json,
+).where(
+    CASE.c.channel == bindparam("channel"),
+    CASE.c.chat_id == bindparam("chat_id"),
+    CASE.c.closed_at.is_(None),
+)
+_CONTACT = select(CONTACT.c.id, CONTACT.c.display_name, CONTACT.c.phone).where(
+    CONTACT.c.channel == bindparam("channel"), CONTACT.c.chat_id == bindparam("chat_id")
+)
+_INSERT_MESSAGE = insert(MESSAGE)
+_INSERT_OUTBOX = insert(OUTBOX)
+_UPDATE_CASE = update(CASE).where(CASE.c.id == bindparam("case_id_"))
 
 
 @dataclass(slots=True)
@@ -39,11 +75,7 @@ class CaseRow:
 
 def message_exists(conn: Connection, *, channel: str, external_id: str) -> bool:
     """Whether this provider message was already recorded (the idempotency check)."""
-    found = conn.execute(
-        select(MESSAGE.c.id).where(
-            MESSAGE.c.channel == channel, MESSAGE.c.external_id == external_id
-        )
-    ).first()
+    found = conn.execute(_MESSAGE_EXISTS, {"channel": channel, "external_id": external_id}).first()
     return found is not None
 
 
@@ -51,18 +83,10 @@ def get_open_case(
     conn: Connection, *, channel: str, chat_id: str, lock: bool = False
 ) -> CaseRow | None:
     """The chat's open case; with `lock`, held until commit (a row lock on PostgreSQL)."""
-    query = select(
-        CASE.c.id,
-        CASE.c.profile,
-        CASE.c.state,
-        CASE.c.locale,
-        CASE.c.category,
-        CASE.c.fields_json,
-        CASE.c.context_json,
-    ).where(CASE.c.channel == channel, CASE.c.chat_id == chat_id, CASE.c.closed_at.is_(None))
+    query = _OPEN_CASE
     if lock and conn.dialect.name == "postgresql":
         query = query.with_for_update()  # SQLite already holds the write lock (BEGIN IMMEDIATE)
-    row = conn.execute(query).first()
+    row = conn.execute(query, {"channel": channel, "chat_id": chat_id}).first()
     if row is None:
         return None
     return CaseRow(
@@ -93,11 +117,7 @@ def ensure_contact(
     now: datetime,
 ) -> int:
     """The contact's id, creating the contact on first contact; keeps name/phone fresh."""
-    row = conn.execute(
-        select(CONTACT.c.id, CONTACT.c.display_name, CONTACT.c.phone).where(
-            CONTACT.c.channel == channel, CONTACT.c.chat_id == chat_id
-        )
-    ).first()
+    row = conn.execute(_CONTACT, {"channel": channel, "chat_id": chat_id}).first()
     if row is None:
         result = conn.execute(
             insert(CONTACT).values(
@@ -161,19 +181,20 @@ def record_message(
 ) -> int:
     """Add a message to the transcript; returns its id."""
     result = conn.execute(
-        insert(MESSAGE).values(
-            case_id=case_id,
-            channel=channel,
-            direction=direction,
-            external_id=external_id,
-            kind=kind,
-            text=text,
-            phrase_key=phrase_key,
-            author=author,
-            status=status,
-            buttons_json=json.dumps(buttons) if buttons else None,
-            created_at=now,
-        )
+        _INSERT_MESSAGE,
+        {
+            "case_id": case_id,
+            "channel": channel,
+            "direction": direction,
+            "external_id": external_id,
+            "kind": kind,
+            "text": text,
+            "phrase_key": phrase_key,
+            "author": author,
+            "status": status,
+            "buttons_json": json.dumps(buttons) if buttons else None,
+            "created_at": now,
+        },
     )
     return int(cast(int, result.inserted_primary_key[0]))  # type: ignore[index]
 
@@ -220,20 +241,22 @@ def enqueue_outbound(
 ) -> None:
     """Put a reply in the outbox, in the same transaction as the state change."""
     conn.execute(
-        insert(OUTBOX).values(
-            message_id=message_id,
-            case_id=case_id,
-            channel=channel,
-            chat_id=chat_id,
-            due_at=now,
-            attempts=0,
-        )
+        _INSERT_OUTBOX,
+        {
+            "message_id": message_id,
+            "case_id": case_id,
+            "channel": channel,
+            "chat_id": chat_id,
+            "due_at": now,
+            "attempts": 0,
+        },
     )
 
 
 def update_case(conn: Connection, *, case_id: int, values: Mapping[str, Any]) -> None:
     """Write the case's new state and whatever else changed."""
-    conn.execute(update(CASE).where(CASE.c.id == case_id).values(**values))
+    # One prebuilt statement: the SET clause follows the parameters' keys (cached per key set).
+    conn.execute(_UPDATE_CASE, {"case_id_": case_id, **values})
 
 
 def record_survey(

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -47,12 +48,20 @@ def create_app(
     )
     given: dict[str, Channel] = dict(channels or {})
     all_channels: dict[str, Channel] = {"web": WebChannel(), **given}
+    # SQLite takes one writer at a time: every write goes through one thread, in arrival
+    # order, instead of threads sleeping in SQLite's busy handler.
+    writer = (
+        ThreadPoolExecutor(max_workers=1, thread_name_prefix="loket-db-writer")
+        if settings.is_sqlite
+        else None
+    )
     dispatcher = OutboxDispatcher(
         engine,
         all_channels,
         clock,
         max_attempts=settings.outbox_max_attempts,
         limits=rate_limits(settings),
+        executor=writer,
     )
 
     @contextlib.asynccontextmanager
@@ -72,6 +81,8 @@ def create_app(
                 stop.set()
                 if task is not None:
                     await task  # the round in flight finishes and is recorded
+        if writer is not None:
+            writer.shutdown(wait=True)
         engine.dispose()
 
     app = FastAPI(title="Loket", lifespan=lifespan, docs_url=None, redoc_url=None)
@@ -80,6 +91,7 @@ def create_app(
     app.state.desk = desk
     app.state.channels = all_channels
     app.state.dispatcher = dispatcher
+    app.state.db_writer = writer
     app.state.clock = clock
     app.state.media = MediaStore(settings.media_dir, settings.max_media_bytes)
     app.state.templates_dir = Path(__file__).parent / "templates"

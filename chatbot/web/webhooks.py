@@ -79,8 +79,15 @@ async def _raw(request: Request) -> RawRequest:
 
 
 async def _receive(request: Request, inbound: Inbound) -> None:
-    desk: Desk = request.app.state.desk
-    await run_in_threadpool(desk.receive, inbound)
+    state = request.app.state
+    desk: Desk = state.desk
+    writer = getattr(state, "db_writer", None)
+    if writer is None:
+        await run_in_threadpool(desk.receive, inbound)
+        return
+    # SQLite has one writer at a time; queueing writes on one thread keeps them in arrival
+    # order and spares threads racing for the lock SQLite's sleeping busy handler.
+    await asyncio.get_running_loop().run_in_executor(writer, desk.receive, inbound)
 
 
 @router.post("/telegram")
