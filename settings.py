@@ -24,16 +24,29 @@ class Settings(BaseSettings):
     max_webhook_bytes: int = Field(default=1_000_000, gt=0)
     outbox_poll_seconds: float = Field(default=0.2, gt=0)
     outbox_max_attempts: int = Field(default=8, gt=0)
+    # Sending rates, in messages per second; the providers' published limits by default.
+    # The benchmark raises them to measure the engine rather than the limiter.
+    telegram_max_per_second: float = Field(default=30.0, gt=0)  # per bot
+    telegram_max_per_chat_per_second: float = Field(default=1.0, gt=0)
+    whatsapp_max_per_second: float = Field(default=80.0, gt=0)  # Twilio's default WhatsApp MPS
+    sms_max_per_second: float = Field(default=1.0, gt=0)  # one long-code number: 1 segment/s
+
+    media_dir: Path = Path("data/media")  # client media fetched from Twilio is kept here
+    max_media_bytes: int = Field(default=16_000_000, gt=0)  # WhatsApp's own media limit: 16 MB
 
     telegram_token: SecretStr | None = None
     telegram_secret: SecretStr | None = None
     telegram_base_url: str = "https://api.telegram.org/bot"
+    telegram_allow_groups: bool = False  # group chats are ignored unless this is set
 
     twilio_account_sid: str | None = None
     twilio_auth_token: SecretStr | None = None
     twilio_whatsapp_from: str | None = None
     twilio_sms_from: str | None = None
     twilio_base_url: str | None = None
+    # An approved WhatsApp template (Content SID, HX...) with one variable {{1}}, sent when a
+    # reply falls outside WhatsApp's 24-hour customer-service window.
+    twilio_whatsapp_template_sid: str | None = None
 
     discord_webhook_url: SecretStr | None = None
     agent_telegram_chat_id: str | None = None
@@ -53,6 +66,11 @@ class Settings(BaseSettings):
                 "LOKET_TWILIO_ACCOUNT_SID and LOKET_TWILIO_AUTH_TOKEN must be set together"
             )
         return self
+
+    @property
+    def public_base(self) -> str:
+        """LOKET_PUBLIC_URL without a trailing slash, ready to have a path appended."""
+        return self.public_url.rstrip("/")
 
     @property
     def is_sqlite(self) -> bool:

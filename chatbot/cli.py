@@ -1,8 +1,10 @@
-"""The `loket` command: serve, chat, cases, flow diagram, phrases; a composition root."""
+"""The `loket` command: serve, chat, cases, flow diagram, phrases, telegram; a composition root."""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import contextlib
 import json
 import logging
 import sys
@@ -13,12 +15,17 @@ from typing import Any, TextIO
 
 import yaml
 from pydantic import ValidationError
+from telegram.error import RetryAfter, TelegramError
 
 from chatbot.bootstrap import open_desk
+from chatbot.channels.base import Channel
+from chatbot.channels.telegram import TelegramChannel, as_seconds
 from chatbot.clock import SystemClock
+from chatbot.desk import Desk
 from chatbot.domain import Inbound, OutButton, buttons_as_text
 from chatbot.editor import PhraseEditor, to_yaml
-from chatbot.errors import PhraseRejected
+from chatbot.errors import MalformedPayload, PhraseRejected
+from chatbot.outbox import OutboxDispatcher
 from db import queries
 from db.engine import as_utc, make_engine, migrate
 from flows.profiles.schema import ProfileError
@@ -26,6 +33,7 @@ from settings import Settings
 
 logger = logging.getLogger("loket")
 DIAGRAM_PATH = Path("docs/flows/front_desk.mmd")
+SWITCH_INTERVAL_SECONDS = 0.0005
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -91,6 +99,16 @@ def _parser() -> argparse.ArgumentParser:
     load.add_argument("file", type=Path)
     load.add_argument("--author", default="cli", help="who the new versions are from")
     load.set_defaults(run=_phrases_import)
+
+    tg = sub.add_parser("telegram", help="Telegram bot set-up and polling")
+    tg_sub = tg.add_subparsers(dest="telegram_command", required=True)
+    hook = tg_sub.add_parser(
+        "set-webhook", help="register LOKET_PUBLIC_URL/webhooks/telegram with the secret"
+    )
+    hook.set_defaults(run=_telegram_set_webhook)
+    poll = tg_sub.add_parser("poll", help="fetch updates with getUpdates (no public URL needed)")
+    poll.add_argument("--profile", help="desk profile (default: LOKET_PROFILE or erzap)")
+    poll.set_defaults(run=_telegram_poll)
     return parser
 
 
@@ -100,6 +118,9 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     from chatbot.web.app import create_app
 
     app = create_app(settings)
+    # The database thread releases the GIL around every SQLite call; with the default 5 ms
+    # switch interval it then waits behind the event loop up to 5 ms per statement.
+    sys.setswitchinterval(SWITCH_INTERVAL_SECONDS)
     print(f"Loket is serving {settings.profile} on http://{args.host}:{args.port}")
     uvicorn.run(app, host=args.host, port=args.port, log_level="info")
     return 0
@@ -217,6 +238,7 @@ def _cases_json(conn: Any, rows: list[Any]) -> list[dict[str, Any]]:
                 "content_type": a["content_type"],
                 "filename": a["filename"],
                 "size": a["size"],
+                "stored_path": a["stored_path"],
             }
         )
     for s in queries.list_surveys(conn, case_ids=ids):
@@ -342,3 +364,129 @@ def _phrases_import(settings: Settings, args: argparse.Namespace) -> int:
     for locale, key in changed:
         print(f"  {locale}/{key}")
     return 0
+
+
+def _telegram_settings(settings: Settings) -> tuple[str, str] | None:
+    if not settings.telegram_token or not settings.telegram_secret:
+        print(
+            "loket: set LOKET_TELEGRAM_TOKEN (from @BotFather) and LOKET_TELEGRAM_SECRET first",
+            file=sys.stderr,
+        )
+        return None
+    return settings.telegram_token.get_secret_value(), settings.telegram_secret.get_secret_value()
+
+
+def _telegram_set_webhook(settings: Settings, _args: argparse.Namespace) -> int:
+    from chatbot.channels.telegram import ALLOWED_UPDATES, close_bot, make_bot
+
+    secrets = _telegram_settings(settings)
+    if secrets is None:
+        return 2
+    token, secret = secrets
+    url = f"{settings.public_base}/webhooks/telegram"
+
+    async def register() -> bool:
+        bot = make_bot(token, settings.telegram_base_url)
+        try:
+            done: bool = await bot.set_webhook(
+                url=url, secret_token=secret, allowed_updates=list(ALLOWED_UPDATES)
+            )
+            return done
+        finally:
+            await close_bot(bot)
+
+    try:
+        ok = asyncio.run(register())
+    except TelegramError as exc:
+        print(f"loket: Telegram refused the webhook: {exc}", file=sys.stderr)
+        return 1
+    print(f"Telegram webhook set to {url}" if ok else "loket: Telegram answered false")
+    return 0 if ok else 1
+
+
+def _telegram_poll(settings: Settings, _args: argparse.Namespace) -> int:
+    from chatbot.channels.telegram import close_bot, make_bot
+    from chatbot.web.app import rate_limits
+
+    secrets = _telegram_settings(settings)
+    if secrets is None:
+        return 2
+    token, secret = secrets
+    clock = SystemClock()
+    engine, desk = open_desk(
+        database_url=settings.database_url,
+        scripts_dir=settings.scripts_dir,
+        profiles_dir=settings.profiles_dir,
+        profile=settings.profile,
+        locale=settings.locale,
+        clock=clock,
+    )
+
+    async def run() -> None:
+        bot = make_bot(token, settings.telegram_base_url)
+        channel = TelegramChannel(bot, secret, allow_groups=settings.telegram_allow_groups)
+        channels: dict[str, Channel] = {"telegram": channel}
+        dispatcher = OutboxDispatcher(
+            engine,
+            channels,
+            clock,
+            max_attempts=settings.outbox_max_attempts,
+            limits=rate_limits(settings),
+        )
+        stop = asyncio.Event()
+        outbox = asyncio.create_task(dispatcher.run(settings.outbox_poll_seconds, stop))
+        try:
+            await poll_updates(channel, desk)
+        finally:
+            stop.set()
+            await outbox
+            await close_bot(bot)
+
+    print("Polling Telegram for updates (Ctrl-C to stop).")
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(run())
+    engine.dispose()
+    return 0
+
+
+async def poll_updates(
+    channel: TelegramChannel,
+    desk: Desk,
+    *,
+    long_poll_seconds: int = 30,
+    rounds: int | None = None,
+) -> None:
+    """GetUpdates in a loop, through the same receive path as the webhook.
+
+    An update is confirmed (the offset moves past it) only after the desk committed it, so
+    a crash makes Telegram hand it over again, and the desk ignores the repeat.
+    """
+    from chatbot.channels.telegram import ALLOWED_UPDATES
+
+    bot = channel.bot
+    await bot.delete_webhook()  # getUpdates answers 409 while a webhook is set
+    offset: int | None = None
+    done = 0
+    while rounds is None or done < rounds:
+        done += 1
+        try:
+            updates = await bot.get_updates(
+                offset=offset, timeout=long_poll_seconds, allowed_updates=list(ALLOWED_UPDATES)
+            )
+        except RetryAfter as exc:
+            await asyncio.sleep(as_seconds(exc.retry_after))
+            continue
+        except TelegramError as exc:
+            logger.warning("getUpdates failed (%s); trying again in 5 s.", exc)
+            await asyncio.sleep(5)
+            continue
+        for update in updates:
+            try:
+                inbounds = channel.inbound_from(update)
+            except MalformedPayload as exc:
+                logger.warning("Skipping Telegram update %s: %s", update.update_id, exc)
+                inbounds = []
+            for inbound in inbounds:
+                await asyncio.to_thread(desk.receive, inbound)
+            await channel.answer_callbacks(inbounds)
+            offset = update.update_id + 1

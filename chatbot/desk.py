@@ -212,6 +212,7 @@ class Desk:
                 content_type=item.content_type,
                 filename=item.filename,
                 size=item.size,
+                stored_path=item.stored_path,
             )
 
     def _apply(self, conn: Connection, case_id: int, effects: list[Effect], now: Any) -> None:

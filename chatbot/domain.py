@@ -16,6 +16,7 @@ class Attachment:
     content_type: str | None = None
     filename: str | None = None
     size: int | None = None
+    stored_path: str | None = None  # our own copy, when the provider's URL does not last
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +59,16 @@ class OutboundMessage:
     text: str
     buttons: tuple[OutButton, ...] = ()
     message_id: int | None = None  # our Message row, so status callbacks find it
+    client_wrote_at: datetime | None = None  # the client's last message (WhatsApp's 24-h window)
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryReport:
+    """What a provider says became of a reply it accepted (a status callback)."""
+
+    provider_id: str
+    status: str  # queued, sent, delivered, read, failed
+    error: str | None = None
 
 
 def buttons_as_text(text: str, buttons: tuple[OutButton, ...]) -> str:

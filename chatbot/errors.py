@@ -57,3 +57,7 @@ class PhraseRejected(LoketError):
 
 class SettingsRejected(LoketError):
     """Profile settings that fail validation; the message names each field."""
+
+
+class MediaUnavailable(LoketError):
+    """A client's media file could not be fetched (gone, too large, provider down)."""

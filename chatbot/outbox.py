@@ -6,20 +6,96 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
+from concurrent.futures import Executor
+from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy import Engine, RowMapping
 
 from chatbot.channels.base import Channel
 from chatbot.clock import Clock
-from chatbot.domain import OutboundMessage, OutButton
+from chatbot.domain import DeliveryReport, OutboundMessage, OutButton
 from chatbot.errors import RetryLater, SendFailed
 from db import queries
+from db.engine import as_utc
 
 logger = logging.getLogger(__name__)
 
 LEASE = timedelta(seconds=60)  # a claimed reply is not sent again by others before this
+CHAT_MEMORY_SECONDS = 60.0  # per-chat send times older than this are forgotten
+
+
+@dataclass(frozen=True, slots=True)
+class RateLimit:
+    """How fast one channel may send: overall and to any one chat (None: no limit)."""
+
+    per_second: float | None = None
+    per_chat_per_second: float | None = None
+
+
+class _Bucket:
+    """A token bucket: `rate` sends a second on average, bursts up to one second's worth."""
+
+    def __init__(self, rate: float) -> None:
+        self._rate = rate
+        self._capacity = max(1.0, rate)
+        self._tokens = self._capacity
+        self._last: float | None = None
+
+    def take(self, now: float) -> bool:
+        if self._last is not None:
+            self._tokens = min(self._capacity, self._tokens + (now - self._last) * self._rate)
+        self._last = now
+        if self._tokens < 1.0:
+            return False
+        self._tokens -= 1.0
+        return True
+
+
+class RateLimiter:
+    """Per-channel and per-chat spacing, in this process's memory.
+
+    Only pacing lives here, never a reply: a restart forgets the pace, not the outbox.
+    """
+
+    def __init__(
+        self,
+        limits: Mapping[str, RateLimit],
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._limits = dict(limits)
+        self._buckets = {
+            name: _Bucket(limit.per_second)
+            for name, limit in self._limits.items()
+            if limit.per_second
+        }
+        self._chat_next: dict[tuple[str, str], float] = {}
+        self._monotonic = monotonic
+        self._last_prune = monotonic()
+
+    def allow(self, channel: str, chat_id: str) -> bool:
+        """Whether a reply to this chat may leave now; if so, its send is counted."""
+        now = self._monotonic()
+        self._prune(now)
+        key = (channel, chat_id)
+        if self._chat_next.get(key, 0.0) > now:
+            return False
+        bucket = self._buckets.get(channel)
+        if bucket is not None and not bucket.take(now):
+            return False
+        limit = self._limits.get(channel)
+        if limit is not None and limit.per_chat_per_second:
+            self._chat_next[key] = now + 1.0 / limit.per_chat_per_second
+        return True
+
+    def _prune(self, now: float) -> None:
+        if now - self._last_prune < CHAT_MEMORY_SECONDS:
+            return
+        self._last_prune = now
+        self._chat_next = {k: t for k, t in self._chat_next.items() if t > now}
 
 
 def backoff_seconds(attempts: int) -> float:
@@ -28,7 +104,11 @@ def backoff_seconds(attempts: int) -> float:
 
 
 class OutboxDispatcher:
-    """Sends due replies through their channel; a reply that finally fails is marked, not lost."""
+    """Sends due replies through their channel; a reply that finally fails is marked, not lost.
+
+    Database work runs in worker threads, so a webhook holding SQLite's write lock never
+    stalls the event loop that sends the replies.
+    """
 
     def __init__(
         self,
@@ -38,15 +118,24 @@ class OutboxDispatcher:
         *,
         max_attempts: int = 8,
         batch: int = 100,
+        limits: Mapping[str, RateLimit] | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
+        executor: Executor | None = None,
     ) -> None:
         self._engine = engine
+        self._executor = executor  # where database work runs; None: the loop's default pool
         self._channels = channels
         self._clock = clock
         self._max_attempts = max_attempts
         self._batch = batch
+        self._limiter = RateLimiter(limits or {}, monotonic)
 
     async def run(self, poll_seconds: float, stop: asyncio.Event) -> None:
-        """Dispatch until `stop` is set; a failing round is logged, never fatal."""
+        """Dispatch until `stop` is set; a failing round is logged, never fatal.
+
+        A round in progress is finished before returning, so a graceful shutdown leaves no
+        reply sent but unmarked (which would be sent again after the restart).
+        """
         while not stop.is_set():
             try:
                 sent = await self.dispatch_once()
@@ -57,20 +146,27 @@ class OutboxDispatcher:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), timeout=poll_seconds)
 
+    async def _db(self, work: Callable[..., Any], *args: Any) -> Any:
+        return await asyncio.get_running_loop().run_in_executor(self._executor, work, *args)
+
     async def dispatch_once(self) -> int:
         """Send the head reply of every chat that has one due; returns how many were tried."""
+        claimed = await self._db(self._claim)
+        await asyncio.gather(*(self._deliver(item) for item in claimed))
+        return len(claimed)
+
+    def _claim(self) -> list[RowMapping]:
         now = self._clock.now()
         with self._engine.begin() as conn:
             due = queries.list_due_outbox(conn, now=now, limit=self._batch)
-            claimed = [
+            return [
                 item
                 for item in due
-                if queries.claim_outbox(
+                if self._limiter.allow(item["channel"], item["chat_id"])
+                and queries.claim_outbox(
                     conn, item_id=item["id"], due_at=item["due_at"], until=now + LEASE
                 )
             ]
-        await asyncio.gather(*(self._deliver(item) for item in claimed))
-        return len(claimed)
 
     async def _deliver(self, item: RowMapping) -> None:
         channel = self._channels.get(item["channel"])
@@ -83,30 +179,35 @@ class OutboxDispatcher:
             chat_id=item["chat_id"],
             text=item["text"],
             buttons=buttons,
+            message_id=item["message_id"],
+            client_wrote_at=as_utc(item["client_wrote_at"]),
         )
         try:
             if channel is None:
                 raise SendFailed(f"channel '{item['channel']}' is not configured")
             provider_id = await channel.send(message)
         except RetryLater as exc:
-            self._retry_or_fail(
-                item, attempts, max(exc.seconds, backoff_seconds(attempts)), str(exc)
-            )
+            wait = max(exc.seconds, backoff_seconds(attempts))
+            await self._db(self._retry_or_fail, item, attempts, wait, str(exc))
         except SendFailed as exc:
-            self._fail(item, str(exc))
+            await self._db(self._fail, item, str(exc))
         except Exception as exc:  # an unexpected error must not lose the reply
             logger.exception(
                 "Case %s: sending message %s raised.", item["case_id"], item["message_id"]
             )
-            self._retry_or_fail(item, attempts, backoff_seconds(attempts), repr(exc))
+            wait = backoff_seconds(attempts)
+            await self._db(self._retry_or_fail, item, attempts, wait, repr(exc))
         else:
-            with self._engine.begin() as conn:
-                queries.mark_sent(
-                    conn,
-                    item_id=item["id"],
-                    provider_id=provider_id,
-                    now=self._clock.now(),
-                )
+            await self._db(self._sent, item, provider_id)
+
+    def _sent(self, item: RowMapping, provider_id: str) -> None:
+        with self._engine.begin() as conn:
+            queries.mark_sent(
+                conn,
+                item_id=item["id"],
+                provider_id=provider_id,
+                now=self._clock.now(),
+            )
 
     def _retry_or_fail(self, item: RowMapping, attempts: int, wait: float, error: str) -> None:
         if attempts >= self._max_attempts:
@@ -139,3 +240,25 @@ class OutboxDispatcher:
                 error=error,
                 now=self._clock.now(),
             )
+
+
+def record_delivery(
+    engine: Engine, report: DeliveryReport, *, channels: tuple[str, ...], clock: Clock
+) -> bool:
+    """Store a provider's status callback on the reply it concerns; False if none matched.
+
+    Raises:
+        sqlalchemy.exc.OperationalError: the database is unreachable (the provider retries).
+    """
+    with engine.begin() as conn:
+        changed = queries.update_delivery(
+            conn,
+            provider_id=report.provider_id,
+            channels=channels,
+            status=report.status,
+            error=report.error,
+            now=clock.now(),
+        )
+    if report.status == "failed":
+        logger.warning("Reply %s was not delivered: %s", report.provider_id, report.error)
+    return changed

@@ -124,6 +124,7 @@ class Attachment(SQLModel, table=True):
     file_id: str | None = Field(default=None, max_length=256)
     filename: str | None = Field(default=None, max_length=256)
     size: int | None = None
+    stored_path: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     created_at: datetime = Field(sa_column=_utc_column())
 
 

@@ -293,6 +293,7 @@ def record_attachment(
     content_type: str | None = None,
     filename: str | None = None,
     size: int | None = None,
+    stored_path: str | None = None,
 ) -> None:
     """Keep a photo, video, document or place with its case."""
     conn.execute(
@@ -305,6 +306,7 @@ def record_attachment(
             content_type=content_type,
             filename=filename,
             size=size,
+            stored_path=stored_path,
             created_at=now,
         )
     )
@@ -391,8 +393,16 @@ def list_due_outbox(conn: Connection, *, now: datetime, limit: int) -> list[RowM
         .group_by(MESSAGE.c.channel, MESSAGE.c.chat_id)
         .subquery()
     )
+    inbound = MESSAGE.alias("inbound")
+    client_wrote_at = (  # WhatsApp's 24-hour window counts from the client's last message
+        select(func.max(inbound.c.created_at))
+        .where(inbound.c.case_id == MESSAGE.c.case_id, inbound.c.direction == "in")
+        .correlate(MESSAGE)
+        .scalar_subquery()
+        .label("client_wrote_at")
+    )
     query = (
-        select(*_OUTBOX_COLUMNS)
+        select(*_OUTBOX_COLUMNS, client_wrote_at)
         .join(head, head.c.id == MESSAGE.c.id)
         .where(MESSAGE.c.due_at <= now)
         .order_by(MESSAGE.c.id)
@@ -438,6 +448,42 @@ def mark_failed(conn: Connection, *, item_id: int, error: str, now: datetime) ->
         .where(MESSAGE.c.id == item_id)
         .values(status="failed", error=error, due_at=None, updated_at=now)
     )
+
+
+# Delivery only moves forward; a late "sent" callback never hides "delivered". A failure
+# outranks "sent" but not a later "delivered": what the client's phone saw wins.
+_DELIVERY_RANK = {"pending": 0, "queued": 1, "sent": 2, "failed": 3, "delivered": 4, "read": 5}
+
+
+def update_delivery(
+    conn: Connection,
+    *,
+    provider_id: str,
+    channels: tuple[str, ...],
+    status: str,
+    error: str | None,
+    now: datetime,
+) -> bool:
+    """Record a provider's status callback on the outbound message with that provider id.
+
+    Returns False when no such message exists or the status would move it backwards.
+    """
+    row = conn.execute(
+        select(MESSAGE.c.id, MESSAGE.c.status).where(
+            MESSAGE.c.provider_id == provider_id,
+            MESSAGE.c.direction == "out",
+            MESSAGE.c.channel.in_(channels),
+        )
+    ).first()
+    if row is None:
+        return False
+    if _DELIVERY_RANK.get(status, 0) <= _DELIVERY_RANK.get(row.status or "pending", 0):
+        return False
+    values: dict[str, Any] = {"status": status, "updated_at": now}
+    if status == "failed":
+        values["error"] = error
+    conn.execute(update(MESSAGE).where(MESSAGE.c.id == row.id).values(**values))
+    return True
 
 
 def list_pending_for_chat(conn: Connection, *, channel: str, chat_id: str) -> list[RowMapping]:

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import os
 import uuid
+
+# python-telegram-bot: RetryAfter.retry_after as a timedelta, without a deprecation warning
+# (pytest turns warnings into errors). Set before anything imports telegram.
+os.environ.setdefault("PTB_TIMEDELTA", "1")
 from collections.abc import Iterator
 from pathlib import Path
 

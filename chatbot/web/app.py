@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -14,11 +15,16 @@ from sqlalchemy import text
 
 from chatbot.bootstrap import open_desk
 from chatbot.channels.base import Channel
+from chatbot.channels.sms import SmsChannel
+from chatbot.channels.telegram import TelegramChannel, close_bot, make_bot
+from chatbot.channels.twilio_common import TwilioAccount
 from chatbot.channels.web import WebChannel
+from chatbot.channels.whatsapp import WhatsAppChannel
 from chatbot.clock import Clock, SystemClock
 from chatbot.editor import PhraseEditor, ProfileEditor
-from chatbot.outbox import OutboxDispatcher
-from chatbot.web import admin, chat, errors
+from chatbot.media import MediaStore
+from chatbot.outbox import OutboxDispatcher, RateLimit
+from chatbot.web import admin, chat, errors, webhooks
 from settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -41,26 +47,44 @@ def create_app(
         locale=settings.locale,
         clock=clock,
     )
-    all_channels: dict[str, Channel] = {"web": WebChannel(), **(channels or {})}
+    given: dict[str, Channel] = dict(channels or {})
+    all_channels: dict[str, Channel] = {"web": WebChannel(), **given}
+    # SQLite takes one writer at a time: every write goes through one thread, in arrival
+    # order, instead of threads sleeping in SQLite's busy handler.
+    writer = (
+        ThreadPoolExecutor(max_workers=1, thread_name_prefix="loket-db-writer")
+        if settings.is_sqlite
+        else None
+    )
     dispatcher = OutboxDispatcher(
-        engine, all_channels, clock, max_attempts=settings.outbox_max_attempts
+        engine,
+        all_channels,
+        clock,
+        max_attempts=settings.outbox_max_attempts,
+        limits=rate_limits(settings),
+        executor=writer,
     )
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        stop = asyncio.Event()
-        task = (
-            asyncio.create_task(dispatcher.run(settings.outbox_poll_seconds, stop))
-            if run_outbox
-            else None
-        )
-        try:
-            yield
-        finally:
-            stop.set()
-            if task is not None:
-                await task
-            engine.dispose()
+        async with open_channels(settings, clock) as built:
+            # Channels passed in (tests, embedding) win over the ones settings describe.
+            all_channels.update({n: c for n, c in built.items() if n not in given})
+            stop = asyncio.Event()
+            task = (
+                asyncio.create_task(dispatcher.run(settings.outbox_poll_seconds, stop))
+                if run_outbox
+                else None
+            )
+            try:
+                yield
+            finally:
+                stop.set()
+                if task is not None:
+                    await task  # the round in flight finishes and is recorded
+        if writer is not None:
+            writer.shutdown(wait=True)
+        engine.dispose()
 
     app = FastAPI(title="Loket", lifespan=lifespan, docs_url=None, redoc_url=None)
     app.state.settings = settings
@@ -68,13 +92,16 @@ def create_app(
     app.state.desk = desk
     app.state.channels = all_channels
     app.state.dispatcher = dispatcher
+    app.state.db_writer = writer
     app.state.clock = clock
+    app.state.media = MediaStore(settings.media_dir, settings.max_media_bytes)
     app.state.templates_dir = Path(__file__).parent / "templates"
     app.state.phrase_editor = PhraseEditor(engine, desk.phrases, clock)
     app.state.profile_editor = ProfileEditor(engine, desk.profiles, clock)
     errors.install(app)
     app.include_router(chat.router)
     app.include_router(admin.router)
+    app.include_router(webhooks.router)
 
     @app.get("/healthz")
     def healthz() -> JSONResponse:
@@ -88,3 +115,49 @@ def create_app(
         return JSONResponse({"ok": True})
 
     return app
+
+
+def rate_limits(settings: Settings) -> dict[str, RateLimit]:
+    """The providers' sending limits, as configured."""
+    return {
+        "telegram": RateLimit(
+            settings.telegram_max_per_second, settings.telegram_max_per_chat_per_second
+        ),
+        "whatsapp": RateLimit(settings.whatsapp_max_per_second),
+        "sms": RateLimit(settings.sms_max_per_second),
+    }
+
+
+@contextlib.asynccontextmanager
+async def open_channels(settings: Settings, clock: Clock) -> AsyncIterator[dict[str, Channel]]:
+    """The Telegram, WhatsApp and SMS channels the settings configure, open for the app's life.
+
+    Built inside the running loop (Twilio's async HTTP client needs one). Nothing here calls
+    the providers, so start-up never waits for, or fails on, Telegram or Twilio.
+    """
+    built: dict[str, Channel] = {}
+    async with contextlib.AsyncExitStack() as stack:
+        if settings.telegram_token and settings.telegram_secret:
+            bot = make_bot(settings.telegram_token.get_secret_value(), settings.telegram_base_url)
+            stack.push_async_callback(close_bot, bot)
+            built["telegram"] = TelegramChannel(
+                bot,
+                settings.telegram_secret.get_secret_value(),
+                allow_groups=settings.telegram_allow_groups,
+            )
+        if settings.twilio_account_sid and settings.twilio_auth_token:
+            account = TwilioAccount.open(
+                account_sid=settings.twilio_account_sid,
+                auth_token=settings.twilio_auth_token.get_secret_value(),
+                base_url=settings.twilio_base_url,
+                status_callback=f"{settings.public_base}/webhooks/twilio/status",
+            )
+            stack.push_async_callback(account.aclose)
+            built["whatsapp"] = WhatsAppChannel(
+                account,
+                settings.twilio_whatsapp_from,
+                clock,
+                template_sid=settings.twilio_whatsapp_template_sid,
+            )
+            built["sms"] = SmsChannel(account, settings.twilio_sms_from)
+        yield built

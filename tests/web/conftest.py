@@ -1,4 +1,4 @@
-"""A live `loket serve` app on 127.0.0.1:0 in a thread, for the browser and HTTP tests."""
+"""A live `loket serve` app on 127.0.0.1:0 in a thread, and fake provider APIs on 127.0.0.1."""
 
 from __future__ import annotations
 
@@ -13,6 +13,8 @@ from fastapi import FastAPI
 
 from chatbot.web.app import create_app
 from settings import Settings
+from tests.fakes.bot_api import FakeBotApi
+from tests.fakes.twilio_api import FakeTwilioApi
 
 
 @dataclass
@@ -35,3 +37,17 @@ def live_server(settings: Settings) -> Iterator[LiveServer]:
     yield LiveServer(app, f"http://127.0.0.1:{port}")
     server.should_exit = True
     thread.join(timeout=10)
+
+
+@pytest.fixture
+def bot_api() -> Iterator[FakeBotApi]:
+    api = FakeBotApi().start()
+    yield api
+    api.stop()
+
+
+@pytest.fixture
+def twilio_api() -> Iterator[FakeTwilioApi]:
+    api = FakeTwilioApi().start()
+    yield api
+    api.stop()

@@ -1,0 +1,1 @@
+"""Benchmarks: runnable programs that measure Loket on this machine."""

@@ -1,0 +1,297 @@
+"""Telegram through python-telegram-bot: updates in (webhook or polling), Bot API calls out."""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import json
+import logging
+import os
+from datetime import timedelta
+from typing import Any, ClassVar
+
+import telegram
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.error import (
+    BadRequest,
+    Forbidden,
+    InvalidToken,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+)
+from telegram.request import HTTPXRequest
+
+from chatbot.domain import Attachment, Inbound, OutboundMessage, OutButton
+from chatbot.errors import InvalidSignature, MalformedPayload, RetryLater, SendFailed
+
+from .base import RawRequest
+
+# PTB 22 warns when RetryAfter.retry_after is read as an int, and reads it itself while
+# building the exception; opting in to timedelta keeps a 429 from turning into a warning.
+os.environ.setdefault("PTB_TIMEDELTA", "1")
+
+logger = logging.getLogger(__name__)
+
+SECRET_HEADER = "x-telegram-bot-api-secret-token"  # noqa: S105  # a header name
+ALLOWED_UPDATES = ("message", "edited_message", "callback_query")
+NETWORK_RETRY_SECONDS = 2.0
+_MEDIA_KINDS = ("photo", "video", "video_note", "voice", "audio", "document")
+_DEFAULT_TYPES = {"photo": "image/jpeg", "video_note": "video/mp4"}  # Telegram omits these
+
+
+def file_url_for(base_url: str) -> str:
+    """The Bot API file URL that goes with `base_url`, derived the way PTB derives its default.
+
+    `https://api.telegram.org/bot` gives `https://api.telegram.org/file/bot`, and a local
+    `http://127.0.0.1:8081/bot` gives `http://127.0.0.1:8081/file/bot`.
+    """
+    head, _, last = base_url.rstrip("/").rpartition("/")
+    return f"{head}/file/{last}"
+
+
+def make_bot(token: str, base_url: str, *, pool_size: int = 64) -> telegram.Bot:
+    """A Bot aimed at `base_url` (PTB's meaning: the token is appended), not initialised.
+
+    `send_message` works without `initialize()`, which would call getMe and tie start-up to
+    Telegram being reachable. Close it with `close_bot`, since `shutdown()` skips a Bot that
+    was never initialised.
+    """
+    return telegram.Bot(
+        token,
+        base_url=base_url,
+        base_file_url=file_url_for(base_url),
+        request=HTTPXRequest(connection_pool_size=pool_size),
+        get_updates_request=HTTPXRequest(connection_pool_size=1),
+    )
+
+
+async def close_bot(bot: telegram.Bot) -> None:
+    """Close the Bot's HTTP connection pools, initialised or not."""
+    await bot.shutdown()  # does nothing unless initialize() ran
+    # HTTPXRequest.shutdown is idempotent; the getUpdates pool has no public handle.
+    await asyncio.gather(bot.request.shutdown(), bot._request[0].shutdown())
+
+
+def as_seconds(value: int | float | timedelta) -> float:
+    """`RetryAfter.retry_after` is an int or a timedelta depending on PTB_TIMEDELTA."""
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+def inline_keyboard(buttons: tuple[OutButton, ...]) -> InlineKeyboardMarkup | None:
+    """Inline buttons whose callback data is the flow's payload (`yes`, `rating:5`...).
+
+    Two or three short choices sit on one row; longer lists (the 1-5 stars) get a row each,
+    so every label stays readable on a phone.
+    """
+    if not buttons:
+        return None
+    keys = [InlineKeyboardButton(b.label, callback_data=b.payload[:64]) for b in buttons]
+    rows = [keys] if len(keys) <= 3 else [[key] for key in keys]
+    return InlineKeyboardMarkup(rows)
+
+
+class TelegramChannel:
+    """Telegram: the secret header proves the sender, `Update.de_json` reads the update."""
+
+    name: ClassVar[str] = "telegram"
+
+    def __init__(
+        self,
+        bot: telegram.Bot,
+        secret: str,
+        *,
+        allow_groups: bool = False,
+    ) -> None:
+        self._bot = bot  # base_url comes from settings, so tests aim it at a fake Bot API
+        self._secret = secret.encode()
+        self._allow_groups = allow_groups
+
+    @property
+    def bot(self) -> telegram.Bot:
+        """The Bot this channel sends with (the CLI uses it for set-webhook and polling)."""
+        return self._bot
+
+    def verify(self, request: RawRequest) -> None:
+        """Check the secret token Telegram sends with every webhook call.
+
+        Raises:
+            InvalidSignature: the X-Telegram-Bot-Api-Secret-Token header is missing or wrong.
+        """
+        given = request.headers.get(SECRET_HEADER, "").encode()
+        if not hmac.compare_digest(given, self._secret):  # == would leak the matching prefix
+            raise InvalidSignature("missing or wrong X-Telegram-Bot-Api-Secret-Token")
+
+    def parse(self, request: RawRequest) -> list[Inbound]:
+        """Read one webhook update.
+
+        Raises:
+            MalformedPayload: the body is not JSON or not a Telegram update.
+        """
+        try:
+            data = json.loads(request.body)
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise MalformedPayload(f"body is not JSON: {exc}") from exc
+        return self.parse_update(data)
+
+    def parse_update(self, data: object) -> list[Inbound]:
+        """Turn one update (a decoded JSON object) into messages; shared by webhook and polling.
+
+        Raises:
+            MalformedPayload: the object is not a Telegram update.
+        """
+        if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
+            raise MalformedPayload("not a Telegram update: no integer update_id")
+        try:
+            update = Update.de_json(data, self._bot)
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise MalformedPayload(f"not a Telegram update: bad or missing field {exc}") from exc
+        return self.inbound_from(update)
+
+    def inbound_from(self, update: Update) -> list[Inbound]:
+        """Messages in one parsed update; [] for kinds the desk ignores on purpose.
+
+        Raises:
+            MalformedPayload: a message or callback query lacks the fields it must carry.
+        """
+        if update.callback_query is not None:
+            return self._from_callback(update)
+        message = update.message or update.edited_message
+        if message is None:
+            return []  # channel posts, member updates, polls...: nothing a client wrote
+        chat = message.chat
+        if chat.type != "private" and not self._allow_groups:
+            logger.info("Ignoring a Telegram update from a %s chat.", chat.type)
+            return []
+        user = message.from_user
+        edited = update.edited_message is not None
+        message_id = f"{chat.id}:{message.message_id}"  # Telegram numbers messages per chat
+        if edited:  # every edit is its own record, and a re-sent edit is still a duplicate
+            stamp = message.edit_date.timestamp() if message.edit_date else 0
+            message_id = f"{message_id}:edit:{stamp:.0f}"
+        base: dict[str, Any] = {
+            "channel": self.name,
+            "chat_id": str(chat.id),
+            "message_id": message_id,
+            "sender_name": user.full_name if user else None,
+            "edited": edited,
+            "sent_at": message.date,
+        }
+        return [Inbound(**base, **_content(message, user.id if user else None))]
+
+    def _from_callback(self, update: Update) -> list[Inbound]:
+        query = update.callback_query
+        assert query is not None
+        message = query.message
+        if message is None:
+            # Buttons on messages sent inline have no chat; Loket never sends those.
+            return []
+        if message.chat.type != "private" and not self._allow_groups:
+            return []
+        # An old message comes back as InaccessibleMessage, without its keyboard.
+        label = _button_label(getattr(message, "reply_markup", None), query.data)
+        return [
+            Inbound(
+                channel=self.name,
+                chat_id=str(message.chat.id),
+                message_id=query.id,  # unique per bot: pressing twice is two presses
+                text=label or (query.data or ""),
+                kind="button",
+                sender_name=query.from_user.full_name,
+                button=query.data or "",
+            )
+        ]
+
+    def webhook_answer(self, inbounds: list[Inbound]) -> dict[str, object] | None:
+        """The Bot API call to make in the webhook's response body, if any.
+
+        Telegram lets a webhook answer with one method call; answering the callback query
+        there stops the button's spinner without an extra request.
+        """
+        for inbound in inbounds:
+            if inbound.kind == "button":
+                return {"method": "answerCallbackQuery", "callback_query_id": inbound.message_id}
+        return None
+
+    async def answer_callbacks(self, inbounds: list[Inbound]) -> None:
+        """Answer pressed buttons with a Bot API call (polling mode has no webhook response)."""
+        for inbound in inbounds:
+            if inbound.kind != "button":
+                continue
+            try:
+                await self._bot.answer_callback_query(inbound.message_id)
+            except TelegramError as exc:  # the spinner stops by itself; the press is kept
+                logger.warning("Could not answer a callback query: %s", exc)
+
+    async def send(self, message: OutboundMessage) -> str:
+        """Send one reply, with inline buttons when the flow offers choices.
+
+        Raises:
+            RetryLater: Telegram said 429 (its retry_after is honoured) or was unreachable.
+            SendFailed: Telegram refused the message for good (blocked bot, bad chat, bad token).
+        """
+        try:
+            sent = await self._bot.send_message(
+                chat_id=int(message.chat_id),
+                text=message.text,
+                reply_markup=inline_keyboard(message.buttons),
+            )
+        except RetryAfter as exc:
+            raise RetryLater(as_seconds(exc.retry_after), f"Telegram 429: {exc}") from exc
+        except (BadRequest, Forbidden, InvalidToken) as exc:  # subclasses of NetworkError too
+            raise SendFailed(f"Telegram refused the message: {exc.message}") from exc
+        except NetworkError as exc:  # 5xx, timeouts, connection refused
+            raise RetryLater(NETWORK_RETRY_SECONDS, f"Telegram unreachable: {exc}") from exc
+        except TelegramError as exc:
+            raise RetryLater(NETWORK_RETRY_SECONDS, f"Telegram error: {exc}") from exc
+        return str(sent.message_id)
+
+
+def _content(message: telegram.Message, sender_id: int | None) -> dict[str, Any]:
+    """Kind, text and attachments of one message."""
+    text = message.text or message.caption or ""
+    if message.text is not None:
+        if text.startswith("/start"):
+            # A deep link's /start is how a client opens the chat; the greeting answers it.
+            return {"text": text.removeprefix("/start").strip(), "kind": "text"}
+        return {"text": text, "kind": "text"}
+    if message.location is not None:
+        place = (message.location.latitude, message.location.longitude)
+        return {"text": text, "kind": "location", "location": place}
+    if message.contact is not None:
+        contact = message.contact
+        own = contact.user_id is not None and contact.user_id == sender_id
+        return {
+            "text": text,
+            "kind": "contact",
+            "contact_phone": contact.phone_number,
+            "phone": contact.phone_number if own else None,
+        }
+    if message.sticker is not None:
+        return {"text": "", "kind": "sticker"}
+    for kind in _MEDIA_KINDS:
+        found = getattr(message, kind)
+        if not found:
+            continue
+        item = found[-1] if kind == "photo" else found  # photo sizes come smallest first
+        attachment = Attachment(
+            kind={"video_note": "video"}.get(kind, kind),
+            file_id=item.file_id,
+            content_type=getattr(item, "mime_type", None) or _DEFAULT_TYPES.get(kind),
+            filename=getattr(item, "file_name", None),
+            size=item.file_size,
+        )
+        flow_kind = {"video_note": "video", "audio": "voice"}.get(kind, kind)
+        return {"text": text, "kind": flow_kind, "attachments": (attachment,)}
+    return {"text": text, "kind": "other"}  # animations, polls, dice, games...
+
+
+def _button_label(markup: InlineKeyboardMarkup | None, data: str | None) -> str | None:
+    """The label of the pressed button, read back from the message it sat on."""
+    if markup is None or data is None:
+        return None
+    for row in markup.inline_keyboard:
+        for button in row:
+            if button.callback_data == data:
+                return button.text
+    return None

@@ -1,0 +1,349 @@
+"""What WhatsApp and SMS share on Twilio: signatures, form fields, the REST client, media."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import aiohttp
+import httpx
+import phonenumbers
+from twilio.base.exceptions import TwilioRestException
+from twilio.http.async_http_client import AsyncTwilioHttpClient
+from twilio.request_validator import RequestValidator, get_signature_algorithm
+from twilio.rest import Client
+
+from chatbot.domain import Attachment, DeliveryReport, Inbound
+from chatbot.errors import (
+    InvalidSignature,
+    MalformedPayload,
+    MediaUnavailable,
+    RetryLater,
+    SendFailed,
+)
+
+from .base import RawRequest
+
+logger = logging.getLogger(__name__)
+
+SIGNATURE_HEADER = "x-twilio-signature"
+SETTINGS_HEADER = "x-twilio-webhooks-signature-settings"
+WHATSAPP_PREFIX = "whatsapp:"
+DEFAULT_REGION = "ID"  # numbers written without +62 are Indonesian
+RATE_LIMITED_SECONDS = 2.0  # Twilio's 429 carries no Retry-After; the outbox backs off more
+UNREACHABLE_SECONDS = 5.0
+MAX_MEDIA = 10  # Twilio sends at most 10 media per message
+EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
+
+# Twilio's MessageStatus values, as the statuses a transcript shows.
+_STATUSES = {
+    "accepted": "queued",
+    "scheduled": "queued",
+    "queued": "queued",
+    "sending": "queued",
+    "sent": "sent",
+    "delivered": "delivered",
+    "read": "read",
+    "undelivered": "failed",
+    "failed": "failed",
+    "canceled": "failed",
+}
+
+
+class TwilioRefused(SendFailed):
+    """Twilio answered with an error that retrying will not fix; `code` is Twilio's."""
+
+    def __init__(self, reason: str, code: int | None) -> None:
+        super().__init__(reason)
+        self.code = code
+
+
+def e164(raw: str, region: str = DEFAULT_REGION) -> str:
+    """A phone number in E.164 (`+6281234567890`), or the input itself if it is no number.
+
+    Short codes and alphanumeric senders are not phone numbers; they keep their form so the
+    same sender always maps to the same chat.
+    """
+    value = raw.strip().removeprefix(WHATSAPP_PREFIX)
+    try:
+        number = phonenumbers.parse(value, region)
+    except phonenumbers.NumberParseException:
+        return value
+    if not phonenumbers.is_possible_number(number):
+        return value
+    return str(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))
+
+
+def channel_for(form: Mapping[str, list[str]]) -> str:
+    """Which channel an incoming Twilio message belongs to: `whatsapp` or `sms`."""
+    sender = _first(form, "From")
+    return "whatsapp" if sender.startswith(WHATSAPP_PREFIX) else "sms"
+
+
+class _Params(dict[str, list[str]]):
+    """Form fields with repeats kept, in the shape RequestValidator reads (`getall`)."""
+
+    def getall(self, name: str) -> list[str]:
+        return self[name]
+
+
+class TwilioSignature:
+    """Checks X-Twilio-Signature against the URL Twilio called and the posted fields."""
+
+    def __init__(self, auth_token: str) -> None:
+        self._validator = RequestValidator(auth_token)
+
+    def verify(self, request: RawRequest) -> None:
+        """Check the request was signed with this account's Auth Token.
+
+        Raises:
+            InvalidSignature: the signature header is missing or does not match.
+        """
+        signature = request.headers.get(SIGNATURE_HEADER)
+        if not signature:  # RequestValidator raises TypeError on None
+            raise InvalidSignature("missing X-Twilio-Signature")
+        algorithm = get_signature_algorithm(request.headers.get(SETTINGS_HEADER))
+        if not self._validator.validate(
+            request.url, _Params(request.form), signature, algorithm=algorithm
+        ):
+            raise InvalidSignature("X-Twilio-Signature does not match LOKET_PUBLIC_URL + path")
+
+
+def parse_message(request: RawRequest, channel: str) -> list[Inbound]:
+    """One incoming WhatsApp or SMS message from Twilio's form fields.
+
+    Raises:
+        MalformedPayload: MessageSid or From is missing, or a number field is not a number.
+    """
+    form = request.form
+    sid = _first(form, "MessageSid") or _first(form, "SmsMessageSid")
+    sender = _first(form, "From")
+    if not sid or not sender:
+        raise MalformedPayload("MessageSid and From are required")
+    if channel_for(form) != channel:
+        raise MalformedPayload(f"From {sender[:12]!r}... does not belong to the {channel} channel")
+    wa_id = _first(form, "WaId")
+    chat_id = e164(f"+{wa_id}" if wa_id.isdigit() else sender)
+    text = _first(form, "Body")
+    attachments = _attachments(form)
+    location = _location(form)
+    button = _first(form, "ButtonPayload") or None
+    kind = "text"
+    if button is not None:
+        kind, text = "button", _first(form, "ButtonText") or text or button
+    elif location is not None:
+        kind = "location"
+    elif _first(form, "MessageType") == "sticker" or any(
+        a.content_type == "image/webp" for a in attachments
+    ):
+        kind, attachments = "sticker", ()
+    elif attachments:
+        kind = attachments[0].kind
+    elif not text and _first(form, "MessageType") not in ("", "text"):
+        kind = "other"  # reactions, contacts cards, orders...
+    return [
+        Inbound(
+            channel=channel,
+            chat_id=chat_id,
+            message_id=sid,  # Twilio message SIDs are unique: a retried webhook is a duplicate
+            text=text,
+            kind=kind,
+            sender_name=_first(form, "ProfileName") or None,
+            phone=chat_id if chat_id.startswith("+") else None,
+            attachments=attachments,
+            location=location,
+            button=button,
+        )
+    ]
+
+
+def parse_status(request: RawRequest) -> DeliveryReport:
+    """A status callback: what became of a message we sent.
+
+    Raises:
+        MalformedPayload: MessageSid or MessageStatus is missing or unknown.
+    """
+    form = request.form
+    sid = _first(form, "MessageSid") or _first(form, "SmsSid")
+    raw_status = (_first(form, "MessageStatus") or _first(form, "SmsStatus")).lower()
+    if not sid or raw_status not in _STATUSES:
+        raise MalformedPayload("MessageSid and a known MessageStatus are required")
+    status = _STATUSES[raw_status]
+    error = None
+    code = _first(form, "ErrorCode")
+    if status == "failed" or code:
+        detail = _first(form, "ErrorMessage")
+        error = f"Twilio {raw_status}" + (f", error {code}" if code else "")
+        error += f": {detail}" if detail else ""
+    return DeliveryReport(provider_id=sid, status=status, error=error)
+
+
+def rebase(url: str, base_url: str | None) -> str:
+    """`url` with the scheme, host and port of `base_url`, keeping path and query."""
+    if not base_url:
+        return url
+    base = urlsplit(base_url)
+    parts = urlsplit(url)
+    return urlunsplit((base.scheme, base.netloc, parts.path, parts.query, parts.fragment))
+
+
+class RebasedHttpClient(AsyncTwilioHttpClient):  # type: ignore[misc]  # untyped SDK class
+    """The SDK's async HTTP client, sending every REST call to LOKET_TWILIO_BASE_URL instead.
+
+    Must be built inside a running event loop (it opens an aiohttp session).
+    """
+
+    def __init__(self, base_url: str | None, timeout: float) -> None:
+        super().__init__(timeout=timeout)
+        self._base_url = base_url
+
+    async def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Any:
+        """Make the SDK's request against the rebased URL."""
+        return await super().request(method, rebase(url, self._base_url), *args, **kwargs)
+
+
+@dataclass(slots=True)
+class TwilioAccount:
+    """One Twilio account: the async REST client, the signature check and a media fetcher."""
+
+    client: Any  # twilio.rest.Client (untyped)
+    signature: TwilioSignature
+    account_sid: str
+    auth_token: str
+    base_url: str | None
+    status_callback: str | None
+    _http: RebasedHttpClient
+    _media: httpx.AsyncClient
+
+    @classmethod
+    def open(
+        cls,
+        *,
+        account_sid: str,
+        auth_token: str,
+        base_url: str | None,
+        status_callback: str | None,
+        timeout: float = 15.0,
+    ) -> TwilioAccount:
+        """Build the clients; call inside the running loop and `aclose()` at the end."""
+        http = RebasedHttpClient(base_url, timeout)
+        client = Client(account_sid, auth_token, http_client=http)
+        if base_url:
+            # Client reads TWILIO_REGION/TWILIO_EDGE from the environment and rewrites hosts
+            # with them; a local base URL must not be turned into 127.ie1.0.1.
+            client.region = client.edge = None
+        media = httpx.AsyncClient(timeout=timeout, follow_redirects=True)
+        return cls(
+            client=client,
+            signature=TwilioSignature(auth_token),
+            account_sid=account_sid,
+            auth_token=auth_token,
+            base_url=base_url,
+            status_callback=status_callback,
+            _http=http,
+            _media=media,
+        )
+
+    async def aclose(self) -> None:
+        """Close the HTTP sessions."""
+        await self._http.close()
+        await self._media.aclose()
+
+    async def create_message(self, **fields: Any) -> str:
+        """Create a Message through the REST API; returns its SID.
+
+        Raises:
+            RetryLater: Twilio said 429 or 5xx, or could not be reached.
+            TwilioRefused: Twilio refused the message (bad number, outside the window...).
+        """
+        if self.status_callback:
+            fields.setdefault("status_callback", self.status_callback)
+        try:
+            message = await self.client.messages.create_async(**fields)
+        except TwilioRestException as exc:
+            if exc.status == 429:
+                raise RetryLater(RATE_LIMITED_SECONDS, f"Twilio 429: {exc.msg}") from exc
+            if exc.status >= 500:
+                raise RetryLater(UNREACHABLE_SECONDS, f"Twilio {exc.status}: {exc.msg}") from exc
+            raise TwilioRefused(f"Twilio error {exc.code}: {exc.msg}", exc.code) from exc
+        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+            raise RetryLater(UNREACHABLE_SECONDS, f"Twilio unreachable: {exc!r}") from exc
+        return str(message.sid)
+
+    async def fetch_media(self, attachment: Attachment, limit: int) -> bytes:
+        """Download one media file with the account's credentials, at most `limit` bytes.
+
+        Twilio's media URLs answer with a redirect to storage; httpx drops the credentials
+        when the redirect leaves the host.
+
+        Raises:
+            MediaUnavailable: no URL, an error status, a network error, or over the limit.
+        """
+        if not attachment.url:
+            raise MediaUnavailable("the attachment has no URL")
+        url = rebase(attachment.url, self.base_url) if _is_twilio(attachment.url) else None
+        if url is None:
+            raise MediaUnavailable("not a Twilio media URL; not sending credentials there")
+        try:
+            async with self._media.stream(
+                "GET", url, auth=(self.account_sid, self.auth_token)
+            ) as response:
+                if response.status_code != 200:
+                    raise MediaUnavailable(f"media fetch answered {response.status_code}")
+                declared = int(response.headers.get("content-length") or 0)
+                if declared > limit:
+                    raise MediaUnavailable(f"media is {declared} bytes, over {limit}")
+                data = bytearray()
+                async for chunk in response.aiter_bytes():
+                    data += chunk
+                    if len(data) > limit:
+                        raise MediaUnavailable(f"media is over {limit} bytes")
+                return bytes(data)
+        except (TimeoutError, httpx.HTTPError) as exc:
+            raise MediaUnavailable(f"media fetch failed: {exc!r}") from exc
+
+
+def _is_twilio(url: str) -> bool:
+    host = urlsplit(url).hostname or ""
+    return host == "twilio.com" or host.endswith(".twilio.com")
+
+
+def _first(form: Mapping[str, list[str]], name: str) -> str:
+    values = form.get(name)
+    return values[0] if values else ""
+
+
+def _attachments(form: Mapping[str, list[str]]) -> tuple[Attachment, ...]:
+    raw = _first(form, "NumMedia") or "0"
+    try:
+        count = int(raw)
+    except ValueError as exc:
+        raise MalformedPayload(f"NumMedia is not a number: {raw[:20]!r}") from exc
+    found: list[Attachment] = []
+    for index in range(min(max(count, 0), MAX_MEDIA)):
+        url = _first(form, f"MediaUrl{index}")
+        if not url:
+            raise MalformedPayload(f"NumMedia is {count} but MediaUrl{index} is missing")
+        content_type = _first(form, f"MediaContentType{index}") or None
+        found.append(
+            Attachment(kind=_media_kind(content_type), url=url, content_type=content_type)
+        )
+    return tuple(found)
+
+
+def _media_kind(content_type: str | None) -> str:
+    major = (content_type or "").partition("/")[0]
+    return {"image": "photo", "video": "video", "audio": "voice"}.get(major, "document")
+
+
+def _location(form: Mapping[str, list[str]]) -> tuple[float, float] | None:
+    lat, lon = _first(form, "Latitude"), _first(form, "Longitude")
+    if not lat and not lon:
+        return None
+    try:
+        return float(lat), float(lon)
+    except ValueError as exc:
+        raise MalformedPayload("Latitude and Longitude must both be numbers") from exc

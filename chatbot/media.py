@@ -1,0 +1,76 @@
+"""MediaStore: keeps our own copy of client media whose provider URLs do not last."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import hashlib
+import logging
+import mimetypes
+from pathlib import Path
+from typing import Protocol
+
+from chatbot.domain import Attachment, Inbound
+from chatbot.errors import MediaUnavailable
+
+logger = logging.getLogger(__name__)
+
+
+class MediaSource(Protocol):
+    """A channel that can download the files its clients send."""
+
+    async def fetch_media(self, attachment: Attachment, limit: int) -> bytes:
+        """The file's bytes, at most `limit` of them.
+
+        Raises:
+            MediaUnavailable: the file could not be fetched within the limit.
+        """
+        ...
+
+
+class MediaStore:
+    """Files under `root/<channel>/`, named after the message, capped at `max_bytes` each."""
+
+    def __init__(self, root: Path, max_bytes: int) -> None:
+        self._root = root
+        self._max_bytes = max_bytes
+
+    async def keep(self, inbound: Inbound, source: MediaSource) -> Inbound:
+        """The message with a stored copy of each attachment that has a URL.
+
+        Runs before the desk's transaction, so a slow download holds no database lock. A
+        failed download never fails the message: the attachment keeps its URL instead.
+        """
+        if not any(a.url for a in inbound.attachments):
+            return inbound
+        kept = await asyncio.gather(
+            *(self._keep_one(inbound, n, a, source) for n, a in enumerate(inbound.attachments))
+        )
+        return dataclasses.replace(inbound, attachments=tuple(kept))
+
+    async def _keep_one(
+        self, inbound: Inbound, index: int, attachment: Attachment, source: MediaSource
+    ) -> Attachment:
+        if not attachment.url:
+            return attachment
+        try:
+            data = await source.fetch_media(attachment, self._max_bytes)
+        except MediaUnavailable as exc:
+            logger.warning("Keeping only the URL of a %s attachment: %s", inbound.channel, exc)
+            return attachment
+        path = self._path_for(inbound, index, attachment.content_type)
+        await asyncio.to_thread(_write, path, data)
+        return dataclasses.replace(attachment, stored_path=str(path), size=len(data))
+
+    def _path_for(self, inbound: Inbound, index: int, content_type: str | None) -> Path:
+        # The message id is the provider's (MessageSid); hashing keeps odd characters out.
+        stem = hashlib.sha256(inbound.message_id.encode()).hexdigest()[:24]
+        extension = mimetypes.guess_extension(content_type or "") or ".bin"
+        return self._root / inbound.channel / f"{stem}-{index}{extension}"
+
+
+def _write(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(path.suffix + ".part")
+    partial.write_bytes(data)
+    partial.replace(path)  # a crash mid-write leaves no half file under the real name

@@ -1,0 +1,117 @@
+"""A fake Telegram Bot API: the real python-telegram-bot talks to it over HTTP.
+
+It answers like api.telegram.org (`{"ok": true, "result": ...}`), records every call with
+the form fields PTB posted, and can be told to answer a method with an error (429, 5xx...)
+or to take its time, once per queued answer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import threading
+import time
+from collections import defaultdict, deque
+from dataclasses import dataclass, field
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from tests.fakes.server import ThreadedServer
+
+BOT_ID = 7000000001
+
+
+@dataclass
+class Call:
+    method: str
+    token: str
+    form: dict[str, str]
+    at: float = field(default_factory=time.monotonic)
+
+    @property
+    def reply_markup(self) -> dict[str, Any] | None:
+        raw = self.form.get("reply_markup")
+        return json.loads(raw) if raw else None
+
+
+class FakeBotApi:
+    """Start with `FakeBotApi().start()`; `url` + "/bot" is the Bot's base_url."""
+
+    def __init__(self) -> None:
+        self._calls: list[Call] = []
+        self._answers: dict[str, deque[tuple[int, dict[str, Any]]]] = defaultdict(deque)
+        self._lock = threading.Lock()
+        self._ids = itertools.count(1000)
+        self.delay = 0.0  # seconds every sendMessage takes (restart tests)
+        self.updates: deque[dict[str, Any]] = deque()  # what getUpdates hands out
+        self._server = ThreadedServer(
+            Starlette(routes=[Route("/bot{token}/{method}", self._handle, methods=["POST"])])
+        )
+        self.url = ""
+
+    def start(self) -> FakeBotApi:
+        self.url = self._server.start().url
+        return self
+
+    def stop(self) -> None:
+        self._server.stop()
+
+    def answer(self, method: str, *, status: int, json: dict[str, Any]) -> None:
+        """Answer the next call of `method` with this status and body, once."""
+        with self._lock:
+            self._answers[method].append((status, json))
+
+    def calls(self, method: str | None = None) -> list[Call]:
+        with self._lock:
+            return [c for c in self._calls if method is None or c.method == method]
+
+    def sent_texts(self, chat_id: str | int) -> list[str]:
+        return [
+            c.form["text"] for c in self.calls("sendMessage") if c.form["chat_id"] == str(chat_id)
+        ]
+
+    async def _handle(self, request: Request) -> Response:
+        method = request.path_params["method"]
+        token = request.path_params["token"]
+        form = {k: str(v) for k, v in (await request.form()).items()}
+        with self._lock:
+            queued = self._answers[method].popleft() if self._answers[method] else None
+        if queued is not None:
+            status, body = queued
+            with self._lock:
+                self._calls.append(Call(method, token, form))
+            return JSONResponse(body, status_code=status)
+        if method == "sendMessage" and self.delay:
+            await asyncio.sleep(self.delay)
+        with self._lock:
+            self._calls.append(Call(method, token, form))
+        return JSONResponse({"ok": True, "result": self._result(method, form)})
+
+    def _result(self, method: str, form: dict[str, str]) -> Any:
+        if method == "getMe":
+            return {"id": BOT_ID, "is_bot": True, "first_name": "Loket", "username": "loket_bot"}
+        if method == "sendMessage":
+            chat_id = int(form["chat_id"])
+            message: dict[str, Any] = {
+                "message_id": next(self._ids),
+                "from": {"id": BOT_ID, "is_bot": True, "first_name": "Loket"},
+                "chat": {"id": chat_id, "type": "private"},
+                "date": int(time.time()),
+                "text": form.get("text", ""),
+            }
+            if form.get("reply_markup"):
+                message["reply_markup"] = json.loads(form["reply_markup"])
+            return message
+        if method == "getUpdates":
+            with self._lock:
+                batch = list(self.updates)
+                self.updates.clear()
+            return batch
+        if method == "getWebhookInfo":
+            return {"url": "", "has_custom_certificate": False, "pending_update_count": 0}
+        return True  # setWebhook, deleteWebhook, answerCallbackQuery...
