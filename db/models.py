@@ -12,6 +12,30 @@ def _utc_column(*, nullable: bool = False, index: bool = False) -> Column[dateti
     return Column(DateTime(timezone=True), nullable=nullable, index=index)
 
 
+class User(SQLModel, table=True):
+    """A desk user: an agent, a supervisor, a QC reviewer or an admin."""
+
+    __tablename__ = "desk_user"  # "user" is reserved in PostgreSQL
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=64, unique=True)
+    role: str = Field(max_length=16)  # agent | supervisor | qc | admin
+    password_hash: str = Field(max_length=255)
+    active: bool = True
+    created_at: datetime = Field(sa_column=_utc_column())
+    last_seen_at: datetime | None = Field(default=None, sa_column=_utc_column(nullable=True))
+
+
+class WebSession(SQLModel, table=True):
+    """A login: the cookie carries the token, the row keeps only its SHA-256."""
+
+    token_hash: str = Field(primary_key=True, max_length=64)
+    user_id: int = Field(foreign_key="desk_user.id", index=True)
+    csrf_token: str = Field(max_length=64)
+    created_at: datetime = Field(sa_column=_utc_column())
+    expires_at: datetime = Field(sa_column=_utc_column())
+
+
 class Contact(SQLModel, table=True):
     """A client as one channel knows them: a Telegram chat, a WhatsApp number, a browser."""
 
@@ -58,6 +82,29 @@ class Case(SQLModel, table=True):
     closed_at: datetime | None = Field(default=None, sa_column=_utc_column(nullable=True))
     closed_reason: str | None = Field(default=None, max_length=64)
     closed_by: str | None = Field(default=None, max_length=64)
+    # --- the agent desk and its clocks (see docs/agent-desk.md for each definition) ---
+    # Where the case came from: chat (a channel), or phone / walk_in / suggestion_box / email
+    # when an agent opened it by hand.
+    source: str = Field(default="chat", max_length=16)
+    # First hand-off to the agent queue; `queued_at` is the latest one (queue order).
+    handed_off_at: datetime | None = Field(default=None, sa_column=_utc_column(nullable=True))
+    assignee_id: int | None = Field(default=None, foreign_key="desk_user.id", index=True)
+    assigned_at: datetime | None = Field(default=None, sa_column=_utc_column(nullable=True))
+    # First human reply after the first hand-off, and who wrote it.
+    first_response_at: datetime | None = Field(default=None, sa_column=_utc_column(nullable=True))
+    first_response_by: int | None = Field(default=None, foreign_key="desk_user.id")
+    # Marked by the timers when the first-response target passed without a human reply.
+    frt_missed_at: datetime | None = Field(default=None, sa_column=_utc_column(nullable=True))
+    # opened_at + the category's SLA minutes; moved when the category changes.
+    sla_due_at: datetime | None = Field(default=None, sa_column=_utc_column(nullable=True))
+    # Marked by the timers when sla_due_at passed before the case was resolved.
+    sla_breached_at: datetime | None = Field(default=None, sa_column=_utc_column(nullable=True))
+    # First time the problem was declared solved (agent resolved, or the client said the
+    # FAQ answer solved it); the closing flow (confirmation, survey) follows.
+    resolved_at: datetime | None = Field(default=None, sa_column=_utc_column(nullable=True))
+    resolved_by: str | None = Field(default=None, max_length=64)
+    # Set when personal data and transcripts were anonymised by the retention timer.
+    anonymised_at: datetime | None = Field(default=None, sa_column=_utc_column(nullable=True))
 
 
 class Message(SQLModel, table=True):
@@ -175,3 +222,75 @@ class OverrideRevision(SQLModel, table=True):
 
     id: int = Field(default=1, primary_key=True)
     value: int = 0
+
+
+class CaseEvent(SQLModel, table=True):
+    """What happened to a case outside the transcript: queued, taken, transferred, resolved...
+
+    An append-only log: the KPIs and the QA review read clocks and owners from it.
+    """
+
+    __table_args__ = (Index("ix_caseevent_case", "case_id", "id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="case.id")
+    kind: str = Field(max_length=32)
+    actor: str | None = Field(default=None, max_length=64)  # user name, "bot", "client", "timer"
+    detail: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    at: datetime = Field(sa_column=_utc_column(index=True))
+
+
+class CaseNote(SQLModel, table=True):
+    """An internal note on a case; the client never sees it."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="case.id", index=True)
+    author: str = Field(max_length=64)
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: datetime = Field(sa_column=_utc_column())
+
+
+class Escalation(SQLModel, table=True):
+    """A report to the developer/IT team (the seed's template).
+
+    Its status moves open -> fix_ready -> verified -> closed.
+    """
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="case.id", index=True)
+    area: str = Field(max_length=64)
+    outlet: str = Field(default="", max_length=200)  # Grup Outlet / Domain
+    detail: str = Field(sa_column=Column(Text, nullable=False))
+    status: str = Field(default="open", max_length=16, index=True)
+    filed_by: str = Field(max_length=64)
+    # Where the report was posted and what went wrong, shown in the console.
+    posted_to: str | None = Field(default=None, max_length=64)
+    post_error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    created_at: datetime = Field(sa_column=_utc_column())
+    updated_at: datetime = Field(sa_column=_utc_column())
+
+
+class Compensation(SQLModel, table=True):
+    """Bahtera's compensation step: the product's fault, the loss, what was agreed."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="case.id", index=True)
+    product_fault: bool
+    loss: str = Field(sa_column=Column(Text, nullable=False))
+    compensation: str = Field(sa_column=Column(Text, nullable=False))
+    recorded_by: str = Field(max_length=64)
+    created_at: datetime = Field(sa_column=_utc_column())
+
+
+class QaReview(SQLModel, table=True):
+    """A QC reviewer's rubric score of one closed case (ERZAP QA score)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="case.id", unique=True)
+    agent_id: int | None = Field(default=None, foreign_key="desk_user.id", index=True)
+    reviewer: str = Field(max_length=64)
+    items_json: str = Field(sa_column=Column(Text, nullable=False))  # {item: {"ok": bool, ...}}
+    score: float  # 0-100, weighted by the profile's rubric
+    comment: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    created_at: datetime = Field(sa_column=_utc_column(index=True))
+    updated_at: datetime = Field(sa_column=_utc_column())

@@ -1,7 +1,7 @@
 """phrase versions, profile setting versions, override revision counter
 
 Revision ID: 0004
-Revises: 0001
+Revises: 0002
 """
 
 import sqlalchemy as sa
