@@ -138,6 +138,11 @@ class AgentDesk:
         self._clock = clock
 
     @property
+    def desk_engine(self) -> Engine:
+        """The database this desk works on."""
+        return self._engine
+
+    @property
     def desk(self) -> Desk:
         """The front desk whose phrase book and profiles this desk uses."""
         return self._desk
@@ -305,7 +310,7 @@ class AgentDesk:
             self._check_owner(case, actor)
             self._run_flow(conn, case, "agent_handed_back", actor)
             queries.release_case(conn, case_id=case_id)
-            self._event(conn, case_id, "returned_to_bot", actor.name)
+            self.record_event(conn, case_id, "returned_to_bot", actor.name)
 
     # --- working a case ---
 
@@ -318,28 +323,42 @@ class AgentDesk:
             InvalidInput: empty or over-long text, or an unknown phrase.
             NotAllowed: not the owner (or a supervisor), or the case is closed.
         """
+        if phrase is not None and phrase not in keys.STANDARD_PHRASES:
+            raise InvalidInput(f"'{phrase}' is not a standard phrase")
         with self._tx() as conn:
-            case = self._require(conn, case_id, lock=True)
-            self._check_owner(case, actor)
-            if phrase is not None:
-                if phrase not in keys.STANDARD_PHRASES:
-                    raise InvalidInput(f"'{phrase}' is not a standard phrase")
-                variables = self._phrase_variables(conn, case, actor)
-                text = self._desk.phrases.render(phrase, case["locale"], variables)
-            text = text.strip()
-            if not text:
-                raise InvalidInput("the reply is empty")
-            if len(text) > MAX_TEXT:
-                raise InvalidInput(f"the reply is longer than {MAX_TEXT} characters")
-            now = self._clock.now()
-            self._write(
-                conn, case, [queries.OutboundRow(text, phrase_key=phrase, author=actor.name)]
-            )
-            if aq.mark_first_response(conn, case_id=case_id, user_id=actor.id, now=now):
-                self._event(conn, case_id, "replied", actor.name)
-            aq.update_case(conn, case_id=case_id, updated_at=now)
-            message_id = int(aq.list_transcript(conn, case_id=case_id)[-1]["id"])
-        return message_id
+            return self.say(conn, case_id, actor, phrase, text=text)
+
+    def say(
+        self,
+        conn: Connection,
+        case_id: int,
+        actor: Actor,
+        phrase: str | None,
+        *,
+        text: str = "",
+    ) -> int:
+        """`reply` inside the caller's transaction (escalation phrases use it too).
+
+        Raises:
+            InvalidInput: empty or over-long text.
+            NotAllowed: not the owner (or a supervisor), or the case is closed.
+        """
+        case = self._require(conn, case_id, lock=True)
+        self._check_owner(case, actor)
+        if phrase is not None:
+            variables = self._phrase_variables(conn, case, actor)
+            text = self._desk.phrases.render(phrase, case["locale"], variables)
+        text = text.strip()
+        if not text:
+            raise InvalidInput("the reply is empty")
+        if len(text) > MAX_TEXT:
+            raise InvalidInput(f"the reply is longer than {MAX_TEXT} characters")
+        now = self._clock.now()
+        self._write(conn, case, [queries.OutboundRow(text, phrase_key=phrase, author=actor.name)])
+        if aq.mark_first_response(conn, case_id=case_id, user_id=actor.id, now=now):
+            self.record_event(conn, case_id, "replied", actor.name)
+        aq.update_case(conn, case_id=case_id, updated_at=now)
+        return aq.last_message_id(conn, case_id=case_id)
 
     def set_category(self, case_id: int, actor: Actor, category: str) -> None:
         """Easy / Normal / Hard; the SLA deadline moves with it (opened_at + its minutes).
@@ -366,7 +385,7 @@ class AgentDesk:
                 # a new deadline is judged again by the timers
                 sla_breached_at=None,
             )
-            self._event(conn, case_id, "category_set", actor.name, category)
+            self.record_event(conn, case_id, "category_set", actor.name, category)
 
     def add_note(self, case_id: int, actor: Actor, text: str) -> None:
         """An internal note the client never sees.
@@ -382,7 +401,7 @@ class AgentDesk:
             aq.record_note(
                 conn, case_id=case_id, author=actor.name, text=text, now=self._clock.now()
             )
-            self._event(conn, case_id, "note", actor.name)
+            self.record_event(conn, case_id, "note", actor.name)
 
     def resolve(self, case_id: int, actor: Actor) -> None:
         """Declare the problem solved: the closing phrase, then confirmation and survey.
@@ -397,7 +416,7 @@ class AgentDesk:
             now = self._clock.now()
             if case["resolved_at"] is None:
                 aq.update_case(conn, case_id=case_id, resolved_at=now, resolved_by=actor.name)
-            self._event(conn, case_id, "resolved", actor.name)
+            self.record_event(conn, case_id, "resolved", actor.name)
 
     def fire(self, conn: Connection, case_id: int, trigger: Trigger, actor: Actor) -> Turn:
         """Run one non-client trigger through the case's flow inside the caller's transaction.
@@ -555,7 +574,7 @@ class AgentDesk:
             fresh = self._require(conn, case["id"])
             owner = aq.user_name(conn, user_id=fresh["assignee_id"]) or "another agent"
             raise CaseTaken(f"case {case['id']} is already taken by {owner}")
-        self._event(
+        self.record_event(
             conn, case["id"], event, actor_name, actor.name if event == "assigned" else None
         )
 
@@ -583,7 +602,7 @@ class AgentDesk:
                 now=self._clock.now(),
             ):
                 raise CaseTaken(f"case {case_id} changed owner meanwhile; reload")
-            self._event(conn, case_id, kind, actor.name, f"{previous} -> {target['name']}")
+            self.record_event(conn, case_id, kind, actor.name, f"{previous} -> {target['name']}")
 
     def _step(self, case: RowMapping, trigger: Trigger) -> Turn:
         try:
@@ -646,9 +665,10 @@ class AgentDesk:
             status="manual" if case["channel"] == MANUAL_CHANNEL else "pending",
         )
 
-    def _event(
+    def record_event(
         self, conn: Connection, case_id: int, kind: str, actor: str, detail: str | None = None
     ) -> None:
+        """Append one event to the case's log, in the caller's transaction."""
         queries.record_events(
             conn,
             case_id=case_id,

@@ -85,6 +85,12 @@ def mark_first_response(conn: Connection, *, case_id: int, user_id: int, now: da
     return result.rowcount == 1
 
 
+def last_message_id(conn: Connection, *, case_id: int) -> int:
+    """The id of the case's newest message."""
+    query = select(func.max(MESSAGE.c.id)).where(MESSAGE.c.case_id == case_id)
+    return int(conn.execute(query).scalar_one())
+
+
 def get_user(conn: Connection, *, user_id: int) -> RowMapping | None:
     """One desk user."""
     return conn.execute(select(USER).where(USER.c.id == user_id)).mappings().first()
@@ -344,6 +350,15 @@ def list_compensations(conn: Connection, *, case_id: int) -> list[RowMapping]:
 
 
 # --- the clocks (chatbot/timers.py) ---
+
+
+def mark_clock(conn: Connection, *, case_id: int, column: str, at: datetime) -> bool:
+    """Set a once-only clock mark (frt_missed_at, sla_breached_at); False if already set."""
+    target = CASE.c[column]
+    result = conn.execute(
+        update(CASE).where(CASE.c.id == case_id, target.is_(None)).values({column: at})
+    )
+    return result.rowcount == 1
 
 
 def list_frt_due(
