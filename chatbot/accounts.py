@@ -36,6 +36,7 @@ MAX_PASSWORD = 1024  # argon2 takes any length; this only bounds the work per at
 NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 # last_seen_at is written at most this often per user, not on every request
 SEEN_EVERY = timedelta(seconds=30)
+MAX_TRACKED_NAMES = 10_000  # names with recent login failures kept in memory
 
 
 class AccountError(LoketError):
@@ -310,8 +311,15 @@ class Accounts:
                 raise TooManyAttempts(int(wait.total_seconds()) + 1)
 
     def _record_failure(self, name: str) -> None:
+        now = self._clock.now()
         with self._failures_lock:
-            self._failures.setdefault(name, []).append(self._clock.now())
+            if len(self._failures) >= MAX_TRACKED_NAMES:  # random names must not fill memory
+                self._failures = {
+                    n: times
+                    for n, times in self._failures.items()
+                    if times and now - times[-1] < self._lockout
+                }
+            self._failures.setdefault(name, []).append(now)
 
     def _clear_failures(self, name: str) -> None:
         with self._failures_lock:

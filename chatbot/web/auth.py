@@ -22,7 +22,7 @@ from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader
 from markupsafe import Markup, escape
 from starlette.concurrency import run_in_threadpool
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from chatbot.accounts import Accounts, SessionUser, TooManyAttempts, same_secret
 
@@ -50,6 +50,13 @@ UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 HOME = {"admin": "/admin"}  # everyone else starts at the desk
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
+# on the login, desk and admin pages: never framed (clickjacking), never cached by proxies
+SECURITY_HEADERS = (
+    (b"x-frame-options", b"DENY"),
+    (b"content-security-policy", b"frame-ancestors 'none'"),
+    (b"referrer-policy", b"same-origin"),
+    (b"cache-control", b"no-store"),
+)
 
 
 def is_protected(path: str) -> bool:
@@ -76,6 +83,8 @@ class LoginRequired:
         user = await run_in_threadpool(self.accounts.session_user, token) if token else None
         scope.setdefault("state", {})["user"] = user
         path: str = scope["path"]
+        if is_protected(path) or path == "/login":
+            send = _with_headers(send, SECURITY_HEADERS)
         if user is None and is_protected(path):
             response: Response
             if scope["method"] in ("GET", "HEAD"):
@@ -91,6 +100,17 @@ class LoginRequired:
             await response(scope, receive, send)
             return
         await self.app(scope, receive, send)
+
+
+def _with_headers(send: Send, headers: tuple[tuple[bytes, bytes], ...]) -> Send:
+    async def sending(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            present = {name.lower() for name, _ in message.get("headers", [])}
+            extra = [(n, v) for n, v in headers if n not in present]
+            message = {**message, "headers": [*message.get("headers", []), *extra]}
+        await send(message)
+
+    return sending
 
 
 def _cookie(scope: Scope) -> str:
@@ -214,16 +234,16 @@ def _secure(request: Request) -> bool:
 def _login_page(
     request: Request, *, name: str = "", next_path: str = "", error: str = "", status: int = 200
 ) -> Response:
+    user = current_user(request)
     context = {
         "name": name,
         "next": next_path,
         "error": error,
         "no_users": not _accounts(request).has_users(),
-        "user": current_user(request),
+        "user": user,
+        "home": home_for(user.role) if user else "",
     }
-    response = templates.TemplateResponse(request, "login.html", context, status_code=status)
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    return templates.TemplateResponse(request, "login.html", context, status_code=status)
 
 
 @router.get("/login", response_class=HTMLResponse)

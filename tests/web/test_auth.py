@@ -7,13 +7,21 @@ import re
 from collections.abc import Iterator
 
 import pytest
-from fastapi import FastAPI
+from fastapi import APIRouter, Depends, FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
 from chatbot.accounts import Accounts
 from chatbot.web.app import create_app
-from chatbot.web.auth import COOKIE, safe_next
+from chatbot.web.auth import (
+    COOKIE,
+    AdminUser,
+    QcUser,
+    StaffUser,
+    SupervisorUser,
+    safe_next,
+    verify_csrf,
+)
 from settings import Settings
 from tests.clock import FrozenClock
 from tests.web.auth_helpers import PASSWORD, add_user, login
@@ -325,3 +333,87 @@ def test_a_new_login_replaces_the_old_session(app: FastAPI, client: TestClient) 
     assert client.cookies[COOKIE] != first
     accounts: Accounts = app.state.accounts
     assert accounts.session_user(first) is None
+
+
+def test_login_and_admin_pages_are_not_framed_nor_cached(app: FastAPI, client: TestClient) -> None:
+    add_user(app, "ani", "admin")
+    pages = [client.get("/login"), client.get("/admin", follow_redirects=False)]
+    login(client, "ani")
+    pages.append(client.get("/admin/phrases"))
+    for page in pages:
+        assert page.headers["x-frame-options"] == "DENY"
+        assert page.headers["content-security-policy"] == "frame-ancestors 'none'"
+        assert page.headers["cache-control"] == "no-store"
+    assert "x-frame-options" not in client.get("/healthz").headers
+
+
+def test_logged_in_user_on_the_login_page_can_continue(app: FastAPI, client: TestClient) -> None:
+    add_user(app, "agus", "agent")
+    login(client, "agus")
+    page = client.get("/login").text
+    assert 'id="signed-in"' in page
+    assert '<a href="/desk">Continue</a>' in page
+
+
+ALLOWED = {
+    "staff": {"agent", "supervisor", "qc", "admin"},
+    "qc": {"qc", "supervisor", "admin"},
+    "supervisor": {"supervisor", "admin"},
+    "admin": {"admin"},
+}
+
+
+def _role_router() -> APIRouter:
+    router = APIRouter(prefix="/desk/roles", dependencies=[Depends(verify_csrf)])
+
+    @router.get("/staff")
+    def staff(user: StaffUser) -> dict[str, str]:
+        return {"name": user.name, "role": user.role}
+
+    @router.get("/qc")
+    def qc(user: QcUser) -> dict[str, str]:
+        return {"name": user.name, "role": user.role}
+
+    @router.get("/supervisor")
+    def supervisor(user: SupervisorUser) -> dict[str, str]:
+        return {"name": user.name, "role": user.role}
+
+    @router.get("/admin")
+    def admin(user: AdminUser) -> dict[str, str]:
+        return {"name": user.name, "role": user.role}
+
+    @router.post("/staff")
+    def change(user: StaffUser) -> dict[str, str]:
+        return {"changed_by": user.name}
+
+    return router
+
+
+@pytest.mark.parametrize("role", ["agent", "supervisor", "qc", "admin"])
+def test_role_aliases(app: FastAPI, client: TestClient, role: str) -> None:
+    app.include_router(_role_router())
+    add_user(app, "someone", role)
+    csrf = login(client, "someone", csrf_header=False)
+    for alias, roles in ALLOWED.items():
+        answer = client.get(f"/desk/roles/{alias}")
+        if role in roles:
+            assert answer.status_code == 200, alias
+            assert answer.json() == {"name": "someone", "role": role}
+        else:
+            assert answer.status_code == 403, alias
+    assert client.post("/desk/roles/staff").status_code == 403  # no CSRF token
+    done = client.post("/desk/roles/staff", headers={"X-CSRF-Token": csrf})
+    assert done.json() == {"changed_by": "someone"}
+
+
+def test_require_role_outside_desk_and_admin_is_401_without_login(
+    app: FastAPI, client: TestClient
+) -> None:
+    @app.get("/api/whoami")
+    def whoami(user: StaffUser) -> dict[str, str]:
+        return {"name": user.name}
+
+    assert client.get("/api/whoami").status_code == 401
+    add_user(app, "agus", "agent")
+    login(client, "agus")
+    assert client.get("/api/whoami").json() == {"name": "agus"}
