@@ -29,7 +29,7 @@ from chatbot.media import MediaStore
 from chatbot.notify import Notifier
 from chatbot.outbox import OutboxDispatcher, RateLimit
 from chatbot.timers import TimerRunner
-from chatbot.web import admin, auth, chat, errors, webhooks
+from chatbot.web import admin, auth, chat, desk_console, errors, webhooks
 from settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -132,6 +132,7 @@ def create_app(
     app.include_router(auth.router)
     app.include_router(chat.router)
     app.include_router(admin.router)
+    app.include_router(desk_console.router)
     app.include_router(webhooks.router)
 
     @app.get("/healthz")
