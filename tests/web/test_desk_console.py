@@ -312,3 +312,24 @@ def test_the_event_stream_tells_when_something_happened(app: FastAPI, client: Te
     before, after = json.loads(first[5:]), json.loads(second[5:])
     assert after["message"] > before["message"]
     assert after["event"] > before["event"]
+
+
+def test_transfer_and_hand_back_through_the_forms(app: FastAPI, client: TestClient) -> None:
+    case_id = queued_case(app)
+    add_user(app, "sari", "agent")
+    budi = add_user(app, "budi", "agent")
+    login(client, "sari")
+    client.post(f"/desk/cases/{case_id}/take")
+    answer = client.post(
+        f"/desk/cases/{case_id}/transfer", data={"to_user": str(budi.id)}, follow_redirects=False
+    )
+    assert answer.status_code == 303
+    assert case_row(app.state.engine, case_id)["assignee_id"] == budi.id
+    answer = client.post(f"/desk/cases/{case_id}/hand-back")  # no longer sari's case
+    assert answer.status_code == 403
+    assert "belongs to another agent" in answer.text
+    with TestClient(app) as other:
+        login(other, "budi")
+        assert other.post(f"/desk/cases/{case_id}/hand-back").status_code == 200
+    row = case_row(app.state.engine, case_id)
+    assert (row["assignee_id"], row["state"]) == (None, "chronology")
