@@ -30,7 +30,7 @@ from chatbot.agent_desk import (
     CaseView,
 )
 from chatbot.clock import Clock
-from chatbot.errors import LoketError, UnknownCase
+from chatbot.errors import LoketError, MediaUnavailable, UnknownCase
 from chatbot.escalation import NEXT_STATUSES, EscalationDesk
 from chatbot.web.auth import StaffUser, SupervisorUser, install_globals, verify_csrf
 from chatbot.web.errors import STATUS
@@ -386,19 +386,38 @@ async def compensation(
 
 
 @router.get("/cases/{case_id}/attachments/{attachment_id}")
-def attachment(request: Request, case_id: int, attachment_id: int, _user: StaffUser) -> Response:
-    """A client's photo, video or document, for logged-in staff only."""
-    with request.app.state.engine.connect() as conn:
-        item = aq.get_attachment(conn, attachment_id=attachment_id)
-    if item is None or item["case_id"] != case_id:
+async def attachment(
+    request: Request, case_id: int, attachment_id: int, _user: StaffUser
+) -> Response:
+    """A client's photo, video or document, for logged-in staff only.
+
+    Our stored copy when there is one; a Telegram file is fetched from Telegram (which keeps
+    it) through the bot; a provider's https URL is a redirect.
+    """
+    settings = request.app.state.settings
+
+    def load() -> tuple[Any, Any, Path | None]:
+        with request.app.state.engine.connect() as conn:
+            item = aq.get_attachment(conn, attachment_id=attachment_id)
+            case = aq.get_case(conn, case_id=case_id)
+        path = Path(item["stored_path"]).resolve() if item and item["stored_path"] else None
+        inside = path is not None and path.is_relative_to(Path(settings.media_dir).resolve())
+        return item, case, path if inside and path is not None and path.is_file() else None
+
+    item, case, path = await run_in_threadpool(load)
+    if item is None or case is None or item["case_id"] != case_id:
         return HTMLResponse("no such attachment", status_code=404)
-    root = Path(request.app.state.settings.media_dir).resolve()
-    stored = item["stored_path"]
-    if stored:
-        path = Path(stored).resolve()
-        if path.is_file() and path.is_relative_to(root):
-            kind = item["content_type"] or mimetypes.guess_type(path.name)[0]
-            return FileResponse(path, media_type=kind or "application/octet-stream")
+    kind = item["content_type"] or "application/octet-stream"
+    if path is not None:  # our own copy, only from under the media folder
+        guessed = item["content_type"] or mimetypes.guess_type(path.name)[0]
+        return FileResponse(path, media_type=guessed or "application/octet-stream")
+    telegram = request.app.state.channels.get("telegram")
+    if item["file_id"] and case["channel"] == "telegram" and hasattr(telegram, "fetch_file"):
+        try:
+            data = await telegram.fetch_file(item["file_id"], settings.max_media_bytes)
+        except MediaUnavailable as exc:
+            return HTMLResponse(str(exc), status_code=502)
+        return Response(data, media_type=kind, headers={"Cache-Control": "private, max-age=3600"})
     url = item["url"] or ""
     if url.startswith("https://"):
         return RedirectResponse(url, status_code=307)
