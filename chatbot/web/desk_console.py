@@ -46,6 +46,7 @@ templates = Jinja2Templates(
 install_globals(templates.env)
 STREAM_POLL_SECONDS = 0.5
 STREAM_MAX_SECONDS = 300  # EventSource reconnects by itself
+POST_TIMEOUT_SECONDS = 10.0  # the agent waits this long at most for Discord / Telegram
 
 
 def _agents(request: Request) -> AgentDesk:
@@ -327,7 +328,8 @@ async def escalate(
         return _page(request, "desk/error.html", {"error": str(exc)}, status=404)
     except LoketError as exc:
         return _case_page(request, user, case_id, error=str(exc), status=_status_of(exc))
-    await escalations.post(report)  # never raises; a failure shows on the case page
+    # never raises; a failure shows on the case page, with a button to post again
+    await escalations.post(report, within_seconds=POST_TIMEOUT_SECONDS)
     return RedirectResponse(f"/desk/cases/{case_id}?done=escalated", status_code=303)
 
 
@@ -360,7 +362,7 @@ async def escalation_repost(request: Request, escalation_id: int, _user: StaffUs
     case_id = _case_of_report(request, escalation_id)
     if case_id is None:
         return _page(request, "desk/error.html", {"error": "no such report"}, status=404)
-    await _escalations(request).post(escalation_id)
+    await _escalations(request).post(escalation_id, within_seconds=POST_TIMEOUT_SECONDS)
     return RedirectResponse(f"/desk/cases/{case_id}?done=reposted", status_code=303)
 
 
