@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping
 from concurrent.futures import Executor
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import Engine, RowMapping
 
@@ -121,6 +121,7 @@ class OutboxDispatcher:
         limits: Mapping[str, RateLimit] | None = None,
         monotonic: Callable[[], float] = time.monotonic,
         executor: Executor | None = None,
+        concurrency: int = 16,
     ) -> None:
         self._engine = engine
         self._executor = executor  # where database work runs; None: the loop's default pool
@@ -129,6 +130,8 @@ class OutboxDispatcher:
         self._max_attempts = max_attempts
         self._batch = batch
         self._limiter = RateLimiter(limits or {}, monotonic)
+        self._concurrency = concurrency  # sends in flight at once; make_bot's pool matches
+        self._sending: asyncio.Semaphore | None = None
 
     async def run(self, poll_seconds: float, stop: asyncio.Event) -> None:
         """Dispatch until `stop` is set; a failing round is logged, never fatal.
@@ -150,9 +153,17 @@ class OutboxDispatcher:
         return await asyncio.get_running_loop().run_in_executor(self._executor, work, *args)
 
     async def dispatch_once(self) -> int:
-        """Send the head reply of every chat that has one due; returns how many were tried."""
+        """Send the head reply of every chat that has one due; returns how many were tried.
+
+        One transaction claims the round and one records every outcome: the sends in between
+        run at most `concurrency` at a time, so the HTTP pool never queues (httpx's pool
+        housekeeping grows with the square of its connections).
+        """
         claimed = await self._db(self._claim)
-        await asyncio.gather(*(self._deliver(item) for item in claimed))
+        if not claimed:
+            return 0
+        outcomes = await asyncio.gather(*(self._deliver(item) for item in claimed))
+        await self._db(self._record, outcomes)
         return len(claimed)
 
     def _claim(self) -> list[RowMapping]:
@@ -168,7 +179,7 @@ class OutboxDispatcher:
                 )
             ]
 
-    async def _deliver(self, item: RowMapping) -> None:
+    async def _deliver(self, item: RowMapping) -> _Outcome:
         channel = self._channels.get(item["channel"])
         attempts = int(item["attempts"]) + 1
         buttons = tuple(
@@ -182,64 +193,72 @@ class OutboxDispatcher:
             message_id=item["message_id"],
             client_wrote_at=as_utc(item["client_wrote_at"]),
         )
+        if self._sending is None:
+            self._sending = asyncio.Semaphore(self._concurrency)
         try:
             if channel is None:
                 raise SendFailed(f"channel '{item['channel']}' is not configured")
-            provider_id = await channel.send(message)
+            async with self._sending:
+                provider_id = await channel.send(message)
         except RetryLater as exc:
-            wait = max(exc.seconds, backoff_seconds(attempts))
-            await self._db(self._retry_or_fail, item, attempts, wait, str(exc))
+            return _Outcome(item, "retry", str(exc), max(exc.seconds, backoff_seconds(attempts)))
         except SendFailed as exc:
-            await self._db(self._fail, item, str(exc))
+            return _Outcome(item, "failed", str(exc))
         except Exception as exc:  # an unexpected error must not lose the reply
             logger.exception(
                 "Case %s: sending message %s raised.", item["case_id"], item["message_id"]
             )
-            wait = backoff_seconds(attempts)
-            await self._db(self._retry_or_fail, item, attempts, wait, repr(exc))
-        else:
-            await self._db(self._sent, item, provider_id)
+            return _Outcome(item, "retry", repr(exc), backoff_seconds(attempts))
+        return _Outcome(item, "sent", provider_id)
 
-    def _sent(self, item: RowMapping, provider_id: str) -> None:
+    def _record(self, outcomes: list[_Outcome]) -> None:
+        """Store a round's outcomes in one transaction: sent, retried later, or failed."""
+        now = self._clock.now()
         with self._engine.begin() as conn:
-            queries.mark_sent(
-                conn,
-                item_id=item["id"],
-                provider_id=provider_id,
-                now=self._clock.now(),
-            )
+            for outcome in outcomes:
+                item = outcome.item
+                if outcome.kind == "sent":
+                    queries.mark_sent(
+                        conn, item_id=item["id"], provider_id=outcome.detail, now=now
+                    )
+                    continue
+                attempts = int(item["attempts"]) + 1
+                if outcome.kind == "retry" and attempts < self._max_attempts:
+                    logger.warning(
+                        "Case %s: message %s will be retried in %.0fs (%s).",
+                        item["case_id"],
+                        item["message_id"],
+                        outcome.wait,
+                        outcome.detail,
+                    )
+                    queries.mark_retry(
+                        conn,
+                        item_id=item["id"],
+                        attempts=attempts,
+                        due_at=now + timedelta(seconds=outcome.wait),
+                        error=outcome.detail,
+                    )
+                    continue
+                error = outcome.detail
+                if outcome.kind == "retry":
+                    error = f"gave up after {attempts} attempts: {error}"
+                logger.error(
+                    "Case %s: message %s failed for good: %s",
+                    item["case_id"],
+                    item["message_id"],
+                    error,
+                )
+                queries.mark_failed(conn, item_id=item["id"], error=error, now=now)
 
-    def _retry_or_fail(self, item: RowMapping, attempts: int, wait: float, error: str) -> None:
-        if attempts >= self._max_attempts:
-            self._fail(item, f"gave up after {attempts} attempts: {error}")
-            return
-        logger.warning(
-            "Case %s: message %s will be retried in %.0fs (%s).",
-            item["case_id"],
-            item["message_id"],
-            wait,
-            error,
-        )
-        with self._engine.begin() as conn:
-            queries.mark_retry(
-                conn,
-                item_id=item["id"],
-                attempts=attempts,
-                due_at=self._clock.now() + timedelta(seconds=wait),
-                error=error,
-            )
 
-    def _fail(self, item: RowMapping, error: str) -> None:
-        logger.error(
-            "Case %s: message %s failed for good: %s", item["case_id"], item["message_id"], error
-        )
-        with self._engine.begin() as conn:
-            queries.mark_failed(
-                conn,
-                item_id=item["id"],
-                error=error,
-                now=self._clock.now(),
-            )
+@dataclass(frozen=True, slots=True)
+class _Outcome:
+    """What one send attempt came to: sent (detail = provider id), retry or failed."""
+
+    item: RowMapping
+    kind: Literal["sent", "retry", "failed"]
+    detail: str
+    wait: float = 0.0
 
 
 def record_delivery(
