@@ -25,6 +25,7 @@ from chatbot.channels.whatsapp import WhatsAppChannel
 from chatbot.clock import Clock, SystemClock
 from chatbot.editor import PhraseEditor, ProfileEditor
 from chatbot.escalation import EscalationDesk
+from chatbot.group_commit import GroupCommit
 from chatbot.media import MediaStore
 from chatbot.notify import Notifier
 from chatbot.outbox import OutboxDispatcher, RateLimit
@@ -115,6 +116,7 @@ def create_app(
     app.state.channels = all_channels
     app.state.dispatcher = dispatcher
     app.state.db_writer = writer
+    app.state.group_commit = GroupCommit(desk, writer) if writer is not None else None
     app.state.clock = clock
     app.state.media = MediaStore(settings.media_dir, settings.max_media_bytes)
     app.state.templates_dir = Path(__file__).parent / "templates"

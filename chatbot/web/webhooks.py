@@ -22,6 +22,7 @@ from chatbot.channels.twilio_common import EMPTY_TWIML, channel_for, parse_statu
 from chatbot.desk import Desk
 from chatbot.domain import Inbound
 from chatbot.errors import MalformedPayload, PayloadTooLarge, UnknownChannel
+from chatbot.group_commit import GroupCommit
 from chatbot.media import MediaSource, MediaStore
 from chatbot.outbox import record_delivery
 from db import queries
@@ -80,6 +81,10 @@ async def _raw(request: Request) -> RawRequest:
 
 async def _receive(request: Request, inbound: Inbound) -> None:
     state = request.app.state
+    batcher: GroupCommit | None = getattr(state, "group_commit", None)
+    if batcher is not None:  # SQLite: committed together with the messages waiting with it
+        await batcher.receive(inbound)
+        return
     desk: Desk = state.desk
     writer = getattr(state, "db_writer", None)
     if writer is None:

@@ -1,0 +1,69 @@
+"""Group commit: several messages in one transaction, each still its own step and receipt."""
+
+from __future__ import annotations
+
+import asyncio
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
+
+from sqlalchemy import func, select
+
+from chatbot.desk import Receipt
+from chatbot.group_commit import GroupCommit
+from db import queries
+from tests.chat_driver import ChatDriver
+
+
+def count(chat: ChatDriver, table: object) -> int:
+    with chat.engine.connect() as conn:
+        return int(conn.execute(select(func.count()).select_from(table)).scalar_one())  # type: ignore[arg-type]
+
+
+def test_a_batch_answers_each_message_as_receive_would(chat: ChatDriver) -> None:
+    other = replace(chat.inbound("halo kak"), chat_id="other-chat")
+    outcomes = chat.desk.receive_many([chat.inbound("halo"), other, chat.inbound("stok beda")])
+    assert [o.status for o in outcomes if isinstance(o, Receipt)] == ["answered"] * 3
+    assert count(chat, queries.CASE) == 2
+    assert chat.case["state"] != "new"  # the second message of the chat saw the first's step
+
+
+def test_a_replay_in_a_batch_is_a_duplicate_and_the_rest_is_kept(chat: ChatDriver) -> None:
+    first = chat.inbound("halo kak", message_id="tg.1")
+    assert chat.desk.receive(first).status == "answered"
+    before = count(chat, queries.MESSAGE)
+    fresh = chat.inbound("stok di pos beda", message_id="tg.2")
+    outcomes = chat.desk.receive_many([fresh, first, first])
+    statuses = [o.status for o in outcomes if isinstance(o, Receipt)]
+    assert statuses == ["answered", "duplicate", "duplicate"]
+    with chat.engine.connect() as conn:
+        texts = [r.text for r in conn.execute(select(queries.MESSAGE.c.text))]
+    assert texts.count("stok di pos beda") == 1  # the rolled-back batch left nothing behind
+    assert count(chat, queries.MESSAGE) > before
+
+
+def test_a_failing_message_fails_alone(chat: ChatDriver) -> None:
+    broken = replace(chat.inbound("halo"), chat_id=None)  # type: ignore[arg-type]
+    good = chat.inbound("halo kak")
+    outcomes = chat.desk.receive_many([broken, good])
+    assert isinstance(outcomes[0], Exception)
+    assert isinstance(outcomes[1], Receipt)
+    assert outcomes[1].status == "answered"
+
+
+async def test_requests_waiting_together_share_a_commit(chat: ChatDriver) -> None:
+    calls: list[int] = []
+    real = chat.desk.receive_many
+
+    def counting(inbounds):  # type: ignore[no-untyped-def]
+        calls.append(len(inbounds))
+        return real(inbounds)
+
+    chat.desk.receive_many = counting  # type: ignore[method-assign]
+    with ThreadPoolExecutor(max_workers=1) as writer:
+        batcher = GroupCommit(chat.desk, writer)
+        inbounds = [replace(chat.inbound("halo"), chat_id=f"chat-{n}") for n in range(10)]
+        receipts = await asyncio.gather(*(batcher.receive(i) for i in inbounds))
+    assert [r.status for r in receipts] == ["answered"] * 10
+    assert sum(calls) == 10
+    assert len(calls) < 10
+    assert count(chat, queries.CASE) == 10
