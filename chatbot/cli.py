@@ -46,6 +46,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     logging.getLogger("transitions").setLevel(logging.WARNING)  # one line per callback otherwise
+    # httpx logs every request at INFO, the Bot API URL with the bot token in it included.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     try:
         settings = Settings()
         if getattr(args, "profile", None):

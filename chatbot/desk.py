@@ -216,7 +216,7 @@ class Desk:
             self.apply_effects(conn, case.id, case.opened_at, turn.effects, now)
         sent = self._say(conn, case.id, inbound, turn.replies, turn.locale)
         if turn.state.value != case.state:
-            logger.info("Case %s moved from %s to %s.", case.id, case.state, turn.state.value)
+            logger.debug("Case %s moved from %s to %s.", case.id, case.state, turn.state.value)
         return Receipt("answered", case.id, sent)
 
     def _record_inbound(

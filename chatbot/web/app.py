@@ -131,11 +131,11 @@ def create_app(
     app.state.users = admin.AccountDirectory(accounts)
     errors.install(app)
     app.add_middleware(auth.LoginRequired, accounts=accounts, public_url=settings.public_url)
+    app.include_router(webhooks.router)  # first: the busiest routes are matched first
     app.include_router(auth.router)
     app.include_router(chat.router)
     app.include_router(admin.router)
     app.include_router(desk_console.router)
-    app.include_router(webhooks.router)
 
     @app.get("/healthz")
     def healthz() -> JSONResponse:
