@@ -121,7 +121,7 @@ class OutboxDispatcher:
         limits: Mapping[str, RateLimit] | None = None,
         monotonic: Callable[[], float] = time.monotonic,
         executor: Executor | None = None,
-        concurrency: int = 16,
+        concurrency: int = 8,
     ) -> None:
         self._engine = engine
         self._executor = executor  # where database work runs; None: the loop's default pool

@@ -56,7 +56,7 @@ def file_url_for(base_url: str) -> str:
     return f"{head}/file/{last}"
 
 
-def make_bot(token: str, base_url: str, *, pool_size: int = 16) -> telegram.Bot:
+def make_bot(token: str, base_url: str, *, pool_size: int = 8) -> telegram.Bot:
     """A Bot aimed at `base_url` (PTB's meaning: the token is appended), not initialised.
 
     `send_message` works without `initialize()`, which would call getMe and tie start-up to
