@@ -8,6 +8,8 @@ import contextlib
 import getpass
 import json
 import logging
+import os
+import signal
 import sys
 import uuid
 from collections.abc import Sequence
@@ -36,6 +38,7 @@ from settings import Settings
 logger = logging.getLogger("loket")
 DIAGRAM_PATH = Path("docs/flows/front_desk.mmd")
 SWITCH_INTERVAL_SECONDS = 0.0005
+PARENT_CHECK_SECONDS = 1.0  # how often an orphaned `loket outbox` notices and stops
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -68,6 +71,11 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--profile", help="desk profile (default: LOKET_PROFILE or erzap)")
     serve.set_defaults(run=_serve)
+
+    outbox = sub.add_parser(
+        "outbox", help="run only the outbox dispatcher (loket serve starts one itself)"
+    )
+    outbox.set_defaults(run=_outbox)
 
     chat = sub.add_parser("chat", help="talk to the bot as a client in the terminal")
     chat.add_argument("--profile", help="desk profile (default: LOKET_PROFILE or erzap)")
@@ -135,17 +143,59 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
-    import uvicorn
-
+    from chatbot.outbox_process import serve_with_dispatcher
     from chatbot.web.app import create_app
 
-    app = create_app(settings)
+    # Replies are sent by a `loket outbox` child process, on another CPU core.
+    app = create_app(settings, run_outbox=False)
     # The database thread releases the GIL around every SQLite call; with the default 5 ms
     # switch interval it then waits behind the event loop up to 5 ms per statement.
     sys.setswitchinterval(SWITCH_INTERVAL_SECONDS)
     print(f"Loket is serving {settings.profile} on http://{args.host}:{args.port}")
-    uvicorn.run(app, host=args.host, port=args.port, log_level="info")
+    serve_with_dispatcher(app, host=args.host, port=args.port)
     return 0
+
+
+def _outbox(settings: Settings, _args: argparse.Namespace) -> int:
+    asyncio.run(_run_dispatcher(settings))
+    return 0
+
+
+async def _run_dispatcher(settings: Settings) -> None:
+    """Send replies until SIGTERM/SIGINT or until the parent `loket serve` is gone."""
+    from chatbot.channels.web import WebChannel
+    from chatbot.web.app import open_channels, rate_limits
+
+    clock = SystemClock()
+    engine = make_engine(settings.database_url)  # `loket serve` migrated it before
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    parent = os.getppid()
+
+    async def watch_parent() -> None:
+        while not stop.is_set():
+            if os.getppid() != parent:  # serve was killed: do not send on behind its back
+                stop.set()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=PARENT_CHECK_SECONDS)
+
+    try:
+        async with open_channels(settings, clock) as built:
+            channels: dict[str, Channel] = {"web": WebChannel(), **built}
+            dispatcher = OutboxDispatcher(
+                engine,
+                channels,
+                clock,
+                max_attempts=settings.outbox_max_attempts,
+                limits=rate_limits(settings),
+            )
+            watcher = asyncio.create_task(watch_parent())
+            await dispatcher.run(settings.outbox_poll_seconds, stop)
+            await watcher
+    finally:
+        engine.dispose()
 
 
 def _chat(settings: Settings, args: argparse.Namespace) -> int:

@@ -1,0 +1,110 @@
+"""`loket serve` as a subprocess: replies leave through its `loket outbox` child, in order."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.fakes.bot_api import FakeBotApi
+from tests.web.helpers import SECRET, TOKEN
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def update(n: int, text: str) -> dict[str, object]:
+    chat = {"id": 424242, "first_name": "Rina", "type": "private"}
+    return {
+        "update_id": 7000 + n,
+        "message": {
+            "message_id": n,
+            "from": {"id": 424242, "is_bot": False, "first_name": "Rina"},
+            "chat": chat,
+            "date": 1_763_866_800 + n,
+            "text": text,
+        },
+    }
+
+
+def wait_for(check: object, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():  # type: ignore[operator]
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+
+
+def children(pid: int) -> list[int]:
+    found = Path(f"/proc/{pid}/task/{pid}/children")
+    return [int(p) for p in found.read_text().split()] if found.exists() else []
+
+
+@pytest.fixture
+def served(tmp_path: Path, bot_api: FakeBotApi) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LOKET_")}
+    env.update(
+        LOKET_DATABASE_URL=f"sqlite:///{tmp_path}/loket.db",
+        LOKET_TELEGRAM_TOKEN=TOKEN,
+        LOKET_TELEGRAM_SECRET=SECRET,
+        LOKET_TELEGRAM_BASE_URL=f"{bot_api.url}/bot",
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-m", "chatbot", "serve", "--port", str(port)],
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+
+    def up() -> bool:
+        try:
+            return httpx.get(f"{url}/healthz").status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    try:
+        wait_for(up)
+        yield url, process
+    finally:
+        if process.poll() is None:
+            process.terminate()
+            process.wait(timeout=30)
+
+
+@pytest.fixture
+def bot_api() -> Iterator[FakeBotApi]:
+    api = FakeBotApi().start()
+    yield api
+    api.stop()
+
+
+def test_serve_sends_replies_from_its_dispatcher_child_and_stops_it(
+    served: tuple[str, subprocess.Popen[bytes]], bot_api: FakeBotApi
+) -> None:
+    url, process = served
+    dispatchers = children(process.pid)
+    assert len(dispatchers) == 1  # the `loket outbox` process
+    headers = {"x-telegram-bot-api-secret-token": SECRET, "content-type": "application/json"}
+    for n, text in enumerate(["halo kak", "stok di POS beda sama backoffice"], start=1):
+        body = json.dumps(update(n, text))
+        assert (
+            httpx.post(f"{url}/webhooks/telegram", content=body, headers=headers).status_code
+            == 200
+        )
+    wait_for(lambda: len(bot_api.sent_texts(424242)) >= 2)
+    process.terminate()
+    process.wait(timeout=30)
+    assert not Path(f"/proc/{dispatchers[0]}").exists()  # stopped and reaped by serve
