@@ -8,6 +8,8 @@ keeps the ids of the cases behind it for the drill-down.
 
 from __future__ import annotations
 
+import bisect
+import dataclasses
 import statistics
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -20,7 +22,6 @@ from sqlalchemy import (
     Connection,
     DateTime,
     Table,
-    and_,
     bindparam,
     case,
     exists,
@@ -193,7 +194,7 @@ class Scorecard:
         return self.figures[key]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class CaseFacts:
     """One case reduced to what the KPIs need; durations in seconds."""
 
@@ -212,16 +213,9 @@ class CaseFacts:
     reopened: bool
     rating: int | None
     opened_epoch: float
-
-    @property
-    def spam(self) -> bool:
-        """Closed as spam: left out of every figure."""
-        return self.closed_reason in SPAM_REASONS
-
-    @property
-    def cancelled(self) -> bool:
-        """Called off by the client (cancelled_by_client, ...)."""
-        return (self.closed_reason or "").startswith("cancelled")
+    comment: str | None = None
+    spam: bool = False  # closed as spam: left out of every figure
+    cancelled: bool = False  # called off by the client (cancelled_by_client, ...)
 
     @property
     def agent_id(self) -> int | None:
@@ -289,8 +283,9 @@ def case_facts(
         (c.sla_due_at <= as_of, literal_column("'missed'")),
         else_=literal_column("'pending'"),
     )
+    reason = func.coalesce(c.closed_reason, "")
     query = (
-        select(
+        select(  # in CaseFacts' field order, so each row builds one without names
             c.id,
             c.assignee_id,
             c.first_response_by,
@@ -303,43 +298,37 @@ def case_facts(
             _seconds(dialect, func.coalesce(c.closed_at, as_of), c.handed_off_at).label("wait_s"),
             sla_state.label("sla"),
             exists().where(ESCALATION.c.case_id == c.id).label("escalated"),
+            literal_column("0").label("reopened"),
             SURVEY.c.rating,
             _epoch(dialect, c.opened_at).label("opened_epoch"),
+            SURVEY.c.comment,
+            reason.in_(SPAM_REASONS).label("spam"),
+            reason.startswith("cancelled").label("cancelled"),
         )
         .select_from(CASE.outerjoin(SURVEY, SURVEY.c.case_id == c.id))
         .where(c.opened_at >= period.start, c.opened_at < period.end)
-        .order_by(c.id)
+        .order_by(c.opened_at, c.id)  # the opened_at index's own order: no sort
     )
     if case_ids is not None:
         query = query.where(c.id.in_(list(case_ids)))
     rows = conn.execute(query).all()
+    if dialect == "sqlite":
+        facts = [CaseFacts(*row) for row in rows]
+    else:  # PostgreSQL hands back numerics as Decimal
+        facts = [CaseFacts(*_numbers_as_floats(tuple(row))) for row in rows]
     reopened = _reopened_stops(conn, period)
-    facts: list[CaseFacts] = []
-    for r in rows:
-        sla = r.sla
-        is_reopened = r.id in reopened
-        if is_reopened:
-            sla = _reopened_sla(*reopened[r.id], now=now)
-        facts.append(
-            CaseFacts(
-                id=r.id,
-                assignee_id=r.assignee_id,
-                responder_id=r.first_response_by,
-                category=r.category,
-                state=r.state,
-                closed=bool(r.closed),
-                closed_reason=r.closed_reason,
-                handed_off=bool(r.handed_off),
-                frt_s=float(r.frt_s) if r.frt_s is not None else None,
-                wait_s=float(r.wait_s) if r.wait_s is not None else None,
-                sla=sla,
-                escalated=bool(r.escalated),
-                reopened=is_reopened,
-                rating=r.rating,
-                opened_epoch=float(r.opened_epoch),
-            )
-        )
+    if reopened:
+        for index, fact in enumerate(facts):
+            if fact.id in reopened:
+                facts[index] = dataclasses.replace(
+                    fact, reopened=True, sla=_reopened_sla(*reopened[fact.id], now=now)
+                )
     return facts
+
+
+def _numbers_as_floats(row: tuple[Any, ...]) -> tuple[Any, ...]:
+    floats = (8, 9, 14)  # frt_s, wait_s, opened_epoch
+    return tuple(float(v) if i in floats and v is not None else v for i, v in enumerate(row))
 
 
 def _reopened_stops(
@@ -419,23 +408,6 @@ def qa_scores(conn: Connection, period: Period) -> list[tuple[int, int | None, f
     return [(r.case_id, r.agent_id, float(r.score)) for r in conn.execute(query)]
 
 
-def comments(conn: Connection, period: Period) -> list[tuple[int, int | None, str]]:
-    """The survey comments of the period's cases (spam left out), oldest case first."""
-    query = (
-        select(SURVEY.c.case_id, SURVEY.c.rating, SURVEY.c.comment)
-        .join(CASE, CASE.c.id == SURVEY.c.case_id)
-        .where(
-            CASE.c.opened_at >= period.start,
-            CASE.c.opened_at < period.end,
-            SURVEY.c.comment.is_not(None),
-            SURVEY.c.comment != "",
-            or_(CASE.c.closed_reason.is_(None), CASE.c.closed_reason.not_in(SPAM_REASONS)),
-        )
-        .order_by(SURVEY.c.case_id)
-    )
-    return [(r.case_id, r.rating, r.comment) for r in conn.execute(query)]
-
-
 def user_names(conn: Connection) -> dict[int, str]:
     """Desk users by id."""
     return {r.id: r.name for r in conn.execute(select(USER.c.id, USER.c.name))}
@@ -460,121 +432,132 @@ def scorecard(
     backlog: Sequence[int],
     qa: Sequence[tuple[int, int | None, float]],
 ) -> Scorecard:
-    """The figures of one set of cases (the team's, or one agent's), against the profile."""
+    """The figures of one set of cases (the team's, or one agent's), against the profile.
+
+    One pass over the cases: the month's team card goes through tens of thousands.
+    """
     targets = profile.kpi
     target_s = profile.first_response_minutes * 60
-    counted = [f for f in facts if not f.spam]
-    frt_decided = [
-        f
-        for f in counted
-        if f.handed_off and (f.frt_s is not None or (f.wait_s is not None and f.wait_s > target_s))
-    ]
-    responded = [f for f in frt_decided if f.frt_s is not None]
-    frt_ok = [f.id for f in responded if f.frt_s is not None and f.frt_s <= target_s]
-    frt_miss = [f.id for f in frt_decided if f.id not in set(frt_ok)]
-    median = (
-        round(statistics.median(cast(float, f.frt_s) for f in responded) / 60.0, 4)
-        if responded
-        else None
+    frt_judged: list[int] = []
+    frt_values: list[float] = []
+    responded: list[int] = []
+    frt_miss: list[int] = []
+    sla_judged: list[int] = []
+    sla_miss: list[int] = []
+    rated: list[int] = []
+    low: list[int] = []
+    ratings_sum = 0
+    esc_base: list[int] = []
+    escalated: list[int] = []
+    counts = dict.fromkeys(
+        ("cases", "spam", "cancelled", "handed_off", "resolved", "closed", "reopened"), 0
     )
-    sla_cases = [f for f in counted if not f.cancelled and f.sla in ("met", "missed")]
-    sla_miss = [f.id for f in sla_cases if f.sla == "missed"]
-    rated = [f for f in counted if f.rating is not None]
-    good = [f for f in rated if (f.rating or 0) >= 4]
-    esc_base = [f for f in counted if not f.cancelled]
-    escalated = [f.id for f in esc_base if f.escalated]
+    categories = {"easy": 0, "normal": 0, "hard": 0}
+    for f in facts:
+        if f.spam:
+            counts["spam"] += 1
+            continue
+        counts["cases"] += 1
+        if f.category in categories:
+            categories[f.category] += 1
+        if f.closed:
+            counts["closed"] += 1
+        if f.reopened:
+            counts["reopened"] += 1
+        if f.sla == "met" or f.closed_reason in RESOLVED_REASONS:
+            counts["resolved"] += 1
+        if f.handed_off:
+            counts["handed_off"] += 1
+            if f.frt_s is not None:
+                frt_judged.append(f.id)
+                responded.append(f.id)
+                frt_values.append(f.frt_s)
+                if f.frt_s > target_s:
+                    frt_miss.append(f.id)
+            elif f.wait_s is not None and f.wait_s > target_s:
+                frt_judged.append(f.id)
+                frt_miss.append(f.id)
+        if f.rating is not None:
+            rated.append(f.id)
+            ratings_sum += f.rating
+            if f.rating < 4:
+                low.append(f.id)
+        if f.cancelled:
+            counts["cancelled"] += 1
+            continue
+        if f.sla == "met" or f.sla == "missed":
+            sla_judged.append(f.id)
+            if f.sla == "missed":
+                sla_miss.append(f.id)
+        esc_base.append(f.id)
+        if f.escalated:
+            escalated.append(f.id)
     qa_values = [score for _, _, score in qa]
-    qa_low = [cid for cid, _, score in qa if score < targets.qa_score]
-    ids = [f.id for f in counted]
-
-    def figure(
-        key: str,
-        value: float | None,
-        target: float | None,
-        comparison: Comparison,
-        cases: Iterable[int],
-        misses: Iterable[int] = (),
-    ) -> Figure:
-        return Figure(key, value, target, comparison, tuple(cases), tuple(misses))
-
+    median = round(statistics.median(frt_values) / 60.0, 4) if frt_values else None
     figures = {
-        "frt_median": figure(
+        "frt_median": Figure(
             "frt_median",
             median,
             float(profile.first_response_minutes),
             "<=",
-            (f.id for f in responded),
-            frt_miss,
+            tuple(responded),
+            tuple(frt_miss),
         ),
-        "frt_within": figure(
+        "frt_within": Figure(
             "frt_within",
-            _pct(len(frt_ok), len(frt_decided)),
+            _pct(len(frt_judged) - len(frt_miss), len(frt_judged)),
             targets.frt_within_percent,
             ">=",
-            (f.id for f in frt_decided),
-            frt_miss,
+            tuple(frt_judged),
+            tuple(frt_miss),
         ),
-        "sla_met": figure(
+        "sla_met": Figure(
             "sla_met",
-            _pct(len(sla_cases) - len(sla_miss), len(sla_cases)),
+            _pct(len(sla_judged) - len(sla_miss), len(sla_judged)),
             targets.sla_met_percent,
             ">=",
-            (f.id for f in sla_cases),
-            sla_miss,
+            tuple(sla_judged),
+            tuple(sla_miss),
         ),
-        "csat_average": figure(
+        "csat_average": Figure(
             "csat_average",
-            round(sum(f.rating or 0 for f in rated) / len(rated), 4) if rated else None,
+            round(ratings_sum / len(rated), 4) if rated else None,
             targets.csat_average,
             ">=",
-            (f.id for f in rated),
-            (f.id for f in rated if (f.rating or 0) < 4),
+            tuple(rated),
+            tuple(low),
         ),
-        "csat_good": figure(
+        "csat_good": Figure(
             "csat_good",
-            _pct(len(good), len(rated)),
+            _pct(len(rated) - len(low), len(rated)),
             targets.csat_good_percent,
             ">=",
-            (f.id for f in rated),
-            (f.id for f in rated if (f.rating or 0) < 4),
+            tuple(rated),
+            tuple(low),
         ),
-        "backlog": figure(
-            "backlog", float(len(backlog)), float(profile.backlog_limit), "<", backlog
+        "backlog": Figure(
+            "backlog", float(len(backlog)), float(profile.backlog_limit), "<", tuple(backlog)
         ),
-        "escalation_rate": figure(
+        "escalation_rate": Figure(
             "escalation_rate",
             _pct(len(escalated), len(esc_base)),
             targets.escalation_rate_percent,
             "<",
-            (f.id for f in esc_base),
-            escalated,
+            tuple(esc_base),
+            tuple(escalated),
         ),
-        "qa_score": figure(
+        "qa_score": Figure(
             "qa_score",
             round(sum(qa_values) / len(qa_values), 2) if qa_values else None,
             targets.qa_score,
             ">=",
-            (cid for cid, _, _ in qa),
-            qa_low,
+            tuple(cid for cid, _, _ in qa),
+            tuple(cid for cid, _, score in qa if score < targets.qa_score),
         ),
     }
-    counts = {
-        "cases": len(ids),
-        "spam": sum(1 for f in facts if f.spam),
-        "cancelled": sum(1 for f in counted if f.cancelled),
-        "handed_off": sum(1 for f in counted if f.handed_off),
-        "resolved": sum(
-            1 for f in counted if f.sla == "met" or f.closed_reason in RESOLVED_REASONS
-        ),
-        "closed": sum(1 for f in counted if f.closed),
-        "reopened": sum(1 for f in counted if f.reopened),
-        "escalated": len(escalated),
-        "rated": len(rated),
-        "reviewed": len(qa_values),
-        "easy": sum(1 for f in counted if f.category == "easy"),
-        "normal": sum(1 for f in counted if f.category == "normal"),
-        "hard": sum(1 for f in counted if f.category == "hard"),
-    }
+    counts.update(
+        escalated=len(escalated), rated=len(rated), reviewed=len(qa_values), **categories
+    )
     return Scorecard(name, agent_id, figures, counts)
 
 
@@ -621,7 +604,7 @@ def compute(
         profile=profile.name,
         team=team,
         agents=agents,
-        comments=comments(conn, period),
+        comments=[(f.id, f.rating, f.comment) for f in facts if f.comment and not f.spam],
         csat_distribution=distribution,
     )
     if charts:
@@ -634,28 +617,46 @@ def compute(
 def daily_series(
     facts: Sequence[CaseFacts], period: Period, profile: Profile, zone: ZoneInfo
 ) -> list[dict[str, Any]]:
-    """Per local day: cases by category, FRT within target %, SLA met %."""
-    by_day: dict[date, list[CaseFacts]] = defaultdict(list)
+    """Per local day: cases by category, FRT within target %, SLA met %.
+
+    The same rules as `scorecard`, counted in one pass (a month has tens of thousands).
+    """
+    target_s = profile.first_response_minutes * 60
+    # Local midnights as epoch seconds: a case's day is found by bisecting, not by building
+    # a datetime per case.
+    days = period.days(zone)
+    bounds = [local_midnight(day, zone).timestamp() for day in days]
+    keys = ("easy", "normal", "hard", "uncategorised", "frt_n", "frt_ok", "sla_n", "sla_ok")
+    tally = [dict.fromkeys(keys, 0) for _ in days]
     for f in facts:
-        by_day[datetime.fromtimestamp(f.opened_epoch, zone).date()].append(f)
-    series = []
-    for day in period.days(zone):
-        card = scorecard(day.isoformat(), None, by_day.get(day, []), profile, backlog=(), qa=())
-        series.append(
-            {
-                "day": day.isoformat(),
-                "easy": card.counts["easy"],
-                "normal": card.counts["normal"],
-                "hard": card.counts["hard"],
-                "uncategorised": card.counts["cases"]
-                - card.counts["easy"]
-                - card.counts["normal"]
-                - card.counts["hard"],
-                "frt_within": card["frt_within"].value,
-                "sla_met": card["sla_met"].value,
-            }
-        )
-    return series
+        if f.spam:
+            continue
+        index = bisect.bisect_right(bounds, f.opened_epoch) - 1
+        if index < 0:
+            continue
+        day = tally[index]
+        day[f.category if f.category in ("easy", "normal", "hard") else "uncategorised"] += 1
+        if f.handed_off:
+            if f.frt_s is not None:
+                day["frt_n"] += 1
+                day["frt_ok"] += f.frt_s <= target_s
+            elif f.wait_s is not None and f.wait_s > target_s:
+                day["frt_n"] += 1
+        if not f.cancelled and f.sla in ("met", "missed"):
+            day["sla_n"] += 1
+            day["sla_ok"] += f.sla == "met"
+    return [
+        {
+            "day": day.isoformat(),
+            "easy": t["easy"],
+            "normal": t["normal"],
+            "hard": t["hard"],
+            "uncategorised": t["uncategorised"],
+            "frt_within": _pct(t["frt_ok"], t["frt_n"]),
+            "sla_met": _pct(t["sla_ok"], t["sla_n"]),
+        }
+        for day, t in zip(days, tally, strict=True)
+    ]
 
 
 def backlog_through_day(
@@ -672,20 +673,24 @@ def backlog_through_day(
     if not hours:
         return []
     c = CASE.c
+    dialect = conn.dialect.name
     end_col = func.coalesce(c.resolved_at, c.closed_at)
-    query = select(c.handed_off_at, end_col.label("ended")).where(
+    query = select(
+        _epoch(dialect, c.handed_off_at).label("began"),
+        _epoch(dialect, end_col).label("ended"),
+    ).where(
         c.handed_off_at.is_not(None),
         c.handed_off_at < hours[-1],
         or_(end_col.is_(None), end_col > start),
-        and_(c.opened_at >= start - timedelta(days=31)),  # bounded by the opened_at index
+        c.opened_at >= start - timedelta(days=31),  # bounded by the opened_at index
     )
-    spans = [(as_utc(r.handed_off_at), _aware(r.ended)) for r in conn.execute(query)]
+    spans = [
+        (float(r.began), float(r.ended) if r.ended is not None else None)
+        for r in conn.execute(query)
+    ]
     points = []
     for moment in hours:
-        count = sum(
-            1
-            for began, ended in spans
-            if began is not None and began <= moment and (ended is None or ended > moment)
-        )
+        at = moment.timestamp()
+        count = sum(1 for began, ended in spans if began <= at and (ended is None or ended > at))
         points.append((moment.astimezone(zone).strftime("%H:%M"), count))
     return points
