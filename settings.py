@@ -48,6 +48,8 @@ class Settings(BaseSettings):
     # reply falls outside WhatsApp's 24-hour customer-service window.
     twilio_whatsapp_template_sid: str | None = None
 
+    session_hours: float = Field(default=12.0, gt=0)  # a desk/admin login lasts this long
+
     discord_webhook_url: SecretStr | None = None
     agent_telegram_chat_id: str | None = None
 

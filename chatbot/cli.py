@@ -1,10 +1,11 @@
-"""The `loket` command: serve, chat, cases, flow diagram, phrases, telegram; a composition root."""
+"""The `loket` command: serve, chat, cases, flow, phrases, users, telegram; a composition root."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import contextlib
+import getpass
 import json
 import logging
 import sys
@@ -18,6 +19,7 @@ from pydantic import ValidationError
 from telegram.error import RetryAfter, TelegramError
 
 from chatbot import report_cli
+from chatbot.accounts import ROLES, AccountError, Accounts
 from chatbot.bootstrap import open_desk
 from chatbot.channels.base import Channel
 from chatbot.channels.telegram import TelegramChannel, as_seconds
@@ -101,6 +103,24 @@ def _parser() -> argparse.ArgumentParser:
     load.add_argument("file", type=Path)
     load.add_argument("--author", default="cli", help="who the new versions are from")
     load.set_defaults(run=_phrases_import)
+
+    users = sub.add_parser("users", help="desk and admin user accounts")
+    users_sub = users.add_subparsers(dest="users_command", required=True)
+    add = users_sub.add_parser(
+        "add", help="create a user; the password is read from stdin when it is not a terminal"
+    )
+    add.add_argument("name")
+    add.add_argument("--role", required=True, choices=ROLES)
+    add.set_defaults(run=_users_add)
+    listing = users_sub.add_parser("list", help="name, role, active, last seen")
+    listing.set_defaults(run=_users_list)
+    passwd = users_sub.add_parser("passwd", help="set a new password (ends the user's sessions)")
+    passwd.add_argument("name")
+    passwd.set_defaults(run=_users_passwd)
+    for verb, text in (("disable", "stop a user logging in"), ("enable", "let a user in again")):
+        toggle = users_sub.add_parser(verb, help=text)
+        toggle.add_argument("name")
+        toggle.set_defaults(run=_users_set_active, active=verb == "enable")
 
     tg = sub.add_parser("telegram", help="Telegram bot set-up and polling")
     tg_sub = tg.add_subparsers(dest="telegram_command", required=True)
@@ -306,6 +326,77 @@ def _phrases_import(settings: Settings, args: argparse.Namespace) -> int:
     print(f"imported {args.file}: {len(changed)} phrases changed")
     for locale, key in changed:
         print(f"  {locale}/{key}")
+    return 0
+
+
+def _accounts(settings: Settings) -> Accounts:
+    engine = make_engine(settings.database_url)
+    migrate(engine)
+    return Accounts(engine, SystemClock(), session_hours=settings.session_hours)
+
+
+def _read_password() -> str | None:
+    """One line from stdin when it is piped, else asked twice without echo; None if unusable."""
+    if not sys.stdin.isatty():
+        line = sys.stdin.readline()
+        if not line.strip():
+            print("loket: no password on standard input", file=sys.stderr)
+            return None
+        return line.rstrip("\r\n")
+    first = getpass.getpass("Password: ")
+    if getpass.getpass("Password again: ") != first:
+        print("loket: the two passwords differ; nothing changed", file=sys.stderr)
+        return None
+    return first
+
+
+def _users_add(settings: Settings, args: argparse.Namespace) -> int:
+    password = _read_password()
+    if password is None:
+        return 1
+    try:
+        user = _accounts(settings).add_user(args.name, args.role, password)
+    except AccountError as exc:
+        print(f"loket: user not added: {exc}", file=sys.stderr)
+        return 1
+    print(f"added {user.name} as {user.role}")
+    return 0
+
+
+def _users_list(settings: Settings, _args: argparse.Namespace) -> int:
+    header = ("NAME", "ROLE", "ACTIVE", "LAST SEEN")
+    lines = [header] + [
+        (u.name, u.role, "yes" if u.active else "no", _short(u.last_seen_at))
+        for u in _accounts(settings).list_users()
+    ]
+    widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
+    for line in lines:
+        print("  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True)).rstrip())
+    return 0
+
+
+def _users_passwd(settings: Settings, args: argparse.Namespace) -> int:
+    accounts = _accounts(settings)
+    try:
+        accounts.get_user(args.name)
+        password = _read_password()
+        if password is None:
+            return 1
+        accounts.set_password(args.name, password)
+    except AccountError as exc:
+        print(f"loket: password not changed: {exc}", file=sys.stderr)
+        return 1
+    print(f"new password set for {args.name}; their sessions ended")
+    return 0
+
+
+def _users_set_active(settings: Settings, args: argparse.Namespace) -> int:
+    try:
+        _accounts(settings).set_active(args.name, args.active)
+    except AccountError as exc:
+        print(f"loket: not changed: {exc}", file=sys.stderr)
+        return 1
+    print(f"{args.name} is {'enabled' if args.active else 'disabled'}")
     return 0
 
 

@@ -353,9 +353,14 @@ def clean_name(text: str) -> str | None:
         return None
     if all(w in GREETING_WORDS or w in YES_WORDS or w in NO_WORDS for w in ws):
         return None
-    if STORY_WORDS & set(ws):
+    # "Ratna dari PT Maju" names a person and where they are from; "dari kemarin" does not.
+    story = STORY_WORDS & set(ws[1:]) - _AFFILIATION_WORDS | STORY_WORDS & {ws[0]}
+    if story:
         return None
     return candidate
+
+
+_AFFILIATION_WORDS = frozenset({"dari", "di"})
 
 
 def clean_text(text: str) -> str | None:

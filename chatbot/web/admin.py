@@ -1,7 +1,8 @@
 """Admin pages: phrases (edit, live preview, history, revert, reset), profile settings, users.
 
 Server-rendered Jinja2 with autoescape on; the only script is a small inline one for the live
-preview, and every form works without it. Every route sits behind `AdminOnly`.
+preview, and every form works without it. Every route sits behind `AdminOnly` (the admin
+role, from chatbot/web/auth.py) and the CSRF check.
 """
 
 from __future__ import annotations
@@ -17,9 +18,11 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader
 
+from chatbot.accounts import ROLES, Accounts
 from chatbot.editor import PhraseEditor, ProfileEditor, settings_text, to_yaml
 from chatbot.errors import LoketError, PhraseRejected, SettingsRejected, UnknownPhrase
 from chatbot.phrases import LOCALES
+from chatbot.web.auth import AdminUser, install_globals, verify_csrf
 from flows.profiles.schema import EditableSettings
 
 
@@ -30,19 +33,9 @@ class Admin:
     name: str
 
 
-def AdminOnly(request: Request) -> Admin:  # CapWords: the name the brief and issue 5 use
-    """Let admins through, refuse everyone else with 403.
-
-    Until the login of issue 5 is merged this reads `request.state.user` (an object with
-    `role` and `name` or `username`), which nothing sets yet: so every request is refused
-    unless a test grants access with `app.dependency_overrides[AdminOnly]`. At merge this
-    becomes `require_role("admin")` from chatbot/web/auth.py.
-    """
-    user = getattr(request.state, "user", None)
-    if user is None or getattr(user, "role", None) != "admin":
-        raise HTTPException(status_code=403, detail="admins only")
-    name = getattr(user, "name", None) or getattr(user, "username", None) or "admin"
-    return Admin(str(name))
+def AdminOnly(user: AdminUser) -> Admin:  # CapWords: the name the brief and issue 5 use
+    """Let admins through (`require_role("admin")`), refuse everyone else with 403."""
+    return Admin(user.name)
 
 
 def same_origin(request: Request) -> None:
@@ -54,7 +47,9 @@ def same_origin(request: Request) -> None:
 
 AdminDep = Annotated[Admin, Depends(AdminOnly)]
 router = APIRouter(
-    prefix="/admin", tags=["admin"], dependencies=[Depends(AdminOnly), Depends(same_origin)]
+    prefix="/admin",
+    tags=["admin"],
+    dependencies=[Depends(AdminOnly), Depends(same_origin), Depends(verify_csrf)],
 )
 templates = Jinja2Templates(
     env=Environment(
@@ -62,6 +57,7 @@ templates = Jinja2Templates(
         autoescape=True,  # every text shown here is admin- or client-written
     )
 )
+install_globals(templates.env)
 
 
 def _phrases(request: Request) -> PhraseEditor:
@@ -301,9 +297,6 @@ async def profile_save(request: Request, admin: AdminDep, name: str | None = Non
     return RedirectResponse(url, status_code=303)
 
 
-ROLES = ("agent", "supervisor", "admin")
-
-
 @dataclass(frozen=True, slots=True)
 class UserEntry:
     """A desk user as the users page lists them."""
@@ -335,6 +328,29 @@ class UserDirectory(Protocol):
     def set_active(self, name: str, active: bool) -> None:
         """Disable (or enable again) a user; a disabled user cannot log in."""
         ...
+
+
+class AccountDirectory:
+    """The users page's `UserDirectory`, on top of the login's Accounts."""
+
+    def __init__(self, accounts: Accounts) -> None:
+        self._accounts = accounts
+
+    def list_users(self) -> list[UserEntry]:
+        """Every user, by name."""
+        return [UserEntry(u.name, u.role, u.active) for u in self._accounts.list_users()]
+
+    def add_user(self, name: str, role: str, password: str) -> None:
+        """Create an active user (argon2 hash; at least 8 characters)."""
+        self._accounts.add_user(name, role, password)
+
+    def set_role(self, name: str, role: str) -> None:
+        """Change a user's role; the last admin stays admin."""
+        self._accounts.set_role(name, role)
+
+    def set_active(self, name: str, active: bool) -> None:
+        """Disable (their sessions end at once) or enable again."""
+        self._accounts.set_active(name, active)
 
 
 def _users(request: Request) -> UserDirectory | None:

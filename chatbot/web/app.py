@@ -13,6 +13,7 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
+from chatbot.accounts import Accounts
 from chatbot.bootstrap import open_desk
 from chatbot.channels.base import Channel
 from chatbot.channels.sms import SmsChannel
@@ -24,7 +25,7 @@ from chatbot.clock import Clock, SystemClock
 from chatbot.editor import PhraseEditor, ProfileEditor
 from chatbot.media import MediaStore
 from chatbot.outbox import OutboxDispatcher, RateLimit
-from chatbot.web import admin, chat, errors, webhooks
+from chatbot.web import admin, auth, chat, errors, webhooks
 from settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -98,7 +99,12 @@ def create_app(
     app.state.templates_dir = Path(__file__).parent / "templates"
     app.state.phrase_editor = PhraseEditor(engine, desk.phrases, clock)
     app.state.profile_editor = ProfileEditor(engine, desk.profiles, clock)
+    accounts = Accounts(engine, clock, session_hours=settings.session_hours)
+    app.state.accounts = accounts
+    app.state.users = admin.AccountDirectory(accounts)
     errors.install(app)
+    app.add_middleware(auth.LoginRequired, accounts=accounts)
+    app.include_router(auth.router)
     app.include_router(chat.router)
     app.include_router(admin.router)
     app.include_router(webhooks.router)

@@ -80,6 +80,9 @@ def test_clean_phone_normalises_to_e164(text: str, e164: str | None) -> None:
         ("kak", None),
         ("udh 2 hari", None),
         ("acara nikahan di gedung Graha, tamu udh antri", None),
+        ("Ibu Ratna dari PT Maju", "Ibu Ratna dari PT Maju"),
+        ("dari kemarin", None),
+        ("sudah dari kemarin error", None),
         ("", None),
     ],
 )

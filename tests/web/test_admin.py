@@ -3,20 +3,19 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable, Iterator
-from types import SimpleNamespace
+from collections.abc import Iterator
 
 import pytest
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from chatbot.accounts import Accounts
 from chatbot.desk import Desk
 from chatbot.domain import Inbound
-from chatbot.errors import LoketError
-from chatbot.web.admin import Admin, AdminOnly, UserEntry
 from chatbot.web.app import create_app
 from settings import Settings
 from tests.clock import FrozenClock
+from tests.web.auth_helpers import add_user, login
 
 SALAM = "/admin/phrases/id/greeting.salam"
 
@@ -30,41 +29,38 @@ def app(settings: Settings, clock: FrozenClock) -> Iterator[FastAPI]:
 
 @pytest.fixture
 def admin(app: FastAPI) -> Iterator[TestClient]:
-    app.dependency_overrides[AdminOnly] = lambda: Admin("ani")
+    """A client logged in as the admin "ani" through /login (CSRF header set)."""
+    add_user(app, "ani", "admin")
     with TestClient(app) as client:
+        login(client, "ani")
         yield client
-
-
-def _as_user(app: FastAPI, role: str) -> None:
-    @app.middleware("http")
-    async def _login(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        request.state.user = SimpleNamespace(name="agus", role=role)
-        return await call_next(request)
 
 
 ADMIN_PAGES = ["/admin", "/admin/phrases", SALAM, "/admin/profile", "/admin/users"]
 
 
 @pytest.mark.parametrize("path", ADMIN_PAGES)
-def test_nobody_gets_in_until_the_login_is_merged(app: FastAPI, path: str) -> None:
+def test_nobody_gets_in_without_a_login(app: FastAPI, path: str) -> None:
     with TestClient(app) as client:
-        assert client.get(path).status_code == 403
-        assert client.post(SALAM, data={"text": "x"}).status_code == 403
+        page = client.get(path, follow_redirects=False)
+        assert page.status_code == 303
+        assert page.headers["location"].startswith("/login?next=")
+        assert client.post(SALAM, data={"text": "x"}).status_code == 401
 
 
 @pytest.mark.parametrize("path", ADMIN_PAGES)
 def test_an_agent_gets_403(app: FastAPI, path: str) -> None:
-    _as_user(app, "agent")
+    add_user(app, "agus", "agent")
     with TestClient(app) as client:
+        login(client, "agus")
         assert client.get(path).status_code == 403
         assert client.post(f"{SALAM}/reset").status_code == 403
 
 
 def test_an_admin_user_gets_in(app: FastAPI) -> None:
-    _as_user(app, "admin")
+    add_user(app, "ani", "admin")
     with TestClient(app) as client:
+        login(client, "ani")
         assert client.get("/admin/phrases").status_code == 200
 
 
@@ -190,55 +186,56 @@ def test_invalid_profile_settings_are_refused_naming_the_field(
     assert "as in the profile file" in admin.get("/admin/profile").text
 
 
-def test_users_page_waits_for_the_login(admin: TestClient) -> None:
-    assert 'id="users-pending"' in admin.get("/admin/users").text
+def test_users_page_lists_the_accounts(admin: TestClient) -> None:
+    page = admin.get("/admin/users").text
+    assert 'id="user-ani"' in page
+    assert 'id="users-pending"' not in page
 
 
-class FakeUsers:
-    """The UserDirectory seam, in memory, until issue 5's user store is merged."""
-
-    def __init__(self) -> None:
-        self.users = {
-            "ani": UserEntry("ani", "admin", True),
-            "agus": UserEntry("agus", "agent", True),
-        }
-
-    def list_users(self) -> list[UserEntry]:
-        return list(self.users.values())
-
-    def add_user(self, name: str, role: str, password: str) -> None:
-        if name in self.users:
-            raise LoketError(f"'{name}' is taken")
-        self.users[name] = UserEntry(name, role, True)
-
-    def set_role(self, name: str, role: str) -> None:
-        self.users[name] = UserEntry(name, role, self.users[name].active)
-
-    def set_active(self, name: str, active: bool) -> None:
-        self.users[name] = UserEntry(name, self.users[name].role, active)
+def _roles(app: FastAPI) -> dict[str, tuple[str, bool]]:
+    accounts: Accounts = app.state.accounts
+    return {u.name: (u.role, u.active) for u in accounts.list_users()}
 
 
 def test_users_add_disable_and_set_role(admin: TestClient, app: FastAPI) -> None:
-    users = FakeUsers()
-    app.state.users = users
+    add_user(app, "agus", "agent")
     page = admin.get("/admin/users").text
     assert 'id="user-agus"' in page
     added = admin.post(
         "/admin/users",
-        data={"action": "add", "name": "sari", "role": "supervisor", "password": "p"},
+        data={"action": "add", "name": "sari", "role": "supervisor", "password": "sari-pass-1"},
     )
     assert "Added sari as supervisor." in added.text
     admin.post("/admin/users", data={"action": "disable", "name": "agus"})
     admin.post("/admin/users", data={"action": "set_role", "name": "sari", "role": "agent"})
-    assert users.users["agus"].active is False
-    assert users.users["sari"].role == "agent"
+    assert _roles(app)["agus"] == ("agent", False)
+    assert _roles(app)["sari"] == ("agent", True)
     taken = admin.post(
-        "/admin/users", data={"action": "add", "name": "agus", "role": "agent", "password": "p"}
+        "/admin/users",
+        data={"action": "add", "name": "agus", "role": "agent", "password": "agus-pass-1"},
     )
     assert taken.status_code == 422
     assert "&#39;agus&#39; is taken" in taken.text
+    short = admin.post(
+        "/admin/users", data={"action": "add", "name": "budi", "role": "qc", "password": "short"}
+    )
+    assert short.status_code == 422
+    assert "at least 8 characters" in short.text
     wrong = admin.post("/admin/users", data={"action": "set_role", "name": "agus", "role": "boss"})
     assert wrong.status_code == 422
     myself = admin.post("/admin/users", data={"action": "disable", "name": "ani"})
     assert myself.status_code == 422
-    assert users.users["ani"].active is True
+    assert _roles(app)["ani"] == ("admin", True)
+    unknown = admin.post("/admin/users", data={"action": "enable", "name": "nobody"})
+    assert unknown.status_code == 422
+    assert "no user &#39;nobody&#39;" in unknown.text
+
+
+def test_a_user_added_on_the_page_can_log_in(admin: TestClient, app: FastAPI) -> None:
+    admin.post(
+        "/admin/users",
+        data={"action": "add", "name": "dewi", "role": "qc", "password": "dewi-pass-1"},
+    )
+    with TestClient(app) as other:
+        login(other, "dewi", "dewi-pass-1")
+        assert other.get("/admin", follow_redirects=False).status_code == 403

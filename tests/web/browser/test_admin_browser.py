@@ -11,10 +11,10 @@ import uvicorn
 from fastapi import FastAPI
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
-from chatbot.web.admin import Admin, AdminOnly
 from chatbot.web.app import create_app
 from settings import Settings
 from tests.clock import FrozenClock
+from tests.web.auth_helpers import add_user, login
 
 CHROMIUM = "/usr/bin/chromium"
 
@@ -22,7 +22,7 @@ CHROMIUM = "/usr/bin/chromium"
 @pytest.fixture
 def server(settings: Settings, clock: FrozenClock) -> Iterator[str]:
     app: FastAPI = create_app(settings, clock=clock)
-    app.dependency_overrides[AdminOnly] = lambda: Admin("ani")  # until issue 5's login
+    add_user(app, "ani", "admin")
     srv = uvicorn.Server(
         uvicorn.Config(
             app, host="127.0.0.1", port=0, log_level="warning", timeout_graceful_shutdown=2
@@ -58,6 +58,8 @@ def page(browser: Browser) -> Iterator[Page]:
 
 
 def _open_editor(page: Page, server: str) -> None:
+    login(page, "ani", base_url=server)  # through the login page
+    expect(page).to_have_url(f"{server}/admin")
     page.goto(f"{server}/admin/phrases")
     page.click('a[data-edit="id/greeting.salam"]')
     expect(page.locator("h1")).to_contain_text("greeting.salam")
