@@ -25,7 +25,8 @@ from chatbot.clock import Clock, SystemClock
 from chatbot.editor import PhraseEditor, ProfileEditor
 from chatbot.media import MediaStore
 from chatbot.outbox import OutboxDispatcher, RateLimit
-from chatbot.web import admin, auth, chat, errors, webhooks
+from chatbot.supervision_jobs import Destinations, SupervisionJobs
+from chatbot.web import admin, auth, chat, errors, kpi, webhooks
 from settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -66,6 +67,26 @@ def create_app(
         executor=writer,
     )
 
+    supervision = SupervisionJobs(  # the daily log on schedule, retention (#7)
+        engine,
+        desk.profile,
+        clock,
+        reports_dir=settings.reports_dir,
+        media_dir=settings.media_dir,
+        destinations=Destinations(
+            telegram_token=(
+                settings.telegram_token.get_secret_value() if settings.telegram_token else None
+            ),
+            telegram_base_url=settings.telegram_base_url,
+            telegram_chat_id=settings.agent_telegram_chat_id,
+            discord_webhook_url=(
+                settings.discord_webhook_url.get_secret_value()
+                if settings.discord_webhook_url
+                else None
+            ),
+        ),
+    )
+
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         async with open_channels(settings, clock) as built:
@@ -77,12 +98,19 @@ def create_app(
                 if run_outbox
                 else None
             )
+            jobs = (
+                asyncio.create_task(supervision.run(settings.supervision_poll_seconds, stop))
+                if run_outbox
+                else None
+            )
             try:
                 yield
             finally:
                 stop.set()
                 if task is not None:
                     await task  # the round in flight finishes and is recorded
+                if jobs is not None:
+                    await jobs
         if writer is not None:
             writer.shutdown(wait=True)
         engine.dispose()
@@ -95,6 +123,7 @@ def create_app(
     app.state.dispatcher = dispatcher
     app.state.db_writer = writer
     app.state.clock = clock
+    app.state.supervision = supervision
     app.state.media = MediaStore(settings.media_dir, settings.max_media_bytes)
     app.state.templates_dir = Path(__file__).parent / "templates"
     app.state.phrase_editor = PhraseEditor(engine, desk.phrases, clock)
@@ -108,6 +137,7 @@ def create_app(
     app.include_router(chat.router)
     app.include_router(admin.router)
     app.include_router(webhooks.router)
+    app.include_router(kpi.router)
 
     @app.get("/healthz")
     def healthz() -> JSONResponse:
