@@ -78,7 +78,8 @@ class FakeBotApi:
     async def _handle(self, request: Request) -> Response:
         method = request.path_params["method"]
         token = request.path_params["token"]
-        form = {k: str(v) for k, v in (await request.form()).items()}
+        async with request.form() as parsed:  # closes uploaded files (sendDocument)
+            form = {k: str(v) for k, v in parsed.items()}
         with self._lock:
             queued = self._answers[method].popleft() if self._answers[method] else None
         if queued is not None:

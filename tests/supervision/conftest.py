@@ -64,3 +64,12 @@ def supervision_server(
     yield desk
     server.should_exit = True
     thread.join(timeout=10)
+
+
+@pytest.fixture
+def bot_api() -> Iterator[object]:
+    from tests.fakes.bot_api import FakeBotApi
+
+    api = FakeBotApi().start()
+    yield api
+    api.stop()
