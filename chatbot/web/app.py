@@ -132,7 +132,7 @@ def create_app(
     app.state.accounts = accounts
     app.state.users = admin.AccountDirectory(accounts)
     errors.install(app)
-    app.add_middleware(auth.LoginRequired, accounts=accounts)
+    app.add_middleware(auth.LoginRequired, accounts=accounts, public_url=settings.public_url)
     app.include_router(auth.router)
     app.include_router(chat.router)
     app.include_router(admin.router)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from http.cookies import SimpleCookie
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote, urlsplit
@@ -22,7 +21,9 @@ from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader
 from markupsafe import Markup, escape
 from starlette.concurrency import run_in_threadpool
+from starlette.requests import cookie_parser
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.websockets import WebSocketClose
 
 from chatbot.accounts import Accounts, SessionUser, TooManyAttempts, same_secret
 
@@ -36,6 +37,8 @@ __all__ = [
     "SupervisorUser",
     "csrf_input",
     "csrf_token",
+    "current_user",
+    "install_globals",
     "require_role",
     "router",
     "safe_next",
@@ -68,21 +71,29 @@ class LoginRequired:
     """ASGI middleware: load the session user; keep /desk and /admin behind the login.
 
     Pure ASGI rather than BaseHTTPMiddleware, so event streams under /desk pass untouched.
+    WebSockets under /desk and /admin are closed (1008) without a login or from another site.
     """
 
-    def __init__(self, app: ASGIApp, accounts: Accounts) -> None:
+    def __init__(self, app: ASGIApp, accounts: Accounts, public_url: str = "") -> None:
         self.app = app
         self.accounts = accounts
+        self.public_host = urlsplit(public_url).netloc  # behind a proxy Host may differ
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Look the cookie up, then pass the request on or answer it."""
-        if scope["type"] != "http":
+        if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
         token = _cookie(scope)
         user = await run_in_threadpool(self.accounts.session_user, token) if token else None
         scope.setdefault("state", {})["user"] = user
         path: str = scope["path"]
+        if scope["type"] == "websocket":
+            if is_protected(path) and (user is None or not self._same_origin(scope)):
+                await WebSocketClose(code=1008, reason="login required")(scope, receive, send)
+                return
+            await self.app(scope, receive, send)
+            return
         if is_protected(path) or path == "/login":
             send = _with_headers(send, SECURITY_HEADERS)
         if user is None and is_protected(path):
@@ -101,6 +112,15 @@ class LoginRequired:
             return
         await self.app(scope, receive, send)
 
+    def _same_origin(self, scope: Scope) -> bool:
+        """A browser always sends Origin on a WebSocket handshake; it must be this site."""
+        headers = {name: value.decode("latin-1") for name, value in scope.get("headers", [])}
+        origin = headers.get(b"origin")
+        if origin is None:
+            return True  # not a browser
+        allowed = {headers.get(b"host", ""), self.public_host} - {""}
+        return urlsplit(origin).netloc in allowed
+
 
 def _with_headers(send: Send, headers: tuple[tuple[bytes, bytes], ...]) -> Send:
     async def sending(message: Message) -> None:
@@ -114,15 +134,12 @@ def _with_headers(send: Send, headers: tuple[tuple[bytes, bytes], ...]) -> Send:
 
 
 def _cookie(scope: Scope) -> str:
+    """The session token from the Cookie header(s), parsed as Starlette parses cookies."""
     for name, value in scope.get("headers", []):
         if name == b"cookie":
-            jar: SimpleCookie = SimpleCookie()
-            try:
-                jar.load(value.decode("latin-1"))
-            except Exception:  # a malformed Cookie header is just no login
-                return ""
-            if COOKIE in jar:
-                return jar[COOKIE].value
+            token = cookie_parser(value.decode("latin-1")).get(COOKIE)
+            if token:
+                return token
     return ""
 
 

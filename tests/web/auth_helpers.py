@@ -67,4 +67,5 @@ def _login_page(page: Any, name: str, password: str, base_url: str | None, next_
     with page.expect_navigation():
         page.click("#submit")
     assert "/login" not in page.url, f"login as {name} failed: still on {page.url}"
-    return ""
+    meta = page.locator('meta[name="csrf-token"]')  # on the admin pages; "" where absent
+    return str(meta.get_attribute("content") or "") if meta.count() else ""

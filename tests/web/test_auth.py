@@ -7,9 +7,10 @@ import re
 from collections.abc import Iterator
 
 import pytest
-from fastapi import APIRouter, Depends, FastAPI
+from fastapi import APIRouter, Depends, FastAPI, WebSocket
 from fastapi.testclient import TestClient
 from sqlalchemy import text
+from starlette.websockets import WebSocketDisconnect
 
 from chatbot.accounts import Accounts
 from chatbot.web.app import create_app
@@ -417,3 +418,40 @@ def test_require_role_outside_desk_and_admin_is_401_without_login(
     add_user(app, "agus", "agent")
     login(client, "agus")
     assert client.get("/api/whoami").json() == {"name": "agus"}
+
+
+def test_websockets_under_desk_need_a_login_and_this_site(
+    app: FastAPI, client: TestClient
+) -> None:
+    @app.websocket("/desk/ws-test")
+    async def socket(websocket: WebSocket) -> None:
+        await websocket.accept()
+        user = websocket.state.user
+        await websocket.send_json({"name": user.name})
+        await websocket.close()
+
+    with pytest.raises(WebSocketDisconnect) as refused, client.websocket_connect("/desk/ws-test"):
+        pass
+    assert refused.value.code == 1008
+    add_user(app, "agus", "agent")
+    login(client, "agus")
+    with client.websocket_connect("/desk/ws-test") as ws:
+        assert ws.receive_json() == {"name": "agus"}
+    with (
+        pytest.raises(WebSocketDisconnect),
+        client.websocket_connect("/desk/ws-test", headers={"origin": "https://evil.example"}),
+    ):
+        pass
+
+
+def test_other_odd_cookies_do_not_hide_the_session(app: FastAPI) -> None:
+    add_user(app, "ani", "admin")
+    with TestClient(app) as client:
+        login(client, "ani")
+        token = client.cookies[COOKIE]
+    with TestClient(app) as other:
+        odd = f'_ga=GA1.1.2"x; weird name=1; {COOKIE}={token}; theme=dark'
+        answer = other.get("/admin", headers={"cookie": odd}, follow_redirects=False)
+        assert answer.status_code == 200
+        bad = other.get("/admin", headers={"cookie": f"{COOKIE}=forged"}, follow_redirects=False)
+        assert bad.status_code == 303

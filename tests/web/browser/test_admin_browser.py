@@ -9,14 +9,12 @@ from collections.abc import Iterator
 import pytest
 import uvicorn
 from fastapi import FastAPI
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
 from chatbot.web.app import create_app
 from settings import Settings
 from tests.clock import FrozenClock
 from tests.web.auth_helpers import add_user, login
-
-CHROMIUM = "/usr/bin/chromium"
 
 
 @pytest.fixture
@@ -38,23 +36,6 @@ def server(settings: Settings, clock: FrozenClock) -> Iterator[str]:
     yield f"http://127.0.0.1:{port}"
     srv.should_exit = True
     thread.join(timeout=10)
-
-
-@pytest.fixture
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM)
-        yield chromium
-        chromium.close()
-
-
-@pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context()
-    page = context.new_page()
-    page.set_default_timeout(10_000)
-    yield page
-    context.close()  # closes the chat's event stream before the server stops
 
 
 def _open_editor(page: Page, server: str) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from playwright.sync_api import Page, expect
 
+from chatbot.accounts import Accounts
 from tests.web.auth_helpers import PASSWORD, add_user, login
 from tests.web.conftest import LiveServer
 
@@ -38,6 +39,9 @@ def test_login_through_the_page_reaches_the_phrases(page: Page, live_server: Liv
 
 def test_the_helper_logs_a_page_in(page: Page, live_server: LiveServer) -> None:
     add_user(live_server.app, "ani", "admin")
-    login(page, "ani", base_url=live_server.url, next_path="/admin/users")
+    csrf = login(page, "ani", base_url=live_server.url, next_path="/admin/users")
+    accounts: Accounts = live_server.app.state.accounts
+    assert len(csrf) >= 43
+    assert [u.name for u in accounts.online_users()] == ["ani"]
     expect(page).to_have_url(f"{live_server.url}/admin/users")
     expect(page.locator("#user-ani")).to_contain_text("admin")
