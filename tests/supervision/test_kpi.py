@@ -109,10 +109,13 @@ def _t(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
 
 
-def _recompute(cases: list[dict[str, Any]], *, now: datetime, frt_min: int) -> dict[str, Any]:
+def _recompute(
+    cases: list[dict[str, Any]], *, now: datetime, frt_min: int, agent: int | None = None
+) -> dict[str, Any]:
     start, end = utc(17, day=22), utc(17)
     period = [c for c in cases if start <= _t(c["opened_at"]) < end]  # type: ignore[operator]
-    counted = [c for c in period if c["closed_reason"] != "spam"]
+    mine = [c for c in period if agent is None or c["assignee_id"] == agent]
+    counted = [c for c in mine if c["closed_reason"] != "spam"]
     cancelled = {c["id"] for c in counted if (c["closed_reason"] or "").startswith("cancelled")}
     frt_decided, frt_values, frt_ok = [], [], []
     for c in counted:
@@ -149,9 +152,17 @@ def _recompute(cases: list[dict[str, Any]], *, now: datetime, frt_min: int) -> d
     ratings = [c["survey"]["rating"] for c in counted if c["survey"]["rating"] is not None]
     base = [c for c in counted if c["id"] not in cancelled]
     escalated = [c for c in base if c["escalations"]]
-    qa = [c["qa_review"]["score"] for c in period if c["qa_review"]]
+    qa = [
+        c["qa_review"]["score"]
+        for c in period
+        if c["qa_review"] and (agent is None or c["qa_review"]["agent_id"] == agent)
+    ]
     backlog = [
-        c["id"] for c in cases if c["closed_at"] is None and c["state"] in ("queued", "with_agent")
+        c["id"]
+        for c in cases
+        if c["closed_at"] is None
+        and c["state"] in ("queued", "with_agent")
+        and (agent is None or c["assignee_id"] == agent)
     ]
 
     def pct(part: int, whole: int) -> float | None:
