@@ -205,6 +205,13 @@ def _deliver_terminal(engine: Any, chat_id: str, out: TextIO) -> None:
 
 def _cases(settings: Settings, args: argparse.Namespace) -> int:
     engine = make_engine(settings.database_url)
+    try:
+        return _list_cases(engine, args)
+    finally:
+        engine.dispose()  # no connection left open (PostgreSQL warns at exit otherwise)
+
+
+def _list_cases(engine: Any, args: argparse.Namespace) -> int:
     migrate(engine)
     with engine.connect() as conn:
         rows = queries.list_cases(conn, case_id=args.id)

@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import (
     Connection,
     DateTime,
+    Numeric,
     Table,
     bindparam,
     case,
@@ -30,6 +31,7 @@ from sqlalchemy import (
     or_,
     select,
 )
+from sqlalchemy import cast as sa_cast
 from sqlalchemy.sql.elements import ColumnElement
 
 from db.engine import as_utc
@@ -251,9 +253,7 @@ def _seconds(dialect: str, later: Any, earlier: Any) -> ColumnElement[Any]:
     """Later - earlier in seconds, to the millisecond, computed by the database."""
     if dialect == "sqlite":
         return func.round((func.julianday(later) - func.julianday(earlier)) * 86400.0, 3)
-    return func.round(
-        func.cast(func.extract("epoch", later - earlier), literal_column("numeric")), 3
-    )
+    return func.round(sa_cast(func.extract("epoch", later - earlier), Numeric), 3)
 
 
 def _epoch(dialect: str, moment: Any) -> ColumnElement[Any]:

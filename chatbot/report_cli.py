@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
+from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -52,7 +54,8 @@ def _day(text: str) -> date:
         raise argparse.ArgumentTypeError(f"'{text}' is not a date (YYYY-MM-DD)") from exc
 
 
-def _open(settings: Settings) -> tuple[Any, Any]:
+@contextlib.contextmanager
+def _open(settings: Settings) -> Iterator[tuple[Any, Any]]:
     engine, desk = open_desk(
         database_url=settings.database_url,
         scripts_dir=settings.scripts_dir,
@@ -61,14 +64,16 @@ def _open(settings: Settings) -> tuple[Any, Any]:
         locale=settings.locale,
         clock=SystemClock(),
     )
-    return engine, desk.profile()
+    try:
+        yield engine, desk.profile()
+    finally:
+        engine.dispose()
 
 
 def _daily(settings: Settings, args: argparse.Namespace) -> int:
     from chatbot.reports import write_daily
 
-    engine, profile = _open(settings)
-    with engine.connect() as conn:
+    with _open(settings) as (engine, profile), engine.connect() as conn:
         rows = write_daily(conn, profile, args.date, args.out, now=SystemClock().now())
     print(f"wrote {args.out}: {rows} cases of {args.date.isoformat()}")
     return 0
@@ -86,9 +91,8 @@ def _monthly(settings: Settings, args: argparse.Namespace) -> int:
     if suffix not in (".xlsx", ".html"):
         print(f"loket: {args.out}: the file must end in .xlsx or .html", file=sys.stderr)
         return 2
-    engine, profile = _open(settings)
     now = SystemClock().now()
-    with engine.connect() as conn:
+    with _open(settings) as (engine, profile), engine.connect() as conn:
         if suffix == ".html":
             args.out.write_text(monthly_html(conn, profile, year, month, now=now), "utf-8")
         else:
@@ -103,9 +107,8 @@ def _export(settings: Settings, args: argparse.Namespace) -> int:
     if args.last < args.first:
         print("loket: --to is before --from", file=sys.stderr)
         return 2
-    engine, profile = _open(settings)
     now = SystemClock().now()
-    with engine.connect() as conn:
+    with _open(settings) as (engine, profile), engine.connect() as conn:
         if args.out is None:
             count = export_cases(
                 conn, profile, args.first, args.last, args.format, sys.stdout, now=now
@@ -122,7 +125,7 @@ def _export(settings: Settings, args: argparse.Namespace) -> int:
 def _retention(settings: Settings, _args: argparse.Namespace) -> int:
     from chatbot.retention import Retention
 
-    engine, profile = _open(settings)
-    done = Retention(engine, SystemClock(), media_dir=settings.media_dir).run(profile)
+    with _open(settings) as (engine, profile):
+        done = Retention(engine, SystemClock(), media_dir=settings.media_dir).run(profile)
     print(f"anonymised {done} cases")
     return 0
