@@ -46,7 +46,7 @@ USER = cast(Table, User.__table__)  # type: ignore[attr-defined]
 
 SPAM_REASONS = ("spam",)
 RESOLVED_REASONS = ("resolved", "resolved_no_reply")
-BACKLOG_STATES = ("queued", "with_agent")
+BACKLOG_STATES = ("queued", "with_agent", "escalated")  # waiting for, or in, an agent's hands
 TEAM = "Team"
 
 Comparison = Literal["<=", ">=", "<"]

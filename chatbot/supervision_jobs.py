@@ -1,8 +1,8 @@
 """Scheduled supervision work: the daily log at the profile's hour, retention, old reports.
 
 The daily log is posted, when configured, to the agents' Telegram group (sendDocument) and/or
-the Discord webhook. `post_file` lives here because the agent desk's chatbot/notify.py had not
-landed when this was written; the lead can point it at notify.post_file after the merge.
+the Discord webhook, through any `Poster` (the agent desk's `Notifier.post_file` fits); the
+small `post_file` here is the fallback used when none is given.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -40,7 +40,11 @@ class Destinations:
     discord_webhook_url: str | None = None
 
 
-async def post_file(path: Path, caption: str, to: Destinations) -> list[str]:
+# What posts a file: (file name, bytes, caption); the agent desk's Notifier.post_file fits.
+Poster = Callable[[str, bytes, str], Awaitable[object]]
+
+
+async def post_file(name: str, data: bytes, caption: str, to: Destinations) -> list[str]:
     """Post a file to the configured places; returns those that took it. Never raises."""
     done: list[str] = []
     if to.telegram_token and to.telegram_chat_id:
@@ -48,31 +52,26 @@ async def post_file(path: Path, caption: str, to: Destinations) -> list[str]:
 
         bot = make_bot(to.telegram_token, to.telegram_base_url, pool_size=1)
         try:
-            with path.open("rb") as handle:
-                await bot.send_document(
-                    chat_id=to.telegram_chat_id,
-                    document=handle,
-                    filename=path.name,
-                    caption=caption,
-                )
+            await bot.send_document(
+                chat_id=to.telegram_chat_id, document=data, filename=name, caption=caption
+            )
             done.append("telegram")
         except Exception as exc:  # a failed post must not stop the schedule
-            logger.warning("Posting %s to Telegram failed: %s", path.name, exc)
+            logger.warning("Posting %s to Telegram failed: %s", name, exc)
         finally:
             await close_bot(bot)
     if to.discord_webhook_url:
         try:
-            content = await asyncio.to_thread(path.read_bytes)
             async with httpx.AsyncClient(timeout=30) as client:
                 answer = await client.post(
                     to.discord_webhook_url,
                     data={"payload_json": json.dumps({"content": caption})},
-                    files={"files[0]": (path.name, content, XLSX)},
+                    files={"files[0]": (name, data, XLSX)},
                 )
             answer.raise_for_status()
             done.append("discord")
-        except (httpx.HTTPError, OSError) as exc:
-            logger.warning("Posting %s to Discord failed: %s", path.name, exc)
+        except httpx.HTTPError as exc:
+            logger.warning("Posting %s to Discord failed: %s", name, exc)
     return done
 
 
@@ -88,12 +87,18 @@ class SupervisionJobs:
         reports_dir: Path,
         media_dir: Path | None = None,
         destinations: Destinations | None = None,
+        poster: Poster | None = None,
     ) -> None:
         self._engine = engine
         self._profile = profile
         self._clock = clock
         self._reports_dir = reports_dir
-        self._destinations = destinations or Destinations()
+        destinations = destinations or Destinations()
+
+        async def own_post(name: str, data: bytes, caption: str) -> list[str]:
+            return await post_file(name, data, caption, destinations)
+
+        self._post: Poster = poster or own_post
         self._retention = Retention(engine, clock, media_dir=media_dir)
         self._last_housekeeping: datetime | None = None
 
@@ -112,8 +117,12 @@ class SupervisionJobs:
             if local.hour >= profile.daily_report_hour and not path.exists():
                 written = await asyncio.to_thread(self._write, profile, local, path)
                 caption = f"{profile.desk_name}: daily log {local.date().isoformat()}"
-                posted = await post_file(written, caption, self._destinations)
-                logger.info("Daily log %s written; posted to %s.", written.name, posted or "none")
+                data = await asyncio.to_thread(written.read_bytes)
+                try:
+                    posted = await self._post(written.name, data, caption)
+                except Exception as exc:  # the file is written; a post may fail
+                    posted = f"nowhere ({exc})"
+                logger.info("Daily log %s written; posted: %s.", written.name, posted)
         if (
             self._last_housekeeping is None
             or (now - self._last_housekeeping).total_seconds() >= 3600

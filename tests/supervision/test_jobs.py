@@ -139,3 +139,23 @@ async def test_no_hour_no_report(builder: CaseBuilder, tmp_path: Path) -> None:
     builder.at(utc(16))
     assert await jobs.tick() is None
     assert not reports.exists()
+
+
+async def test_any_poster_can_carry_the_daily_log(builder: CaseBuilder, tmp_path: Path) -> None:
+    """The seam the agent desk's Notifier.post_file(name, data, caption) plugs into."""
+    standard_day(builder)
+    posted: list[tuple[str, bytes, str]] = []
+
+    async def poster(name: str, data: bytes, caption: str) -> None:
+        posted.append((name, data, caption))
+
+    jobs = SupervisionJobs(
+        builder.engine, builder.desk.profile, builder.clock, reports_dir=tmp_path, poster=poster
+    )
+    builder.at(utc(15))
+    written = await jobs.tick()
+    assert written is not None
+    assert [(n, c) for n, _, c in posted] == [
+        ("daily-2026-11-23.xlsx", "HaloERZAP: daily log 2026-11-23")
+    ]
+    assert posted[0][1] == written.read_bytes()

@@ -161,7 +161,7 @@ def _recompute(
         c["id"]
         for c in cases
         if c["closed_at"] is None
-        and c["state"] in ("queued", "with_agent")
+        and c["state"] in ("queued", "with_agent", "escalated")
         and (agent is None or c["assignee_id"] == agent)
     ]
 
