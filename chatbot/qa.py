@@ -21,9 +21,8 @@ from chatbot.clock import Clock
 from chatbot.errors import LoketError
 from db.engine import as_utc
 from db.queries import CASE, MESSAGE
+from flows import phrase_keys
 from flows.profiles.schema import Profile, QaItem
-
-SURVEY_ASK = "survey.ask_rating"
 
 
 class ReviewRefused(LoketError):
@@ -135,11 +134,18 @@ class QualityReview:
         ).all()
         keys = [m.phrase_key or "" for m in out]
         agent_keys = [m.phrase_key for m in out if m.author != "bot"]
+        # An agent greets with the console's standard greeting; a case the bot handled alone
+        # counts the bot's greeting.
+        greeted = (
+            phrase_keys.AGENT_GREETING in agent_keys
+            if agent_keys
+            else any(k.startswith("greeting.") for k in keys)
+        )
         return {
             "frt_met": frt,
             "sla_met": sla,
-            "survey_sent": SURVEY_ASK in keys,
-            "greeting_phrase": any(k.startswith("greeting.") for k in keys),
+            "survey_sent": phrase_keys.SURVEY_ASK_RATING in keys,
+            "greeting_phrase": greeted,
             "closing_phrase": any(k.startswith("closing.") for k in keys),
             # Agents' own replies chosen from the phrase book carry its key.
             "standard_phrases": bool(agent_keys) and all(agent_keys),

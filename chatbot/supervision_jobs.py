@@ -1,23 +1,19 @@
 """Scheduled supervision work: the daily log at the profile's hour, retention, old reports.
 
-The daily log is posted, when configured, to the agents' Telegram group (sendDocument) and/or
-the Discord webhook, through any `Poster` (the agent desk's `Notifier.post_file` fits); the
-small `post_file` here is the fallback used when none is given.
+The daily log is posted, when configured, to the agents' Telegram group and/or the Discord
+webhook through a `Poster`: in the app, chatbot/notify.py's `Notifier.post_file`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import httpx
 from sqlalchemy import Engine
 
 from chatbot.clock import Clock
@@ -27,52 +23,9 @@ from flows.profiles.schema import Profile
 
 logger = logging.getLogger(__name__)
 
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
-
-@dataclass(frozen=True, slots=True)
-class Destinations:
-    """Where reports are posted; each one is optional."""
-
-    telegram_token: str | None = None
-    telegram_base_url: str = "https://api.telegram.org/bot"
-    telegram_chat_id: str | None = None
-    discord_webhook_url: str | None = None
-
-
-# What posts a file: (file name, bytes, caption); the agent desk's Notifier.post_file fits.
+# What posts a file: (file name, bytes, caption); chatbot/notify.py's Notifier.post_file.
 Poster = Callable[[str, bytes, str], Awaitable[object]]
-
-
-async def post_file(name: str, data: bytes, caption: str, to: Destinations) -> list[str]:
-    """Post a file to the configured places; returns those that took it. Never raises."""
-    done: list[str] = []
-    if to.telegram_token and to.telegram_chat_id:
-        from chatbot.channels.telegram import close_bot, make_bot
-
-        bot = make_bot(to.telegram_token, to.telegram_base_url, pool_size=1)
-        try:
-            await bot.send_document(
-                chat_id=to.telegram_chat_id, document=data, filename=name, caption=caption
-            )
-            done.append("telegram")
-        except Exception as exc:  # a failed post must not stop the schedule
-            logger.warning("Posting %s to Telegram failed: %s", name, exc)
-        finally:
-            await close_bot(bot)
-    if to.discord_webhook_url:
-        try:
-            async with httpx.AsyncClient(timeout=30) as client:
-                answer = await client.post(
-                    to.discord_webhook_url,
-                    data={"payload_json": json.dumps({"content": caption})},
-                    files={"files[0]": (name, data, XLSX)},
-                )
-            answer.raise_for_status()
-            done.append("discord")
-        except httpx.HTTPError as exc:
-            logger.warning("Posting %s to Discord failed: %s", name, exc)
-    return done
 
 
 class SupervisionJobs:
@@ -86,19 +39,13 @@ class SupervisionJobs:
         *,
         reports_dir: Path,
         media_dir: Path | None = None,
-        destinations: Destinations | None = None,
         poster: Poster | None = None,
     ) -> None:
         self._engine = engine
         self._profile = profile
         self._clock = clock
         self._reports_dir = reports_dir
-        destinations = destinations or Destinations()
-
-        async def own_post(name: str, data: bytes, caption: str) -> list[str]:
-            return await post_file(name, data, caption, destinations)
-
-        self._post: Poster = poster or own_post
+        self._post = poster
         self._retention = Retention(engine, clock, media_dir=media_dir)
         self._last_housekeeping: datetime | None = None
 
@@ -116,13 +63,7 @@ class SupervisionJobs:
             path = self.daily_path(local.date().isoformat())
             if local.hour >= profile.daily_report_hour and not path.exists():
                 written = await asyncio.to_thread(self._write, profile, local, path)
-                caption = f"{profile.desk_name}: daily log {local.date().isoformat()}"
-                data = await asyncio.to_thread(written.read_bytes)
-                try:
-                    posted = await self._post(written.name, data, caption)
-                except Exception as exc:  # the file is written; a post may fail
-                    posted = f"nowhere ({exc})"
-                logger.info("Daily log %s written; posted: %s.", written.name, posted)
+                await self._announce(profile, local, written)
         if (
             self._last_housekeeping is None
             or (now - self._last_housekeeping).total_seconds() >= 3600
@@ -130,6 +71,18 @@ class SupervisionJobs:
             self._last_housekeeping = now
             await asyncio.to_thread(self._housekeeping, profile, now)
         return written
+
+    async def _announce(self, profile: Profile, local: datetime, written: Path) -> None:
+        if self._post is None:
+            logger.info("Daily log %s written.", written.name)
+            return
+        caption = f"{profile.desk_name}: daily log {local.date().isoformat()}"
+        data = await asyncio.to_thread(written.read_bytes)
+        try:
+            posted = await self._post(written.name, data, caption)
+        except Exception as exc:  # the file is written; a failed post must not stop the loop
+            posted = f"nothing ({exc})"
+        logger.info("Daily log %s written; posted: %s.", written.name, posted)
 
     def _write(self, profile: Profile, local: datetime, path: Path) -> Path:
         path.parent.mkdir(parents=True, exist_ok=True)

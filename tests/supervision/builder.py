@@ -190,7 +190,7 @@ def standard_day(b: CaseBuilder) -> dict[str, Any]:
     a, chat_a = b.client_case(utc(3), name="Ani Client")
     b.hand_off(a)
     b.classify(a, "normal", 120, utc(3))
-    b.agent_reply(a, ani, "ani", utc(3, 1), phrase_key="greeting.salam")
+    b.agent_reply(a, ani, "ani", utc(3, 1), phrase_key="agent.greeting")
     b.resolve(a, "ani", utc(3, 30))
     b.at(utc(3, 31))
     chat_a.client_says("ya")

@@ -13,7 +13,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from chatbot.supervision_jobs import Destinations, SupervisionJobs
+from chatbot.channels.telegram import close_bot, make_bot
+from chatbot.notify import Notifier
+from chatbot.supervision_jobs import SupervisionJobs
 from tests.fakes.bot_api import BOT_ID, FakeBotApi
 from tests.fakes.server import ThreadedServer
 from tests.supervision.builder import CaseBuilder, standard_day, utc
@@ -79,17 +81,18 @@ async def test_daily_log_is_written_once_at_its_hour_and_posted(
 ) -> None:
     ids = standard_day(builder)
     _document_answer(bot_api)
+    bot = make_bot(TOKEN, f"{bot_api.url}/bot")
+    notifier = Notifier(
+        discord_webhook_url=f"{discord.url}/api/webhooks/1/secret",
+        telegram_bot=bot,
+        telegram_chat_id="-100123",
+    )
     jobs = SupervisionJobs(
         builder.engine,
         builder.desk.profile,
         builder.clock,
         reports_dir=tmp_path / "reports",
-        destinations=Destinations(
-            telegram_token=TOKEN,
-            telegram_base_url=f"{bot_api.url}/bot",
-            telegram_chat_id="-100123",
-            discord_webhook_url=f"{discord.url}/api/webhooks/1/secret",
-        ),
+        poster=notifier.post_file,
     )
     builder.at(utc(14, 59))  # 21:59 in Jakarta; ERZAP's hour is 22
     assert await jobs.tick() is None
@@ -110,19 +113,21 @@ async def test_daily_log_is_written_once_at_its_hour_and_posted(
     builder.at(utc(16))
     assert await jobs.tick() is None  # once a day
     assert len(bot_api.calls("sendDocument")) == 1
+    await close_bot(bot)
 
 
 async def test_a_failed_post_keeps_the_file_and_the_schedule(
     builder: CaseBuilder, tmp_path: Path, discord: FakeDiscord
 ) -> None:
     standard_day(builder)
-    discord.status = 500
+    discord.status = 400  # refused: the Notifier does not retry it
+    notifier = Notifier(discord_webhook_url=f"{discord.url}/api/webhooks/1/x")
     jobs = SupervisionJobs(
         builder.engine,
         builder.desk.profile,
         builder.clock,
         reports_dir=tmp_path,
-        destinations=Destinations(discord_webhook_url=f"{discord.url}/api/webhooks/1/x"),
+        poster=notifier.post_file,
     )
     builder.at(utc(15, 30))
     written = await jobs.tick()

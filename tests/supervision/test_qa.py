@@ -37,6 +37,7 @@ def test_items_the_record_decides_are_prefilled(builder: CaseBuilder) -> None:
     }
     b = {x.item.key: x.prefilled for x in qa.prefill(profile, ids["B"])}
     assert b["frt"] is False  # 4 minutes
+    assert b["greeting"] is False  # ani greeted in her own words
     assert b["survey"] is False  # closed by silence before any survey
     assert b["standard_phrases"] is False  # ani typed her reply by hand
     d = {x.item.key: x.prefilled for x in qa.prefill(profile, ids["D"])}
@@ -51,8 +52,8 @@ def test_review_is_weighted_stored_and_feeds_the_qa_score(builder: CaseBuilder) 
     prefilled = {x.item.key: x.prefilled for x in qa.prefill(profile, ids["B"])}
     answers = _answers(prefilled, verification=True, category=True, standard_phrases=True)
     review = qa.save(profile, ids["B"], "sri", answers, comment="  sopan, tapi lambat  ")
-    # Missed: FRT (15), closing phrase (10) and survey (10) of 100.
-    assert review.score == 65.0 == score(profile.qa_rubric, answers)
+    # Missed: greeting (10), FRT (15), closing phrase (10) and survey (10) of 100.
+    assert review.score == 55.0 == score(profile.qa_rubric, answers)
     assert review.comment == "sopan, tapi lambat"
     assert review.items["standard_phrases"] == {
         "label": "Standard phrases used",
@@ -72,6 +73,7 @@ def test_review_is_weighted_stored_and_feeds_the_qa_score(builder: CaseBuilder) 
             frt=True,
             survey=True,
             closing=True,
+            greeting=True,
             standard_phrases=True,
         ),
     )

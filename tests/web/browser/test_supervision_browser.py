@@ -42,7 +42,7 @@ def test_qc_reviews_a_case_in_the_browser(page: Page, supervision_server: Desk) 
         page.click(f'a[data-case="{ids["B"]}"]')
     assert page.is_checked("input[name=item_frt][value=no]")  # the record says: 4 minutes
     assert page.is_checked("input[name=item_sla][value=yes]")
-    for key in ("verification", "category", "standard_phrases", "closing"):
+    for key in ("greeting", "verification", "category", "standard_phrases", "closing"):
         page.check(f"input[name=item_{key}][value=yes]")
     page.check("input[name=item_survey][value=no]")
     page.fill("#comment", "Sopan, tapi respon pertama lambat.")
