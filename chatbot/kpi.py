@@ -9,10 +9,12 @@ keeps the ids of the cases behind it for the drill-down.
 from __future__ import annotations
 
 import bisect
+import contextlib
 import dataclasses
+import gc
 import statistics
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Literal, cast
@@ -570,6 +572,30 @@ def compute(
     charts: bool = True,
 ) -> KpiReport:
     """The team's and each agent's KPIs for the cases opened in the period, as of `now`."""
+    with _no_cyclic_gc():
+        return _compute(conn, profile, period, now=now, charts=charts)
+
+
+@contextlib.contextmanager
+def _no_cyclic_gc() -> Iterator[None]:
+    """Pause the cyclic garbage collector while a month's facts are built.
+
+    Tens of thousands of small objects without cycles make it run again and again over the
+    same objects: about a fifth of the dashboard's time. Reference counting still frees
+    memory as usual; the collector resumes afterwards.
+    """
+    was_on = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_on:
+            gc.enable()
+
+
+def _compute(
+    conn: Connection, profile: Profile, period: Period, *, now: datetime, charts: bool
+) -> KpiReport:
     facts = case_facts(conn, period, now)
     backlog = backlog_now(conn)
     qa = qa_scores(conn, period)

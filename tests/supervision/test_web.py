@@ -58,6 +58,8 @@ def test_dashboard_shows_figures_against_targets_with_drill_down(
     assert cases.status_code == 200
     assert f'href="/desk/cases/{ids["D"]}"' in cases.text
     assert f'href="/desk/cases/{ids["A"]}"' not in cases.text
+    assert client.get(f"/desk/cases/{ids['D']}").status_code == 200  # the agent desk's page
+    assert 'href="/desk/kpi"' in client.get("/desk").text  # the console links here
     agent = client.get(f"/desk/kpi/cases?figure=frt_within&agent={ids['ani']}&{DAY}")
     assert f'href="/desk/cases/{ids["B"]}"' in agent.text
     assert f'href="/desk/cases/{ids["D"]}"' not in agent.text  # budi's
