@@ -81,7 +81,7 @@ class CaseLine:
         return [self.values[name] for name in columns]
 
 
-def _local(value: Any, zone: ZoneInfo) -> datetime | None:
+def local_time(value: Any, zone: ZoneInfo) -> datetime | None:
     """A stored UTC moment as a naive local time (spreadsheets have no zones)."""
     moment = as_utc(value)
     return moment.astimezone(zone).replace(tzinfo=None) if moment is not None else None
@@ -139,7 +139,7 @@ def case_lines(
         fields = json.loads(r.fields_json or "{}")
         context = json.loads(r.context_json or "{}")
         fact = facts.get(r.id)
-        opened = _local(r.opened_at, zone)
+        opened = local_time(r.opened_at, zone)
         lines.append(
             CaseLine(
                 {
@@ -151,8 +151,8 @@ def case_lines(
                     "Problem summary": str(context.get("story") or "")[:SUMMARY_LIMIT],
                     "Category": r.category or "",
                     "Time in": opened,
-                    "First response": _local(r.first_response_at, zone),
-                    "Time resolved": _local(r.resolved_at, zone),
+                    "First response": local_time(r.first_response_at, zone),
+                    "Time resolved": local_time(r.resolved_at, zone),
                     "SLA met": (
                         SLA_WORDS[fact.sla] if fact and not (fact.cancelled or fact.spam) else ""
                     ),
@@ -163,9 +163,9 @@ def case_lines(
                     "CSAT": r.rating,
                     "Comment": r.comment or "",
                     "Source": r.source,
-                    "Handed off": _local(r.handed_off_at, zone),
-                    "SLA due": _local(r.sla_due_at, zone),
-                    "Closed": _local(r.closed_at, zone),
+                    "Handed off": local_time(r.handed_off_at, zone),
+                    "SLA due": local_time(r.sla_due_at, zone),
+                    "Closed": local_time(r.closed_at, zone),
                     "Closed reason": r.closed_reason or "",
                     "Closed by": r.closed_by or "",
                     "Resolved by": r.resolved_by or "",

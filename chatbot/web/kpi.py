@@ -174,7 +174,7 @@ def drill_down(
             "rows": [
                 {
                     "id": r.id,
-                    "opened": reports._local(r.opened_at, zone),
+                    "opened": reports.local_time(r.opened_at, zone),
                     "category": r.category or "",
                     "status": r.closed_reason or r.state,
                 }
