@@ -123,3 +123,26 @@ def test_old_reports_are_pruned_after_two_years(tmp_path: Path) -> None:
     assert not old.exists()
     assert new.exists()
     assert prune_reports(tmp_path / "missing", 730, now) == 0
+
+
+def test_loket_retention_run_anonymises_old_cases(
+    builder: CaseBuilder,
+    settings,
+    monkeypatch,
+    capsys,  # type: ignore[no-untyped-def]
+) -> None:
+    from datetime import UTC, datetime
+
+    from chatbot import cli
+
+    old = datetime(2020, 3, 1, 3, tzinfo=UTC)
+    case_id, _ = builder.client_case(old)
+    builder.set(case_id, closed_at=old, closed_reason="resolved", state="closed")
+    recent, _ = builder.client_case(utc(3))
+    monkeypatch.setenv("LOKET_DATABASE_URL", settings.database_url)
+    assert cli.main(["retention", "run"]) == 0
+    assert capsys.readouterr().out.strip() == "anonymised 1 cases"
+    with builder.engine.connect() as conn:
+        rows = {r.id: r for r in conn.execute(select(CASE))}
+    assert rows[case_id].anonymised_at is not None
+    assert rows[recent].anonymised_at is None
