@@ -160,7 +160,8 @@ SALUTATIONS = frozenset(
     "assalamualaikum assalamu'alaikum asalamualaikum salam".split()
 )
 FILLERS = frozenset(
-    "aja saja dong deh ya yah kak please pls sama dengan yang ada nya mana bisa service".split()
+    "aja saja dong deh ya yah kak please pls sama dengan yang ada nya mana bisa service sih nih "
+    "kok ini dimana bagaimana tidak".split()
 )
 SALAM_WORDS = frozenset(
     "assalamualaikum assalamu'alaikum asalamualaikum assalamualaikom assalamu'alaikum "
@@ -273,10 +274,51 @@ def normalised(text: str) -> str:
     return " ".join(words(text))
 
 
+_PHRASE_GAP = 2  # "tambah akun kasir" still says "tambah kasir"
+
+
 def has_phrase(text_words: list[str], phrase: str) -> bool:
-    """Whether every word of `phrase` appears in the words, allowing small typos."""
+    """Whether the words of `phrase` appear in order, close together, allowing small typos.
+
+    One word may slip in between ("tambah akun kasir" for "tambah kasir"), but "bisa di export
+    gk" does not say "tidak bisa": the words of a phrase must come in the phrase's order.
+    """
     wanted = words(phrase)
-    return bool(wanted) and all(_has_word(text_words, w) for w in wanted)
+    if not wanted:
+        return False
+    if len(wanted) == 1:
+        return _has_word(text_words, wanted[0])
+    if not all(_has_word(text_words, w) for w in wanted):
+        return False  # the cheap check first: most phrases are simply absent
+    starts = [i for i, w in enumerate(text_words) if _is_word(w, wanted[0])]
+    for start in starts:
+        at = start
+        for w in wanted[1:]:
+            nxt = next(
+                (
+                    j
+                    for j in range(at + 1, min(at + 2 + _PHRASE_GAP, len(text_words)))
+                    if _is_word(text_words[j], w)
+                ),
+                None,
+            )
+            if nxt is None:
+                break
+            at = nxt
+        else:
+            return True
+    return False
+
+
+def _is_word(word: str, wanted: str) -> bool:
+    if word == wanted:
+        return True
+    return (
+        len(wanted) >= 5
+        and word[:1] == wanted[:1]
+        and abs(len(word) - len(wanted)) <= 2
+        and _similar(word, wanted)
+    )
 
 
 def _has_word(text_words: list[str], wanted: str) -> bool:
@@ -562,8 +604,10 @@ _REFERENCE = re.compile(r"\b(?=[A-Za-z0-9-]*\d)[A-Za-z0-9-]{4,}\b")
 
 
 _NOTHING = re.compile(
-    r"^\s*(?:tidak|belum)\s+(?:ada|punya|dapat|simpan)\b|^\s*(?:hilang|no|none|nothing)\b"
-    r"|\b(?:don't|do not) have\b",
+    r"^\s*(?:\w+\s+)?(?:tidak|belum)\s+(?:ada|punya|dapat|dapet|simpan|nyimpen|beli|pernah|bayar|"
+    r"pakai|masukin|masukkan|transaksi)\b|^\s*(?:hilang|ilang|no|none|nothing)\b"
+    r"|\b(?:hilang|ilang|dibuang|buang|kebuang|lupa|rusak|sobek|basah)\b"
+    r"|\b(?:don't|do not|didn't|did not) (?:have|get|keep)\b|\bno receipt\b|\bhaven't\b",
     re.I,
 )
 
