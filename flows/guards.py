@@ -483,6 +483,11 @@ _NUMBER_WORDS = {
 }
 
 
+_RATING_WORDS = frozenset(
+    "bintang nilai nilainya rating kak ya saya deh aja dong mantap puas star stars min".split()
+)
+
+
 def rating_of(text: str, button: str | None = None) -> int | None:
     """A 1-5 rating: a button, a lone digit ("5", "nilai 4", "4/5"), stars, or "lima"."""
     if button is not None and button.startswith("rating:"):
@@ -499,7 +504,8 @@ def rating_of(text: str, button: str | None = None) -> int | None:
     if not digits:
         ws = words(text)
         named = [_NUMBER_WORDS[w] for w in ws if w in _NUMBER_WORDS]
-        if len(named) == 1 and len(ws) <= 4:  # "lima", "bintang empat kak"
+        rest = [w for w in ws if w not in _NUMBER_WORDS]
+        if len(named) == 1 and all(w in _RATING_WORDS for w in rest):  # "bintang empat kak"
             return named[0]
     return None
 
