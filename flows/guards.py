@@ -146,6 +146,9 @@ SLANG = {
     "tq": "terima kasih",
     "ty": "terima kasih",
     "gmana": "bagaimana",
+    "pw": "password",
+    "pwd": "password",
+    "passwd": "password",
     "gimna": "bagaimana",
 }
 
