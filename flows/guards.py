@@ -231,15 +231,21 @@ STORY_WORDS = frozenset(
 )
 TIME_HINTS = frozenset("hari kemarin tadi sejak jam minggu bulan pagi siang sore malam".split())
 
-# "kode otp", "pin", "verification code"; "kode voucher 5521" is a proof of purchase, not a secret.
+# "kode otp", "pin", "verification code", "kodenya", "OTPnya"; "kode voucher 5521" is a proof of
+# purchase, not a secret.
 _OTP_CONTEXT = re.compile(
-    r"\b(?:otp|pin|verifikasi\w*|verification|token|passcode)\b"
-    r"|\b(?:kode|code)\b(?!\s*(?:nya\s*)?(?:voucher|transaksi|trx|booking|pesanan|order|promo|"
-    r"outlet|produk|barang|resi|invoice|tiket|pos)\b)",
+    r"\b(?:otp|pin|verifikasi\w*|verification|token|passcode)(?:nya)?\b"
+    r"|\b(?:kode|code)(?:nya)?\b(?!\s*(?:nya\s*)?(?:voucher|transaksi|trx|booking|pesanan|order|"
+    r"promo|outlet|produk|barang|resi|invoice|tiket|pos)\b)"
+    r"|\b(?:otp|pin|kode|code|token)(?=\d)",
     re.I,
 )
 # A run of digits, possibly typed in groups ("482 913", "48-29-13"); 4 to 8 digits is a code.
 _DIGIT_RUN = re.compile(r"(?<![\w+])\d(?:[ -]?\d)*(?![\w])")
+# Next to an OTP word, digits glued to letters count too ("otp123456").
+_LOOSE_DIGIT_RUN = re.compile(r"(?<![\d+])\d(?:[ -]?\d)*(?!\d)")
+# What may surround a code sent on its own ("123456 kak", "ini kak: 123 456 🙏").
+_AROUND_CODE = re.compile(r"\b(?:ini|itu|kak|kk|min|ya|nih|dong|the|is|it)\b|[^\w\s-]", re.I)
 _SECRET_LABEL = re.compile(
     r"\b(?:password|passwd|pass|pwd|sandi|kata\s*sandi|katasandi|pw|pin|passcode)(?:\s*nya)?\b"
     r"(?:\s*(?:saya|sy|ku|aku)\b)?",
@@ -351,8 +357,10 @@ def mask_secrets(text: str) -> str:
     if not text:
         return text
     masked = _mask_passwords(text) if _SECRET_LABEL.search(text) else text
-    if _OTP_CONTEXT.search(masked) or _DIGIT_RUN.fullmatch(masked.strip()):
-        masked = _DIGIT_RUN.sub(_mask_code, masked)
+    if _OTP_CONTEXT.search(masked):
+        return _LOOSE_DIGIT_RUN.sub(_mask_code, masked)
+    if len(masked) <= 40 and _DIGIT_RUN.fullmatch(_AROUND_CODE.sub(" ", masked).strip()):
+        return _DIGIT_RUN.sub(_mask_code, masked)  # a code sent on its own
     return masked
 
 

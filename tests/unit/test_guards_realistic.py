@@ -25,6 +25,12 @@ from flows import guards
         ("kata sandi saya adalah Mawar#1", "Mawar#1"),
         ("password: Ctera2024! udah bener", "Ctera2024!"),
         ("mau cek status tp kode otp 9081 23 gk masuk", "9081 23"),
+        ("kodenya 123456", "123456"),
+        ("OTPnya 123456", "123456"),
+        ("otp123456", "123456"),
+        ("pinnya 2580", "2580"),
+        ("123456 kak", "123456"),  # a code sent on its own, with a word of courtesy
+        ("ini kak: 123 456 🙏", "123 456"),
     ],
 )
 def test_mask_secrets_hides_codes_in_groups_and_passwords_after_words(
@@ -45,11 +51,14 @@ def test_mask_secrets_hides_codes_in_groups_and_passwords_after_words(
         "lupa password akun owner gmn",  # words about the password are not the password
         "password wifi nya apa ya kak",
         "kode otp 1234, no hp 0812 3456 7890",  # the phone number stays (only the OTP goes)
+        "hp 0812-3456-7890",
+        "Rina 2024",
     ],
 )
 def test_mask_secrets_keeps_what_is_no_secret(text: str) -> None:
     masked = guards.mask_secrets(text)
-    for kept in ("123456", "5521", "88213", "akun owner", "wifi nya apa", "0812 3456 7890"):
+    kept_parts = ("123456", "5521", "88213", "akun owner", "wifi nya apa", "0812 3456 7890")
+    for kept in (*kept_parts, "0812-3456-7890", "2024"):
         if kept in text:
             assert kept in masked
 
