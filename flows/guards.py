@@ -146,6 +146,9 @@ SLANG = {
     "tq": "terima kasih",
     "ty": "terima kasih",
     "gmana": "bagaimana",
+    "kecetak": "tercetak",
+    "korslet": "korsleting",
+    "konslet": "korsleting",
     "pw": "password",
     "pwd": "password",
     "passwd": "password",
@@ -348,8 +351,11 @@ def _similar(word: str, wanted: str) -> bool:
     return matcher.real_quick_ratio() >= 0.85 and matcher.ratio() >= 0.85
 
 
+_LETTER_CATEGORIES = frozenset({"Lu", "Ll", "Lt", "Lo"})  # not Lm: "ـــ" (tatweel) is no name
+
+
 def _letters(text: str) -> int:
-    return sum(1 for ch in text if unicodedata.category(ch).startswith("L"))
+    return sum(1 for ch in text if unicodedata.category(ch) in _LETTER_CATEGORIES)
 
 
 def mask_secrets(text: str) -> str:

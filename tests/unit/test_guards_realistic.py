@@ -191,6 +191,7 @@ def test_clean_phone_finds_the_number_in_a_sentence(text: str, e164: str | None)
         ("Kak Ana", "Kak Ana"),
         ("makasih kak", None),
         ("ok", None),
+        ("ـــ", None),  # tatweel only: no letters of a name
     ],
 )
 def test_clean_name_drops_the_trailing_kak(text: str, name: str | None) -> None:
