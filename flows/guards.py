@@ -347,6 +347,9 @@ def _has_word(text_words: list[str], wanted: str) -> bool:
 
 @lru_cache(maxsize=65536)
 def _similar(word: str, wanted: str) -> bool:
+    if len(word) == len(wanted) and sorted(word) == sorted(wanted):
+        # two letters swapped ("seacrh", "transaski"): the same letters, a few out of place
+        return sum(a != b for a, b in zip(word, wanted, strict=True)) <= 3
     matcher = SequenceMatcher(None, word, wanted)
     return matcher.real_quick_ratio() >= 0.85 and matcher.ratio() >= 0.85
 

@@ -221,6 +221,8 @@ def test_thanks_and_greetings_are_no_story(text: str, story: bool) -> None:
         ("rekap tamu bisa di export gk kak", "tidak bisa", False),  # wrong order
         ("kasir bisa login tapi laporan nya lama sekali tidak", "tidak bisa", False),
         ("aplikasih eror", "aplikasi", True),
+        ("SEACRH BY NAME nya eror", "search by name", True),  # two letters swapped
+        ("stok selisih", "search", False),
     ],
 )
 def test_has_phrase_wants_the_words_in_order_and_close(
