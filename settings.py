@@ -52,6 +52,10 @@ class Settings(BaseSettings):
 
     discord_webhook_url: SecretStr | None = None
     agent_telegram_chat_id: str | None = None
+    # The agent desk's clocks (FRT/SLA marks, auto-close, survey expiry) tick this often.
+    timers_poll_seconds: float = Field(default=5.0, gt=0)
+    # Give waiting cases to online agents with free capacity (else agents pick them by hand).
+    auto_assign: bool = False
 
     @model_validator(mode="after")
     def _refuse_unusable_combinations(self) -> Settings:

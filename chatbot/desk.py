@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from sqlalchemy import Connection, Engine
@@ -15,9 +16,19 @@ from chatbot.domain import Inbound
 from chatbot.overrides import Overrides
 from chatbot.phrases import PhraseBook
 from db import queries
+from db.engine import as_utc
 from flows import guards
 from flows import phrase_keys as keys
-from flows.events import CloseCase, Effect, FlowEvent, QueueCase, RecordSurvey, Reply, SetCategory
+from flows.events import (
+    CloseCase,
+    Effect,
+    FlowEvent,
+    QueueCase,
+    RecordSurvey,
+    Reply,
+    ResolveCase,
+    SetCategory,
+)
 from flows.front_desk import State, step
 from flows.profiles.schema import Profile, ProfileError
 
@@ -180,7 +191,7 @@ class Desk:
             context_json=json.dumps(turn.context, ensure_ascii=False),
         )
         if turn.effects:
-            self._apply(conn, case.id, turn.effects, now)
+            self.apply_effects(conn, case.id, case.opened_at, turn.effects, now)
         sent = self._say(conn, case.id, inbound, turn.replies, turn.locale)
         if turn.state.value != case.state:
             logger.info("Case %s moved from %s to %s.", case.id, case.state, turn.state.value)
@@ -215,28 +226,58 @@ class Desk:
                 stored_path=item.stored_path,
             )
 
-    def _apply(self, conn: Connection, case_id: int, effects: list[Effect], now: Any) -> None:
+    def apply_effects(
+        self,
+        conn: Connection,
+        case_id: int,
+        opened_at: datetime | None,
+        effects: list[Effect],
+        now: datetime,
+        *,
+        actor: str = "bot",
+    ) -> None:
+        """Store what a flow step decided, with the case clocks and the event log.
+
+        One UPDATE of the case and at most one INSERT of events: this runs on the receive
+        path. `actor` is who caused the step ("bot" for the client's messages, an agent's
+        name, or "timer").
+        """
         values: dict[str, Any] = {}
+        events: list[queries.EventRow] = []
         for effect in effects:
             match effect:
                 case SetCategory(category=category, sla_minutes=sla):
                     values.update(category=category, sla_minutes=sla)
+                    start = as_utc(opened_at)
+                    if start is not None:
+                        values["sla_due_at"] = start + timedelta(minutes=sla)
+                    events.append(queries.EventRow("category_set", actor, category))
                 case QueueCase(reason=reason):
-                    values["queued_at"] = now
+                    values["queued_at"] = values["handed_off_at"] = now  # the first hand-off stays
+                    if reason == "not_solved":  # the client said the resolution did not work
+                        events.append(queries.EventRow("reopened", "client"))
+                        queries.release_case(conn, case_id=case_id)
+                    events.append(queries.EventRow("queued", actor, reason))
                     logger.info("Case %s queued for an agent (%s).", case_id, reason)
+                case ResolveCase(by=by):
+                    values.update(resolved_at=now, resolved_by=by)
+                    events.append(queries.EventRow("resolved", by))
                 case RecordSurvey(rating=rating, comment=comment):
                     queries.record_survey(
                         conn, case_id=case_id, rating=rating, comment=comment, now=now
                     )
                 case CloseCase(reason=reason, by=by):
                     values.update(closed_at=now, closed_reason=reason, closed_by=by)
+                    events.append(queries.EventRow("closed", by, reason))
         if values:
             queries.record_effects(conn, case_id=case_id, values=values)
+        queries.record_events(conn, case_id=case_id, events=events, now=now)
 
-    def _say(
-        self, conn: Connection, case_id: int, inbound: Inbound, replies: list[Reply], locale: str
-    ) -> list[str]:
-        rows = [
+    def render_replies(
+        self, replies: list[Reply], locale: str, *, author: str = "bot"
+    ) -> list[queries.OutboundRow]:
+        """Phrase keys and variables as outbox rows: text and button labels rendered."""
+        return [
             queries.OutboundRow(
                 text=self._phrases.render(reply.key, locale, reply.variables),
                 phrase_key=reply.key,
@@ -252,9 +293,15 @@ class Desk:
                     for b in reply.buttons
                 ]
                 or None,
+                author=author,
             )
             for reply in replies
         ]
+
+    def _say(
+        self, conn: Connection, case_id: int, inbound: Inbound, replies: list[Reply], locale: str
+    ) -> list[str]:
+        rows = self.render_replies(replies, locale)
         queries.enqueue_replies(
             conn,
             case_id=case_id,

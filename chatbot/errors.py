@@ -61,3 +61,19 @@ class SettingsRejected(LoketError):
 
 class MediaUnavailable(LoketError):
     """A client's media file could not be fetched (gone, too large, provider down)."""
+
+
+class UnknownCase(LoketError):
+    """No case with that id (or it is not visible here)."""
+
+
+class CaseTaken(LoketError):
+    """Another agent owns the case already (the one-owner rule)."""
+
+
+class NotAllowed(LoketError):
+    """The user may not do this to this case, or not in its current state."""
+
+
+class InvalidInput(LoketError):
+    """A form value that cannot be used; the message says which and why."""

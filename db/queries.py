@@ -23,13 +23,14 @@ from sqlalchemy import (
     update,
 )
 
-from db.models import Attachment, Case, Contact, Message, SurveyAnswer
+from db.models import Attachment, Case, CaseEvent, Contact, Message, SurveyAnswer
 
 CASE = cast(Table, Case.__table__)  # type: ignore[attr-defined]
 CONTACT = cast(Table, Contact.__table__)  # type: ignore[attr-defined]
 MESSAGE = cast(Table, Message.__table__)  # type: ignore[attr-defined]
 ATTACHMENT = cast(Table, Attachment.__table__)  # type: ignore[attr-defined]
 SURVEY = cast(Table, SurveyAnswer.__table__)  # type: ignore[attr-defined]
+CASE_EVENT = cast(Table, CaseEvent.__table__)  # type: ignore[attr-defined]
 
 # Hot-path statements are built once: SQLAlchemy memoizes their compiled form and cache key
 # per statement object, which is most of the cost of building them per call. Values travel
@@ -45,6 +46,7 @@ _OPEN_CASE = select(
     CASE.c.category,
     CASE.c.fields_json,
     CASE.c.context_json,
+    CASE.c.opened_at,
 ).where(
     CASE.c.channel == bindparam("channel"),
     CASE.c.chat_id == bindparam("chat_id"),
@@ -57,6 +59,19 @@ _CONTACT = select(CONTACT.c.id, CONTACT.c.display_name, CONTACT.c.phone).where(
 )
 _INSERT_CONTACT = insert(CONTACT)
 _INSERT_CASE = insert(CASE)
+_INSERT_EVENT = insert(CASE_EVENT)
+# Effect columns: the flow's value wins (NULL keeps the stored one) ...
+_EFFECT_COLUMNS = (
+    "category",
+    "sla_minutes",
+    "sla_due_at",
+    "queued_at",
+    "closed_at",
+    "closed_reason",
+    "closed_by",
+)
+# ... except first-time clocks, which are set once and never moved.
+_FIRST_TIME_COLUMNS = ("handed_off_at", "resolved_at", "resolved_by")
 # Effects only ever set these columns, so one statement serves them all: NULL keeps the value.
 _UPDATE_CASE_EFFECTS = (
     update(CASE)
@@ -64,15 +79,12 @@ _UPDATE_CASE_EFFECTS = (
     .values(
         **{
             name: func.coalesce(bindparam(name, type_=CASE.c[name].type), CASE.c[name])
-            for name in (
-                "category",
-                "sla_minutes",
-                "queued_at",
-                "closed_at",
-                "closed_reason",
-                "closed_by",
-            )
-        }
+            for name in _EFFECT_COLUMNS
+        },
+        **{
+            name: func.coalesce(CASE.c[name], bindparam(name, type_=CASE.c[name].type))
+            for name in _FIRST_TIME_COLUMNS
+        },
     )
 )
 _UPDATE_CASE_STEP = (
@@ -99,6 +111,7 @@ class CaseRow:
     category: str | None
     fields: dict[str, str]
     context: dict[str, Any]
+    opened_at: datetime | None = None
 
 
 def message_exists(conn: Connection, *, channel: str, external_id: str) -> bool:
@@ -124,6 +137,7 @@ def get_open_case(
         category=row.category,
         fields=json.loads(row.fields_json),
         context=json.loads(row.context_json),
+        opened_at=row.opened_at,
     )
 
 
@@ -194,7 +208,7 @@ def open_case(
         },
     )
     case_id = int(cast(int, result.inserted_primary_key[0]))  # type: ignore[index]
-    return CaseRow(case_id, profile, state, locale, None, {}, {})
+    return CaseRow(case_id, profile, state, locale, None, {}, {}, now)
 
 
 def record_message(
@@ -251,10 +265,16 @@ def enqueue_replies(
     chat_id: str,
     replies: list[OutboundRow],
     now: datetime,
+    status: str = "pending",
 ) -> None:
-    """Write replies as pending outbound messages (the outbox), with the state change."""
+    """Write replies as pending outbound messages (the outbox), with the state change.
+
+    A case with no channel to reach the client (a walk-in without a contact) records its
+    replies with status "manual": the outbox only ever sends "pending" rows.
+    """
     if not replies:
         return
+    due_at = now if status == "pending" else None
     conn.execute(
         _INSERT_MESSAGE,
         [
@@ -268,12 +288,12 @@ def enqueue_replies(
                 "text": reply.text,
                 "phrase_key": reply.phrase_key,
                 "author": reply.author,
-                "status": "pending",
+                "status": status,
                 "buttons_json": (
                     json.dumps(reply.buttons, ensure_ascii=False) if reply.buttons else None
                 ),
                 "created_at": now,
-                "due_at": now,
+                "due_at": due_at,
                 "attempts": 0,
             }
             for reply in replies
@@ -337,12 +357,50 @@ def record_step(
 
 
 def record_effects(conn: Connection, *, case_id: int, values: Mapping[str, Any]) -> None:
-    """Set what flow effects change (category and SLA, queue and close times, who closed)."""
-    params = dict.fromkeys(
-        ("category", "sla_minutes", "queued_at", "closed_at", "closed_reason", "closed_by")
-    )
+    """Set what flow effects change (category and SLA, queue, resolve and close times).
+
+    `handed_off_at`, `resolved_at` and `resolved_by` are kept when already set: they are
+    first-time clocks (docs/agent-desk.md).
+    """
+    params = dict.fromkeys((*_EFFECT_COLUMNS, *_FIRST_TIME_COLUMNS))
     params.update(values)
     conn.execute(_UPDATE_CASE_EFFECTS, {"case_id": case_id, **params})
+
+
+def release_case(conn: Connection, *, case_id: int) -> None:
+    """The case has no owner any more (it went back to the queue or to the bot)."""
+    conn.execute(
+        update(CASE).where(CASE.c.id == case_id).values(assignee_id=None, assigned_at=None)
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class EventRow:
+    """One `caseevent` row to append: what happened, who did it, a detail."""
+
+    kind: str
+    actor: str
+    detail: str | None = None
+
+
+def record_events(
+    conn: Connection, *, case_id: int, events: list[EventRow], now: datetime
+) -> None:
+    """Append events to the case's log, in one statement."""
+    if events:
+        conn.execute(
+            _INSERT_EVENT,
+            [
+                {
+                    "case_id": case_id,
+                    "kind": e.kind,
+                    "actor": e.actor,
+                    "detail": e.detail,
+                    "at": now,
+                }
+                for e in events
+            ],
+        )
 
 
 def record_survey(

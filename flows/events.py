@@ -12,6 +12,8 @@ Trigger = Literal[
     "client_cancelled",
     "agent_took_over",
     "agent_handed_back",
+    "agent_escalated",
+    "agent_verified_fix",
     "agent_resolved",
     "timer_expired",
 ]
@@ -72,6 +74,13 @@ class RecordSurvey:
 
 
 @dataclass(frozen=True, slots=True)
+class ResolveCase:
+    """The problem is declared solved (the resolution clock stops); closing follows."""
+
+    by: str
+
+
+@dataclass(frozen=True, slots=True)
 class CloseCase:
     """Close the case, saying who closed it and why."""
 
@@ -79,4 +88,4 @@ class CloseCase:
     by: str
 
 
-Effect = QueueCase | SetCategory | RecordSurvey | CloseCase
+Effect = QueueCase | SetCategory | RecordSurvey | ResolveCase | CloseCase

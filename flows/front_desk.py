@@ -24,6 +24,7 @@ from flows.events import (
     QueueCase,
     RecordSurvey,
     Reply,
+    ResolveCase,
     SetCategory,
     Trigger,
 )
@@ -39,6 +40,7 @@ class State(enum.Enum):
     SELF_SERVICE = "self_service"
     QUEUED = "queued"
     WITH_AGENT = "with_agent"
+    ESCALATED = "escalated"  # with an agent, reported to the developer/IT team
     AWAITING_CONFIRMATION = "awaiting_confirmation"
     SURVEY_RATING = "survey_rating"
     SURVEY_COMMENT = "survey_comment"
@@ -48,13 +50,14 @@ class State(enum.Enum):
 S = State
 BOT_STATES = [S.NEW, S.CHRONOLOGY, S.VERIFICATION, S.SELF_SERVICE, S.AWAITING_CONFIRMATION]
 SURVEY_STATES = [S.SURVEY_RATING, S.SURVEY_COMMENT]
+AGENT_STATES = [S.WITH_AGENT, S.ESCALATED]
 
 # Read top to bottom: for one trigger and source, the first transition whose guards pass wins.
 TRANSITIONS: list[dict[str, Any]] = [
     # --- the client calls it off, or asks for a person, at any point ---
     {
         "trigger": "client_cancelled",
-        "source": [*BOT_STATES, S.QUEUED],
+        "source": [*BOT_STATES, S.QUEUED, *AGENT_STATES],
         "dest": S.CLOSED,
         "after": ["say_cancelled", "mark_cancelled"],
     },
@@ -82,6 +85,8 @@ TRANSITIONS: list[dict[str, Any]] = [
         "dest": None,
         "after": "say_already_queued",
     },
+    # a person already has the chat: the agent sees the message, the bot stays silent
+    {"trigger": "client_asked_for_human", "source": AGENT_STATES, "dest": None},
     # --- greeting and chronology ---
     {
         "trigger": "client_wrote",
@@ -199,7 +204,7 @@ TRANSITIONS: list[dict[str, Any]] = [
         "source": S.SELF_SERVICE,
         "dest": S.SURVEY_RATING,
         "conditions": "is_yes",
-        "after": ["say_closing_easy", "say_ask_rating"],
+        "after": ["mark_resolved", "say_closing_easy", "say_ask_rating"],
     },
     {
         "trigger": "client_wrote",
@@ -215,18 +220,45 @@ TRANSITIONS: list[dict[str, Any]] = [
         "after": ["count_failure", "say_reask_solved"],
     },
     # --- the agent queue and the agent (worked in the agent desk) ---
-    {"trigger": "client_wrote", "source": [S.QUEUED, S.WITH_AGENT], "dest": None},
+    {"trigger": "client_wrote", "source": [S.QUEUED, *AGENT_STATES], "dest": None},
     {"trigger": "agent_took_over", "source": [S.QUEUED, *BOT_STATES[1:]], "dest": S.WITH_AGENT},
+    {"trigger": "agent_took_over", "source": AGENT_STATES, "dest": None},  # transfer
+    {
+        "trigger": "agent_handed_back",
+        "source": [S.QUEUED, S.WITH_AGENT],
+        "dest": S.VERIFICATION,
+        "conditions": ["has_told_story", "has_missing_field"],
+        "after": ["mark_returned", "say_handed_back", "say_ask_field"],
+    },
+    {
+        "trigger": "agent_handed_back",
+        "source": [S.QUEUED, S.WITH_AGENT],
+        "dest": S.CHRONOLOGY,
+        "after": ["mark_returned", "say_handed_back", "say_reask_story"],
+    },
+    # --- escalation to the developer/IT team (seed 004: Hard cases) ---
+    {
+        "trigger": "agent_escalated",
+        "source": AGENT_STATES,
+        "dest": S.ESCALATED,
+        "after": "say_escalation_checking",
+    },
+    {
+        "trigger": "agent_verified_fix",
+        "source": S.ESCALATED,
+        "dest": S.WITH_AGENT,
+        "after": "say_escalation_fixed",
+    },
     {
         "trigger": "agent_resolved",
-        "source": [S.QUEUED, S.WITH_AGENT],
+        "source": [S.QUEUED, *AGENT_STATES],
         "dest": S.SURVEY_RATING,
         "conditions": "is_easy_case",
         "after": ["say_closing_easy", "say_ask_rating"],
     },
     {
         "trigger": "agent_resolved",
-        "source": [S.QUEUED, S.WITH_AGENT],
+        "source": [S.QUEUED, *AGENT_STATES],
         "dest": S.AWAITING_CONFIRMATION,
         "after": "say_closing_normal_hard",
     },
@@ -344,6 +376,10 @@ class Turn:
         """Whether the message answers the field being asked."""
         current = self._current_field()
         return current is not None and self._answer_for(current) is not None
+
+    def has_told_story(self) -> bool:
+        """Whether the chronology holds something already."""
+        return bool(self.context.get("story"))
 
     def has_missing_field(self) -> bool:
         """Whether some verification field is still unanswered."""
@@ -486,6 +522,18 @@ class Turn:
         """Thank the client at the very end."""
         self._say(keys.SURVEY_THANKS)
 
+    def say_handed_back(self) -> None:
+        """Tell the client the bot continues the procedure for the agent."""
+        self._say(keys.AGENT_HANDED_BACK)
+
+    def say_escalation_checking(self) -> None:
+        """The standard "sedang kami cek" phrase when the report goes to the developers."""
+        self._say(keys.ESCALATION_CHECKING, client_name=self.client_name())
+
+    def say_escalation_fixed(self) -> None:
+        """The standard "sudah kami sesuaikan" phrase once the agent verified the fix."""
+        self._say(keys.ESCALATION_FIXED, client_name=self.client_name())
+
     def say_cancelled(self) -> None:
         """Confirm politely that the case is called off."""
         self._say(keys.CANCEL_DONE)
@@ -548,6 +596,14 @@ class Turn:
         """Store the survey comment."""
         self.effects.append(RecordSurvey(comment=self.event.text.strip()))
 
+    def mark_resolved(self) -> None:
+        """The client says the bot's answer solved it: the resolution clock stops."""
+        self.effects.append(ResolveCase(by="client"))
+
+    def mark_returned(self) -> None:
+        """The bot takes the case back: failures counted before do not hand it off again."""
+        self.context["fails"] = self.context["noted"] = 0
+
     def mark_closed_by_silence(self) -> None:
         """Remember the client never confirmed: the case closed after the silence timeout."""
         self.context["resolution"] = "silence"
@@ -563,6 +619,10 @@ class Turn:
         self.effects.append(CloseCase(reason="cancelled_by_client", by="client"))
 
     # --- helpers ---
+    def client_name(self) -> str:
+        """The client's verified name (or identity), for phrases that greet them; may be ''."""
+        return self.fields.get("name") or self.fields.get("identity") or ""
+
     def _say(self, key: str, buttons: tuple[Button, ...] = (), **variables: object) -> None:
         self.replies.append(Reply(key, variables, buttons))
 

@@ -26,9 +26,28 @@ SURVEY_ASK_COMMENT = "survey.ask_comment"
 SURVEY_THANKS = "survey.thanks"
 CANCEL_DONE = "cancel.done"
 CANCEL_NOTHING_OPEN = "cancel.nothing_open"
+AGENT_GREETING = "agent.greeting"
+AGENT_ASK_DATA = "agent.ask_data"
+AGENT_ASK_ACCESS = "agent.ask_access"
+AGENT_UPDATE_SOON = "agent.update_soon"
+AGENT_HANDED_BACK = "agent.handed_back"
+ESCALATION_CHECKING = "escalation.checking"
+ESCALATION_FIXED = "escalation.fixed"
 BUTTON_YES = "buttons.yes"
 BUTTON_NO = "buttons.no"
 BUTTON_SKIP = "buttons.skip"
+
+# The standard phrases an agent sends with one click in the console (seed 004, section 5).
+# Each gets `client_name` (may be empty), `agent_name` and `desk_name`.
+STANDARD_PHRASES = (
+    AGENT_GREETING,
+    CHRONOLOGY_RECEIVED,
+    AGENT_ASK_DATA,
+    AGENT_ASK_ACCESS,
+    ESCALATION_CHECKING,
+    AGENT_UPDATE_SOON,
+    ESCALATION_FIXED,
+)
 
 # Verification questions are per field key, re-asks per field kind (see flows/profiles/).
 FIELD_KEYS = ("name", "outlet", "location", "proof", "event", "identity", "phone")
@@ -71,6 +90,13 @@ SAMPLE_VARIABLES: dict[str, dict[str, object]] = {
     SURVEY_THANKS: {},
     CANCEL_DONE: {},
     CANCEL_NOTHING_OPEN: {},
+    AGENT_GREETING: {"client_name": "Wulan", "agent_name": "Sari", "desk_name": "HaloERZAP"},
+    AGENT_ASK_DATA: {"client_name": "Wulan"},
+    AGENT_ASK_ACCESS: {"client_name": "Wulan"},
+    AGENT_UPDATE_SOON: {"client_name": "Wulan"},
+    AGENT_HANDED_BACK: {},
+    ESCALATION_CHECKING: {"client_name": "Wulan"},
+    ESCALATION_FIXED: {"client_name": "Wulan"},
     BUTTON_YES: {},
     BUTTON_NO: {},
     BUTTON_SKIP: {},

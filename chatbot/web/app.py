@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
 from chatbot.accounts import Accounts
+from chatbot.agent_desk import AgentDesk
 from chatbot.bootstrap import open_desk
 from chatbot.channels.base import Channel
 from chatbot.channels.sms import SmsChannel
@@ -23,9 +24,12 @@ from chatbot.channels.web import WebChannel
 from chatbot.channels.whatsapp import WhatsAppChannel
 from chatbot.clock import Clock, SystemClock
 from chatbot.editor import PhraseEditor, ProfileEditor
+from chatbot.escalation import EscalationDesk
 from chatbot.media import MediaStore
+from chatbot.notify import Notifier
 from chatbot.outbox import OutboxDispatcher, RateLimit
-from chatbot.web import admin, auth, chat, errors, webhooks
+from chatbot.timers import TimerRunner
+from chatbot.web import admin, auth, chat, desk_console, errors, webhooks
 from settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -37,6 +41,7 @@ def create_app(
     channels: Mapping[str, Channel] | None = None,
     clock: Clock | None = None,
     run_outbox: bool = True,
+    run_timers: bool = True,
 ) -> FastAPI:
     """Build the app; the database is created and migrated here, before the first request."""
     clock = clock or SystemClock()
@@ -66,22 +71,38 @@ def create_app(
         executor=writer,
     )
 
+    agents = AgentDesk(engine, desk, clock)
+    escalations = EscalationDesk(engine, agents, clock, public_url=settings.public_base)
+    timers = TimerRunner(
+        engine,
+        agents,
+        clock,
+        auto_assign=settings.auto_assign,
+        public_url=settings.public_base,
+        executor=writer,
+    )
+
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        async with open_channels(settings, clock) as built:
+        async with open_channels(settings, clock) as built, open_notifier(settings) as notifier:
             # Channels passed in (tests, embedding) win over the ones settings describe.
             all_channels.update({n: c for n, c in built.items() if n not in given})
+            escalations.use_notifier(notifier)
+            timers.use_notifier(notifier)
+            app.state.notifier = notifier
             stop = asyncio.Event()
-            task = (
-                asyncio.create_task(dispatcher.run(settings.outbox_poll_seconds, stop))
-                if run_outbox
-                else None
-            )
+            tasks = []
+            if run_outbox:
+                tasks.append(
+                    asyncio.create_task(dispatcher.run(settings.outbox_poll_seconds, stop))
+                )
+            if run_timers:
+                tasks.append(asyncio.create_task(timers.run(settings.timers_poll_seconds, stop)))
             try:
                 yield
             finally:
                 stop.set()
-                if task is not None:
+                for task in tasks:
                     await task  # the round in flight finishes and is recorded
         if writer is not None:
             writer.shutdown(wait=True)
@@ -97,6 +118,10 @@ def create_app(
     app.state.clock = clock
     app.state.media = MediaStore(settings.media_dir, settings.max_media_bytes)
     app.state.templates_dir = Path(__file__).parent / "templates"
+    app.state.agent_desk = agents
+    app.state.escalations = escalations
+    app.state.timers = timers
+    app.state.notifier = Notifier()
     app.state.phrase_editor = PhraseEditor(engine, desk.phrases, clock)
     app.state.profile_editor = ProfileEditor(engine, desk.profiles, clock)
     accounts = Accounts(engine, clock, session_hours=settings.session_hours)
@@ -107,6 +132,7 @@ def create_app(
     app.include_router(auth.router)
     app.include_router(chat.router)
     app.include_router(admin.router)
+    app.include_router(desk_console.router)
     app.include_router(webhooks.router)
 
     @app.get("/healthz")
@@ -167,3 +193,21 @@ async def open_channels(settings: Settings, clock: Clock) -> AsyncIterator[dict[
             )
             built["sms"] = SmsChannel(account, settings.twilio_sms_from)
         yield built
+
+
+@contextlib.asynccontextmanager
+async def open_notifier(settings: Settings) -> AsyncIterator[Notifier]:
+    """The team's Discord webhook and Telegram group, as configured, for the app's life."""
+    bot = None
+    if settings.agent_telegram_chat_id and settings.telegram_token:
+        bot = make_bot(settings.telegram_token.get_secret_value(), settings.telegram_base_url)
+    webhook = settings.discord_webhook_url
+    try:
+        yield Notifier(
+            discord_webhook_url=webhook.get_secret_value() if webhook else None,
+            telegram_bot=bot,
+            telegram_chat_id=settings.agent_telegram_chat_id,
+        )
+    finally:
+        if bot is not None:
+            await close_bot(bot)

@@ -6,12 +6,16 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from chatbot.errors import (
+    CaseTaken,
+    InvalidInput,
     InvalidSignature,
     LoketError,
     MalformedPayload,
+    NotAllowed,
     PayloadTooLarge,
     PhraseRejected,
     SettingsRejected,
+    UnknownCase,
     UnknownChannel,
     UnknownPhrase,
 )
@@ -24,6 +28,10 @@ STATUS: dict[type[LoketError], int] = {
     UnknownPhrase: 404,
     PhraseRejected: 422,
     SettingsRejected: 422,
+    UnknownCase: 404,
+    CaseTaken: 409,
+    NotAllowed: 403,
+    InvalidInput: 422,
 }
 
 

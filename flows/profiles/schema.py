@@ -93,6 +93,8 @@ class Profile(BaseModel):
     auto_close_minutes: int = Field(default=20, gt=0)
     backlog_limit: int = Field(default=15, gt=0)
     agent_capacity: int = Field(default=5, gt=0)
+    # An unanswered survey stops waiting after this long; the case closes without it.
+    survey_expiry_minutes: int = Field(default=60, gt=0)
 
     @field_validator("categories")
     @classmethod

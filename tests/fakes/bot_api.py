@@ -78,7 +78,11 @@ class FakeBotApi:
     async def _handle(self, request: Request) -> Response:
         method = request.path_params["method"]
         token = request.path_params["token"]
-        form = {k: str(v) for k, v in (await request.form()).items()}
+        async with request.form() as received:
+            form = {
+                k: getattr(v, "filename", None) or str(v)  # an upload: recorded by its name
+                for k, v in received.items()
+            }
         with self._lock:
             queued = self._answers[method].popleft() if self._answers[method] else None
         if queued is not None:
@@ -95,7 +99,7 @@ class FakeBotApi:
     def _result(self, method: str, form: dict[str, str]) -> Any:
         if method == "getMe":
             return {"id": BOT_ID, "is_bot": True, "first_name": "Loket", "username": "loket_bot"}
-        if method == "sendMessage":
+        if method in ("sendMessage", "sendDocument"):
             chat_id = int(form["chat_id"])
             message: dict[str, Any] = {
                 "message_id": next(self._ids),
@@ -104,6 +108,13 @@ class FakeBotApi:
                 "date": int(time.time()),
                 "text": form.get("text", ""),
             }
+            if method == "sendDocument":
+                message["document"] = {
+                    "file_id": "BQAD-fake",
+                    "file_unique_id": "fake-unique",
+                    "file_name": form.get("document", ""),
+                }
+                message["caption"] = form.get("caption", "")
             if form.get("reply_markup"):
                 message["reply_markup"] = json.loads(form["reply_markup"])
             return message

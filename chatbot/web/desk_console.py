@@ -1,0 +1,478 @@
+"""The agent console under /desk: queue, case page, replies, escalation, supervisor view.
+
+Server-rendered Jinja2 with autoescape on (client text is hostile until shown escaped). Every
+form works without script; a small inline script listens to /desk/events (server-sent events)
+and re-fetches the page's live fragment when a case or message arrives. The login middleware
+keeps everyone without a session out; every POST carries the session's CSRF token.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import mimetypes
+from collections.abc import AsyncIterator, Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Form, Request, Response
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, StreamingResponse
+from fastapi.templating import Jinja2Templates
+from jinja2 import Environment, FileSystemLoader
+
+from chatbot.agent_desk import (
+    CONTACT_CHANNELS,
+    MANUAL_SOURCES,
+    SUPERVISOR_ROLES,
+    AgentDesk,
+    CaseView,
+)
+from chatbot.clock import Clock
+from chatbot.errors import LoketError, UnknownCase
+from chatbot.escalation import NEXT_STATUSES, EscalationDesk
+from chatbot.web.auth import StaffUser, SupervisorUser, install_globals, verify_csrf
+from chatbot.web.errors import STATUS
+from db import agent_queries as aq
+
+router = APIRouter(prefix="/desk", tags=["desk"], dependencies=[Depends(verify_csrf)])
+templates = Jinja2Templates(
+    env=Environment(
+        loader=FileSystemLoader(Path(__file__).parent / "templates"),
+        autoescape=True,  # client text, agent notes, report details: all escaped
+    )
+)
+install_globals(templates.env)
+STREAM_POLL_SECONDS = 0.5
+STREAM_MAX_SECONDS = 300  # EventSource reconnects by itself
+
+
+def _agents(request: Request) -> AgentDesk:
+    agents: AgentDesk = request.app.state.agent_desk
+    return agents
+
+
+def _escalations(request: Request) -> EscalationDesk:
+    escalations: EscalationDesk = request.app.state.escalations
+    return escalations
+
+
+def _now(request: Request) -> datetime:
+    clock: Clock = request.app.state.clock
+    return clock.now()
+
+
+def _minutes(delta: Any) -> str:
+    if delta is None:
+        return "-"
+    seconds = int(delta.total_seconds())
+    if seconds < 3600:
+        return f"{seconds // 60}m {seconds % 60:02d}s"
+    return f"{seconds // 3600}h {seconds % 3600 // 60:02d}m"
+
+
+def _time(moment: datetime | None) -> str:
+    return moment.strftime("%d %b %H:%M") if moment is not None else "-"
+
+
+templates.env.filters["waited"] = _minutes
+templates.env.filters["when"] = _time
+
+
+def _page(request: Request, name: str, context: dict[str, Any], status: int = 200) -> HTMLResponse:
+    user = request.state.user
+    base = {
+        "user": user,
+        "is_supervisor": user is not None and user.role in SUPERVISOR_ROLES,
+        "message": request.query_params.get("done", ""),
+    }
+    return templates.TemplateResponse(request, name, {**base, **context}, status_code=status)
+
+
+def _status_of(exc: LoketError) -> int:
+    return next((code for kind, code in STATUS.items() if isinstance(exc, kind)), 400)
+
+
+# --- the queue ---
+
+
+def _queue_context(request: Request, user: Any) -> dict[str, Any]:
+    agents = _agents(request)
+    backlog, limit = agents.backlog()
+    return {
+        "queue": agents.queue(),
+        "mine": agents.my_cases(user),
+        "backlog": backlog,
+        "backlog_limit": limit,
+        "now": _now(request),
+    }
+
+
+@router.get("", response_class=HTMLResponse)
+def queue_page(request: Request, user: StaffUser) -> Response:
+    """Waiting cases (longest first) and the user's own cases; updates itself live."""
+    return _page(request, "desk/queue.html", _queue_context(request, user))
+
+
+@router.get("/fragments/queue", response_class=HTMLResponse)
+def queue_fragment(request: Request, user: StaffUser) -> Response:
+    """The queue tables alone, for the page's live refresh."""
+    return _page(request, "desk/_queue.html", _queue_context(request, user))
+
+
+@router.get("/events")
+async def desk_events(request: Request, _user: StaffUser) -> Response:
+    """Server-sent events: one `data:` line whenever a message or a case event is recorded."""
+    engine = request.app.state.engine
+
+    def latest() -> tuple[int, int]:
+        with engine.connect() as conn:
+            return aq.last_activity(conn)
+
+    async def stream() -> AsyncIterator[str]:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + STREAM_MAX_SECONDS
+        seen = await asyncio.to_thread(latest)
+        yield f"retry: 1000\ndata: {json.dumps({'message': seen[0], 'event': seen[1]})}\n\n"
+        while loop.time() < deadline and not await request.is_disconnected():
+            await asyncio.sleep(STREAM_POLL_SECONDS)
+            now = await asyncio.to_thread(latest)
+            if now != seen:
+                seen = now
+                yield f"data: {json.dumps({'message': now[0], 'event': now[1]})}\n\n"
+
+    return StreamingResponse(
+        stream(), media_type="text/event-stream", headers={"Cache-Control": "no-store"}
+    )
+
+
+# --- one case ---
+
+
+def _case_context(request: Request, user: Any, case_id: int) -> dict[str, Any]:
+    agents = _agents(request)
+    view: CaseView = agents.case_view(case_id)
+    by_message: dict[int, list[dict[str, Any]]] = {}
+    for item in view.attachments:
+        by_message.setdefault(item["message_id"], []).append(item)
+    staff = agents.staff()
+    return {
+        "view": view,
+        "item": view.item,
+        "attachments_by_message": by_message,
+        "phrases": agents.standard_phrases(case_id, user),
+        "staff": [s for s in staff if s.role in ("agent", "supervisor", "admin")],
+        "categories": list(view.profile.categories),
+        "areas": view.profile.escalation_areas,
+        "next_statuses": NEXT_STATUSES,
+        "mine": view.item.assignee_id == user.id,
+        "now": _now(request),
+        "buttons": {m["id"]: json.loads(m["buttons_json"] or "[]") for m in view.messages},
+    }
+
+
+def _case_page(
+    request: Request, user: Any, case_id: int, *, error: str = "", status: int = 200
+) -> Response:
+    try:
+        context = _case_context(request, user, case_id)
+    except UnknownCase as exc:
+        return _page(request, "desk/error.html", {"error": str(exc)}, status=404)
+    return _page(request, "desk/case.html", {**context, "error": error}, status)
+
+
+@router.get("/cases/{case_id}", response_class=HTMLResponse)
+def case_page(request: Request, case_id: int, user: StaffUser) -> Response:
+    """The whole case: transcript, fields, one-click phrases, and every action."""
+    return _case_page(request, user, case_id)
+
+
+@router.get("/cases/{case_id}/fragment", response_class=HTMLResponse)
+def case_fragment(request: Request, case_id: int, user: StaffUser) -> Response:
+    """The transcript and status alone, for the page's live refresh."""
+    try:
+        context = _case_context(request, user, case_id)
+    except UnknownCase as exc:
+        return HTMLResponse(str(exc), status_code=404)
+    return _page(request, "desk/_transcript.html", context)
+
+
+async def _act(
+    request: Request, user: Any, case_id: int, action: Callable[[], object], done: str
+) -> Response:
+    """Run a service call; success goes back to the case page, a refusal is shown there."""
+    try:
+        await run_in_threadpool(action)
+    except UnknownCase as exc:
+        return _page(request, "desk/error.html", {"error": str(exc)}, status=404)
+    except LoketError as exc:
+        return _case_page(request, user, case_id, error=str(exc), status=_status_of(exc))
+    return RedirectResponse(f"/desk/cases/{case_id}?done={done}", status_code=303)
+
+
+@router.post("/cases/{case_id}/take")
+async def take(request: Request, case_id: int, user: StaffUser) -> Response:
+    """Become the case's owner; a second agent is told who was first."""
+    return await _act(
+        request, user, case_id, lambda: _agents(request).take(case_id, user), "taken"
+    )
+
+
+@router.post("/cases/{case_id}/reply")
+async def reply(
+    request: Request,
+    case_id: int,
+    user: StaffUser,
+    text: Annotated[str, Form()] = "",
+    phrase: Annotated[str, Form()] = "",
+) -> Response:
+    """Send free text or a standard phrase to the client on their channel."""
+    return await _act(
+        request,
+        user,
+        case_id,
+        lambda: _agents(request).reply(case_id, user, text=text, phrase=phrase or None),
+        "sent",
+    )
+
+
+@router.post("/cases/{case_id}/category")
+async def set_category(
+    request: Request, case_id: int, user: StaffUser, category: Annotated[str, Form()]
+) -> Response:
+    """Easy / Normal / Hard; moves the SLA deadline."""
+    return await _act(
+        request,
+        user,
+        case_id,
+        lambda: _agents(request).set_category(case_id, user, category),
+        "category",
+    )
+
+
+@router.post("/cases/{case_id}/notes")
+async def add_note(
+    request: Request, case_id: int, user: StaffUser, text: Annotated[str, Form()]
+) -> Response:
+    """An internal note; the client never sees it."""
+    return await _act(
+        request, user, case_id, lambda: _agents(request).add_note(case_id, user, text), "note"
+    )
+
+
+@router.post("/cases/{case_id}/hand-back")
+async def hand_back(request: Request, case_id: int, user: StaffUser) -> Response:
+    """Give the case back to the bot."""
+    return await _act(
+        request, user, case_id, lambda: _agents(request).hand_back(case_id, user), "handed_back"
+    )
+
+
+@router.post("/cases/{case_id}/transfer")
+async def transfer(
+    request: Request, case_id: int, user: StaffUser, to_user: Annotated[int, Form()]
+) -> Response:
+    """Give the case to another agent."""
+    return await _act(
+        request,
+        user,
+        case_id,
+        lambda: _agents(request).transfer(case_id, user, to_user),
+        "transferred",
+    )
+
+
+@router.post("/cases/{case_id}/reassign")
+async def reassign(
+    request: Request, case_id: int, user: SupervisorUser, to_user: Annotated[int, Form()]
+) -> Response:
+    """A supervisor gives any open case to an agent."""
+    return await _act(
+        request,
+        user,
+        case_id,
+        lambda: _agents(request).reassign(case_id, user, to_user),
+        "reassigned",
+    )
+
+
+@router.post("/cases/{case_id}/resolve")
+async def resolve(request: Request, case_id: int, user: StaffUser) -> Response:
+    """Declare it solved: closing phrase, then confirmation and survey."""
+    return await _act(
+        request, user, case_id, lambda: _agents(request).resolve(case_id, user), "resolved"
+    )
+
+
+@router.post("/cases/{case_id}/escalations")
+async def escalate(
+    request: Request,
+    case_id: int,
+    user: StaffUser,
+    detail: Annotated[str, Form()],
+    area: Annotated[str, Form()] = "",
+    outlet: Annotated[str, Form()] = "",
+    media: Annotated[str, Form()] = "",
+) -> Response:
+    """File a report for the developer/IT team and post it (Discord / Telegram group)."""
+    escalations = _escalations(request)
+    try:
+        report = await run_in_threadpool(
+            lambda: escalations.file(
+                case_id, user, area=area, outlet=outlet, detail=detail, media=media
+            )
+        )
+    except UnknownCase as exc:
+        return _page(request, "desk/error.html", {"error": str(exc)}, status=404)
+    except LoketError as exc:
+        return _case_page(request, user, case_id, error=str(exc), status=_status_of(exc))
+    await escalations.post(report)  # never raises; a failure shows on the case page
+    return RedirectResponse(f"/desk/cases/{case_id}?done=escalated", status_code=303)
+
+
+def _case_of_report(request: Request, escalation_id: int) -> int | None:
+    with request.app.state.engine.connect() as conn:
+        report = aq.get_escalation(conn, escalation_id=escalation_id)
+    return int(report["case_id"]) if report is not None else None
+
+
+@router.post("/escalations/{escalation_id}/status")
+async def escalation_status(
+    request: Request, escalation_id: int, user: StaffUser, status: Annotated[str, Form()]
+) -> Response:
+    """Move a report: fix ready, verified (the client is told), closed."""
+    case_id = _case_of_report(request, escalation_id)
+    if case_id is None:
+        return _page(request, "desk/error.html", {"error": "no such report"}, status=404)
+    return await _act(
+        request,
+        user,
+        case_id,
+        lambda: _escalations(request).set_status(escalation_id, user, status),
+        "report",
+    )
+
+
+@router.post("/escalations/{escalation_id}/repost")
+async def escalation_repost(request: Request, escalation_id: int, _user: StaffUser) -> Response:
+    """Post a report again after Discord or Telegram failed."""
+    case_id = _case_of_report(request, escalation_id)
+    if case_id is None:
+        return _page(request, "desk/error.html", {"error": "no such report"}, status=404)
+    await _escalations(request).post(escalation_id)
+    return RedirectResponse(f"/desk/cases/{case_id}?done=reposted", status_code=303)
+
+
+@router.post("/cases/{case_id}/compensation")
+async def compensation(
+    request: Request,
+    case_id: int,
+    user: SupervisorUser,
+    loss: Annotated[str, Form()],
+    agreed: Annotated[str, Form()],
+    product_fault: Annotated[str, Form()] = "",
+) -> Response:
+    """Bahtera: a supervisor records the product's fault, the loss and what was agreed."""
+    return await _act(
+        request,
+        user,
+        case_id,
+        lambda: _escalations(request).record_compensation(
+            case_id, user, product_fault=bool(product_fault), loss=loss, compensation=agreed
+        ),
+        "compensation",
+    )
+
+
+@router.get("/cases/{case_id}/attachments/{attachment_id}")
+def attachment(request: Request, case_id: int, attachment_id: int, _user: StaffUser) -> Response:
+    """A client's photo, video or document, for logged-in staff only."""
+    with request.app.state.engine.connect() as conn:
+        item = aq.get_attachment(conn, attachment_id=attachment_id)
+    if item is None or item["case_id"] != case_id:
+        return HTMLResponse("no such attachment", status_code=404)
+    root = Path(request.app.state.settings.media_dir).resolve()
+    stored = item["stored_path"]
+    if stored:
+        path = Path(stored).resolve()
+        if path.is_file() and path.is_relative_to(root):
+            kind = item["content_type"] or mimetypes.guess_type(path.name)[0]
+            return FileResponse(path, media_type=kind or "application/octet-stream")
+    url = item["url"] or ""
+    if url.startswith("https://"):
+        return RedirectResponse(url, status_code=307)
+    return HTMLResponse("this attachment is kept by the channel only", status_code=404)
+
+
+# --- supervisors ---
+
+
+@router.get("/supervisor", response_class=HTMLResponse)
+def supervisor_page(request: Request, _user: SupervisorUser) -> Response:
+    """All cases, who is online and how loaded, the backlog warning; reassign from here."""
+    agents = _agents(request)
+    backlog, limit = agents.backlog()
+    staff = agents.staff()
+    return _page(
+        request,
+        "desk/supervisor.html",
+        {
+            "cases": agents.all_cases(),
+            "staff": staff,
+            "owners": [s for s in staff if s.role in ("agent", "supervisor", "admin")],
+            "backlog": backlog,
+            "backlog_limit": limit,
+            "now": _now(request),
+        },
+    )
+
+
+# --- cases that do not start in chat ---
+
+
+@router.get("/new", response_class=HTMLResponse)
+def new_case_page(request: Request, _user: StaffUser) -> Response:
+    """The form for a phone call, walk-in, suggestion-box note or email."""
+    return _new_case(request, {}, "")
+
+
+def _new_case(request: Request, values: dict[str, str], error: str, status: int = 200) -> Response:
+    profile = _agents(request).profile()
+    return _page(
+        request,
+        "desk/new_case.html",
+        {
+            "profile": profile,
+            "sources": MANUAL_SOURCES,
+            "channels": CONTACT_CHANNELS,
+            "values": values,
+            "error": error,
+        },
+        status,
+    )
+
+
+@router.post("/new")
+async def new_case(request: Request, user: StaffUser) -> Response:
+    """Open the case; it joins the queue (or the agent keeps it) with the same clocks."""
+    form = await request.form()
+    values = {k: v for k, v in form.items() if isinstance(v, str)}
+    profile = _agents(request).profile()
+    fields = {f.key: values.get(f"field_{f.key}", "") for f in profile.fields}
+    try:
+        case_id = await run_in_threadpool(
+            lambda: _agents(request).open_case(
+                user,
+                source=values.get("source", ""),
+                complaint=values.get("complaint", ""),
+                fields=fields,
+                client_name=values.get("client_name", ""),
+                contact_channel=values.get("contact_channel", ""),
+                contact=values.get("contact", ""),
+                take=bool(values.get("take")),
+            )
+        )
+    except LoketError as exc:
+        return _new_case(request, values, str(exc), _status_of(exc))
+    return RedirectResponse(f"/desk/cases/{case_id}?done=opened", status_code=303)

@@ -1,0 +1,447 @@
+"""Queries of the agent desk and its clocks: owners, queue, notes, escalations, compensation.
+
+Cooler paths than the receive path, but Core statements all the same; keyword-only,
+connection first, the caller owns the transaction.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, cast
+
+from sqlalchemy import Connection, RowMapping, Table, and_, func, insert, select, update
+
+from db.models import CaseNote, Compensation, Escalation, User
+from db.queries import ATTACHMENT, CASE, CASE_EVENT, CONTACT, MESSAGE
+
+USER = cast(Table, User.__table__)  # type: ignore[attr-defined]
+NOTE = cast(Table, CaseNote.__table__)  # type: ignore[attr-defined]
+ESCALATION = cast(Table, Escalation.__table__)  # type: ignore[attr-defined]
+COMPENSATION = cast(Table, Compensation.__table__)  # type: ignore[attr-defined]
+
+WORKING_STATES = ("with_agent", "escalated")  # what counts against an agent's capacity
+
+
+def get_case(conn: Connection, *, case_id: int, lock: bool = False) -> RowMapping | None:
+    """One case, every column; with `lock`, a row lock on PostgreSQL until commit."""
+    query = select(CASE).where(CASE.c.id == case_id)
+    if lock and conn.dialect.name == "postgresql":
+        query = query.with_for_update()
+    return conn.execute(query).mappings().first()
+
+
+def claim_case(
+    conn: Connection, *, case_id: int, user_id: int, from_state: str, to_state: str, now: datetime
+) -> bool:
+    """Give an unowned case to one user; False when someone else got it first.
+
+    A compare-and-set: the UPDATE only matches while the case has no owner and is still in
+    the state it was read in, so of two agents taking it at once exactly one row changes.
+    """
+    result = conn.execute(
+        update(CASE)
+        .where(
+            CASE.c.id == case_id,
+            CASE.c.assignee_id.is_(None),
+            CASE.c.closed_at.is_(None),
+            CASE.c.state == from_state,
+        )
+        .values(
+            assignee_id=user_id,
+            assigned_at=now,
+            state=to_state,
+            updated_at=now,
+            handed_off_at=func.coalesce(CASE.c.handed_off_at, now),
+        )
+    )
+    return result.rowcount == 1
+
+
+def move_case(
+    conn: Connection, *, case_id: int, from_user: int | None, to_user: int, now: datetime
+) -> bool:
+    """Hand an owned case to another user; False when its owner changed meanwhile."""
+    owner = CASE.c.assignee_id.is_(None) if from_user is None else CASE.c.assignee_id == from_user
+    result = conn.execute(
+        update(CASE)
+        .where(CASE.c.id == case_id, owner, CASE.c.closed_at.is_(None))
+        .values(assignee_id=to_user, assigned_at=now, updated_at=now)
+    )
+    return result.rowcount == 1
+
+
+def update_case(conn: Connection, *, case_id: int, **values: Any) -> None:
+    """Set some columns of one case."""
+    conn.execute(update(CASE).where(CASE.c.id == case_id).values(**values))
+
+
+def mark_first_response(conn: Connection, *, case_id: int, user_id: int, now: datetime) -> bool:
+    """Start-and-stop of the FRT clock: only the first human reply counts."""
+    result = conn.execute(
+        update(CASE)
+        .where(CASE.c.id == case_id, CASE.c.first_response_at.is_(None))
+        .values(first_response_at=now, first_response_by=user_id)
+    )
+    return result.rowcount == 1
+
+
+def last_message_id(conn: Connection, *, case_id: int) -> int:
+    """The id of the case's newest message."""
+    query = select(func.max(MESSAGE.c.id)).where(MESSAGE.c.case_id == case_id)
+    return int(conn.execute(query).scalar_one())
+
+
+def get_user(conn: Connection, *, user_id: int) -> RowMapping | None:
+    """One desk user."""
+    return conn.execute(select(USER).where(USER.c.id == user_id)).mappings().first()
+
+
+def user_name(conn: Connection, *, user_id: int | None) -> str | None:
+    """A user's name, for messages like "already taken by Sari"."""
+    if user_id is None:
+        return None
+    return conn.execute(select(USER.c.name).where(USER.c.id == user_id)).scalar()
+
+
+def list_staff(conn: Connection) -> list[RowMapping]:
+    """Active desk users with how many cases each is working on now."""
+    load = (
+        select(func.count())
+        .where(CASE.c.assignee_id == USER.c.id, CASE.c.state.in_(WORKING_STATES))
+        .correlate(USER)
+        .scalar_subquery()
+        .label("load")
+    )
+    query = select(USER.c.id, USER.c.name, USER.c.role, USER.c.last_seen_at, load).where(
+        USER.c.active.is_(True)
+    )
+    return list(conn.execute(query.order_by(USER.c.name)).mappings())
+
+
+_LAST_CLIENT_TEXT = (
+    select(MESSAGE.c.text)
+    .where(MESSAGE.c.case_id == CASE.c.id, MESSAGE.c.direction == "in")
+    .order_by(MESSAGE.c.id.desc())
+    .limit(1)
+    .correlate(CASE)
+    .scalar_subquery()
+)
+_ESCALATION_STATUS = (
+    select(ESCALATION.c.status)
+    .where(ESCALATION.c.case_id == CASE.c.id)
+    .order_by(ESCALATION.c.id.desc())
+    .limit(1)
+    .correlate(CASE)
+    .scalar_subquery()
+)
+_FAILED_OUT = (
+    select(func.count())
+    .where(
+        MESSAGE.c.case_id == CASE.c.id,
+        MESSAGE.c.direction == "out",
+        MESSAGE.c.status == "failed",
+    )
+    .correlate(CASE)
+    .scalar_subquery()
+)
+
+
+def list_case_rows(
+    conn: Connection,
+    *,
+    queued_only: bool = False,
+    assignee_id: int | None = None,
+    open_only: bool = True,
+    case_id: int | None = None,
+    limit: int = 500,
+) -> list[RowMapping]:
+    """Cases with what the queue shows: client, owner, last client words, escalation status."""
+    query = (
+        select(
+            CASE,
+            CONTACT.c.display_name.label("contact_name"),
+            USER.c.name.label("assignee_name"),
+            _LAST_CLIENT_TEXT.label("last_client_text"),
+            _ESCALATION_STATUS.label("escalation_status"),
+            _FAILED_OUT.label("failed_messages"),
+        )
+        .join(CONTACT, CONTACT.c.id == CASE.c.contact_id)
+        .outerjoin(USER, USER.c.id == CASE.c.assignee_id)
+        .limit(limit)
+    )
+    if open_only:
+        query = query.where(CASE.c.closed_at.is_(None))
+    if queued_only:
+        query = query.where(CASE.c.state == "queued", CASE.c.assignee_id.is_(None))
+    if assignee_id is not None:
+        query = query.where(CASE.c.assignee_id == assignee_id)
+    if case_id is not None:
+        query = query.where(CASE.c.id == case_id)
+    # Longest waiting first; cases never queued (still with the bot) after them.
+    query = query.order_by(
+        CASE.c.queued_at.is_(None), CASE.c.queued_at, CASE.c.opened_at, CASE.c.id
+    )
+    return list(conn.execute(query).mappings())
+
+
+def count_backlog(conn: Connection) -> int:
+    """Active cases: handed to people, not yet resolved, not closed."""
+    query = select(func.count()).where(
+        CASE.c.closed_at.is_(None),
+        CASE.c.resolved_at.is_(None),
+        CASE.c.handed_off_at.is_not(None),
+    )
+    return int(conn.execute(query).scalar_one())
+
+
+def get_contact(conn: Connection, *, contact_id: int) -> RowMapping | None:
+    """The client's contact row."""
+    return conn.execute(select(CONTACT).where(CONTACT.c.id == contact_id)).mappings().first()
+
+
+def list_transcript(conn: Connection, *, case_id: int) -> list[RowMapping]:
+    """The whole transcript: client, bot and agents, in order."""
+    query = select(MESSAGE).where(MESSAGE.c.case_id == case_id).order_by(MESSAGE.c.id)
+    return list(conn.execute(query).mappings())
+
+
+def list_case_attachments(conn: Connection, *, case_id: int) -> list[RowMapping]:
+    """The case's photos, videos, documents and places."""
+    query = select(ATTACHMENT).where(ATTACHMENT.c.case_id == case_id).order_by(ATTACHMENT.c.id)
+    return list(conn.execute(query).mappings())
+
+
+def get_attachment(conn: Connection, *, attachment_id: int) -> RowMapping | None:
+    """One attachment."""
+    query = select(ATTACHMENT).where(ATTACHMENT.c.id == attachment_id)
+    return conn.execute(query).mappings().first()
+
+
+def record_note(conn: Connection, *, case_id: int, author: str, text: str, now: datetime) -> None:
+    """An internal note; never a message, so never sent."""
+    conn.execute(insert(NOTE).values(case_id=case_id, author=author, text=text, created_at=now))
+
+
+def list_notes(conn: Connection, *, case_id: int) -> list[RowMapping]:
+    """The case's internal notes, oldest first."""
+    query = select(NOTE).where(NOTE.c.case_id == case_id).order_by(NOTE.c.id)
+    return list(conn.execute(query).mappings())
+
+
+def list_events(conn: Connection, *, case_id: int) -> list[RowMapping]:
+    """The case's event log, oldest first."""
+    query = select(CASE_EVENT).where(CASE_EVENT.c.case_id == case_id).order_by(CASE_EVENT.c.id)
+    return list(conn.execute(query).mappings())
+
+
+def list_events_after(
+    conn: Connection, *, after_id: int, kinds: tuple[str, ...]
+) -> list[RowMapping]:
+    """Events newer than `after_id` of these kinds (hand-off notifications)."""
+    query = (
+        select(CASE_EVENT)
+        .where(CASE_EVENT.c.id > after_id, CASE_EVENT.c.kind.in_(kinds))
+        .order_by(CASE_EVENT.c.id)
+    )
+    return list(conn.execute(query).mappings())
+
+
+def last_event_id(conn: Connection) -> int:
+    """The newest event's id (0 when there is none)."""
+    return int(conn.execute(select(func.coalesce(func.max(CASE_EVENT.c.id), 0))).scalar_one())
+
+
+def last_activity(conn: Connection) -> tuple[int, int]:
+    """Newest message id and newest event id: the console's live pages watch these move."""
+    message = conn.execute(select(func.coalesce(func.max(MESSAGE.c.id), 0))).scalar_one()
+    return int(message), last_event_id(conn)
+
+
+def record_escalation(
+    conn: Connection,
+    *,
+    case_id: int,
+    area: str,
+    outlet: str,
+    detail: str,
+    filed_by: str,
+    now: datetime,
+) -> int:
+    """File a report for the developer/IT team; returns its id."""
+    result = conn.execute(
+        insert(ESCALATION).values(
+            case_id=case_id,
+            area=area,
+            outlet=outlet,
+            detail=detail,
+            status="open",
+            filed_by=filed_by,
+            created_at=now,
+            updated_at=now,
+        )
+    )
+    return int(cast(int, result.inserted_primary_key[0]))  # type: ignore[index]
+
+
+def get_escalation(conn: Connection, *, escalation_id: int) -> RowMapping | None:
+    """One report."""
+    query = select(ESCALATION).where(ESCALATION.c.id == escalation_id)
+    return conn.execute(query).mappings().first()
+
+
+def set_escalation_status(
+    conn: Connection, *, escalation_id: int, from_status: str, to_status: str, now: datetime
+) -> bool:
+    """Move a report's status forward; False when it moved meanwhile."""
+    result = conn.execute(
+        update(ESCALATION)
+        .where(ESCALATION.c.id == escalation_id, ESCALATION.c.status == from_status)
+        .values(status=to_status, updated_at=now)
+    )
+    return result.rowcount == 1
+
+
+def record_post_result(
+    conn: Connection, *, escalation_id: int, posted_to: str | None, error: str | None
+) -> None:
+    """Where the report was posted, and what failed (shown in the console)."""
+    conn.execute(
+        update(ESCALATION)
+        .where(ESCALATION.c.id == escalation_id)
+        .values(posted_to=posted_to, post_error=error)
+    )
+
+
+def list_escalations(conn: Connection, *, case_id: int) -> list[RowMapping]:
+    """The case's reports, oldest first."""
+    query = select(ESCALATION).where(ESCALATION.c.case_id == case_id).order_by(ESCALATION.c.id)
+    return list(conn.execute(query).mappings())
+
+
+def record_compensation(
+    conn: Connection,
+    *,
+    case_id: int,
+    product_fault: bool,
+    loss: str,
+    compensation: str,
+    recorded_by: str,
+    now: datetime,
+) -> None:
+    """Bahtera's compensation record for a case."""
+    conn.execute(
+        insert(COMPENSATION).values(
+            case_id=case_id,
+            product_fault=product_fault,
+            loss=loss,
+            compensation=compensation,
+            recorded_by=recorded_by,
+            created_at=now,
+        )
+    )
+
+
+def list_compensations(conn: Connection, *, case_id: int) -> list[RowMapping]:
+    """The case's compensation records."""
+    query = (
+        select(COMPENSATION).where(COMPENSATION.c.case_id == case_id).order_by(COMPENSATION.c.id)
+    )
+    return list(conn.execute(query).mappings())
+
+
+# --- the clocks (chatbot/timers.py) ---
+
+
+def mark_clock(conn: Connection, *, case_id: int, column: str, at: datetime) -> bool:
+    """Set a once-only clock mark (frt_missed_at, sla_breached_at); False if already set."""
+    target = CASE.c[column]
+    result = conn.execute(
+        update(CASE).where(CASE.c.id == case_id, target.is_(None)).values({column: at})
+    )
+    return result.rowcount == 1
+
+
+def list_frt_due(
+    conn: Connection, *, profile: str, handed_off_before: datetime
+) -> list[RowMapping]:
+    """Handed-off cases with no human reply whose first-response target has passed."""
+    query = select(CASE.c.id, CASE.c.handed_off_at).where(
+        CASE.c.profile == profile,
+        CASE.c.handed_off_at <= handed_off_before,
+        CASE.c.first_response_at.is_(None),
+        CASE.c.frt_missed_at.is_(None),
+        CASE.c.closed_at.is_(None),
+    )
+    return list(conn.execute(query.order_by(CASE.c.id)).mappings())
+
+
+def list_sla_due(conn: Connection, *, profile: str, now: datetime) -> list[RowMapping]:
+    """Unresolved open cases whose resolution deadline has passed, not yet marked."""
+    query = select(CASE.c.id, CASE.c.sla_due_at).where(
+        CASE.c.profile == profile,
+        CASE.c.sla_due_at <= now,
+        CASE.c.resolved_at.is_(None),
+        CASE.c.sla_breached_at.is_(None),
+        CASE.c.closed_at.is_(None),
+    )
+    return list(conn.execute(query.order_by(CASE.c.id)).mappings())
+
+
+def list_silent(
+    conn: Connection, *, profile: str, states: tuple[str, ...], quiet_since: datetime
+) -> list[int]:
+    """Open cases in these states with no activity since `quiet_since`."""
+    query = select(CASE.c.id).where(
+        CASE.c.profile == profile,
+        CASE.c.state.in_(states),
+        CASE.c.updated_at <= quiet_since,
+        CASE.c.closed_at.is_(None),
+    )
+    return list(conn.execute(query.order_by(CASE.c.id)).scalars())
+
+
+def list_unassigned_queue(conn: Connection) -> list[RowMapping]:
+    """Queued cases nobody owns, longest waiting first (auto-assignment)."""
+    query = (
+        select(CASE.c.id, CASE.c.profile, CASE.c.state)
+        .where(
+            CASE.c.state == "queued",
+            CASE.c.assignee_id.is_(None),
+            CASE.c.closed_at.is_(None),
+        )
+        .order_by(CASE.c.queued_at, CASE.c.id)
+    )
+    return list(conn.execute(query).mappings())
+
+
+def find_open_case(conn: Connection, *, channel: str, chat_id: str) -> int | None:
+    """The open case of a chat, if any (one per chat)."""
+    query = select(CASE.c.id).where(
+        CASE.c.channel == channel, CASE.c.chat_id == chat_id, CASE.c.closed_at.is_(None)
+    )
+    return conn.execute(query).scalar()
+
+
+def staff_filter(roles: tuple[str, ...], online_since: datetime | None) -> Any:
+    """Active users of these roles, seen since `online_since` when given."""
+    clauses: list[Any] = [USER.c.active.is_(True), USER.c.role.in_(roles)]
+    if online_since is not None:
+        clauses.append(and_(USER.c.last_seen_at.is_not(None), USER.c.last_seen_at >= online_since))
+    return and_(*clauses)
+
+
+def list_online(conn: Connection, *, roles: tuple[str, ...], since: datetime) -> list[RowMapping]:
+    """Users of these roles seen since `since`, with their current load."""
+    load = (
+        select(func.count())
+        .where(CASE.c.assignee_id == USER.c.id, CASE.c.state.in_(WORKING_STATES))
+        .correlate(USER)
+        .scalar_subquery()
+        .label("load")
+    )
+    query = (
+        select(USER.c.id, USER.c.name, USER.c.role, load)
+        .where(staff_filter(roles, since))
+        .order_by(USER.c.id)
+    )
+    return list(conn.execute(query).mappings())
