@@ -153,6 +153,55 @@ SLANG = {
     "pwd": "password",
     "passwd": "password",
     "gimna": "bagaimana",
+    "ngk": "tidak",
+    "ngak": "tidak",
+    "gx": "tidak",
+    "nda": "tidak",
+    "ndak": "tidak",
+    "gag": "tidak",
+    "dh": "sudah",
+    "uda": "sudah",
+    "udahan": "sudah",
+    "lom": "belum",
+    "blon": "belum",
+    "bener": "benar",
+    "bnr": "benar",
+    "pdhl": "padahal",
+    "padahl": "padahal",
+    "ntar": "nanti",
+    "nnti": "nanti",
+    "bntr": "sebentar",
+    "bentar": "sebentar",
+    "msk": "masuk",
+    "bkn": "bukan",
+    "aq": "saya",
+    "jgn": "jangan",
+    "mhn": "mohon",
+    "trmksh": "terima kasih",
+    "mkasi": "terima kasih",
+    "maacih": "terima kasih",
+    "makacih": "terima kasih",
+    "suwun": "terima kasih",
+    "nuhun": "terima kasih",
+    "okeh": "oke",
+    "oce": "oke",
+    "okai": "oke",
+    "okk": "oke",
+    "oks": "oke",
+    "sipp": "oke",
+    "sippp": "oke",
+    "mantab": "mantap",
+    "mntp": "mantap",
+    "mantul": "mantap",
+    "iyaa": "ya",
+    "iyah": "ya",
+    "iyya": "ya",
+    "yoi": "ya",
+    "bgs": "bagus",
+    "kyk": "seperti",
+    "kayak": "seperti",
+    "tf": "transfer",
+    "sbnrnya": "sebenarnya",
 }
 
 GREETING_WORDS = frozenset(
@@ -214,6 +263,8 @@ _NOTHING_WRONG = frozenset(
     "eror lag ngelag".split()
 )
 SKIP_WORDS = frozenset("tidak skip lewati no none - ga gak nggak cukup enggak".split())
+# Words that may come with a refusal to comment ("gak ada kak", "tidak ada saran", "no comment").
+_SKIP_COMPANIONS = frozenset("kak min ada komentar comment saran sudah aja saja itu dulu".split())
 
 ENGLISH_WORDS = frozenset(
     "the i you my we is are was want to a an of please have someone call me it not hello "
@@ -486,7 +537,11 @@ def is_yes(text: str, button: str | None = None) -> bool:
 def is_skip(text: str) -> bool:
     """Whether the client declines to leave a comment."""
     ws = words(text)
-    return not ws or (len(ws) <= 2 and all(w in SKIP_WORDS or w == "kak" for w in ws))
+    return not ws or (
+        len(ws) <= 4
+        and any(w in SKIP_WORDS for w in ws)
+        and all(w in SKIP_WORDS or w in _SKIP_COMPANIONS for w in ws)
+    )
 
 
 _NUMBER_WORDS = {

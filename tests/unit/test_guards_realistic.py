@@ -256,3 +256,36 @@ def test_clean_reference_hears_more_ways_of_having_no_receipt(text: str, accepte
 )
 def test_words_expands_more_slang(text: str, expanded: list[str]) -> None:
     assert guards.words(text) == expanded
+
+
+@pytest.mark.parametrize(
+    ("text", "skips"),
+    [
+        ("gk ada", True),
+        ("gak ada kak", True),
+        ("tidak ada saran", True),
+        ("no comment", True),
+        ("-", True),
+        ("cukup kak", True),
+        ("gak papa kak, cuma agak lama", False),  # a comment after all
+        ("sudah cukup bagus", False),
+        ("ada kak, tolong lebih cepat", False),
+    ],
+)
+def test_is_skip_hears_the_usual_ways_of_not_commenting(text: str, skips: bool) -> None:
+    assert guards.is_skip(text) is skips
+
+
+@pytest.mark.parametrize(
+    ("text", "yes", "no"),
+    [
+        ("okeh sipp", True, False),
+        ("iyaa udah bener", True, False),
+        ("ngk bisa", False, True),
+        ("lom kak", False, True),
+        ("mantul", True, False),
+    ],
+)
+def test_more_slang_for_yes_and_no(text: str, yes: bool, no: bool) -> None:
+    assert guards.is_yes(text) is yes
+    assert guards.is_no(text) is no
