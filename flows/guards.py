@@ -208,7 +208,8 @@ GREETING_WORDS = frozenset(
     "p halo hallo halloo helo hello hai hi hey hay pagi siang sore malam selamat permisi "
     "assalamualaikum assalamu'alaikum asalamualaikum assalamualaikom salam kak admin bang "
     "mas mbak bu pak om tes test ping oke ya min mimin urgent penting tolong dong good morning "
-    "afternoon evening night met malem terima kasih thanks thank you".split()
+    "afternoon evening night met malem terima kasih thanks thank you sugeng enjing sonten dalu "
+    "punten sampurasun hy hei oi gan sis bro mba".split()
 )
 SALUTATIONS = frozenset(
     "p halo hallo halloo helo hello hai hi hey hay pagi siang sore malam selamat permisi "
@@ -633,15 +634,37 @@ def clean_name(text: str) -> str | None:
     ws = words(candidate)
     if not ws or len(ws) > 8 or re.search(r"\d", candidate) or _letters(candidate) < 2:
         return None
+    if MASK in candidate or _NOT_A_NAME.search(candidate):
+        return None  # "otp nya ******", "tokoku.erzap.id", an e-mail address
     if all(w in GREETING_WORDS or w in YES_WORDS or w in NO_WORDS for w in ws):
         return None
     # "Ratna dari PT Maju" names a person and where they are from; "dari kemarin" does not.
-    story = STORY_WORDS & set(ws[1:]) - _AFFILIATION_WORDS | STORY_WORDS & {ws[0]}
+    # A capitalised word is a proper noun: "Hari" is a name, "hari" is a day.
+    story = {
+        w
+        for i, (w, proper) in enumerate(_tokens(candidate))
+        if not proper and w in STORY_WORDS and (i == 0 or w not in _AFFILIATION_WORDS)
+    }
     if story:
         return None
     return candidate
 
 
+def _tokens(text: str) -> list[tuple[str, bool]]:
+    """Normalised words, each with whether the client capitalised it ("Hari", "Bulan")."""
+    out: list[tuple[str, bool]] = []
+    for raw in WORD.findall(text):
+        proper = raw[:1].isupper() and (len(raw) == 1 or raw[1:].islower())
+        out.extend((w, proper) for w in SLANG.get(raw.lower(), raw.lower()).split())
+    return out
+
+
+_NOT_A_NAME = re.compile(r"@|https?:|www\.|\.(?:id|com|co|net|org)\b", re.I)
+# "belum bisa kak, email nya ngk masuk", "gk tau": the client answers with the problem instead.
+_NOT_AN_ANSWER = re.compile(
+    r"\b(?:belum|tidak|masih|tetap) (?:bisa|masuk|keluar|tahu|tau|ada|muncul|berhasil)\b"
+    r"|\b(?:gagal|error|lupa)\b"
+)
 _AFFILIATION_WORDS = frozenset({"dari", "di"})
 _NAME_SUFFIX = re.compile(
     r"(?:[\s,]+(?:kak|kk|min|ya|yaa|ka|gan|sis|mas|mbak|bro)\b)+[\s.!🙏]*$", re.I
@@ -655,6 +678,11 @@ def clean_text(text: str) -> str | None:
     if _letters(value) < 3 or not ws:
         return None
     if all(w in GREETING_WORDS or w in YES_WORDS or w in NO_WORDS for w in ws):
+        return None
+    if MASK in value:
+        return None
+    plain = " ".join(w for w, proper in _tokens(value) if not proper)
+    if _NOT_AN_ANSWER.search(plain):
         return None
     return value
 

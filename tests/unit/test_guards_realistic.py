@@ -289,3 +289,43 @@ def test_is_skip_hears_the_usual_ways_of_not_commenting(text: str, skips: bool) 
 def test_more_slang_for_yes_and_no(text: str, yes: bool, no: bool) -> None:
     assert guards.is_yes(text) is yes
     assert guards.is_no(text) is no
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("Hari", "Hari"),  # a name, though "hari" is a day
+        ("Bulan Purnama", "Bulan Purnama"),
+        ("Ibu Ratna dari PT Maju", "Ibu Ratna dari PT Maju"),
+        ("hari.erzap.id", None),  # the outlet's domain, answered too early
+        ("rina@gmail.com", None),
+        ("otp nya ******", None),  # a masked OTP is no name
+        ("Sudah dari kemarin error", None),
+        ("udah 2 hari", None),
+    ],
+)
+def test_clean_name_tells_names_from_domains_secrets_and_days(text: str, name: str | None) -> None:
+    assert guards.clean_name(text) == name
+
+
+@pytest.mark.parametrize(
+    ("text", "accepted"),
+    [
+        ("Grup Sate Pak Agus", True),
+        ("depan toko, gak jauh dari masjid", True),  # "gak jauh" is an address, not a problem
+        ("Toko Masih Jaya", True),  # capitalised: part of the shop's name
+        ("acara nikahan di gedung Graha", True),
+        ("lom bisa kak, email nya ngk masuk2", False),  # the problem, not the outlet
+        ("gk tau kak", False),
+        ("pass nya ******", False),
+        ("-", False),
+    ],
+)
+def test_clean_text_refuses_the_problem_given_as_an_answer(text: str, accepted: bool) -> None:
+    assert (guards.clean_text(text) is not None) is accepted
+
+
+@pytest.mark.parametrize("text", ["sugeng enjing", "punten", "hei kak", "oi min"])
+def test_regional_greetings_are_no_story(text: str) -> None:
+    assert guards.has_story(text) is False
+    assert guards.is_greeting_only(text) is True
