@@ -481,6 +481,23 @@ def is_human_request(text: str) -> bool:
     return all(w in HUMAN_WORDS or w in GREETING_WORDS or w in FILLERS for w in ws)
 
 
+_THANKS_WORDS = frozenset("terima kasih thanks thank you oke ya mantap 👍 🙏 siap".split())
+_THANKS_COMPANIONS = frozenset("kak min banyak sama sama-sama sekali ya sudah jelas paham".split())
+
+
+def is_thanks_only(text: str) -> bool:
+    """Whether the text only thanks or acknowledges ("makasih kak", "ok sip", "👍").
+
+    After a case closed, such a message deserves a "sama-sama", not a new case.
+    """
+    ws = words(text)
+    if not ws:
+        return any(ch in text for ch in "👍🙏")
+    return any(w in _THANKS_WORDS for w in ws) and all(
+        w in _THANKS_WORDS or w in _THANKS_COMPANIONS for w in ws
+    )
+
+
 def is_cancel(text: str) -> bool:
     """Whether the client calls the case off ("batal aja", "gak jadi", "udah beres sendiri")."""
     line = normalised(text)

@@ -329,3 +329,20 @@ def test_clean_text_refuses_the_problem_given_as_an_answer(text: str, accepted: 
 def test_regional_greetings_are_no_story(text: str) -> None:
     assert guards.has_story(text) is False
     assert guards.is_greeting_only(text) is True
+
+
+@pytest.mark.parametrize(
+    ("text", "thanks"),
+    [
+        ("makasih kak", True),
+        ("ok sip", True),
+        ("terima kasih banyak min", True),
+        ("👍", True),
+        ("thank you", True),
+        ("makasih, tapi stok saya masih minus", False),
+        ("kak", False),
+        ("P", False),
+    ],
+)
+def test_is_thanks_only(text: str, thanks: bool) -> None:
+    assert guards.is_thanks_only(text) is thanks
