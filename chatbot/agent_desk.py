@@ -12,7 +12,7 @@ import logging
 import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
@@ -126,7 +126,6 @@ class CaseView:
     escalations: list[dict[str, Any]]
     compensations: list[dict[str, Any]]
     profile: Profile
-    standard_phrases: list[tuple[str, str]] = field(default_factory=list)  # (key, preview)
 
 
 class AgentDesk:

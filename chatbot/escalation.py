@@ -7,6 +7,7 @@ outcome is recorded on the report (posted_to / post_error) and shown in the cons
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from sqlalchemy import Engine, RowMapping
@@ -110,10 +111,21 @@ class EscalationDesk:
         logger.info("Case %s escalated (report %s, %s).", case_id, escalation_id, area)
         return escalation_id
 
-    async def post(self, escalation_id: int) -> PostResult:
-        """Post the report to Discord and/or the Telegram group; the outcome is recorded."""
-        text = self.report_text(escalation_id)
-        result = await self._notifier.post(text)
+    async def post(self, escalation_id: int, *, within_seconds: float = 30.0) -> PostResult:
+        """Post the report to Discord and/or the Telegram group; the outcome is recorded.
+
+        Never raises for the destinations: a failure (or no answer within `within_seconds`,
+        retries included) is recorded on the report, where the console offers to post again.
+        """
+        text = await asyncio.to_thread(self.report_text, escalation_id)
+        try:
+            result = await asyncio.wait_for(self._notifier.post(text), within_seconds)
+        except TimeoutError:
+            result = PostResult(errors=[f"no answer within {within_seconds:g}s; post it again"])
+        await asyncio.to_thread(self._record_post, escalation_id, result)
+        return result
+
+    def _record_post(self, escalation_id: int, result: PostResult) -> None:
         with self._engine.begin() as conn:
             aq.record_post_result(
                 conn,
@@ -121,7 +133,6 @@ class EscalationDesk:
                 posted_to=",".join(result.posted_to) or None,
                 error=result.error_text(),
             )
-        return result
 
     def report_text(self, escalation_id: int) -> str:
         """The report as the developers read it (seed 004, section 9), with a link back.

@@ -30,6 +30,7 @@ logger = logging.getLogger(__name__)
 
 TIMER = Staff(0, "timer", "timer")  # the actor of everything the clocks do
 SURVEY_STATES = (State.SURVEY_RATING.value, State.SURVEY_COMMENT.value)
+ALERT_TIMEOUT_SECONDS = 30.0
 
 
 @dataclass(slots=True)
@@ -213,9 +214,13 @@ class TimerRunner:
         """One tick, then the hand-off alerts; database work off the event loop."""
         report: TickReport = await self._db(self.tick)
         handoffs: list[dict[str, Any]] = await self._db(self.new_handoffs)
-        if self._notifier is not None and self._notifier.destinations:
-            for event in handoffs:
-                await self._notifier.post(self.handoff_text(event))
+        notifier = self._notifier
+        if notifier is not None and notifier.destinations and handoffs:
+            posts = (notifier.post(self.handoff_text(event)) for event in handoffs)
+            try:  # a slow Discord or Telegram must not hold the clocks back for long
+                await asyncio.wait_for(asyncio.gather(*posts), ALERT_TIMEOUT_SECONDS)
+            except TimeoutError:
+                logger.warning("Hand-off alerts got no answer in time; not sent again.")
         return report
 
     async def run(self, poll_seconds: float, stop: asyncio.Event) -> None:

@@ -23,7 +23,13 @@ from telegram.error import (
 from telegram.request import HTTPXRequest
 
 from chatbot.domain import Attachment, Inbound, OutboundMessage, OutButton
-from chatbot.errors import InvalidSignature, MalformedPayload, RetryLater, SendFailed
+from chatbot.errors import (
+    InvalidSignature,
+    MalformedPayload,
+    MediaUnavailable,
+    RetryLater,
+    SendFailed,
+)
 
 from .base import RawRequest
 
@@ -245,6 +251,23 @@ class TelegramChannel:
         except TelegramError as exc:
             raise RetryLater(NETWORK_RETRY_SECONDS, f"Telegram error: {exc}") from exc
         return str(sent.message_id)
+
+    async def fetch_file(self, file_id: str, limit: int) -> bytes:
+        """Download a file the client sent (Telegram keeps it; we keep only its file_id).
+
+        Raises:
+            MediaUnavailable: Telegram does not give the file, or it is over `limit` bytes.
+        """
+        try:
+            found = await self._bot.get_file(file_id)
+            if found.file_size is not None and found.file_size > limit:
+                raise MediaUnavailable(f"the file is over {limit} bytes")
+            data = bytes(await found.download_as_bytearray())
+        except TelegramError as exc:
+            raise MediaUnavailable(f"Telegram did not give the file: {exc.message}") from exc
+        if len(data) > limit:
+            raise MediaUnavailable(f"the file is over {limit} bytes")
+        return data
 
 
 def _content(message: telegram.Message, sender_id: int | None) -> dict[str, Any]:

@@ -28,8 +28,9 @@ from chatbot.escalation import EscalationDesk
 from chatbot.media import MediaStore
 from chatbot.notify import Notifier
 from chatbot.outbox import OutboxDispatcher, RateLimit
+from chatbot.supervision_jobs import SupervisionJobs
 from chatbot.timers import TimerRunner
-from chatbot.web import admin, auth, chat, desk_console, errors, webhooks
+from chatbot.web import admin, auth, chat, desk_console, errors, kpi, webhooks
 from settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -81,6 +82,14 @@ def create_app(
         public_url=settings.public_base,
         executor=writer,
     )
+    supervision = SupervisionJobs(  # the daily log on schedule, retention (#7)
+        engine,
+        desk.profile,
+        clock,
+        reports_dir=settings.reports_dir,
+        media_dir=settings.media_dir,
+        poster=lambda name, data, caption: app.state.notifier.post_file(name, data, caption),
+    )
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -98,6 +107,9 @@ def create_app(
                 )
             if run_timers:
                 tasks.append(asyncio.create_task(timers.run(settings.timers_poll_seconds, stop)))
+                tasks.append(  # the daily log and retention (#7)
+                    asyncio.create_task(supervision.run(settings.supervision_poll_seconds, stop))
+                )
             try:
                 yield
             finally:
@@ -116,6 +128,7 @@ def create_app(
     app.state.dispatcher = dispatcher
     app.state.db_writer = writer
     app.state.clock = clock
+    app.state.supervision = supervision
     app.state.media = MediaStore(settings.media_dir, settings.max_media_bytes)
     app.state.templates_dir = Path(__file__).parent / "templates"
     app.state.agent_desk = agents
@@ -134,6 +147,7 @@ def create_app(
     app.include_router(admin.router)
     app.include_router(desk_console.router)
     app.include_router(webhooks.router)
+    app.include_router(kpi.router)
 
     @app.get("/healthz")
     def healthz() -> JSONResponse:

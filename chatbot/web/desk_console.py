@@ -30,7 +30,7 @@ from chatbot.agent_desk import (
     CaseView,
 )
 from chatbot.clock import Clock
-from chatbot.errors import LoketError, UnknownCase
+from chatbot.errors import LoketError, MediaUnavailable, UnknownCase
 from chatbot.escalation import NEXT_STATUSES, EscalationDesk
 from chatbot.web.auth import StaffUser, SupervisorUser, install_globals, verify_csrf
 from chatbot.web.errors import STATUS
@@ -46,6 +46,7 @@ templates = Jinja2Templates(
 install_globals(templates.env)
 STREAM_POLL_SECONDS = 0.5
 STREAM_MAX_SECONDS = 300  # EventSource reconnects by itself
+POST_TIMEOUT_SECONDS = 10.0  # the agent waits this long at most for Discord / Telegram
 
 
 def _agents(request: Request) -> AgentDesk:
@@ -97,10 +98,23 @@ def _status_of(exc: LoketError) -> int:
 # --- the queue ---
 
 
+def _activity(request: Request) -> str:
+    """The newest message and event ids, read before a page is built.
+
+    The page's live script compares them with what /desk/events reports, so a change made
+    between rendering the page and opening the event stream still refreshes it.
+    """
+    with request.app.state.engine.connect() as conn:
+        message, event = aq.last_activity(conn)
+    return f"{message},{event}"
+
+
 def _queue_context(request: Request, user: Any) -> dict[str, Any]:
+    activity = _activity(request)
     agents = _agents(request)
     backlog, limit = agents.backlog()
     return {
+        "activity": activity,
         "queue": agents.queue(),
         "mine": agents.my_cases(user),
         "backlog": backlog,
@@ -151,6 +165,7 @@ async def desk_events(request: Request, _user: StaffUser) -> Response:
 
 
 def _case_context(request: Request, user: Any, case_id: int) -> dict[str, Any]:
+    activity = _activity(request)
     agents = _agents(request)
     view: CaseView = agents.case_view(case_id)
     by_message: dict[int, list[dict[str, Any]]] = {}
@@ -158,6 +173,7 @@ def _case_context(request: Request, user: Any, case_id: int) -> dict[str, Any]:
         by_message.setdefault(item["message_id"], []).append(item)
     staff = agents.staff()
     return {
+        "activity": activity,
         "view": view,
         "item": view.item,
         "attachments_by_message": by_message,
@@ -327,7 +343,8 @@ async def escalate(
         return _page(request, "desk/error.html", {"error": str(exc)}, status=404)
     except LoketError as exc:
         return _case_page(request, user, case_id, error=str(exc), status=_status_of(exc))
-    await escalations.post(report)  # never raises; a failure shows on the case page
+    # never raises; a failure shows on the case page, with a button to post again
+    await escalations.post(report, within_seconds=POST_TIMEOUT_SECONDS)
     return RedirectResponse(f"/desk/cases/{case_id}?done=escalated", status_code=303)
 
 
@@ -360,7 +377,7 @@ async def escalation_repost(request: Request, escalation_id: int, _user: StaffUs
     case_id = _case_of_report(request, escalation_id)
     if case_id is None:
         return _page(request, "desk/error.html", {"error": "no such report"}, status=404)
-    await _escalations(request).post(escalation_id)
+    await _escalations(request).post(escalation_id, within_seconds=POST_TIMEOUT_SECONDS)
     return RedirectResponse(f"/desk/cases/{case_id}?done=reposted", status_code=303)
 
 
@@ -386,19 +403,38 @@ async def compensation(
 
 
 @router.get("/cases/{case_id}/attachments/{attachment_id}")
-def attachment(request: Request, case_id: int, attachment_id: int, _user: StaffUser) -> Response:
-    """A client's photo, video or document, for logged-in staff only."""
-    with request.app.state.engine.connect() as conn:
-        item = aq.get_attachment(conn, attachment_id=attachment_id)
-    if item is None or item["case_id"] != case_id:
+async def attachment(
+    request: Request, case_id: int, attachment_id: int, _user: StaffUser
+) -> Response:
+    """A client's photo, video or document, for logged-in staff only.
+
+    Our stored copy when there is one; a Telegram file is fetched from Telegram (which keeps
+    it) through the bot; a provider's https URL is a redirect.
+    """
+    settings = request.app.state.settings
+
+    def load() -> tuple[Any, Any, Path | None]:
+        with request.app.state.engine.connect() as conn:
+            item = aq.get_attachment(conn, attachment_id=attachment_id)
+            case = aq.get_case(conn, case_id=case_id)
+        path = Path(item["stored_path"]).resolve() if item and item["stored_path"] else None
+        inside = path is not None and path.is_relative_to(Path(settings.media_dir).resolve())
+        return item, case, path if inside and path is not None and path.is_file() else None
+
+    item, case, path = await run_in_threadpool(load)
+    if item is None or case is None or item["case_id"] != case_id:
         return HTMLResponse("no such attachment", status_code=404)
-    root = Path(request.app.state.settings.media_dir).resolve()
-    stored = item["stored_path"]
-    if stored:
-        path = Path(stored).resolve()
-        if path.is_file() and path.is_relative_to(root):
-            kind = item["content_type"] or mimetypes.guess_type(path.name)[0]
-            return FileResponse(path, media_type=kind or "application/octet-stream")
+    kind = item["content_type"] or "application/octet-stream"
+    if path is not None:  # our own copy, only from under the media folder
+        guessed = item["content_type"] or mimetypes.guess_type(path.name)[0]
+        return FileResponse(path, media_type=guessed or "application/octet-stream")
+    telegram = request.app.state.channels.get("telegram")
+    if item["file_id"] and case["channel"] == "telegram" and hasattr(telegram, "fetch_file"):
+        try:
+            data = await telegram.fetch_file(item["file_id"], settings.max_media_bytes)
+        except MediaUnavailable as exc:
+            return HTMLResponse(str(exc), status_code=502)
+        return Response(data, media_type=kind, headers={"Cache-Control": "private, max-age=3600"})
     url = item["url"] or ""
     if url.startswith("https://"):
         return RedirectResponse(url, status_code=307)

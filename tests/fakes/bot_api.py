@@ -49,8 +49,14 @@ class FakeBotApi:
         self._ids = itertools.count(1000)
         self.delay = 0.0  # seconds every sendMessage takes (restart tests)
         self.updates: deque[dict[str, Any]] = deque()  # what getUpdates hands out
+        self.files: dict[str, bytes] = {}  # file_id -> content, for getFile and downloads
         self._server = ThreadedServer(
-            Starlette(routes=[Route("/bot{token}/{method}", self._handle, methods=["POST"])])
+            Starlette(
+                routes=[
+                    Route("/bot{token}/{method}", self._handle, methods=["POST"]),
+                    Route("/file/bot{token}/files/{file_id}", self._download, methods=["GET"]),
+                ]
+            )
         )
         self.url = ""
 
@@ -90,11 +96,22 @@ class FakeBotApi:
             with self._lock:
                 self._calls.append(Call(method, token, form))
             return JSONResponse(body, status_code=status)
+        if method == "getFile" and form.get("file_id") not in self.files:
+            with self._lock:
+                self._calls.append(Call(method, token, form))
+            body = {"ok": False, "error_code": 400, "description": "Bad Request: invalid file_id"}
+            return JSONResponse(body, status_code=400)
         if method == "sendMessage" and self.delay:
             await asyncio.sleep(self.delay)
         with self._lock:
             self._calls.append(Call(method, token, form))
         return JSONResponse({"ok": True, "result": self._result(method, form)})
+
+    async def _download(self, request: Request) -> Response:
+        data = self.files.get(request.path_params["file_id"])
+        if data is None:
+            return Response(status_code=404)
+        return Response(data, media_type="application/octet-stream")
 
     def _result(self, method: str, form: dict[str, str]) -> Any:
         if method == "getMe":
@@ -123,6 +140,14 @@ class FakeBotApi:
                 batch = list(self.updates)
                 self.updates.clear()
             return batch
+        if method == "getFile":
+            file_id = form["file_id"]
+            return {
+                "file_id": file_id,
+                "file_unique_id": f"u-{file_id}",
+                "file_size": len(self.files[file_id]),
+                "file_path": f"files/{file_id}",
+            }
         if method == "getWebhookInfo":
             return {"url": "", "has_custom_certificate": False, "pending_update_count": 0}
         return True  # setWebhook, deleteWebhook, answerCallbackQuery...

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import threading
 from collections import deque
@@ -33,6 +34,7 @@ class FakeDiscord:
             Starlette(routes=[Route("/api/webhooks/{id}/{token}", self._handle, methods=["POST"])])
         )
         self.webhook_url = ""
+        self.delay = 0.0  # seconds each post takes (timeouts)
 
     def start(self) -> FakeDiscord:
         self.webhook_url = f"{self._server.start().url}/api/webhooks/123/secret-token"
@@ -52,6 +54,8 @@ class FakeDiscord:
             return list(self._posts)
 
     async def _handle(self, request: Request) -> Response:
+        if self.delay:
+            await asyncio.sleep(self.delay)
         with self._lock:
             queued = self._answers.popleft() if self._answers else None
         if queued is not None:

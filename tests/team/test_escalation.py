@@ -152,3 +152,22 @@ def test_compensation_is_recorded_by_supervisors_only(
     assert row["product_fault"] is True
     assert row["recorded_by"] == "lead"
     assert ("compensation", "lead", "product fault") in events(chat.engine, case_id)
+
+
+async def test_a_post_without_answer_in_time_is_recorded_not_waited_for(
+    chat: ChatDriver,
+    agents: AgentDesk,
+    clock: FrozenClock,
+    discord: FakeDiscord,
+    taken: tuple[int, object],
+) -> None:
+    case_id, sari = taken
+    desk = escalations(agents, discord, clock)
+    report = desk.file(case_id, sari, area="POS", outlet="", detail="struk dobel")  # type: ignore[arg-type]
+    discord.delay = 2.0
+    result = await desk.post(report, within_seconds=0.2)
+    assert not result.ok
+    with chat.engine.connect() as conn:
+        row = aq.get_escalation(conn, escalation_id=report)
+    assert row is not None
+    assert row["post_error"] == "no answer within 0.2s; post it again"

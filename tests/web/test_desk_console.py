@@ -11,13 +11,16 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from chatbot.channels.telegram import TelegramChannel, close_bot, make_bot
 from chatbot.desk import Desk
 from chatbot.domain import Attachment, Inbound
 from db import agent_queries as aq
 from settings import Settings
 from tests.clock import FrozenClock
 from tests.desk.agent_helpers import case_row, events
+from tests.fakes.bot_api import FakeBotApi
 from tests.web.auth_helpers import add_user, login
+from tests.web.helpers import SECRET, TOKEN
 
 HOSTILE = "<script>alert('x')</script> laporan penjualan di BI kosong semua"
 
@@ -333,3 +336,46 @@ def test_transfer_and_hand_back_through_the_forms(app: FastAPI, client: TestClie
         assert other.post(f"/desk/cases/{case_id}/hand-back").status_code == 200
     row = case_row(app.state.engine, case_id)
     assert (row["assignee_id"], row["state"]) == (None, "chronology")
+
+
+def test_a_telegram_photo_is_fetched_through_the_bot(
+    settings: Settings, clock: FrozenClock, tmp_path: Path, bot_api: FakeBotApi
+) -> None:
+    from chatbot.web.app import create_app
+
+    channel = TelegramChannel(make_bot(TOKEN, f"{bot_api.url}/bot"), SECRET)
+    app = create_app(
+        settings.model_copy(update={"media_dir": tmp_path / "media"}),
+        clock=clock,
+        channels={"telegram": channel},
+        run_outbox=False,
+        run_timers=False,
+    )
+    bot_api.files["AgADphoto"] = b"\xff\xd8telegram-jpeg"
+    case_id = say(
+        app,
+        "88",
+        "ss errornya kak",
+        kind="photo",
+        attachments=(
+            Attachment(kind="photo", file_id="AgADphoto", content_type="image/jpeg"),
+            Attachment(kind="document", file_id="gone"),
+        ),
+    )
+    with app.state.engine.connect() as conn:
+        photo, gone = (a["id"] for a in aq.list_case_attachments(conn, case_id=case_id))
+    try:
+        with TestClient(app) as client:
+            add_user(app, "sari", "agent")
+            login(client, "sari")
+            answer = client.get(f"/desk/cases/{case_id}/attachments/{photo}")
+            assert answer.status_code == 200
+            assert answer.content == b"\xff\xd8telegram-jpeg"
+            assert answer.headers["content-type"] == "image/jpeg"
+            answer = client.get(f"/desk/cases/{case_id}/attachments/{gone}")
+            assert answer.status_code == 502
+            assert "Invalid file_id" in answer.text
+            assert client.portal is not None
+            client.portal.call(close_bot, channel.bot)  # in the loop that opened its connections
+    finally:
+        app.state.engine.dispose()
