@@ -50,6 +50,9 @@ class Settings(BaseSettings):
 
     session_hours: float = Field(default=12.0, gt=0)  # a desk/admin login lasts this long
 
+    reports_dir: Path = Path("data/reports")  # the daily logs Loket writes on schedule (#7)
+    supervision_poll_seconds: float = Field(default=60.0, gt=0)
+
     discord_webhook_url: SecretStr | None = None
     agent_telegram_chat_id: str | None = None
     # The agent desk's clocks (FRT/SLA marks, auto-close, survey expiry) tick this often.

@@ -20,6 +20,7 @@ import yaml
 from pydantic import ValidationError
 from telegram.error import RetryAfter, TelegramError
 
+from chatbot import report_cli
 from chatbot.accounts import ROLES, AccountError, Accounts
 from chatbot.bootstrap import open_desk
 from chatbot.channels.base import Channel
@@ -86,6 +87,7 @@ def _parser() -> argparse.ArgumentParser:
     cases.add_argument("--json", action="store_true", help="print JSON with transcripts")
     cases.add_argument("--id", type=int, help="only this case")
     cases.set_defaults(run=_cases)
+    report_cli.add_commands(sub, cases)  # report daily|monthly, cases export, retention (#7)
 
     flow = sub.add_parser("flow", help="the conversation flow")
     flow_sub = flow.add_subparsers(dest="flow_command", required=True)
@@ -255,6 +257,13 @@ def _deliver_terminal(engine: Any, chat_id: str, out: TextIO) -> None:
 
 def _cases(settings: Settings, args: argparse.Namespace) -> int:
     engine = make_engine(settings.database_url)
+    try:
+        return _list_cases(engine, args)
+    finally:
+        engine.dispose()  # no connection left open (PostgreSQL warns at exit otherwise)
+
+
+def _list_cases(engine: Any, args: argparse.Namespace) -> int:
     migrate(engine)
     with engine.connect() as conn:
         rows = queries.list_cases(conn, case_id=args.id)
@@ -275,69 +284,10 @@ def _cases(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-def _iso(value: Any) -> str | None:
-    moment = as_utc(value)
-    return moment.isoformat() if moment is not None else None
-
-
 def _cases_json(conn: Any, rows: list[Any]) -> list[dict[str, Any]]:
-    ids = [r["id"] for r in rows]
-    messages: dict[int, list[dict[str, Any]]] = {i: [] for i in ids}
-    attachments: dict[int, list[dict[str, Any]]] = {i: [] for i in ids}
-    surveys: dict[int, dict[str, Any]] = {}
-    for m in queries.list_messages(conn, case_ids=ids):
-        entry: dict[str, Any] = {
-            "direction": m["direction"],
-            "text": m["text"],
-            "at": _iso(m["created_at"]),
-            "kind": m["kind"],
-            "author": m["author"],
-        }
-        if m["direction"] == "out":
-            entry.update(
-                status=m["status"],
-                phrase_key=m["phrase_key"],
-                provider_id=m["provider_id"],
-                error=m["error"],
-            )
-        messages[m["case_id"]].append(entry)
-    for a in queries.list_attachments(conn, case_ids=ids):
-        attachments[a["case_id"]].append(
-            {
-                "kind": a["kind"],
-                "url": a["url"],
-                "file_id": a["file_id"],
-                "content_type": a["content_type"],
-                "filename": a["filename"],
-                "size": a["size"],
-                "stored_path": a["stored_path"],
-            }
-        )
-    for s in queries.list_surveys(conn, case_ids=ids):
-        surveys[s["case_id"]] = {"rating": s["rating"], "comment": s["comment"]}
-    return [
-        {
-            "id": r["id"],
-            "channel": r["channel"],
-            "chat_id": r["chat_id"],
-            "profile": r["profile"],
-            "locale": r["locale"],
-            "state": r["state"],
-            "category": r["category"],
-            "sla_minutes": r["sla_minutes"],
-            "opened_at": _iso(r["opened_at"]),
-            "updated_at": _iso(r["updated_at"]),
-            "queued_at": _iso(r["queued_at"]),
-            "closed_at": _iso(r["closed_at"]),
-            "closed_reason": r["closed_reason"],
-            "closed_by": r["closed_by"],
-            "fields": json.loads(r["fields_json"]),
-            "attachments": attachments[r["id"]],
-            "survey": surveys.get(r["id"], {"rating": None, "comment": None}),
-            "messages": messages[r["id"]],
-        }
-        for r in rows
-    ]
+    from chatbot.case_records import cases_json
+
+    return cases_json(conn, rows)
 
 
 def _print_table(rows: list[Any]) -> None:

@@ -151,14 +151,20 @@ class Desk:
         case = queries.get_open_case(
             conn, channel=inbound.channel, chat_id=inbound.chat_id, lock=True
         )
+        # "batal" or "makasih kak" after the case closed: answer on it, open nothing new.
+        after_close = None
         if case is None and guards.is_cancel(text):
+            after_close = keys.CANCEL_NOTHING_OPEN
+        elif case is None and guards.is_thanks_only(text):
+            after_close = keys.CLOSING_YOU_ARE_WELCOME
+        if after_close is not None:
             last_id = queries.get_last_case_id(
                 conn, channel=inbound.channel, chat_id=inbound.chat_id
             )
-            if last_id is not None:  # "batal" after the case closed: nothing to open again
+            if last_id is not None:
                 self._record_inbound(conn, last_id, inbound, text, now)
                 locale = guards.detect_language(text) or self._default_locale
-                sent = self._say(conn, last_id, inbound, [Reply(keys.CANCEL_NOTHING_OPEN)], locale)
+                sent = self._say(conn, last_id, inbound, [Reply(after_close)], locale)
                 return Receipt("answered", last_id, sent)
         if case is None:
             profile = self.profile()

@@ -230,7 +230,10 @@ class CaseEvent(SQLModel, table=True):
     An append-only log: the KPIs and the QA review read clocks and owners from it.
     """
 
-    __table_args__ = (Index("ix_caseevent_case", "case_id", "id"),)
+    __table_args__ = (
+        Index("ix_caseevent_case", "case_id", "id"),
+        Index("ix_caseevent_kind_case", "kind", "case_id"),  # KPIs: reopened cases (0006)
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     case_id: int = Field(foreign_key="case.id")

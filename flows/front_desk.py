@@ -125,6 +125,13 @@ TRANSITIONS: list[dict[str, Any]] = [
     {
         "trigger": "client_wrote",
         "source": S.CHRONOLOGY,
+        "dest": None,
+        "conditions": "is_small_talk",
+        "after": ["note_small_talk", "say_reask_story"],
+    },
+    {
+        "trigger": "client_wrote",
+        "source": S.CHRONOLOGY,
         "dest": S.QUEUED,
         "conditions": "is_last_failure",
         "after": ["say_please_wait", "mark_queued"],
@@ -220,6 +227,13 @@ TRANSITIONS: list[dict[str, Any]] = [
         "after": ["count_failure", "say_reask_solved"],
     },
     # --- the agent queue and the agent (worked in the agent desk) ---
+    {
+        "trigger": "client_wrote",
+        "source": S.QUEUED,
+        "dest": None,
+        "unless": "was_reassured",
+        "after": ["note_reassured", "say_already_queued"],
+    },
     {"trigger": "client_wrote", "source": [S.QUEUED, *AGENT_STATES], "dest": None},
     {"trigger": "agent_took_over", "source": [S.QUEUED, *BOT_STATES[1:]], "dest": S.WITH_AGENT},
     {"trigger": "agent_took_over", "source": AGENT_STATES, "dest": None},  # transfer
@@ -332,6 +346,7 @@ TRANSITIONS: list[dict[str, Any]] = [
 
 _YES_NO = (Button("yes", label_key=keys.BUTTON_YES), Button("no", label_key=keys.BUTTON_NO))
 _RATING = tuple(Button(f"rating:{n}", label="⭐" * n) for n in range(1, 6))
+_SMALL_TALK_LIMIT = 3  # greetings before the story that do not count as failed answers
 _STORY_LIMIT = 4000  # characters of chronology kept for classification
 
 
@@ -392,6 +407,18 @@ class Turn:
     def is_easy_case(self) -> bool:
         """Whether the case is classified Easy (its closing phrase differs)."""
         return (self.category or self._classify().category) == "easy"
+
+    def is_small_talk(self) -> bool:
+        """A greeting, thanks or emoji while the bot waits for the story (3 times at most)."""
+        return (
+            not self.event.has_attachment
+            and int(self.context.get("small_talk", 0)) < _SMALL_TALK_LIMIT
+            and guards.is_greeting_only(self.event.text)
+        )
+
+    def was_reassured(self) -> bool:
+        """Whether the client already heard, in this stay in the queue, that it is queued."""
+        return bool(self.context.get("reassured"))
 
     def is_last_failure(self) -> bool:
         """Whether this bad answer is the one that hands the case to a person."""
@@ -554,8 +581,9 @@ class Turn:
             if candidate.key in self.fields or candidate.extract is None:
                 continue
             found = _search(candidate.extract, text)
-            if found and self._validate(candidate, found) is not None:
-                self.fields[candidate.key] = found
+            value = self._validate(candidate, found) if found else None
+            if value is not None:
+                self.fields[candidate.key] = value
 
     def store_answer(self) -> None:
         """Keep the answer of the field being asked; reset the failure count."""
@@ -565,6 +593,14 @@ class Turn:
         assert value is not None
         self.fields[current.key] = value
         self.context["fails"] = self.context["noted"] = 0
+
+    def note_small_talk(self) -> None:
+        """Count small talk apart from failed answers: "P", "kak", "halo 🙏" hand nothing off."""
+        self.context["small_talk"] = int(self.context.get("small_talk", 0)) + 1
+
+    def note_reassured(self) -> None:
+        """Remember the queue reassurance, so a chatty client is not answered every time."""
+        self.context["reassured"] = True
 
     def count_failure(self) -> None:
         """One more unusable answer to the same question."""
@@ -584,6 +620,7 @@ class Turn:
     def mark_queued(self) -> None:
         """Hand the case to the agent queue, saying why."""
         self.context["fails"] = 0
+        self.context["reassured"] = False
         self.effects.append(QueueCase(reason=self._queue_reason()))
 
     def record_rating(self) -> None:

@@ -26,6 +26,7 @@ SURVEY_ASK_COMMENT = "survey.ask_comment"
 SURVEY_THANKS = "survey.thanks"
 CANCEL_DONE = "cancel.done"
 CANCEL_NOTHING_OPEN = "cancel.nothing_open"
+CLOSING_YOU_ARE_WELCOME = "closing.you_are_welcome"
 AGENT_GREETING = "agent.greeting"
 AGENT_ASK_DATA = "agent.ask_data"
 AGENT_ASK_ACCESS = "agent.ask_access"
@@ -90,6 +91,7 @@ SAMPLE_VARIABLES: dict[str, dict[str, object]] = {
     SURVEY_THANKS: {},
     CANCEL_DONE: {},
     CANCEL_NOTHING_OPEN: {},
+    CLOSING_YOU_ARE_WELCOME: {},
     AGENT_GREETING: {"client_name": "Wulan", "agent_name": "Sari", "desk_name": "HaloERZAP"},
     AGENT_ASK_DATA: {"client_name": "Wulan"},
     AGENT_ASK_ACCESS: {"client_name": "Wulan"},

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-SETTINGS_ROOTS = {"chatbot/cli.py", "chatbot/web/app.py"}
+SETTINGS_ROOTS = {"chatbot/cli.py", "chatbot/report_cli.py", "chatbot/web/app.py"}
 
 
 def test_import_contracts_hold() -> None:

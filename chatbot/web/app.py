@@ -29,8 +29,9 @@ from chatbot.group_commit import GroupCommit
 from chatbot.media import MediaStore
 from chatbot.notify import Notifier
 from chatbot.outbox import OutboxDispatcher, RateLimit
+from chatbot.supervision_jobs import SupervisionJobs
 from chatbot.timers import TimerRunner
-from chatbot.web import admin, auth, chat, desk_console, errors, webhooks
+from chatbot.web import admin, auth, chat, desk_console, errors, kpi, webhooks
 from settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -82,6 +83,14 @@ def create_app(
         public_url=settings.public_base,
         executor=writer,
     )
+    supervision = SupervisionJobs(  # the daily log on schedule, retention (#7)
+        engine,
+        desk.profile,
+        clock,
+        reports_dir=settings.reports_dir,
+        media_dir=settings.media_dir,
+        poster=lambda name, data, caption: app.state.notifier.post_file(name, data, caption),
+    )
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -99,6 +108,9 @@ def create_app(
                 )
             if run_timers:
                 tasks.append(asyncio.create_task(timers.run(settings.timers_poll_seconds, stop)))
+                tasks.append(  # the daily log and retention (#7)
+                    asyncio.create_task(supervision.run(settings.supervision_poll_seconds, stop))
+                )
             try:
                 yield
             finally:
@@ -118,6 +130,7 @@ def create_app(
     app.state.db_writer = writer
     app.state.group_commit = GroupCommit(desk, writer) if writer is not None else None
     app.state.clock = clock
+    app.state.supervision = supervision
     app.state.media = MediaStore(settings.media_dir, settings.max_media_bytes)
     app.state.templates_dir = Path(__file__).parent / "templates"
     app.state.agent_desk = agents
@@ -136,6 +149,7 @@ def create_app(
     app.include_router(chat.router)
     app.include_router(admin.router)
     app.include_router(desk_console.router)
+    app.include_router(kpi.router)
 
     @app.get("/healthz")
     def healthz() -> JSONResponse:

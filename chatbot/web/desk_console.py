@@ -98,10 +98,23 @@ def _status_of(exc: LoketError) -> int:
 # --- the queue ---
 
 
+def _activity(request: Request) -> str:
+    """The newest message and event ids, read before a page is built.
+
+    The page's live script compares them with what /desk/events reports, so a change made
+    between rendering the page and opening the event stream still refreshes it.
+    """
+    with request.app.state.engine.connect() as conn:
+        message, event = aq.last_activity(conn)
+    return f"{message},{event}"
+
+
 def _queue_context(request: Request, user: Any) -> dict[str, Any]:
+    activity = _activity(request)
     agents = _agents(request)
     backlog, limit = agents.backlog()
     return {
+        "activity": activity,
         "queue": agents.queue(),
         "mine": agents.my_cases(user),
         "backlog": backlog,
@@ -152,6 +165,7 @@ async def desk_events(request: Request, _user: StaffUser) -> Response:
 
 
 def _case_context(request: Request, user: Any, case_id: int) -> dict[str, Any]:
+    activity = _activity(request)
     agents = _agents(request)
     view: CaseView = agents.case_view(case_id)
     by_message: dict[int, list[dict[str, Any]]] = {}
@@ -159,6 +173,7 @@ def _case_context(request: Request, user: Any, case_id: int) -> dict[str, Any]:
         by_message.setdefault(item["message_id"], []).append(item)
     staff = agents.staff()
     return {
+        "activity": activity,
         "view": view,
         "item": view.item,
         "attachments_by_message": by_message,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -73,6 +74,33 @@ class TroubleshootingStep(BaseModel):
     category: Category | None = None
 
 
+QaAuto = Literal[
+    "frt_met", "sla_met", "survey_sent", "greeting_phrase", "closing_phrase", "standard_phrases"
+]
+
+
+class KpiTargets(BaseModel):
+    """The supervisors' targets (ERZAP section 6); FRT minutes and backlog live on the profile."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    frt_within_percent: float = Field(default=90, ge=0, le=100)
+    sla_met_percent: float = Field(default=90, ge=0, le=100)
+    csat_average: float = Field(default=4.0, ge=1, le=5)
+    csat_good_percent: float = Field(default=80, ge=0, le=100)
+    escalation_rate_percent: float = Field(default=25, ge=0, le=100)  # a ceiling
+    qa_score: float = Field(default=90, ge=0, le=100)
+
+
+class QaItem(BaseModel):
+    """One rubric line of the quality review; `auto` names what the record can decide."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    key: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    label: str = Field(min_length=1)
+    weight: float = Field(gt=0)
+    auto: QaAuto | None = None
+
+
 class Profile(BaseModel):
     """One business's desk: who it is, what it verifies, how it classifies and answers."""
 
@@ -95,6 +123,33 @@ class Profile(BaseModel):
     agent_capacity: int = Field(default=5, gt=0)
     # An unanswered survey stops waiting after this long; the case closes without it.
     survey_expiry_minutes: int = Field(default=60, gt=0)
+    # --- supervision (issue 7): targets, quality review, reports, retention ---
+    timezone: str = "Asia/Jakarta"  # what "today" and "this month" mean for the reports
+    kpi: KpiTargets = KpiTargets()
+    qa_rubric: tuple[QaItem, ...] = ()
+    qa_sample_size: int = Field(default=5, ge=1, le=1000)  # closed cases per agent and period
+    qa_period_days: int = Field(default=30, ge=1, le=366)
+    retention_days: int | None = Field(default=None, ge=1)  # transcripts and personal data
+    report_retention_days: int = Field(default=730, ge=1)  # Telkom: reports are kept two years
+    daily_report_hour: int | None = Field(default=None, ge=0, le=23)  # local hour; None: off
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone '{value}'") from exc
+        return value
+
+    @field_validator("qa_rubric")
+    @classmethod
+    def _unique_items(cls, value: tuple[QaItem, ...]) -> tuple[QaItem, ...]:
+        keys = [item.key for item in value]
+        doubled = sorted({k for k in keys if keys.count(k) > 1})
+        if doubled:
+            raise ValueError(f"rubric keys must be unique: {', '.join(doubled)}")
+        return value
 
     @field_validator("categories")
     @classmethod

@@ -49,7 +49,7 @@ def test_whole_case_from_greeting_to_survey(desk_for, profile: str) -> None:  # 
     assert chat.case["category"] == "easy"
     chat.client_says("sudah kak, berhasil")
     assert chat.bot_said() == [keys.CLOSING_EASY, keys.SURVEY_ASK_RATING]
-    chat.client_says("lima")
+    chat.client_says("sangat puas")
     assert chat.bot_said() == [keys.SURVEY_REASK_RATING]
     chat.client_says("5")
     chat.client_says("cepat dan jelas")

@@ -116,6 +116,17 @@ def test_batal_after_closing_answers_without_opening_a_case(chat: ChatDriver) ->
     assert count(chat, queries.CASE) == 1
 
 
+def test_thanks_after_closing_is_answered_without_opening_a_case(chat: ChatDriver) -> None:
+    chat.client_says("halo")
+    chat.client_says("batal")
+    chat.bot_said()
+    chat.client_says("makasih kak 🙏")
+    assert chat.bot_said() == [keys.CLOSING_YOU_ARE_WELCOME]
+    assert count(chat, queries.CASE) == 1
+    chat.client_says("makasih kak, tapi printer saya mati lagi")
+    assert count(chat, queries.CASE) == 2
+
+
 def test_an_edited_message_is_recorded_but_not_replayed(chat: ChatDriver) -> None:
     chat.client_says("halo")
     chat.bot_said()

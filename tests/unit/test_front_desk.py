@@ -221,10 +221,47 @@ def test_silence_after_resolution_sends_the_survey_and_closes_as_no_reply() -> N
     assert CloseCase("resolved_no_reply", "timer") in end.effects
 
 
-def test_the_client_stays_silent_with_the_bot_while_queued() -> None:
-    turn = run(State.QUEUED, "ss nanti nyusul ya")
+def test_a_queued_client_is_reassured_once_then_waits_for_the_agent() -> None:
+    turn = run(State.QUEUED, "ok kak")
     assert turn.state is State.QUEUED
+    assert said(turn) == [keys.QUEUE_ALREADY_QUEUED]
+    turn = run(State.QUEUED, "ss nanti nyusul ya", context=turn.context)
     assert turn.replies == []
+
+
+def test_queueing_again_allows_one_more_reassurance() -> None:
+    turn = run(State.SELF_SERVICE, "belum kak", context={"reassured": True})
+    assert turn.state is State.QUEUED
+    assert turn.context["reassured"] is False
+
+
+def test_small_talk_before_the_story_hands_nothing_off() -> None:
+    context: dict[str, Any] = {}
+    for text in ["P", "kak", "halo kak 🙏"]:
+        turn = run(State.CHRONOLOGY, text, context=context)
+        assert turn.state is State.CHRONOLOGY
+        assert said(turn) == [keys.CHRONOLOGY_REASK]
+        context = turn.context
+    turn = run(State.CHRONOLOGY, "printer struk gk bisa print dari kemarin", context=context)
+    assert turn.state is State.VERIFICATION
+
+
+def test_endless_small_talk_still_reaches_a_person() -> None:
+    context: dict[str, Any] = {}
+    state = State.CHRONOLOGY
+    for _ in range(6):
+        turn = run(state, "P", context=context)
+        state, context = turn.state, turn.context
+    assert state is State.QUEUED
+
+
+def test_a_value_found_in_the_story_is_stored_normalised() -> None:
+    turn = run(
+        State.CHRONOLOGY,
+        "alat USG kami mati total sejak kemarin, hubungi 0812-1111-2222",
+        profile="panasea",
+    )
+    assert turn.fields.get("phone") == "+6281211112222"
 
 
 def test_english_clients_get_english() -> None:

@@ -1,0 +1,160 @@
+"""Letting go of records: transcripts and personal data past the profile's limit are anonymised.
+
+What stays is what the figures need: the case row with its clocks, category, owner and
+reason, the message rows without their text (direction, author, phrase key, time), the
+events, the escalation areas and the survey ratings. So the KPIs of a month are the same
+after anonymisation (tests/supervision/test_retention.py proves it).
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+from typing import cast as typed
+
+from sqlalchemy import Connection, Engine, String, Table, cast, exists, literal, select, update
+from sqlalchemy.sql.elements import ColumnElement
+
+from chatbot.clock import Clock
+from db.models import CaseNote, Escalation
+from db.queries import ATTACHMENT, CASE, CONTACT, MESSAGE, SURVEY
+from flows.profiles.schema import Profile
+
+logger = logging.getLogger(__name__)
+
+NOTE = typed(Table, CaseNote.__table__)  # type: ignore[attr-defined]
+ESCALATION = typed(Table, Escalation.__table__)  # type: ignore[attr-defined]
+BATCH = 500
+
+
+def _anonymous(column: Any) -> ColumnElement[str]:
+    """'anonymised-<id>': unique like the chat id it replaces, and saying nothing."""
+    return literal("anonymised-", String) + cast(column, String)
+
+
+class Retention:
+    """Anonymises closed cases older than `retention_days`, in batches, one transaction each."""
+
+    def __init__(self, engine: Engine, clock: Clock, *, media_dir: Path | None = None) -> None:
+        self._engine = engine
+        self._clock = clock
+        self._media_dir = media_dir.resolve() if media_dir else None
+
+    def cutoff(self, profile: Profile) -> datetime | None:
+        """Cases closed before this moment lose their transcripts; None: keep forever."""
+        if profile.retention_days is None:
+            return None
+        return self._clock.now() - timedelta(days=profile.retention_days)
+
+    def run(self, profile: Profile) -> int:
+        """Anonymise every case of the profile closed before the cutoff; returns how many."""
+        cutoff = self.cutoff(profile)
+        if cutoff is None:
+            return 0
+        done = 0
+        while True:
+            with self._engine.begin() as conn:
+                ids = list(
+                    conn.execute(
+                        select(CASE.c.id)
+                        .where(
+                            CASE.c.profile == profile.name,
+                            CASE.c.closed_at.is_not(None),
+                            CASE.c.closed_at < cutoff,
+                            CASE.c.anonymised_at.is_(None),
+                        )
+                        .order_by(CASE.c.id)
+                        .limit(BATCH)
+                    ).scalars()
+                )
+                if not ids:
+                    break
+                files = self._anonymise(conn, ids)
+            self._delete_files(files)  # after the commit: a rollback must not lose files
+            done += len(ids)
+        if done:
+            logger.info("Retention: anonymised %s cases closed before %s.", done, cutoff)
+        return done
+
+    def _anonymise(self, conn: Connection, ids: list[int]) -> list[str]:
+        now = self._clock.now()
+        files = [
+            path
+            for path in conn.execute(
+                select(ATTACHMENT.c.stored_path).where(
+                    ATTACHMENT.c.case_id.in_(ids), ATTACHMENT.c.stored_path.is_not(None)
+                )
+            ).scalars()
+            if path
+        ]
+        conn.execute(
+            update(ATTACHMENT)
+            .where(ATTACHMENT.c.case_id.in_(ids))
+            .values(url=None, file_id=None, filename=None, stored_path=None)
+        )
+        conn.execute(
+            update(MESSAGE)
+            .where(MESSAGE.c.case_id.in_(ids))
+            .values(
+                text="",
+                buttons_json=None,
+                error=None,
+                chat_id=_anonymous(MESSAGE.c.case_id),
+            )
+        )
+        conn.execute(update(SURVEY).where(SURVEY.c.case_id.in_(ids)).values(comment=None))
+        conn.execute(update(NOTE).where(NOTE.c.case_id.in_(ids)).values(text=""))
+        conn.execute(
+            update(ESCALATION).where(ESCALATION.c.case_id.in_(ids)).values(outlet="", detail="")
+        )
+        contact_ids = list(
+            conn.execute(select(CASE.c.contact_id).where(CASE.c.id.in_(ids)).distinct()).scalars()
+        )
+        conn.execute(
+            update(CASE)
+            .where(CASE.c.id.in_(ids))
+            .values(
+                fields_json="{}",
+                context_json="{}",
+                chat_id=_anonymous(CASE.c.id),
+                anonymised_at=now,
+            )
+        )
+        # A contact forgets its name and number once none of its cases keeps personal data.
+        live = exists().where(CASE.c.contact_id == CONTACT.c.id, CASE.c.anonymised_at.is_(None))
+        conn.execute(
+            update(CONTACT)
+            .where(CONTACT.c.id.in_(contact_ids), ~live)
+            .values(
+                display_name=None,
+                phone=None,
+                chat_id=_anonymous(CONTACT.c.id),
+            )
+        )
+        return files
+
+    def _delete_files(self, files: list[str]) -> None:
+        for name in files:
+            path = Path(name).resolve()
+            if self._media_dir is not None and not path.is_relative_to(self._media_dir):
+                logger.warning("Retention: not deleting %s, outside the media folder.", path)
+                continue
+            try:
+                path.unlink(missing_ok=True)
+            except OSError as exc:
+                logger.warning("Retention: could not delete a media file: %s", exc)
+
+
+def prune_reports(folder: Path, keep_days: int, now: datetime) -> int:
+    """Delete report files older than `keep_days` (the Telkom procedure keeps two years)."""
+    if not folder.is_dir():
+        return 0
+    limit = (now - timedelta(days=keep_days)).timestamp()
+    removed = 0
+    for path in folder.glob("*.xlsx"):
+        if path.stat().st_mtime < limit:
+            path.unlink(missing_ok=True)
+            removed += 1
+    return removed

@@ -1,0 +1,90 @@
+"""The acceptance check of ../shared/examples, and an in-process way to play a conversation.
+
+`failures()` states every expectation of the acceptance format (final state family, category,
+secrets nowhere, bot replies, survey rating, no silence) as a list of what went wrong, so a
+test can show all of them at once. `play()` runs the very code `loket chat` and
+`loket cases --json` run (chatbot.cli.main), in this process, on a fresh database: the same
+path as the subprocess, without paying an interpreter start per conversation.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from chatbot import cli
+
+
+def failures(cases: list[dict[str, Any]], out: str, expect: dict[str, Any]) -> list[str]:
+    """What of `expect` does not hold for the cases of one run (empty when all holds)."""
+    if not cases:
+        return ["no case was opened"]
+    wrong: list[str] = []
+    first = cases[0]
+    family = expect["final_state_family"]
+    state = first["state"]
+    actual = "queued" if "queue" in state else "closed" if state == "closed" else "open"
+    if actual != family:
+        wrong.append(f"final state {state!r} is {actual}, expected {family}")
+    if expect.get("category") is not None and first["category"] != expect["category"]:
+        wrong.append(f"category {first['category']!r}, expected {expect['category']!r}")
+    dumped = json.dumps(cases, ensure_ascii=False) + out
+    for secret in expect.get("must_not_contain_anywhere", []):
+        if secret in dumped:
+            wrong.append(f"secret {secret!r} appears in the output")
+    outbound = [m for m in first["messages"] if m["direction"] == "out"]
+    if len(outbound) < expect.get("min_bot_replies", 0):
+        wrong.append(f"{len(outbound)} bot replies, expected at least {expect['min_bot_replies']}")
+    rating = expect.get("survey_rating")
+    if rating is not None and first["survey"]["rating"] != rating:
+        wrong.append(f"survey rating {first['survey']['rating']!r}, expected {rating}")
+    wrong.extend(silences(cases))
+    return wrong
+
+
+def silences(cases: list[dict[str, Any]]) -> list[str]:
+    """Client messages left without an answer while the bot still handled the case."""
+    found = []
+    for case in cases:
+        transcript = case["messages"]
+        for i, message in enumerate(transcript):
+            if message["direction"] != "in":
+                continue
+            answered = i + 1 < len(transcript) and transcript[i + 1]["direction"] == "out"
+            waiting = "queue" in case["state"] and all(
+                m["direction"] == "in" for m in transcript[i:]
+            )
+            if not (answered or waiting):
+                found.append(f"case {case['id']}: no answer to {message['text']!r}")
+    return found
+
+
+def play(profile: str, lines: list[str], workdir: str | Path) -> tuple[list[dict[str, Any]], str]:
+    """Feed `lines` to `loket chat --profile PROFILE` and read `loket cases --json`, in-process.
+
+    Returns the cases and everything the chat printed.
+    """
+    saved_env = {k: v for k, v in os.environ.items() if k.startswith("LOKET_")}
+    saved_cwd, saved_stdin = Path.cwd(), sys.stdin
+    for name in saved_env:
+        del os.environ[name]
+    os.environ["LOKET_DATABASE_URL"] = f"sqlite:///{workdir}/loket.db"
+    try:
+        os.chdir(workdir)  # no .env of a developer is read
+        chat_out, cases_out = io.StringIO(), io.StringIO()
+        sys.stdin = io.StringIO("\n".join(lines) + "\n")
+        with contextlib.redirect_stdout(chat_out):
+            assert cli.main(["chat", "--profile", profile]) == 0
+        with contextlib.redirect_stdout(cases_out):
+            assert cli.main(["cases", "--json"]) == 0
+    finally:
+        sys.stdin = saved_stdin
+        os.chdir(saved_cwd)
+        del os.environ["LOKET_DATABASE_URL"]
+        os.environ.update(saved_env)
+    return list(json.loads(cases_out.getvalue())), chat_out.getvalue()
