@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import yaml
@@ -14,23 +11,9 @@ from chatbot.bootstrap import open_desk
 from chatbot.domain import Inbound
 from settings import Settings
 from tests.clock import FrozenClock
+from tests.loket_cli import loket
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def loket(tmp_path: Path, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LOKET_")}
-    env["LOKET_DATABASE_URL"] = f"sqlite:///{tmp_path}/loket.db"
-    return subprocess.run(
-        [sys.executable, "-m", "chatbot", *args],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=tmp_path,
-        timeout=60,
-        check=False,
-    )
 
 
 def test_exported_phrases_edited_and_imported_are_said_next(tmp_path: Path) -> None:

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 from fastapi.testclient import TestClient
@@ -12,22 +9,8 @@ from fastapi.testclient import TestClient
 from chatbot.web.app import create_app
 from settings import Settings
 from tests.clock import FrozenClock
+from tests.loket_cli import loket
 from tests.web.auth_helpers import login
-
-
-def loket(tmp_path: Path, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LOKET_")}
-    env["LOKET_DATABASE_URL"] = f"sqlite:///{tmp_path}/loket.db"
-    return subprocess.run(
-        [sys.executable, "-m", "chatbot", *args],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=tmp_path,
-        timeout=60,
-        check=False,
-    )
 
 
 def _app(tmp_path: Path) -> TestClient:
