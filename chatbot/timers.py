@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import IntegrityError
 
 from chatbot.agent_desk import AgentDesk, Staff
 from chatbot.clock import Clock
@@ -31,6 +32,7 @@ logger = logging.getLogger(__name__)
 TIMER = Staff(0, "timer", "timer")  # the actor of everything the clocks do
 SURVEY_STATES = (State.SURVEY_RATING.value, State.SURVEY_COMMENT.value)
 ALERT_TIMEOUT_SECONDS = 30.0
+HANDOFF_CURSOR = "handoff_alerts"  # the job cursor of the hand-off announcements
 
 
 @dataclass(slots=True)
@@ -123,7 +125,6 @@ class TimerRunner:
         self._auto_assign = auto_assign
         self._public = public_url.rstrip("/")
         self._executor = executor
-        self._last_event: int | None = None  # hand-offs after this event id are announced
         self._backlog_over = False
 
     def use_notifier(self, notifier: Notifier) -> None:
@@ -189,14 +190,24 @@ class TimerRunner:
         return True
 
     def new_handoffs(self) -> list[dict[str, Any]]:
-        """Cases that entered the queue since the last call (the first call starts the count)."""
-        with self._engine.connect() as conn:
-            if self._last_event is None:
-                self._last_event = aq.last_event_id(conn)
-                return []
-            rows = aq.list_events_after(conn, after_id=self._last_event, kinds=("queued",))
-        if rows:
-            self._last_event = int(rows[-1]["id"])
+        """Cases that entered the queue since any worker last announced (the first run starts).
+
+        The cursor lives in the database: a restart repeats nothing and announces the
+        hand-offs made while no server ran; of several workers, one claims each batch.
+        """
+        try:
+            with self._engine.begin() as conn:
+                cursor = aq.read_cursor(conn, name=HANDOFF_CURSOR)
+                if cursor is None:
+                    aq.start_cursor(conn, name=HANDOFF_CURSOR, value=aq.last_event_id(conn))
+                    return []
+                rows = aq.list_events_after(conn, after_id=cursor, kinds=("queued",))
+                if not rows or not aq.move_cursor(
+                    conn, name=HANDOFF_CURSOR, old=cursor, new=int(rows[-1]["id"])
+                ):
+                    return []
+        except IntegrityError:  # another worker created the cursor at the same moment
+            return []
         return [dict(r) for r in rows]
 
     def handoff_text(self, event: dict[str, Any]) -> str:

@@ -11,13 +11,14 @@ from typing import Any, cast
 
 from sqlalchemy import Connection, RowMapping, Table, and_, func, insert, select, update
 
-from db.models import CaseNote, Compensation, Escalation, User
+from db.models import CaseNote, Compensation, Escalation, JobCursor, User
 from db.queries import ATTACHMENT, CASE, CASE_EVENT, CONTACT, MESSAGE
 
 USER = cast(Table, User.__table__)  # type: ignore[attr-defined]
 NOTE = cast(Table, CaseNote.__table__)  # type: ignore[attr-defined]
 ESCALATION = cast(Table, Escalation.__table__)  # type: ignore[attr-defined]
 COMPENSATION = cast(Table, Compensation.__table__)  # type: ignore[attr-defined]
+JOB_CURSOR = cast(Table, JobCursor.__table__)  # type: ignore[attr-defined]
 
 WORKING_STATES = ("with_agent", "escalated")  # what counts against an agent's capacity
 
@@ -244,6 +245,29 @@ def list_events_after(
         .order_by(CASE_EVENT.c.id)
     )
     return list(conn.execute(query).mappings())
+
+
+def read_cursor(conn: Connection, *, name: str) -> int | None:
+    """Where the job `name` stopped reading, or None before its first run."""
+    value = conn.execute(
+        select(JOB_CURSOR.c.value).where(JOB_CURSOR.c.name == name)
+    ).scalar_one_or_none()
+    return None if value is None else int(value)
+
+
+def start_cursor(conn: Connection, *, name: str, value: int) -> None:
+    """Create the job's cursor (the caller's transaction fails if another worker just did)."""
+    conn.execute(insert(JOB_CURSOR).values(name=name, value=value))
+
+
+def move_cursor(conn: Connection, *, name: str, old: int, new: int) -> bool:
+    """Compare-and-set: False when another worker moved the cursor first."""
+    moved = conn.execute(
+        update(JOB_CURSOR)
+        .where(JOB_CURSOR.c.name == name, JOB_CURSOR.c.value == old)
+        .values(value=new)
+    )
+    return moved.rowcount == 1
 
 
 def last_event_id(conn: Connection) -> int:

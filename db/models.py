@@ -297,3 +297,14 @@ class QaReview(SQLModel, table=True):
     comment: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     created_at: datetime = Field(sa_column=_utc_column(index=True))
     updated_at: datetime = Field(sa_column=_utc_column())
+
+
+class JobCursor(SQLModel, table=True):
+    """How far a background job has read an append-only log (e.g. hand-off alerts).
+
+    Kept in the database so a restart neither repeats nor skips, and moved with a
+    compare-and-set so that of several `loket serve` workers only one announces each entry.
+    """
+
+    name: str = Field(primary_key=True, max_length=32)
+    value: int

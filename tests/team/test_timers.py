@@ -175,3 +175,16 @@ async def test_new_hand_offs_are_announced_in_the_agents_group(
     assert bot_api.sent_texts("-100777") == [
         f"Kasus #{case_id} masuk antrean (classified). https://loket.test/desk/cases/{case_id}"
     ]
+
+
+def test_hand_off_alerts_survive_a_restart_and_are_claimed_by_one_worker(
+    chat: ChatDriver, agents: AgentDesk, clock: FrozenClock
+) -> None:
+    first = runner(agents, clock)
+    assert first.new_handoffs() == []  # the first run starts counting from here
+    before_restart = queue_hard_case(chat)
+    restarted = runner(agents, clock)  # a new process: nothing kept in memory
+    other_worker = runner(agents, clock)
+    assert [e["case_id"] for e in restarted.new_handoffs()] == [before_restart]
+    assert other_worker.new_handoffs() == []  # already announced by the first worker
+    assert restarted.new_handoffs() == []
