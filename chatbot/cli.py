@@ -9,6 +9,7 @@ import getpass
 import json
 import logging
 import os
+import secrets
 import signal
 import sys
 import uuid
@@ -40,6 +41,7 @@ logger = logging.getLogger("loket")
 DIAGRAM_PATH = Path("docs/flows/front_desk.mmd")
 SWITCH_INTERVAL_SECONDS = 0.0005
 PARENT_CHECK_SECONDS = 1.0  # how often an orphaned `loket outbox` notices and stops
+FIRST_ADMIN = "admin"  # created on the first start, so the console works at once
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -153,9 +155,28 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     # The database thread releases the GIL around every SQLite call; with the default 5 ms
     # switch interval it then waits behind the event loop up to 5 ms per statement.
     sys.setswitchinterval(SWITCH_INTERVAL_SECONDS)
-    print(f"Loket is serving {settings.profile} on http://{args.host}:{args.port}")
+    base = f"http://{args.host}:{args.port}"
+    _first_admin(app.state.accounts, base)
+    print(f"Loket is serving {settings.profile} on {base}", flush=True)
     serve_with_dispatcher(app, host=args.host, port=args.port)
     return 0
+
+
+def _first_admin(accounts: Accounts, base: str) -> None:
+    """On the very first start, create an admin with a random password and say it once.
+
+    The console works right after the README's first command, and no known password ever
+    exists: the operator reads this one in their own terminal and changes it.
+    """
+    if accounts.has_users():
+        return
+    password = secrets.token_urlsafe(12)
+    accounts.add_user(FIRST_ADMIN, "admin", password)
+    print(
+        f"First start: created the admin user '{FIRST_ADMIN}' with password {password}\n"
+        f"  Log in at {base}/login, then change it: loket users passwd {FIRST_ADMIN}",
+        flush=True,
+    )
 
 
 def _outbox(settings: Settings, _args: argparse.Namespace) -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -60,11 +61,12 @@ def served(tmp_path: Path, bot_api: FakeBotApi) -> Iterator[tuple[str, subproces
         LOKET_TELEGRAM_SECRET=SECRET,
         LOKET_TELEGRAM_BASE_URL=f"{bot_api.url}/bot",
     )
+    output = (tmp_path / "serve.out").open("w")
     process = subprocess.Popen(
         [sys.executable, "-m", "chatbot", "serve", "--port", str(port)],
         env=env,
         cwd=tmp_path,
-        stdout=subprocess.DEVNULL,
+        stdout=output,
         stderr=subprocess.DEVNULL,
     )
     url = f"http://127.0.0.1:{port}"
@@ -82,6 +84,7 @@ def served(tmp_path: Path, bot_api: FakeBotApi) -> Iterator[tuple[str, subproces
         if process.poll() is None:
             process.terminate()
             process.wait(timeout=30)
+        output.close()
 
 
 @pytest.fixture
@@ -108,3 +111,19 @@ def test_serve_sends_replies_from_its_dispatcher_child_and_stops_it(
     process.terminate()
     process.wait(timeout=30)
     assert not Path(f"/proc/{dispatchers[0]}").exists()  # stopped and reaped by serve
+
+
+def test_the_first_start_creates_an_admin_whose_password_only_the_terminal_shows(
+    served: tuple[str, subprocess.Popen[bytes]], tmp_path: Path
+) -> None:
+    url, _process = served
+    said = (tmp_path / "serve.out").read_text()
+    found = re.search(r"created the admin user 'admin' with password (\S+)", said)
+    assert found is not None, said
+    answer = httpx.post(
+        f"{url}/login", data={"name": "admin", "password": found.group(1)}, follow_redirects=False
+    )
+    assert answer.status_code == 303
+    assert answer.headers["location"] == "/admin"
+    wrong = httpx.post(f"{url}/login", data={"name": "admin", "password": "admin"})
+    assert wrong.status_code != 303
