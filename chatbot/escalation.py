@@ -17,6 +17,7 @@ from chatbot.clock import Clock
 from chatbot.errors import InvalidInput, NotAllowed, UnknownCase
 from chatbot.notify import Notifier, PostResult
 from db import agent_queries as aq
+from db import queries
 from flows import phrase_keys as keys
 from flows.front_desk import State
 
@@ -145,7 +146,7 @@ class EscalationDesk:
             if report is None:
                 raise UnknownCase(f"no report {escalation_id}")
             case = aq.get_case(conn, case_id=report["case_id"])
-            attachments = aq.list_case_attachments(conn, case_id=report["case_id"])
+            attachments = queries.list_attachments(conn, case_ids=[report["case_id"]])
         assert case is not None
         desk_name = self._agents.profile(case["profile"]).desk_name
         link = f"{self._public}/desk/cases/{case['id']}"

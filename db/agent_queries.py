@@ -200,18 +200,6 @@ def get_contact(conn: Connection, *, contact_id: int) -> RowMapping | None:
     return conn.execute(select(CONTACT).where(CONTACT.c.id == contact_id)).mappings().first()
 
 
-def list_transcript(conn: Connection, *, case_id: int) -> list[RowMapping]:
-    """The whole transcript: client, bot and agents, in order."""
-    query = select(MESSAGE).where(MESSAGE.c.case_id == case_id).order_by(MESSAGE.c.id)
-    return list(conn.execute(query).mappings())
-
-
-def list_case_attachments(conn: Connection, *, case_id: int) -> list[RowMapping]:
-    """The case's photos, videos, documents and places."""
-    query = select(ATTACHMENT).where(ATTACHMENT.c.case_id == case_id).order_by(ATTACHMENT.c.id)
-    return list(conn.execute(query).mappings())
-
-
 def get_attachment(conn: Connection, *, attachment_id: int) -> RowMapping | None:
     """One attachment."""
     query = select(ATTACHMENT).where(ATTACHMENT.c.id == attachment_id)

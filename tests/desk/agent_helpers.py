@@ -62,7 +62,7 @@ def events(engine: Engine, case_id: int) -> list[tuple[str, str | None, str | No
 
 def messages(engine: Engine, case_id: int) -> list[dict[str, Any]]:
     with engine.connect() as conn:
-        return [dict(m) for m in aq.list_transcript(conn, case_id=case_id)]
+        return [dict(m) for m in queries.list_messages(conn, case_ids=[case_id])]
 
 
 def outbox(engine: Engine) -> list[dict[str, Any]]:

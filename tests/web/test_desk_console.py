@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 from chatbot.channels.telegram import TelegramChannel, close_bot, make_bot
 from chatbot.desk import Desk
 from chatbot.domain import Attachment, Inbound
-from db import agent_queries as aq
+from db import queries
 from settings import Settings
 from tests.clock import FrozenClock
 from tests.desk.agent_helpers import case_row, events
@@ -152,7 +152,7 @@ def test_take_reply_with_a_phrase_and_resolve_through_the_forms(
     with app.state.engine.connect() as conn:
         out = [
             m
-            for m in aq.list_transcript(conn, case_id=case_id)
+            for m in queries.list_messages(conn, case_ids=[case_id])
             if m["author"] == "sari" and m["direction"] == "out"
         ]
     assert [(m["status"], m["channel"], m["chat_id"]) for m in out] == [
@@ -291,7 +291,7 @@ def test_attachments_are_served_to_staff_only(
         ),
     )
     with app.state.engine.connect() as conn:
-        first, second = (a["id"] for a in aq.list_case_attachments(conn, case_id=case_id))
+        first, second = (a["id"] for a in queries.list_attachments(conn, case_ids=[case_id]))
     url = f"/desk/cases/{case_id}/attachments/{first}"
     assert client.get(url, follow_redirects=False).status_code == 303  # login first
     add_user(app, "sari", "agent")
@@ -363,7 +363,7 @@ def test_a_telegram_photo_is_fetched_through_the_bot(
         ),
     )
     with app.state.engine.connect() as conn:
-        photo, gone = (a["id"] for a in aq.list_case_attachments(conn, case_id=case_id))
+        photo, gone = (a["id"] for a in queries.list_attachments(conn, case_ids=[case_id]))
     try:
         with TestClient(app) as client:
             add_user(app, "sari", "agent")
