@@ -22,7 +22,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from chatbot.bootstrap import open_desk  # noqa: E402
+from chatbot.bootstrap import open_desk_for  # noqa: E402
 from chatbot.clock import SystemClock  # noqa: E402
 from chatbot.domain import Inbound  # noqa: E402
 from settings import Settings  # noqa: E402
@@ -95,14 +95,7 @@ def main() -> None:
         settings = Settings(
             database_url=f"sqlite:///{tmp}/bench.db", profile=args.profile, _env_file=None
         )  # type: ignore[call-arg]
-        engine, desk = open_desk(
-            database_url=settings.database_url,
-            scripts_dir=settings.scripts_dir,
-            profiles_dir=settings.profiles_dir,
-            profile=settings.profile,
-            locale=settings.locale,
-            clock=SystemClock(),
-        )
+        engine, desk = open_desk_for(settings, SystemClock())
         warm_up, inbound = _conversations(50, first_chat=0), _conversations(args.messages, 1000)
         for message in warm_up:  # imports, caches and the first pages of SQLite
             desk.receive(message)

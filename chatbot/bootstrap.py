@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Protocol
 
 from sqlalchemy import Engine
 
@@ -42,3 +43,30 @@ def open_desk(
         overrides=overrides,
     )
     return engine, desk
+
+
+class DeskConfig(Protocol):
+    """What a desk is built from; `settings.Settings` fits, without this module reading it."""
+
+    @property
+    def database_url(self) -> str: ...  # noqa: D102
+    @property
+    def scripts_dir(self) -> Path: ...  # noqa: D102
+    @property
+    def profiles_dir(self) -> Path: ...  # noqa: D102
+    @property
+    def profile(self) -> str: ...  # noqa: D102
+    @property
+    def locale(self) -> str: ...  # noqa: D102
+
+
+def open_desk_for(config: DeskConfig, clock: Clock) -> tuple[Engine, Desk]:
+    """`open_desk` with the values of a configuration (the composition roots' settings)."""
+    return open_desk(
+        database_url=config.database_url,
+        scripts_dir=config.scripts_dir,
+        profiles_dir=config.profiles_dir,
+        profile=config.profile,
+        locale=config.locale,
+        clock=clock,
+    )

@@ -23,7 +23,7 @@ from telegram.error import RetryAfter, TelegramError
 
 from chatbot import report_cli
 from chatbot.accounts import ROLES, AccountError, Accounts
-from chatbot.bootstrap import open_desk
+from chatbot.bootstrap import open_desk_for
 from chatbot.channels.base import Channel
 from chatbot.channels.telegram import TelegramChannel, as_seconds
 from chatbot.clock import SystemClock
@@ -222,14 +222,7 @@ async def _run_dispatcher(settings: Settings) -> None:
 
 
 def _chat(settings: Settings, args: argparse.Namespace) -> int:
-    engine, desk = open_desk(
-        database_url=settings.database_url,
-        scripts_dir=settings.scripts_dir,
-        profiles_dir=settings.profiles_dir,
-        profile=settings.profile,
-        locale=settings.locale,
-        clock=SystemClock(),
-    )
+    engine, desk = open_desk_for(settings, SystemClock())
     interactive = sys.stdin.isatty()
     session = uuid.uuid4().hex[:12]
     if interactive:
@@ -355,14 +348,7 @@ def _phrase_format(path: Path) -> str | None:
 
 def _phrase_editor(settings: Settings) -> PhraseEditor:
     clock = SystemClock()
-    engine, desk = open_desk(
-        database_url=settings.database_url,
-        scripts_dir=settings.scripts_dir,
-        profiles_dir=settings.profiles_dir,
-        profile=settings.profile,
-        locale=settings.locale,
-        clock=clock,
-    )
+    engine, desk = open_desk_for(settings, clock)
     return PhraseEditor(engine, desk.phrases, clock)
 
 
@@ -527,14 +513,7 @@ def _telegram_poll(settings: Settings, _args: argparse.Namespace) -> int:
         return 2
     token, secret = secrets
     clock = SystemClock()
-    engine, desk = open_desk(
-        database_url=settings.database_url,
-        scripts_dir=settings.scripts_dir,
-        profiles_dir=settings.profiles_dir,
-        profile=settings.profile,
-        locale=settings.locale,
-        clock=clock,
-    )
+    engine, desk = open_desk_for(settings, clock)
 
     async def run() -> None:
         bot = make_bot(token, settings.telegram_base_url)

@@ -10,7 +10,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from chatbot.bootstrap import open_desk
+from chatbot.bootstrap import open_desk_for
 from chatbot.clock import SystemClock
 from chatbot.kpi import parse_month
 from settings import Settings
@@ -56,14 +56,7 @@ def _day(text: str) -> date:
 
 @contextlib.contextmanager
 def _open(settings: Settings) -> Iterator[tuple[Any, Any]]:
-    engine, desk = open_desk(
-        database_url=settings.database_url,
-        scripts_dir=settings.scripts_dir,
-        profiles_dir=settings.profiles_dir,
-        profile=settings.profile,
-        locale=settings.locale,
-        clock=SystemClock(),
-    )
+    engine, desk = open_desk_for(settings, SystemClock())
     try:
         yield engine, desk.profile()
     finally:

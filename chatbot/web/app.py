@@ -15,7 +15,7 @@ from sqlalchemy import text
 
 from chatbot.accounts import Accounts
 from chatbot.agent_desk import AgentDesk
-from chatbot.bootstrap import open_desk
+from chatbot.bootstrap import open_desk_for
 from chatbot.channels.base import Channel
 from chatbot.channels.sms import SmsChannel
 from chatbot.channels.telegram import TelegramChannel, close_bot, make_bot
@@ -47,14 +47,7 @@ def create_app(
 ) -> FastAPI:
     """Build the app; the database is created and migrated here, before the first request."""
     clock = clock or SystemClock()
-    engine, desk = open_desk(
-        database_url=settings.database_url,
-        scripts_dir=settings.scripts_dir,
-        profiles_dir=settings.profiles_dir,
-        profile=settings.profile,
-        locale=settings.locale,
-        clock=clock,
-    )
+    engine, desk = open_desk_for(settings, clock)
     given: dict[str, Channel] = dict(channels or {})
     all_channels: dict[str, Channel] = {"web": WebChannel(), **given}
     # SQLite takes one writer at a time: every write goes through one thread, in arrival
