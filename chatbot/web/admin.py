@@ -8,21 +8,18 @@ role, from chatbot/web/auth.py) and the CSRF check.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Annotated, Any, Protocol
 from urllib.parse import quote, urlsplit
 
 import yaml
 from fastapi import APIRouter, Depends, Form, HTTPException, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
-from fastapi.templating import Jinja2Templates
-from jinja2 import Environment, FileSystemLoader
 
 from chatbot.accounts import ROLES, Accounts
 from chatbot.editor import PhraseEditor, ProfileEditor, settings_text, to_yaml
 from chatbot.errors import LoketError, PhraseRejected, SettingsRejected, UnknownPhrase
 from chatbot.phrases import LOCALES
-from chatbot.web.auth import AdminUser, install_globals, verify_csrf
+from chatbot.web.auth import AdminUser, page_templates, verify_csrf
 from flows.profiles.schema import EditableSettings
 
 
@@ -51,13 +48,7 @@ router = APIRouter(
     tags=["admin"],
     dependencies=[Depends(AdminOnly), Depends(same_origin), Depends(verify_csrf)],
 )
-templates = Jinja2Templates(
-    env=Environment(
-        loader=FileSystemLoader(Path(__file__).parent / "templates"),
-        autoescape=True,  # every text shown here is admin- or client-written
-    )
-)
-install_globals(templates.env)
+templates = page_templates()  # every text here is admin- or client-written, escaped
 
 
 def _phrases(request: Request) -> PhraseEditor:

@@ -38,7 +38,7 @@ __all__ = [
     "csrf_input",
     "csrf_token",
     "current_user",
-    "install_globals",
+    "page_templates",
     "require_role",
     "router",
     "safe_next",
@@ -232,10 +232,18 @@ def home_for(role: str) -> str:
 # pages
 
 router = APIRouter(tags=["auth"])
-templates = Jinja2Templates(
-    env=Environment(loader=FileSystemLoader(Path(__file__).parent / "templates"), autoescape=True)
-)
-install_globals(templates.env)
+
+
+def page_templates() -> Jinja2Templates:
+    """The pages' templates: autoescape on (client, agent and admin text), CSRF helpers in."""
+    env = Environment(
+        loader=FileSystemLoader(Path(__file__).parent / "templates"), autoescape=True
+    )
+    install_globals(env)
+    return Jinja2Templates(env=env)
+
+
+templates = page_templates()
 
 
 def _accounts(request: Request) -> Accounts:

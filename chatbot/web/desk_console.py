@@ -19,8 +19,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Form, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, StreamingResponse
-from fastapi.templating import Jinja2Templates
-from jinja2 import Environment, FileSystemLoader
 
 from chatbot.agent_desk import (
     CONTACT_CHANNELS,
@@ -32,18 +30,12 @@ from chatbot.agent_desk import (
 from chatbot.clock import Clock
 from chatbot.errors import LoketError, MediaUnavailable, UnknownCase
 from chatbot.escalation import NEXT_STATUSES, EscalationDesk
-from chatbot.web.auth import StaffUser, SupervisorUser, install_globals, verify_csrf
+from chatbot.web.auth import StaffUser, SupervisorUser, page_templates, verify_csrf
 from chatbot.web.errors import STATUS
 from db import agent_queries as aq
 
 router = APIRouter(prefix="/desk", tags=["desk"], dependencies=[Depends(verify_csrf)])
-templates = Jinja2Templates(
-    env=Environment(
-        loader=FileSystemLoader(Path(__file__).parent / "templates"),
-        autoescape=True,  # client text, agent notes, report details: all escaped
-    )
-)
-install_globals(templates.env)
+templates = page_templates()  # client text, agent notes and report details are escaped
 STREAM_POLL_SECONDS = 0.5
 STREAM_MAX_SECONDS = 300  # EventSource reconnects by itself
 POST_TIMEOUT_SECONDS = 10.0  # the agent waits this long at most for Discord / Telegram

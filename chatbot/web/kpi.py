@@ -9,32 +9,23 @@ from __future__ import annotations
 
 import io
 from datetime import date, datetime
-from pathlib import Path
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse, StreamingResponse
-from fastapi.templating import Jinja2Templates
-from jinja2 import Environment, FileSystemLoader
 from sqlalchemy import Engine, select
 
 from chatbot import charts, kpi, reports
 from chatbot.case_records import cases_json
 from chatbot.clock import Clock
 from chatbot.qa import QualityReview, ReviewRefused, sample_window
-from chatbot.web.auth import QcUser, StaffUser, SupervisorUser, install_globals, verify_csrf
+from chatbot.web.auth import QcUser, StaffUser, SupervisorUser, page_templates, verify_csrf
 from db.queries import CASE
 from flows.profiles.schema import Profile
 
 router = APIRouter(prefix="/desk", tags=["supervision"], dependencies=[Depends(verify_csrf)])
-templates = Jinja2Templates(
-    env=Environment(
-        loader=FileSystemLoader(Path(__file__).parent / "templates"),
-        autoescape=True,  # transcripts and comments are client-written
-    )
-)
-install_globals(templates.env)
+templates = page_templates()  # transcripts and comments are client-written, escaped
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 FORMS = {
     "complaint": "Complaint form",
