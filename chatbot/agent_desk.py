@@ -28,7 +28,7 @@ from db.engine import as_utc
 from flows import classify, guards
 from flows import phrase_keys as keys
 from flows.events import FlowEvent, QueueCase, SetCategory, Trigger
-from flows.front_desk import State, Turn, step
+from flows.front_desk import Outcome, State, step
 from flows.profiles.schema import Profile
 
 logger = logging.getLogger(__name__)
@@ -417,7 +417,7 @@ class AgentDesk:
                 aq.update_case(conn, case_id=case_id, resolved_at=now, resolved_by=actor.name)
             self.record_event(conn, case_id, "resolved", actor.name)
 
-    def fire(self, conn: Connection, case_id: int, trigger: Trigger, actor: Actor) -> Turn:
+    def fire(self, conn: Connection, case_id: int, trigger: Trigger, actor: Actor) -> Outcome:
         """Run one non-client trigger through the case's flow inside the caller's transaction.
 
         Raises:
@@ -603,7 +603,7 @@ class AgentDesk:
                 raise CaseTaken(f"case {case_id} changed owner meanwhile; reload")
             self.record_event(conn, case_id, kind, actor.name, f"{previous} -> {target['name']}")
 
-    def _step(self, case: RowMapping, trigger: Trigger) -> Turn:
+    def _step(self, case: RowMapping, trigger: Trigger) -> Outcome:
         try:
             return step(
                 State(case["state"]),
@@ -622,7 +622,7 @@ class AgentDesk:
 
     def _run_flow(
         self, conn: Connection, case: RowMapping, trigger: Trigger, actor: Actor
-    ) -> Turn:
+    ) -> Outcome:
         turn = self._step(case, trigger)
         now = self._clock.now()
         queries.record_step(
