@@ -12,30 +12,23 @@ from typing import cast
 
 from sqlalchemy import Connection, RowMapping, Table, func, insert, select, update
 
+from db.driver import Statement
 from db.models import OverrideRevision, PhraseVersion, ProfileVersion
 
 PHRASE_VERSION = cast(Table, PhraseVersion.__table__)  # type: ignore[attr-defined]
 PROFILE_VERSION = cast(Table, ProfileVersion.__table__)  # type: ignore[attr-defined]
 OVERRIDE_REVISION = cast(Table, OverrideRevision.__table__)  # type: ignore[attr-defined]
 
-_REVISION_SQL = "SELECT value FROM overriderevision WHERE id = 1"
+_REVISION = Statement("SELECT value FROM overriderevision WHERE id = 1")
 
 
 def revision(conn: Connection) -> int:
     """The number of admin edits so far: one primary-key read, done for every message.
 
-    It goes through the DBAPI cursor of the same connection (so the same transaction):
-    measured on SQLite, `conn.execute(select(...))` costs about 55 µs, the cursor about 2 µs.
+    Straight on the driver (db/driver.py): `conn.execute(select(...))` costs about 55 µs
+    on SQLite, the cursor about 2 µs.
     """
-    dbapi = conn.connection.dbapi_connection
-    if dbapi is None:  # a detached connection; never the case inside a transaction
-        return int(conn.exec_driver_sql(_REVISION_SQL).scalar_one_or_none() or 0)
-    cursor = dbapi.cursor()
-    try:
-        cursor.execute(_REVISION_SQL)
-        row = cursor.fetchone()
-    finally:
-        cursor.close()
+    row = _REVISION.first(conn)
     return int(row[0]) if row else 0
 
 

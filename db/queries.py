@@ -1,7 +1,8 @@
 """Keyword-only queries on SQLAlchemy Core, connection first; the caller owns the transaction.
 
-The receive path runs here at 1,000+ messages/s, so it uses Core statements rather
-than ORM objects (LIBRARIES.md: the ORM tops out near 900 transactions/s).
+The receive path runs here at 1,000+ messages/s, so it uses Core statements rather than ORM
+objects (LIBRARIES.md: the ORM tops out near 900 transactions/s), and its four busiest
+statements go straight to the driver (db/driver.py).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from sqlalchemy import (
     update,
 )
 
+from db.driver import Statement, read_datetime
 from db.models import Attachment, Case, CaseEvent, Contact, Message, SurveyAnswer
 
 CASE = cast(Table, Case.__table__)  # type: ignore[attr-defined]
@@ -32,34 +34,37 @@ ATTACHMENT = cast(Table, Attachment.__table__)  # type: ignore[attr-defined]
 SURVEY = cast(Table, SurveyAnswer.__table__)  # type: ignore[attr-defined]
 CASE_EVENT = cast(Table, CaseEvent.__table__)  # type: ignore[attr-defined]
 
-# Hot-path statements are built once: SQLAlchemy memoizes their compiled form and cache key
-# per statement object, which is most of the cost of building them per call. Values travel
-# as execute() parameters.
-_MESSAGE_EXISTS = select(MESSAGE.c.id).where(
-    MESSAGE.c.channel == bindparam("channel"), MESSAGE.c.external_id == bindparam("external_id")
+# The receive path's statements go straight to the driver (db/driver.py); the rest is Core.
+_MESSAGE_EXISTS = Statement(
+    "SELECT id FROM message WHERE channel = :channel AND external_id = :external_id"
 )
-_OPEN_CASE = select(
-    CASE.c.id,
-    CASE.c.profile,
-    CASE.c.state,
-    CASE.c.locale,
-    CASE.c.category,
-    CASE.c.fields_json,
-    CASE.c.context_json,
-    CASE.c.opened_at,
-).where(
-    CASE.c.channel == bindparam("channel"),
-    CASE.c.chat_id == bindparam("chat_id"),
-    CASE.c.closed_at.is_(None),
+_OPEN_CASE_SQL = (
+    'SELECT id, profile, state, locale, category, fields_json, context_json, opened_at FROM "case"'
+    " WHERE channel = :channel AND chat_id = :chat_id AND closed_at IS NULL"
 )
-_OPEN_CASE_LOCKED = _OPEN_CASE.with_for_update()
-_INSERT_MESSAGE = insert(MESSAGE)
+_OPEN_CASE = Statement(_OPEN_CASE_SQL)
+_OPEN_CASE_LOCKED = Statement(_OPEN_CASE_SQL + " FOR UPDATE")
+_INSERT_MESSAGE_SQL = (
+    "INSERT INTO message (case_id, channel, chat_id, direction, external_id, kind, text,"
+    " phrase_key, author, status, buttons_json, created_at, due_at, attempts)"
+    " VALUES (:case_id, :channel, :chat_id, :direction, :external_id, :kind, :text,"
+    " :phrase_key, :author, :status, :buttons_json, :created_at, :due_at, :attempts)"
+)
+_INSERT_MESSAGE = Statement(_INSERT_MESSAGE_SQL + " RETURNING id")
+_INSERT_MESSAGES = Statement(_INSERT_MESSAGE_SQL)
+_INSERT_EVENT = Statement(
+    "INSERT INTO caseevent (case_id, kind, actor, detail, at)"
+    " VALUES (:case_id, :kind, :actor, :detail, :at)"
+)
+_UPDATE_CASE_STEP = Statement(
+    'UPDATE "case" SET state = :state, locale = :locale, updated_at = :updated_at,'
+    " fields_json = :fields_json, context_json = :context_json WHERE id = :case_id"
+)
 _CONTACT = select(CONTACT.c.id, CONTACT.c.display_name, CONTACT.c.phone).where(
     CONTACT.c.channel == bindparam("channel"), CONTACT.c.chat_id == bindparam("chat_id")
 )
 _INSERT_CONTACT = insert(CONTACT)
 _INSERT_CASE = insert(CASE)
-_INSERT_EVENT = insert(CASE_EVENT)
 # Effect columns: the flow's value wins (NULL keeps the stored one) ...
 _EFFECT_COLUMNS = (
     "category",
@@ -87,17 +92,6 @@ _UPDATE_CASE_EFFECTS = (
         },
     )
 )
-_UPDATE_CASE_STEP = (
-    update(CASE)
-    .where(CASE.c.id == bindparam("case_id"))
-    .values(
-        state=bindparam("state"),
-        locale=bindparam("locale"),
-        updated_at=bindparam("updated_at"),
-        fields_json=bindparam("fields_json"),
-        context_json=bindparam("context_json"),
-    )
-)
 
 
 @dataclass(slots=True)
@@ -116,8 +110,8 @@ class CaseRow:
 
 def message_exists(conn: Connection, *, channel: str, external_id: str) -> bool:
     """Whether this provider message was already recorded (the idempotency check)."""
-    found = conn.execute(_MESSAGE_EXISTS, {"channel": channel, "external_id": external_id})
-    return found.first() is not None
+    found = _MESSAGE_EXISTS.first(conn, {"channel": channel, "external_id": external_id})
+    return found is not None
 
 
 def get_open_case(
@@ -126,18 +120,19 @@ def get_open_case(
     """The chat's open case; with `lock`, held until commit (a row lock on PostgreSQL)."""
     # SQLite already holds the write lock (BEGIN IMMEDIATE); PostgreSQL needs the row lock.
     query = _OPEN_CASE_LOCKED if lock and conn.dialect.name == "postgresql" else _OPEN_CASE
-    row = conn.execute(query, {"channel": channel, "chat_id": chat_id}).first()
+    row = query.first(conn, {"channel": channel, "chat_id": chat_id})
     if row is None:
         return None
+    case_id, profile, state, locale, category, fields_json, context_json, opened_at = row
     return CaseRow(
-        id=row.id,
-        profile=row.profile,
-        state=row.state,
-        locale=row.locale,
-        category=row.category,
-        fields=json.loads(row.fields_json),
-        context=json.loads(row.context_json),
-        opened_at=row.opened_at,
+        id=case_id,
+        profile=profile,
+        state=state,
+        locale=locale,
+        category=category,
+        fields=json.loads(fields_json),
+        context=json.loads(context_json),
+        opened_at=read_datetime(opened_at),
     )
 
 
@@ -225,8 +220,8 @@ def record_message(
     author: str = "client",
 ) -> int:
     """Add an inbound message (or a note-like record) to the transcript; returns its id."""
-    result = conn.execute(
-        _INSERT_MESSAGE,
+    row = _INSERT_MESSAGE.first(
+        conn,
         {
             "case_id": case_id,
             "channel": channel,
@@ -244,7 +239,7 @@ def record_message(
             "attempts": 0,
         },
     )
-    return int(cast(int, result.inserted_primary_key[0]))  # type: ignore[index]
+    return int(row[0])
 
 
 @dataclass(frozen=True, slots=True)
@@ -275,8 +270,8 @@ def enqueue_replies(
     if not replies:
         return
     due_at = now if status == "pending" else None
-    conn.execute(
-        _INSERT_MESSAGE,
+    _INSERT_MESSAGES.run_many(
+        conn,
         [
             {
                 "case_id": case_id,
@@ -343,8 +338,8 @@ def record_step(
     now: datetime,
 ) -> None:
     """Write what every flow step changes: state, locale, verified fields, flow memory."""
-    conn.execute(
-        _UPDATE_CASE_STEP,
+    _UPDATE_CASE_STEP.run(
+        conn,
         {
             "case_id": case_id,
             "state": state,
@@ -388,8 +383,8 @@ def record_events(
 ) -> None:
     """Append events to the case's log, in one statement."""
     if events:
-        conn.execute(
-            _INSERT_EVENT,
+        _INSERT_EVENT.run_many(
+            conn,
             [
                 {
                     "case_id": case_id,

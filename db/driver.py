@@ -1,0 +1,102 @@
+"""SQL run on the DB-API cursor of the caller's transaction: the receive path's few statements.
+
+SQLAlchemy Core spends about 50-100 µs of Python per statement around SQLite's own 5-20 µs
+(LIBRARIES.md: Core ~3,500 against raw ~16,000 transactions/s), and every client message
+runs four or five statements. These few go straight to the driver, on the same connection
+and in the same transaction as the caller's Core block, so they commit or roll back with it.
+Everything else stays on Core.
+
+SQL is written once with `:name` parameters (sqlite3's named style) and translated to
+`%(name)s` for PostgreSQL's psycopg. Datetimes are stored on SQLite the way SQLAlchemy's
+DateTime stores them (text, microseconds always present), so both read each other's rows.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection
+from sqlalchemy.exc import DBAPIError
+
+_NAMED = re.compile(r"(?<![:\w]):(\w+)")
+
+
+def sqlite_datetime(moment: datetime) -> str:
+    """The text SQLAlchemy's SQLite DateTime writes: compared as text in WHERE clauses."""
+    return moment.strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+def read_datetime(value: datetime | str | None) -> datetime | None:
+    """A datetime column as the driver returns it (text on SQLite)."""
+    if value is None or isinstance(value, datetime):
+        return value
+    return datetime.fromisoformat(value)
+
+
+class Statement:
+    """One SQL statement with named parameters, run on the connection's own DB-API cursor."""
+
+    def __init__(self, sql: str) -> None:
+        self.sql = sql
+        self.pyformat_sql = _NAMED.sub(r"%(\1)s", sql.replace("%", "%%"))
+
+    def run(self, conn: Connection, params: Mapping[str, Any] | None = None) -> Any:
+        """Execute once; returns the cursor (fetch from it, then let it go).
+
+        Raises:
+            sqlalchemy.exc.DBAPIError: as Core would raise it (IntegrityError for a
+                duplicate key, OperationalError for a locked or unreachable database).
+        """
+        sql, bound = self._for(conn, params or {})
+        cursor = conn.connection.cursor()
+        try:
+            cursor.execute(sql, bound)
+        except conn.dialect.loaded_dbapi.Error as exc:
+            cursor.close()
+            raise _as_sqlalchemy(conn, sql, bound, exc) from exc
+        return cursor
+
+    def run_many(self, conn: Connection, rows: Iterable[Mapping[str, Any]]) -> None:
+        """Execute once per parameter set (several replies, several events)."""
+        sqlite = conn.dialect.name == "sqlite"
+        sql = self.sql if sqlite else self.pyformat_sql
+        bound = [_for_sqlite(row) if sqlite else row for row in rows]
+        cursor = conn.connection.cursor()
+        try:
+            cursor.executemany(sql, bound)
+        except conn.dialect.loaded_dbapi.Error as exc:
+            raise _as_sqlalchemy(conn, sql, bound, exc) from exc
+        finally:
+            cursor.close()
+
+    def first(self, conn: Connection, params: Mapping[str, Any] | None = None) -> Any:
+        """The first row (a tuple), or None."""
+        cursor = self.run(conn, params)
+        try:
+            return cursor.fetchone()
+        finally:
+            cursor.close()
+
+    def _for(self, conn: Connection, params: Mapping[str, Any]) -> tuple[str, Mapping[str, Any]]:
+        if conn.dialect.name == "sqlite":
+            return self.sql, _for_sqlite(params)
+        return self.pyformat_sql, params
+
+
+def _as_sqlalchemy(conn: Connection, sql: str, params: Any, exc: Exception) -> DBAPIError:
+    error = DBAPIError.instance(
+        sql, params, exc, conn.dialect.loaded_dbapi.Error, dialect=conn.dialect
+    )
+    return error if isinstance(error, DBAPIError) else DBAPIError(sql, params, exc)
+
+
+def _for_sqlite(params: Mapping[str, Any]) -> Mapping[str, Any]:
+    if not any(isinstance(value, datetime) for value in params.values()):
+        return params
+    return {
+        name: sqlite_datetime(value) if isinstance(value, datetime) else value
+        for name, value in params.items()
+    }

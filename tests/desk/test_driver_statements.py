@@ -1,0 +1,87 @@
+"""Driver-level statements (db/driver.py) behave as Core would: same rows, same errors."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from db import queries
+from db.driver import Statement, read_datetime
+from tests.chat_driver import ChatDriver
+from tests.clock import FrozenClock
+
+MOMENT = datetime(2026, 11, 23, 8, 30, 0, tzinfo=UTC)  # no microseconds: the tricky case
+
+
+def test_rows_written_by_the_driver_read_back_through_core_with_the_same_values(
+    chat: ChatDriver,
+) -> None:
+    chat.client_says("halo")
+    case_id = int(chat.case["id"])
+    with chat.engine.begin() as conn:
+        message_id = queries.record_message(
+            conn,
+            case_id=case_id,
+            channel="telegram",
+            chat_id="42",
+            direction="in",
+            text="stok beda 100% kak",  # a percent sign survives the PostgreSQL translation
+            now=MOMENT,
+            external_id="tg:1",
+        )
+        row = conn.execute(
+            select(queries.MESSAGE.c.text, queries.MESSAGE.c.created_at).where(
+                queries.MESSAGE.c.id == message_id
+            )
+        ).one()
+    assert row.text == "stok beda 100% kak"
+    assert row.created_at.replace(tzinfo=UTC) == MOMENT
+
+
+def test_driver_datetimes_compare_with_core_datetimes_in_where_clauses(
+    chat: ChatDriver, clock: FrozenClock
+) -> None:
+    chat.client_says("halo")  # written by the driver at the clock's time, to the microsecond
+    created = queries.MESSAGE.c.created_at
+    with chat.engine.begin() as conn:
+        before = conn.execute(
+            select(queries.MESSAGE.c.id).where(created <= clock.now() - timedelta(microseconds=1))
+        ).all()
+        at = conn.execute(select(queries.MESSAGE.c.id).where(created <= clock.now())).all()
+    assert before == []
+    assert len(at) >= 2  # the client's message and the greeting
+
+
+def test_a_duplicate_key_raises_sqlalchemys_integrity_error(chat: ChatDriver) -> None:
+    chat.client_says("halo")
+    case_id = int(chat.case["id"])
+    values = {
+        "case_id": case_id,
+        "channel": "telegram",
+        "chat_id": "42",
+        "direction": "in",
+        "text": "P",
+        "now": MOMENT,
+        "external_id": "tg:7",
+    }
+    with chat.engine.begin() as conn:
+        queries.record_message(conn, **values)  # type: ignore[arg-type]
+    with pytest.raises(IntegrityError), chat.engine.begin() as conn:
+        queries.record_message(conn, **values)  # type: ignore[arg-type]
+
+
+def test_named_parameters_are_translated_for_pyformat_drivers_only_outside_literals() -> None:
+    statement = Statement("SELECT :a, '10:30', x::text, 5 % 2 FROM t WHERE b = :b_2")
+    assert statement.sql.startswith("SELECT :a")
+    assert statement.pyformat_sql == (
+        "SELECT %(a)s, '10:30', x::text, 5 %% 2 FROM t WHERE b = %(b_2)s"
+    )
+
+
+def test_read_datetime_accepts_what_each_driver_returns() -> None:
+    assert read_datetime("2026-11-23 08:30:00.000000") == MOMENT.replace(tzinfo=None)
+    assert read_datetime(MOMENT) is MOMENT
+    assert read_datetime(None) is None
