@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import getpass
 import json
 import logging
@@ -40,6 +41,10 @@ from settings import Settings
 logger = logging.getLogger("loket")
 DIAGRAM_PATH = Path("docs/flows/front_desk.mmd")
 SWITCH_INTERVAL_SECONDS = 0.0005
+# LONG_RUNNING_GC: `serve`, `outbox` and the desk child call gc.freeze() once started. The
+# start-up objects (SQLAlchemy, pydantic, python-telegram-bot, profiles, phrases) live as
+# long as the process; without the freeze every full collection walked them all: 80-140 ms
+# pauses under webhook load, the benchmark's whole p99.
 PARENT_CHECK_SECONDS = 1.0  # how often an orphaned `loket outbox` notices and stops
 FIRST_ADMIN = "admin"  # created on the first start, so the console works at once
 
@@ -150,13 +155,15 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     from chatbot.outbox_process import serve_with_dispatcher
     from chatbot.web.app import create_app
 
-    # Replies are sent by a `loket outbox` child process, on another CPU core.
-    app = create_app(settings, run_outbox=False)
+    # Replies are sent by a `loket outbox` child process, and webhook messages are stepped
+    # by a desk child process: three processes over the CPU cores, sharing the database.
+    app = create_app(settings, run_outbox=False, desk_process=settings.desk_process)
     # The database thread releases the GIL around every SQLite call; with the default 5 ms
     # switch interval it then waits behind the event loop up to 5 ms per statement.
     sys.setswitchinterval(SWITCH_INTERVAL_SECONDS)
     base = f"http://{args.host}:{args.port}"
     _first_admin(app.state.accounts, base)
+    gc.freeze()  # LONG_RUNNING_GC
     print(f"Loket is serving {settings.profile} on {base}", flush=True)
     serve_with_dispatcher(app, host=args.host, port=args.port)
     return 0
@@ -207,6 +214,7 @@ async def _run_dispatcher(settings: Settings) -> None:
     try:
         async with open_channels(settings, clock) as built:
             channels: dict[str, Channel] = {"web": WebChannel(), **built}
+            gc.freeze()  # LONG_RUNNING_GC
             dispatcher = OutboxDispatcher(
                 engine,
                 channels,

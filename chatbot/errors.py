@@ -19,6 +19,10 @@ class PayloadTooLarge(LoketError):
     """The body is over the configured limit."""
 
 
+class DeskUnavailable(LoketError):
+    """The desk could not take the message just now; the provider should send it again."""
+
+
 class UnknownChannel(LoketError):
     """No channel of that name is configured on this installation."""
 

@@ -1,56 +1,136 @@
 """Group commit for SQLite: messages waiting for the writer are committed together.
 
-SQLite takes one writer at a time, so webhook requests queue for the writer thread anyway.
-While one batch is being written, the messages that arrive meanwhile wait; the next batch
-takes them all and commits them in one transaction, each still its own flow step. Every
-request is answered only after the commit that holds its message.
+SQLite takes one writer at a time, so webhook requests queue for the writer anyway. While
+one batch is being written, the deliveries that arrive meanwhile wait; the next batch takes
+them all and commits them in one transaction, each message still its own flow step. Every
+request is answered only after the commit that holds its messages.
+
+The writer is a thread of this process, or the desk process (chatbot/desk_process.py). A
+Telegram update travels to it as the body whose secret token was checked, and is parsed
+there with `Update.de_json`: parsing costs about as much CPU as the flow step, and in the
+desk process it runs on the other core.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable, Mapping
 from concurrent.futures import Executor
+from dataclasses import dataclass
 
+from chatbot.channels.base import Channel, RawRequest
+from chatbot.channels.telegram import TelegramChannel
 from chatbot.desk import Desk, Receipt
 from chatbot.domain import Inbound
+from chatbot.errors import UnknownChannel
 
-MAX_BATCH = 64  # messages per transaction: bounds the work a rollback and redo repeats
+MAX_BATCH = 64  # deliveries per transaction: bounds the work a rollback and redo repeats
+
+
+@dataclass(frozen=True, slots=True)
+class TelegramBody:
+    """A Telegram webhook body whose secret token was checked; the writer parses it."""
+
+    body: bytes
+
+
+Delivery = Inbound | TelegramBody
+
+
+@dataclass(frozen=True, slots=True)
+class Recorded:
+    """A delivery committed: each message's receipt, and Telegram's in-response answer."""
+
+    receipts: list[Receipt]
+    answer: dict[str, object] | None = None
+
+
+Outcome = Recorded | Exception
+# Records a batch in one transaction: each delivery's Recorded, or the exception it raised.
+BatchWriter = Callable[[list[Delivery]], Awaitable[list[Outcome]]]
+
+
+def record(desk: Desk, channels: Mapping[str, Channel], batch: list[Delivery]) -> list[Outcome]:
+    """Parse what needs parsing, then receive every message of the batch in one transaction.
+
+    A delivery that cannot be parsed, or one of whose messages failed, gets its exception;
+    the others are unaffected (Desk.receive_many redoes a failed batch one by one).
+    """
+    parsed: list[list[Inbound] | Exception] = [_parse(channels, item) for item in batch]
+    flat = [inbound for item in parsed if not isinstance(item, Exception) for inbound in item]
+    outcomes = iter(desk.receive_many(flat) if flat else [])
+    results: list[Outcome] = []
+    for item, inbounds in zip(batch, parsed, strict=True):
+        if isinstance(inbounds, Exception):
+            results.append(inbounds)
+            continue
+        mine = [next(outcomes) for _ in inbounds]
+        failed = next((o for o in mine if isinstance(o, Exception)), None)
+        if failed is not None:
+            results.append(failed)
+            continue
+        receipts = [o for o in mine if isinstance(o, Receipt)]
+        telegram = channels.get("telegram")
+        answer = (
+            telegram.webhook_answer(inbounds)
+            if isinstance(item, TelegramBody) and isinstance(telegram, TelegramChannel)
+            else None
+        )
+        results.append(Recorded(receipts, answer))
+    return results
+
+
+def _parse(channels: Mapping[str, Channel], item: Delivery) -> list[Inbound] | Exception:
+    if isinstance(item, Inbound):
+        return [item]
+    telegram = channels.get("telegram")
+    if telegram is None:
+        return UnknownChannel("the telegram channel is not configured on this installation")
+    try:
+        return telegram.parse(RawRequest(url="", headers={}, body=item.body))
+    except Exception as exc:  # MalformedPayload: that request hears it, the batch goes on
+        return exc
+
+
+def in_thread(desk: Desk, channels: Mapping[str, Channel], executor: Executor) -> BatchWriter:
+    """Batches written on the executor's thread (the desk process is the other writer)."""
+
+    def write(batch: list[Delivery]) -> Awaitable[list[Outcome]]:
+        return asyncio.get_running_loop().run_in_executor(executor, record, desk, channels, batch)
+
+    return write
 
 
 class GroupCommit:
-    """Feeds the desk from the event loop in batches, one batch in the writer at a time."""
+    """Feeds the writer from the event loop in batches, one batch in the writer at a time."""
 
-    def __init__(self, desk: Desk, executor: Executor, *, max_batch: int = MAX_BATCH) -> None:
-        self._desk = desk
-        self._executor = executor
+    def __init__(self, write: BatchWriter, *, max_batch: int = MAX_BATCH) -> None:
+        self._write = write
         self._max_batch = max_batch
-        self._waiting: list[tuple[Inbound, asyncio.Future[Receipt]]] = []
+        self._waiting: list[tuple[Delivery, asyncio.Future[Recorded]]] = []
         self._pump: asyncio.Task[None] | None = None
 
-    async def receive(self, inbound: Inbound) -> Receipt:
-        """Record and answer one message; returns once the transaction holding it committed.
+    async def receive(self, delivery: Delivery) -> Recorded:
+        """Record and answer one delivery; returns once the transaction holding it committed.
 
         Raises:
-            Exception: whatever `Desk.receive` raises for this message on its own.
+            Exception: whatever parsing or `Desk.receive` raised for this delivery on its own.
         """
         loop = asyncio.get_running_loop()
-        done: asyncio.Future[Receipt] = loop.create_future()
-        self._waiting.append((inbound, done))
+        done: asyncio.Future[Recorded] = loop.create_future()
+        self._waiting.append((delivery, done))
         if self._pump is None:
             self._pump = loop.create_task(self._run())
         return await done
 
     async def _run(self) -> None:
-        loop = asyncio.get_running_loop()
         try:
             while self._waiting:
                 batch = self._waiting[: self._max_batch]
                 del self._waiting[: self._max_batch]
                 try:
-                    outcomes = await loop.run_in_executor(
-                        self._executor, self._desk.receive_many, [item for item, _ in batch]
-                    )
-                except Exception as exc:  # the executor itself failed: every request hears it
+                    outcomes = await self._write([item for item, _ in batch])
+                except Exception as exc:  # the writer itself failed: every request hears it
                     outcomes = [exc] * len(batch)
                 for (_, done), outcome in zip(batch, outcomes, strict=True):
                     if done.done():  # the client went away; its message is committed anyway

@@ -46,9 +46,11 @@ def wait_for(check: object, timeout: float = 30.0) -> None:
         time.sleep(0.05)
 
 
-def children(pid: int) -> list[int]:
+def children(pid: int) -> dict[int, str]:
+    """The process's children and their command lines."""
     found = Path(f"/proc/{pid}/task/{pid}/children")
-    return [int(p) for p in found.read_text().split()] if found.exists() else []
+    pids = [int(p) for p in found.read_text().split()] if found.exists() else []
+    return {p: Path(f"/proc/{p}/cmdline").read_bytes().replace(b"\0", b" ").decode() for p in pids}
 
 
 @pytest.fixture
@@ -98,8 +100,11 @@ def test_serve_sends_replies_from_its_dispatcher_child_and_stops_it(
     served: tuple[str, subprocess.Popen[bytes]], bot_api: FakeBotApi
 ) -> None:
     url, process = served
-    dispatchers = children(process.pid)
+    running = children(process.pid)
+    dispatchers = [p for p, command in running.items() if "chatbot outbox" in command]
+    desks = [p for p, command in running.items() if "multiprocessing.spawn" in command]
     assert len(dispatchers) == 1  # the `loket outbox` process
+    assert len(desks) == 1  # the desk process that parses and steps webhook messages
     headers = {"x-telegram-bot-api-secret-token": SECRET, "content-type": "application/json"}
     for n, text in enumerate(["halo kak", "stok di POS beda sama backoffice"], start=1):
         body = json.dumps(update(n, text))
@@ -111,6 +116,9 @@ def test_serve_sends_replies_from_its_dispatcher_child_and_stops_it(
     process.terminate()
     process.wait(timeout=30)
     assert not Path(f"/proc/{dispatchers[0]}").exists()  # stopped and reaped by serve
+    assert not Path(f"/proc/{desks[0]}").exists()
+    # multiprocessing's resource tracker ends once it sees its parent gone
+    wait_for(lambda: not any(Path(f"/proc/{child}").exists() for child in running))
 
 
 def test_the_first_start_creates_an_admin_whose_password_only_the_terminal_shows(

@@ -23,9 +23,10 @@ from chatbot.channels.twilio_common import TwilioAccount
 from chatbot.channels.web import WebChannel
 from chatbot.channels.whatsapp import WhatsAppChannel
 from chatbot.clock import Clock, SystemClock
+from chatbot.desk_process import DeskProcess
 from chatbot.editor import PhraseEditor, ProfileEditor
 from chatbot.escalation import EscalationDesk
-from chatbot.group_commit import GroupCommit
+from chatbot.group_commit import GroupCommit, in_thread
 from chatbot.media import MediaStore
 from chatbot.notify import Notifier
 from chatbot.outbox import OutboxDispatcher, RateLimit
@@ -44,8 +45,13 @@ def create_app(
     clock: Clock | None = None,
     run_outbox: bool = True,
     run_timers: bool = True,
+    desk_process: bool = False,
 ) -> FastAPI:
-    """Build the app; the database is created and migrated here, before the first request."""
+    """Build the app; the database is created and migrated here, before the first request.
+
+    With `desk_process` (what `loket serve` asks for on SQLite) webhook messages are
+    stepped and committed by a child process with its own desk (chatbot/desk_process.py).
+    """
     clock = clock or SystemClock()
     engine, desk = open_desk_for(settings, clock)
     given: dict[str, Channel] = dict(channels or {})
@@ -85,8 +91,12 @@ def create_app(
         poster=lambda name, data, caption: app.state.notifier.post_file(name, data, caption),
     )
 
+    child_desk = DeskProcess(settings) if desk_process and writer is not None else None
+
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        if child_desk is not None:
+            await child_desk.start()
         async with open_channels(settings, clock) as built, open_notifier(settings) as notifier:
             # Channels passed in (tests, embedding) win over the ones settings describe.
             all_channels.update({n: c for n, c in built.items() if n not in given})
@@ -110,6 +120,8 @@ def create_app(
                 stop.set()
                 for task in tasks:
                     await task  # the round in flight finishes and is recorded
+        if child_desk is not None:
+            child_desk.stop()
         if writer is not None:
             writer.shutdown(wait=True)
         engine.dispose()
@@ -121,7 +133,14 @@ def create_app(
     app.state.channels = all_channels
     app.state.dispatcher = dispatcher
     app.state.db_writer = writer
-    app.state.group_commit = GroupCommit(desk, writer) if writer is not None else None
+    app.state.desk_process = child_desk
+    app.state.group_commit = (
+        GroupCommit(child_desk.record)
+        if child_desk is not None
+        else GroupCommit(in_thread(desk, all_channels, writer))
+        if writer is not None
+        else None
+    )
     app.state.clock = clock
     app.state.supervision = supervision
     app.state.media = MediaStore(settings.media_dir, settings.max_media_bytes)

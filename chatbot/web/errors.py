@@ -7,6 +7,7 @@ from fastapi.responses import JSONResponse
 
 from chatbot.errors import (
     CaseTaken,
+    DeskUnavailable,
     InvalidInput,
     InvalidSignature,
     LoketError,
@@ -24,6 +25,7 @@ STATUS: dict[type[LoketError], int] = {
     InvalidSignature: 403,
     MalformedPayload: 400,
     PayloadTooLarge: 413,
+    DeskUnavailable: 503,
     UnknownChannel: 404,
     UnknownPhrase: 404,
     PhraseRejected: 422,

@@ -22,7 +22,7 @@ from chatbot.channels.twilio_common import EMPTY_TWIML, channel_for, parse_statu
 from chatbot.desk import Desk
 from chatbot.domain import Inbound
 from chatbot.errors import MalformedPayload, PayloadTooLarge, UnknownChannel
-from chatbot.group_commit import GroupCommit
+from chatbot.group_commit import GroupCommit, TelegramBody
 from chatbot.media import MediaSource, MediaStore
 from chatbot.outbox import record_delivery
 from db import queries
@@ -100,15 +100,20 @@ async def telegram_update(request: Request) -> Response:
 
     A pressed button is answered in the response body (answerCallbackQuery), which
     Telegram runs for us without another request. A plain Starlette route (added below):
-    the busiest route has no parameters for FastAPI to solve on every request.
+    the busiest route has no parameters for FastAPI to solve on every request. With the
+    group commit, the checked body is parsed by the writer (see chatbot/group_commit.py).
     """
     channel = _channel(request, "telegram")
     raw = await _raw(request)
     channel.verify(raw)
-    inbounds = channel.parse(raw)
-    for inbound in inbounds:
-        await _receive(request, inbound)
-    answer = channel.webhook_answer(inbounds) if isinstance(channel, TelegramChannel) else None
+    batcher: GroupCommit | None = getattr(request.app.state, "group_commit", None)
+    if batcher is not None:
+        answer = (await batcher.receive(TelegramBody(raw.body))).answer
+    else:
+        inbounds = channel.parse(raw)
+        for inbound in inbounds:
+            await _receive(request, inbound)
+        answer = channel.webhook_answer(inbounds) if isinstance(channel, TelegramChannel) else None
     return JSONResponse(answer) if answer else Response(status_code=200)
 
 

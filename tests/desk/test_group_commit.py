@@ -9,7 +9,7 @@ from dataclasses import replace
 from sqlalchemy import func, select
 
 from chatbot.desk import Receipt
-from chatbot.group_commit import GroupCommit
+from chatbot.group_commit import GroupCommit, in_thread
 from db import queries
 from tests.chat_driver import ChatDriver
 
@@ -60,10 +60,10 @@ async def test_requests_waiting_together_share_a_commit(chat: ChatDriver) -> Non
 
     chat.desk.receive_many = counting  # type: ignore[method-assign]
     with ThreadPoolExecutor(max_workers=1) as writer:
-        batcher = GroupCommit(chat.desk, writer)
+        batcher = GroupCommit(in_thread(chat.desk, {}, writer))
         inbounds = [replace(chat.inbound("halo"), chat_id=f"chat-{n}") for n in range(10)]
         receipts = await asyncio.gather(*(batcher.receive(i) for i in inbounds))
-    assert [r.status for r in receipts] == ["answered"] * 10
+    assert [r.status for recorded in receipts for r in recorded.receipts] == ["answered"] * 10
     assert sum(calls) == 10
     assert len(calls) < 10
     assert count(chat, queries.CASE) == 10

@@ -4,6 +4,8 @@ real client libraries to fake provider APIs; 403, 400, 413, replays, retries, re
 from __future__ import annotations
 
 import json
+import os
+import signal
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -43,9 +45,12 @@ def live_settings(
     return channel_settings(settings, tmp_path, bot_api, twilio_api)
 
 
-@pytest.fixture
-def client(live_settings: Settings) -> Iterator[TestClient]:
-    with TestClient(create_app(live_settings)) as test_client:
+@pytest.fixture(params=[False, True], ids=["desk-thread", "desk-process"])
+def client(live_settings: Settings, request: pytest.FixtureRequest) -> Iterator[TestClient]:
+    """The app as tests build it, and as `loket serve` runs it: webhook messages parsed and
+    stepped by a desk child process (chatbot/desk_process.py)."""
+    app = create_app(live_settings, desk_process=request.param)
+    with TestClient(app) as test_client:
         yield test_client
 
 
@@ -132,6 +137,32 @@ def test_whole_case_over_telegram_with_inline_survey(
         if c.reply_markup and "rating:5" in json.dumps(c.reply_markup)
     )
     assert rating_call.form["chat_id"] == str(CHAT)
+
+
+def test_a_killed_desk_process_loses_nothing_acknowledged_and_is_started_again(
+    live_settings: Settings,
+) -> None:
+    with TestClient(create_app(live_settings, desk_process=True)) as client:
+        rina = TelegramClient(client, CHAT)
+        rina.says("halo kak")
+        desk_process = client.app.state.desk_process  # type: ignore[attr-defined]
+        killed = desk_process.pid
+        os.kill(killed, signal.SIGKILL)
+        wait_for(
+            lambda: (
+                not Path(f"/proc/{killed}/status").exists()
+                or "zombie" in Path(f"/proc/{killed}/status").read_text()
+            )
+        )
+        retried = telegram_text(rina.update_id + 1, CHAT, rina.message_id + 1, "stok beda kak")
+        first_try = post_update(client, retried)
+        assert first_try.status_code == 503, first_try.text  # Telegram sends it again later
+        assert "send the message again" in first_try.json()["error"]
+        assert post_update(client, retried).status_code == 200
+        assert desk_process.pid not in (None, killed)
+        [case] = cases(engine_of(client), "telegram")
+        texts = [m["text"] for m in case["messages"] if m["direction"] == "in"]
+        assert texts == ["halo kak", "stok beda kak"]
 
 
 def test_telegram_media_and_sticker_are_recorded(client: TestClient) -> None:
