@@ -7,7 +7,8 @@ its own desk on the same database. A batch crosses as pickled deliveries (checke
 bodies, parsed Twilio messages) one way and receipts the other, a few µs a message. Each
 request is still answered only after the child committed its messages, so nothing
 acknowledged is lost if either process dies: a dead child is started again and the requests
-it held are answered 503 (the provider sends them again).
+it held are answered 503 (the provider sends them again). `_open` is the child's
+composition root: it reads the settings to build the desk and the Telegram parser.
 """
 
 from __future__ import annotations
