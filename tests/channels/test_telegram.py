@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import pytest
 import telegram
+from telegram.error import TimedOut
 
 from chatbot.channels.base import RawRequest
 from chatbot.channels.telegram import TelegramChannel, close_bot, file_url_for, make_bot
+from chatbot.channels.telegram_http import AiohttpRequest
 from chatbot.domain import OutboundMessage, OutButton
 from chatbot.errors import InvalidSignature, MalformedPayload, RetryLater, SendFailed
 from tests.fakes.bot_api import FakeBotApi
@@ -250,6 +254,28 @@ async def test_send_retries_later_when_the_bot_api_is_down() -> None:
             )
     finally:
         await close_bot(bot)
+
+
+async def test_a_bot_api_that_never_answers_times_out_and_is_retried_later() -> None:
+    async def silent(reader: asyncio.StreamReader, _writer: asyncio.StreamWriter) -> None:
+        await reader.read(65536)  # take the request, never answer
+        await asyncio.sleep(30)
+
+    server = await asyncio.start_server(silent, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    bot = telegram.Bot(TOKEN, base_url=f"http://127.0.0.1:{port}/bot", request=AiohttpRequest())
+    try:
+        began = time.monotonic()
+        with pytest.raises(TimedOut):
+            await bot.send_message(chat_id=42, text="Halo", read_timeout=0.3)
+        assert time.monotonic() - began < 3
+        with pytest.raises(RetryLater):  # what the outbox sees: try again later
+            await TelegramChannel(bot, SECRET).send(
+                OutboundMessage(channel="telegram", chat_id="42", text="Halo")
+            )
+    finally:
+        await bot.request.shutdown()
+        server.close()
 
 
 async def test_polling_answers_pressed_buttons(live: TelegramChannel, bot_api: FakeBotApi) -> None:
