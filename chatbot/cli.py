@@ -83,6 +83,9 @@ def _parser() -> argparse.ArgumentParser:
     outbox = sub.add_parser(
         "outbox", help="run only the outbox dispatcher (loket serve starts one itself)"
     )
+    outbox.add_argument(
+        "--ready-fd", type=int, help="write to this descriptor once sending (used by serve)"
+    )
     outbox.set_defaults(run=_outbox)
 
     chat = sub.add_parser("chat", help="talk to the bot as a client in the terminal")
@@ -186,12 +189,12 @@ def _first_admin(accounts: Accounts, base: str) -> None:
     )
 
 
-def _outbox(settings: Settings, _args: argparse.Namespace) -> int:
-    asyncio.run(_run_dispatcher(settings))
+def _outbox(settings: Settings, args: argparse.Namespace) -> int:
+    asyncio.run(_run_dispatcher(settings, ready_fd=args.ready_fd))
     return 0
 
 
-async def _run_dispatcher(settings: Settings) -> None:
+async def _run_dispatcher(settings: Settings, *, ready_fd: int | None = None) -> None:
     """Send replies until SIGTERM/SIGINT or until the parent `loket serve` is gone."""
     from chatbot.channels.web import WebChannel
     from chatbot.web.app import open_channels, rate_limits
@@ -223,6 +226,9 @@ async def _run_dispatcher(settings: Settings) -> None:
                 limits=rate_limits(settings),
             )
             watcher = asyncio.create_task(watch_parent())
+            if ready_fd is not None:  # `loket serve` waits for this before it listens
+                os.write(ready_fd, b"ready")
+                os.close(ready_fd)
             await dispatcher.run(settings.outbox_poll_seconds, stop)
             await watcher
     finally:

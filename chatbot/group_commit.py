@@ -102,13 +102,20 @@ def in_thread(desk: Desk, channels: Mapping[str, Channel], executor: Executor) -
 
 
 class GroupCommit:
-    """Feeds the writer from the event loop in batches, one batch in the writer at a time."""
+    """Feeds the writer from the event loop in batches, `depth` batches handed over at a time.
 
-    def __init__(self, write: BatchWriter, *, max_batch: int = MAX_BATCH) -> None:
+    The writer takes batches in order, one at a time. With two handed over, the next batch
+    is already waiting when one commits, so the writer does not sit idle while this process
+    answers the last batch's requests and passes on the next (the desk process measured
+    5.6 ms idle for 1.9 ms of work between batches with one at a time).
+    """
+
+    def __init__(self, write: BatchWriter, *, max_batch: int = MAX_BATCH, depth: int = 2) -> None:
         self._write = write
         self._max_batch = max_batch
+        self._depth = depth
+        self._in_flight = 0
         self._waiting: list[tuple[Delivery, asyncio.Future[Recorded]]] = []
-        self._pump: asyncio.Task[None] | None = None
 
     async def receive(self, delivery: Delivery) -> Recorded:
         """Record and answer one delivery; returns once the transaction holding it committed.
@@ -116,28 +123,30 @@ class GroupCommit:
         Raises:
             Exception: whatever parsing or `Desk.receive` raised for this delivery on its own.
         """
-        loop = asyncio.get_running_loop()
-        done: asyncio.Future[Recorded] = loop.create_future()
+        done: asyncio.Future[Recorded] = asyncio.get_running_loop().create_future()
         self._waiting.append((delivery, done))
-        if self._pump is None:
-            self._pump = loop.create_task(self._run())
+        self._hand_over()
         return await done
 
-    async def _run(self) -> None:
+    def _hand_over(self) -> None:
+        while self._waiting and self._in_flight < self._depth:
+            batch = self._waiting[: self._max_batch]
+            del self._waiting[: self._max_batch]
+            self._in_flight += 1
+            asyncio.get_running_loop().create_task(self._commit(batch))
+
+    async def _commit(self, batch: list[tuple[Delivery, asyncio.Future[Recorded]]]) -> None:
         try:
-            while self._waiting:
-                batch = self._waiting[: self._max_batch]
-                del self._waiting[: self._max_batch]
-                try:
-                    outcomes = await self._write([item for item, _ in batch])
-                except Exception as exc:  # the writer itself failed: every request hears it
-                    outcomes = [exc] * len(batch)
-                for (_, done), outcome in zip(batch, outcomes, strict=True):
-                    if done.done():  # the client went away; its message is committed anyway
-                        continue
-                    if isinstance(outcome, Exception):
-                        done.set_exception(outcome)
-                    else:
-                        done.set_result(outcome)
+            outcomes = await self._write([item for item, _ in batch])
+        except Exception as exc:  # the writer itself failed: every request hears it
+            outcomes = [exc] * len(batch)
         finally:
-            self._pump = None
+            self._in_flight -= 1
+        for (_, done), outcome in zip(batch, outcomes, strict=True):
+            if done.done():  # the client went away; its message is committed anyway
+                continue
+            if isinstance(outcome, Exception):
+                done.set_exception(outcome)
+            else:
+                done.set_result(outcome)
+        self._hand_over()

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
+import select
 import subprocess
 import sys
 import threading
@@ -23,6 +25,7 @@ import uvicorn
 logger = logging.getLogger(__name__)
 
 RESTART_SECONDS = 1.0  # pause before starting a dispatcher that died again
+READY_SECONDS = 30.0  # longest wait for a starting dispatcher to say it is sending
 
 
 class DispatcherProcess:
@@ -36,14 +39,32 @@ class DispatcherProcess:
         self._watcher = threading.Thread(target=self._keep_running, daemon=True)
 
     def start(self) -> None:
-        """Start the dispatcher and a thread that restarts it whenever it exits."""
+        """Start the dispatcher, wait until it is sending, and keep it running.
+
+        Waiting makes "serve is up" mean replies go out too: the dispatcher's start-up
+        (about a second of imports) does not overlap the first webhooks.
+        """
         self._spawn()
         self._watcher.start()
 
     def _spawn(self) -> None:
-        with self._lock:
-            if not self._stopping.is_set():
-                self._process = subprocess.Popen(self._argv)  # noqa: S603  # our own command
+        read_end, write_end = os.pipe()
+        try:
+            with self._lock:
+                if self._stopping.is_set():
+                    return
+                self._process = subprocess.Popen(  # noqa: S603  # our own command
+                    [*self._argv, "--ready-fd", str(write_end)], pass_fds=(write_end,)
+                )
+            os.close(write_end)
+            write_end = -1
+            readable, _, _ = select.select([read_end], [], [], READY_SECONDS)
+            if not readable or not os.read(read_end, 16):
+                logger.warning("The outbox dispatcher did not report ready; going on.")
+        finally:
+            os.close(read_end)
+            if write_end >= 0:
+                os.close(write_end)
 
     def _keep_running(self) -> None:
         while not self._stopping.is_set():

@@ -464,23 +464,29 @@ def list_due_outbox(conn: Connection, *, now: datetime, limit: int) -> list[RowM
     return list(conn.execute(query).mappings())
 
 
+# Run once per reply sent: straight to the driver, like the receive path's statements.
+_CLAIM_OUTBOX = Statement(
+    "UPDATE message SET due_at = :until WHERE id = :id AND due_at = :due_at"
+    " AND status = 'pending' AND direction = 'out'"
+)
+_MARK_SENT = Statement(
+    "UPDATE message SET status = 'sent', provider_id = :provider_id, error = NULL,"
+    " due_at = NULL, updated_at = :now WHERE id = :id"
+)
+
+
 def claim_outbox(conn: Connection, *, item_id: int, due_at: datetime, until: datetime) -> bool:
     """Lease one reply so no other dispatcher sends it meanwhile; False if someone else did."""
-    result = conn.execute(
-        update(MESSAGE)
-        .where(MESSAGE.c.id == item_id, MESSAGE.c.due_at == due_at, *_PENDING)
-        .values(due_at=until)
-    )
-    return result.rowcount == 1
+    cursor = _CLAIM_OUTBOX.run(conn, {"id": item_id, "due_at": due_at, "until": until})
+    try:
+        return int(cursor.rowcount) == 1
+    finally:
+        cursor.close()
 
 
 def mark_sent(conn: Connection, *, item_id: int, provider_id: str, now: datetime) -> None:
     """The provider accepted the reply: it leaves the outbox with the provider's id."""
-    conn.execute(
-        update(MESSAGE)
-        .where(MESSAGE.c.id == item_id)
-        .values(status="sent", provider_id=provider_id, error=None, due_at=None, updated_at=now)
-    )
+    _MARK_SENT.run(conn, {"id": item_id, "provider_id": provider_id, "now": now}).close()
 
 
 def mark_retry(

@@ -9,7 +9,8 @@ from dataclasses import replace
 from sqlalchemy import func, select
 
 from chatbot.desk import Receipt
-from chatbot.group_commit import GroupCommit, in_thread
+from chatbot.domain import Inbound
+from chatbot.group_commit import Delivery, GroupCommit, Outcome, Recorded, in_thread
 from db import queries
 from tests.chat_driver import ChatDriver
 
@@ -67,3 +68,31 @@ async def test_requests_waiting_together_share_a_commit(chat: ChatDriver) -> Non
     assert sum(calls) == 10
     assert len(calls) < 10
     assert count(chat, queries.CASE) == 10
+
+
+async def test_two_batches_in_flight_reach_the_writer_in_arrival_order() -> None:
+    seen: list[str] = []
+    in_flight = 0
+    most = 0
+
+    async def write(batch: list[Delivery]) -> list[Outcome]:
+        nonlocal in_flight, most
+        in_flight += 1
+        most = max(most, in_flight)
+        await asyncio.sleep(0.01)  # the writer is busy; more deliveries arrive meanwhile
+        seen.extend(d.message_id for d in batch if isinstance(d, Inbound))
+        in_flight -= 1
+        return [Recorded([]) for _ in batch]
+
+    batcher = GroupCommit(write, max_batch=4)
+    ids = [f"m{n}" for n in range(40)]
+
+    async def one(message_id: str, delay: float) -> Recorded:
+        await asyncio.sleep(delay)
+        return await batcher.receive(
+            Inbound(channel="telegram", chat_id="1", message_id=message_id, text="P")
+        )
+
+    await asyncio.gather(*(one(m, n * 0.001) for n, m in enumerate(ids)))
+    assert seen == ids
+    assert most == 2
