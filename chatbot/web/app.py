@@ -121,7 +121,7 @@ def create_app(
                 for task in tasks:
                     await task  # the round in flight finishes and is recorded
         if child_desk is not None:
-            child_desk.stop()
+            await child_desk.stop()
         if writer is not None:
             writer.shutdown(wait=True)
         engine.dispose()

@@ -257,9 +257,15 @@ async def test_send_retries_later_when_the_bot_api_is_down() -> None:
 
 
 async def test_a_bot_api_that_never_answers_times_out_and_is_retried_later() -> None:
-    async def silent(reader: asyncio.StreamReader, _writer: asyncio.StreamWriter) -> None:
+    connections: list[asyncio.StreamWriter] = []
+    hang_up = asyncio.Event()
+
+    async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        connections.append(writer)
         await reader.read(65536)  # take the request, never answer
-        await asyncio.sleep(30)
+        await hang_up.wait()
+        writer.close()
+        await writer.wait_closed()
 
     server = await asyncio.start_server(silent, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
@@ -275,7 +281,10 @@ async def test_a_bot_api_that_never_answers_times_out_and_is_retried_later() -> 
             )
     finally:
         await bot.request.shutdown()
+        hang_up.set()
         server.close()
+        await server.wait_closed()
+    assert len(connections) == 2
 
 
 async def test_polling_answers_pressed_buttons(live: TelegramChannel, bot_api: FakeBotApi) -> None:
