@@ -25,8 +25,11 @@ _NAMED = re.compile(r"(?<![:\w]):(\w+)")
 
 
 def sqlite_datetime(moment: datetime) -> str:
-    """The text SQLAlchemy's SQLite DateTime writes: compared as text in WHERE clauses."""
-    return moment.strftime("%Y-%m-%d %H:%M:%S.%f")
+    """The text SQLAlchemy's SQLite DateTime writes: compared as text in WHERE clauses.
+
+    Its fields as they are, offset left out; isoformat is several times quicker than strftime.
+    """
+    return moment.isoformat(" ", "microseconds")[:26]
 
 
 def read_datetime(value: datetime | str | None) -> datetime | None:

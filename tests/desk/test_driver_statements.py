@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from db import queries
-from db.driver import Statement, read_datetime
+from db.driver import Statement, read_datetime, sqlite_datetime
 from tests.chat_driver import ChatDriver
 from tests.clock import FrozenClock
 
@@ -85,3 +85,16 @@ def test_read_datetime_accepts_what_each_driver_returns() -> None:
     assert read_datetime("2026-11-23 08:30:00.000000") == MOMENT.replace(tzinfo=None)
     assert read_datetime(MOMENT) is MOMENT
     assert read_datetime(None) is None
+
+
+@pytest.mark.parametrize(
+    "moment",
+    [
+        MOMENT,
+        MOMENT.replace(microsecond=7),
+        datetime(2026, 12, 2, 3, 4, 5, 123456, tzinfo=timezone(timedelta(hours=7))),
+        datetime(2026, 12, 2, 3, 4, 5),  # noqa: DTZ001  # naive, as SQLite gives them back
+    ],
+)
+def test_sqlite_datetime_writes_what_sqlalchemy_writes(moment: datetime) -> None:
+    assert sqlite_datetime(moment) == moment.strftime("%Y-%m-%d %H:%M:%S.%f")
