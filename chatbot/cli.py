@@ -203,8 +203,11 @@ async def _run_dispatcher(settings: Settings, *, ready_fd: int | None = None) ->
     engine = make_engine(settings.database_url)  # `loket serve` migrated it before
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, stop.set)
+    if ready_fd is None:
+        loop.add_signal_handler(signal.SIGINT, stop.set)
+    else:  # started by serve: Ctrl-C reaches the whole group, and serve stops us with SIGTERM
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+    loop.add_signal_handler(signal.SIGTERM, stop.set)
     parent = os.getppid()
 
     async def watch_parent() -> None:

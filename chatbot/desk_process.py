@@ -19,6 +19,7 @@ import logging
 import multiprocessing
 import os
 import pickle
+import signal
 import struct
 from collections import deque
 from multiprocessing.connection import Connection
@@ -58,7 +59,13 @@ def _open(settings: Settings) -> None:
 
 
 def _serve(requests: Connection, replies: Connection, settings: Settings) -> None:
-    """The child's main: open the desk, say ready, then record batches until the parent goes."""
+    """The child's main: open the desk, say ready, then record batches until the parent goes.
+
+    Ctrl-C and systemd's stop reach the whole process group; the child leaves its end to
+    serve, which finishes the requests in flight and then closes the pipe (EOF below).
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     _open(settings)
     replies.send_bytes(READY)
     while True:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import signal
 import socket
 import subprocess
 import sys
@@ -69,7 +70,8 @@ def served(tmp_path: Path, bot_api: FakeBotApi) -> Iterator[tuple[str, subproces
         env=env,
         cwd=tmp_path,
         stdout=output,
-        stderr=subprocess.DEVNULL,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,  # its own process group, as in a terminal
     )
     url = f"http://127.0.0.1:{port}"
 
@@ -135,3 +137,17 @@ def test_the_first_start_creates_an_admin_whose_password_only_the_terminal_shows
     assert answer.headers["location"] == "/admin"
     wrong = httpx.post(f"{url}/login", data={"name": "admin", "password": "admin"})
     assert wrong.status_code != 303
+
+
+def test_ctrl_c_in_the_terminal_stops_serve_and_its_children_without_a_restart(
+    served: tuple[str, subprocess.Popen[bytes]], tmp_path: Path
+) -> None:
+    _url, process = served
+    running = children(process.pid)
+    assert len(running) >= 2  # the outbox dispatcher and the desk process
+    os.killpg(process.pid, signal.SIGINT)  # what Ctrl-C does: the whole foreground group
+    process.wait(timeout=30)
+    wait_for(lambda: not any(Path(f"/proc/{child}").exists() for child in running))
+    said = (tmp_path / "serve.out").read_text()
+    assert "starting it again" not in said
+    assert "Application shutdown complete" in said
