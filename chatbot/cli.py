@@ -9,9 +9,7 @@ import gc
 import getpass
 import json
 import logging
-import os
 import secrets
-import signal
 import sys
 import uuid
 from collections.abc import Sequence
@@ -45,7 +43,6 @@ SWITCH_INTERVAL_SECONDS = 0.0005
 # start-up objects (SQLAlchemy, pydantic, python-telegram-bot, profiles, phrases) live as
 # long as the process; without the freeze every full collection walked them all: 80-140 ms
 # pauses under webhook load, the benchmark's whole p99.
-PARENT_CHECK_SECONDS = 1.0  # how often an orphaned `loket outbox` notices and stops
 FIRST_ADMIN = "admin"  # created on the first start, so the console works at once
 
 
@@ -190,52 +187,10 @@ def _first_admin(accounts: Accounts, base: str) -> None:
 
 
 def _outbox(settings: Settings, args: argparse.Namespace) -> int:
-    asyncio.run(_run_dispatcher(settings, ready_fd=args.ready_fd))
+    from chatbot.outbox_process import run_dispatcher
+
+    asyncio.run(run_dispatcher(settings, ready_fd=args.ready_fd))
     return 0
-
-
-async def _run_dispatcher(settings: Settings, *, ready_fd: int | None = None) -> None:
-    """Send replies until SIGTERM/SIGINT or until the parent `loket serve` is gone."""
-    from chatbot.channels.web import WebChannel
-    from chatbot.web.app import open_channels, rate_limits
-
-    clock = SystemClock()
-    engine = make_engine(settings.database_url)  # `loket serve` migrated it before
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    if ready_fd is None:
-        loop.add_signal_handler(signal.SIGINT, stop.set)
-    else:  # started by serve: Ctrl-C reaches the whole group, and serve stops us with SIGTERM
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-    loop.add_signal_handler(signal.SIGTERM, stop.set)
-    parent = os.getppid()
-
-    async def watch_parent() -> None:
-        while not stop.is_set():
-            if os.getppid() != parent:  # serve was killed: do not send on behind its back
-                stop.set()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=PARENT_CHECK_SECONDS)
-
-    try:
-        async with open_channels(settings, clock) as built:
-            channels: dict[str, Channel] = {"web": WebChannel(), **built}
-            gc.freeze()  # LONG_RUNNING_GC
-            dispatcher = OutboxDispatcher(
-                engine,
-                channels,
-                clock,
-                max_attempts=settings.outbox_max_attempts,
-                limits=rate_limits(settings),
-            )
-            watcher = asyncio.create_task(watch_parent())
-            if ready_fd is not None:  # `loket serve` waits for this before it listens
-                os.write(ready_fd, b"ready")
-                os.close(ready_fd)
-            await dispatcher.run(settings.outbox_poll_seconds, stop)
-            await watcher
-    finally:
-        engine.dispose()
 
 
 def _chat(settings: Settings, args: argparse.Namespace) -> int:
@@ -523,7 +478,7 @@ def _telegram_set_webhook(settings: Settings, _args: argparse.Namespace) -> int:
 
 def _telegram_poll(settings: Settings, _args: argparse.Namespace) -> int:
     from chatbot.channels.telegram import close_bot, make_bot
-    from chatbot.web.app import rate_limits
+    from chatbot.wiring import rate_limits
 
     secrets = _telegram_settings(settings)
     if secrets is None:

@@ -27,11 +27,11 @@ from multiprocessing.process import BaseProcess
 
 from chatbot.bootstrap import open_desk_for
 from chatbot.channels.base import Channel
-from chatbot.channels.telegram import TelegramChannel, make_bot
 from chatbot.clock import SystemClock
 from chatbot.desk import Desk
 from chatbot.errors import DeskUnavailable
 from chatbot.group_commit import Delivery, Outcome, record
+from chatbot.wiring import telegram_channel
 from settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -48,13 +48,9 @@ _channels: dict[str, Channel] = {}
 def _open(settings: Settings) -> None:
     global _desk  # one desk per child process
     _desk = open_desk_for(settings, SystemClock())[1]
-    if settings.telegram_token and settings.telegram_secret:  # parses only: never sends
-        bot = make_bot(settings.telegram_token.get_secret_value(), settings.telegram_base_url)
-        _channels["telegram"] = TelegramChannel(
-            bot,
-            settings.telegram_secret.get_secret_value(),
-            allow_groups=settings.telegram_allow_groups,
-        )
+    telegram = telegram_channel(settings)  # parses only: never sends
+    if telegram is not None:
+        _channels["telegram"] = telegram
     gc.freeze()  # start-up objects out of every collection (cli.py: LONG_RUNNING_GC)
 
 

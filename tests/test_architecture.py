@@ -8,13 +8,15 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-# Composition roots: the CLI, the web app, and the desk child process's start (it opens its
-# own desk and Telegram parser from the same settings).
+# Composition roots: the CLI, the web app, the two child processes' mains (the desk
+# process, the outbox dispatcher), and the wiring of channels they share.
 SETTINGS_ROOTS = {
     "chatbot/cli.py",
     "chatbot/report_cli.py",
     "chatbot/web/app.py",
     "chatbot/desk_process.py",
+    "chatbot/outbox_process.py",
+    "chatbot/wiring.py",
 }
 
 

@@ -103,7 +103,7 @@ def test_serve_sends_replies_from_its_dispatcher_child_and_stops_it(
 ) -> None:
     url, process = served
     running = children(process.pid)
-    dispatchers = [p for p, command in running.items() if "chatbot outbox" in command]
+    dispatchers = [p for p, command in running.items() if "chatbot.outbox_process" in command]
     desks = [p for p, command in running.items() if "multiprocessing.spawn" in command]
     assert len(dispatchers) == 1  # the `loket outbox` process
     assert len(desks) == 1  # the desk process that parses and steps webhook messages

@@ -17,11 +17,7 @@ from chatbot.accounts import Accounts
 from chatbot.agent_desk import AgentDesk
 from chatbot.bootstrap import open_desk_for
 from chatbot.channels.base import Channel
-from chatbot.channels.sms import SmsChannel
-from chatbot.channels.telegram import TelegramChannel, close_bot, make_bot
-from chatbot.channels.twilio_common import TwilioAccount
 from chatbot.channels.web import WebChannel
-from chatbot.channels.whatsapp import WhatsAppChannel
 from chatbot.clock import Clock, SystemClock
 from chatbot.desk_process import DeskProcess
 from chatbot.editor import PhraseEditor, ProfileEditor
@@ -29,10 +25,11 @@ from chatbot.escalation import EscalationDesk
 from chatbot.group_commit import GroupCommit, in_thread
 from chatbot.media import MediaStore
 from chatbot.notify import Notifier
-from chatbot.outbox import OutboxDispatcher, RateLimit
+from chatbot.outbox import OutboxDispatcher
 from chatbot.supervision_jobs import SupervisionJobs
 from chatbot.timers import TimerRunner
 from chatbot.web import admin, auth, chat, desk_console, errors, kpi, webhooks
+from chatbot.wiring import open_channels, open_notifier, rate_limits
 from settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -175,67 +172,3 @@ def create_app(
         return JSONResponse({"ok": True})
 
     return app
-
-
-def rate_limits(settings: Settings) -> dict[str, RateLimit]:
-    """The providers' sending limits, as configured."""
-    return {
-        "telegram": RateLimit(
-            settings.telegram_max_per_second, settings.telegram_max_per_chat_per_second
-        ),
-        "whatsapp": RateLimit(settings.whatsapp_max_per_second),
-        "sms": RateLimit(settings.sms_max_per_second),
-    }
-
-
-@contextlib.asynccontextmanager
-async def open_channels(settings: Settings, clock: Clock) -> AsyncIterator[dict[str, Channel]]:
-    """The Telegram, WhatsApp and SMS channels the settings configure, open for the app's life.
-
-    Built inside the running loop (Twilio's async HTTP client needs one). Nothing here calls
-    the providers, so start-up never waits for, or fails on, Telegram or Twilio.
-    """
-    built: dict[str, Channel] = {}
-    async with contextlib.AsyncExitStack() as stack:
-        if settings.telegram_token and settings.telegram_secret:
-            bot = make_bot(settings.telegram_token.get_secret_value(), settings.telegram_base_url)
-            stack.push_async_callback(close_bot, bot)
-            built["telegram"] = TelegramChannel(
-                bot,
-                settings.telegram_secret.get_secret_value(),
-                allow_groups=settings.telegram_allow_groups,
-            )
-        if settings.twilio_account_sid and settings.twilio_auth_token:
-            account = TwilioAccount.open(
-                account_sid=settings.twilio_account_sid,
-                auth_token=settings.twilio_auth_token.get_secret_value(),
-                base_url=settings.twilio_base_url,
-                status_callback=f"{settings.public_base}/webhooks/twilio/status",
-            )
-            stack.push_async_callback(account.aclose)
-            built["whatsapp"] = WhatsAppChannel(
-                account,
-                settings.twilio_whatsapp_from,
-                clock,
-                template_sid=settings.twilio_whatsapp_template_sid,
-            )
-            built["sms"] = SmsChannel(account, settings.twilio_sms_from)
-        yield built
-
-
-@contextlib.asynccontextmanager
-async def open_notifier(settings: Settings) -> AsyncIterator[Notifier]:
-    """The team's Discord webhook and Telegram group, as configured, for the app's life."""
-    bot = None
-    if settings.agent_telegram_chat_id and settings.telegram_token:
-        bot = make_bot(settings.telegram_token.get_secret_value(), settings.telegram_base_url)
-    webhook = settings.discord_webhook_url
-    try:
-        yield Notifier(
-            discord_webhook_url=webhook.get_secret_value() if webhook else None,
-            telegram_bot=bot,
-            telegram_chat_id=settings.agent_telegram_chat_id,
-        )
-    finally:
-        if bot is not None:
-            await close_bot(bot)

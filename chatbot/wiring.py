@@ -1,0 +1,93 @@
+"""Channels, sending limits and the team's notifier, built from the settings.
+
+Shared by every process that talks to providers: the web app, the `loket outbox` dispatcher
+and the desk process (which only parses). No web framework here, so the dispatcher and the
+desk process start without loading FastAPI and the pages.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+
+from chatbot.channels.base import Channel
+from chatbot.channels.sms import SmsChannel
+from chatbot.channels.telegram import TelegramChannel, close_bot, make_bot
+from chatbot.channels.twilio_common import TwilioAccount
+from chatbot.channels.whatsapp import WhatsAppChannel
+from chatbot.clock import Clock
+from chatbot.notify import Notifier
+from chatbot.outbox import RateLimit
+from settings import Settings
+
+
+def telegram_channel(settings: Settings) -> TelegramChannel | None:
+    """The Telegram channel, when a token and a secret are set; close its bot with close_bot."""
+    if not (settings.telegram_token and settings.telegram_secret):
+        return None
+    bot = make_bot(settings.telegram_token.get_secret_value(), settings.telegram_base_url)
+    return TelegramChannel(
+        bot,
+        settings.telegram_secret.get_secret_value(),
+        allow_groups=settings.telegram_allow_groups,
+    )
+
+
+def rate_limits(settings: Settings) -> dict[str, RateLimit]:
+    """The providers' sending limits, as configured."""
+    return {
+        "telegram": RateLimit(
+            settings.telegram_max_per_second, settings.telegram_max_per_chat_per_second
+        ),
+        "whatsapp": RateLimit(settings.whatsapp_max_per_second),
+        "sms": RateLimit(settings.sms_max_per_second),
+    }
+
+
+@contextlib.asynccontextmanager
+async def open_channels(settings: Settings, clock: Clock) -> AsyncIterator[dict[str, Channel]]:
+    """The Telegram, WhatsApp and SMS channels the settings configure, open for the app's life.
+
+    Built inside the running loop (Twilio's async HTTP client needs one). Nothing here calls
+    the providers, so start-up never waits for, or fails on, Telegram or Twilio.
+    """
+    built: dict[str, Channel] = {}
+    async with contextlib.AsyncExitStack() as stack:
+        telegram = telegram_channel(settings)
+        if telegram is not None:
+            stack.push_async_callback(close_bot, telegram.bot)
+            built["telegram"] = telegram
+        if settings.twilio_account_sid and settings.twilio_auth_token:
+            account = TwilioAccount.open(
+                account_sid=settings.twilio_account_sid,
+                auth_token=settings.twilio_auth_token.get_secret_value(),
+                base_url=settings.twilio_base_url,
+                status_callback=f"{settings.public_base}/webhooks/twilio/status",
+            )
+            stack.push_async_callback(account.aclose)
+            built["whatsapp"] = WhatsAppChannel(
+                account,
+                settings.twilio_whatsapp_from,
+                clock,
+                template_sid=settings.twilio_whatsapp_template_sid,
+            )
+            built["sms"] = SmsChannel(account, settings.twilio_sms_from)
+        yield built
+
+
+@contextlib.asynccontextmanager
+async def open_notifier(settings: Settings) -> AsyncIterator[Notifier]:
+    """The team's Discord webhook and Telegram group, as configured, for the app's life."""
+    bot = None
+    if settings.agent_telegram_chat_id and settings.telegram_token:
+        bot = make_bot(settings.telegram_token.get_secret_value(), settings.telegram_base_url)
+    webhook = settings.discord_webhook_url
+    try:
+        yield Notifier(
+            discord_webhook_url=webhook.get_secret_value() if webhook else None,
+            telegram_bot=bot,
+            telegram_chat_id=settings.agent_telegram_chat_id,
+        )
+    finally:
+        if bot is not None:
+            await close_bot(bot)
