@@ -30,7 +30,6 @@ from chatbot.desk import Desk
 from chatbot.domain import Inbound, OutButton, buttons_as_text
 from chatbot.editor import PhraseEditor, to_yaml
 from chatbot.errors import MalformedPayload, PhraseRejected
-from chatbot.outbox import OutboxDispatcher
 from db import queries
 from db.engine import as_utc, make_engine, migrate
 from flows.profiles.schema import ProfileError
@@ -477,27 +476,20 @@ def _telegram_set_webhook(settings: Settings, _args: argparse.Namespace) -> int:
 
 
 def _telegram_poll(settings: Settings, _args: argparse.Namespace) -> int:
-    from chatbot.channels.telegram import close_bot, make_bot
-    from chatbot.wiring import rate_limits
+    from chatbot.channels.telegram import close_bot
+    from chatbot.wiring import outbox_dispatcher, telegram_channel
 
-    secrets = _telegram_settings(settings)
-    if secrets is None:
+    if _telegram_settings(settings) is None:
         return 2
-    token, secret = secrets
     clock = SystemClock()
     engine, desk = open_desk_for(settings, clock)
 
     async def run() -> None:
-        bot = make_bot(token, settings.telegram_base_url)
-        channel = TelegramChannel(bot, secret, allow_groups=settings.telegram_allow_groups)
+        channel = telegram_channel(settings)
+        assert channel is not None  # token and secret were checked above
+        bot = channel.bot
         channels: dict[str, Channel] = {"telegram": channel}
-        dispatcher = OutboxDispatcher(
-            engine,
-            channels,
-            clock,
-            max_attempts=settings.outbox_max_attempts,
-            limits=rate_limits(settings),
-        )
+        dispatcher = outbox_dispatcher(engine, channels, clock, settings)
         stop = asyncio.Event()
         outbox = asyncio.create_task(dispatcher.run(settings.outbox_poll_seconds, stop))
         try:

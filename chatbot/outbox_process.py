@@ -29,8 +29,7 @@ from typing import Any
 from chatbot.channels.base import Channel
 from chatbot.channels.web import WebChannel
 from chatbot.clock import SystemClock
-from chatbot.outbox import OutboxDispatcher
-from chatbot.wiring import open_channels, rate_limits
+from chatbot.wiring import open_channels, outbox_dispatcher
 from db.engine import make_engine
 from settings import Settings
 
@@ -160,13 +159,7 @@ async def run_dispatcher(settings: Settings, *, ready_fd: int | None = None) -> 
         async with open_channels(settings, clock) as built:
             channels: dict[str, Channel] = {"web": WebChannel(), **built}
             gc.freeze()  # start-up objects out of every collection (cli.py: LONG_RUNNING_GC)
-            dispatcher = OutboxDispatcher(
-                engine,
-                channels,
-                clock,
-                max_attempts=settings.outbox_max_attempts,
-                limits=rate_limits(settings),
-            )
+            dispatcher = outbox_dispatcher(engine, channels, clock, settings)
             watcher = asyncio.create_task(watch_parent())
             if ready_fd is not None:  # `loket serve` waits for this before it listens
                 os.write(ready_fd, b"ready")

@@ -8,7 +8,10 @@ desk process start without loading FastAPI and the pages.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
+from concurrent.futures import Executor
+
+from sqlalchemy import Engine
 
 from chatbot.channels.base import Channel
 from chatbot.channels.sms import SmsChannel
@@ -17,7 +20,7 @@ from chatbot.channels.twilio_common import TwilioAccount
 from chatbot.channels.whatsapp import WhatsAppChannel
 from chatbot.clock import Clock
 from chatbot.notify import Notifier
-from chatbot.outbox import RateLimit
+from chatbot.outbox import OutboxDispatcher, RateLimit
 from settings import Settings
 
 
@@ -30,6 +33,25 @@ def telegram_channel(settings: Settings) -> TelegramChannel | None:
         bot,
         settings.telegram_secret.get_secret_value(),
         allow_groups=settings.telegram_allow_groups,
+    )
+
+
+def outbox_dispatcher(
+    engine: Engine,
+    channels: Mapping[str, Channel],
+    clock: Clock,
+    settings: Settings,
+    *,
+    executor: Executor | None = None,
+) -> OutboxDispatcher:
+    """The dispatcher with the configured attempts and sending limits."""
+    return OutboxDispatcher(
+        engine,
+        channels,
+        clock,
+        max_attempts=settings.outbox_max_attempts,
+        limits=rate_limits(settings),
+        executor=executor,
     )
 
 

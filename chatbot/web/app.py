@@ -25,11 +25,10 @@ from chatbot.escalation import EscalationDesk
 from chatbot.group_commit import GroupCommit, in_thread
 from chatbot.media import MediaStore
 from chatbot.notify import Notifier
-from chatbot.outbox import OutboxDispatcher
 from chatbot.supervision_jobs import SupervisionJobs
 from chatbot.timers import TimerRunner
 from chatbot.web import admin, auth, chat, desk_console, errors, kpi, webhooks
-from chatbot.wiring import open_channels, open_notifier, rate_limits
+from chatbot.wiring import open_channels, open_notifier, outbox_dispatcher
 from settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -60,14 +59,7 @@ def create_app(
         if settings.is_sqlite
         else None
     )
-    dispatcher = OutboxDispatcher(
-        engine,
-        all_channels,
-        clock,
-        max_attempts=settings.outbox_max_attempts,
-        limits=rate_limits(settings),
-        executor=writer,
-    )
+    dispatcher = outbox_dispatcher(engine, all_channels, clock, settings, executor=writer)
 
     agents = AgentDesk(engine, desk, clock)
     escalations = EscalationDesk(engine, agents, clock, public_url=settings.public_base)
