@@ -169,6 +169,21 @@ def test_a_killed_desk_process_loses_nothing_acknowledged_and_is_started_again(
         assert texts == ["halo kak", "halo lagi kak", "stok beda kak"]
 
 
+def test_an_admin_phrase_edit_reaches_replies_stepped_in_the_desk_process(
+    live_settings: Settings, bot_api: FakeBotApi
+) -> None:
+    if not live_settings.is_sqlite:
+        pytest.skip("the desk process serves SQLite's single writer")
+    with TestClient(create_app(live_settings, desk_process=True)) as client:
+        TelegramClient(client, CHAT).says("halo kak")
+        editor = client.app.state.phrase_editor  # type: ignore[attr-defined]
+        edited = "Halo kak, selamat datang di {{ desk_name }}! Ada yang bisa kami bantu?"
+        editor.save("greeting.salam", "id", edited, "admin")
+        TelegramClient(client, CHAT + 1).says("halo kak")
+    assert bot_api.sent_texts(CHAT)[0].startswith("Halo kak, terima kasih sudah menghubungi")
+    assert bot_api.sent_texts(CHAT + 1)[0].startswith("Halo kak, selamat datang di ")
+
+
 def test_telegram_media_and_sticker_are_recorded(client: TestClient) -> None:
     rina = TelegramClient(client, CHAT)
     rina.says("/start")
