@@ -164,7 +164,9 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     _first_admin(app.state.accounts, base)
     gc.freeze()  # LONG_RUNNING_GC
     print(f"Loket is serving {settings.profile} on {base}", flush=True)
-    serve_with_dispatcher(app, host=args.host, port=args.port)
+    # uvicorn raises Ctrl-C's KeyboardInterrupt again once it has shut down gracefully.
+    with contextlib.suppress(KeyboardInterrupt):
+        serve_with_dispatcher(app, host=args.host, port=args.port)
     return 0
 
 

@@ -151,3 +151,5 @@ def test_ctrl_c_in_the_terminal_stops_serve_and_its_children_without_a_restart(
     said = (tmp_path / "serve.out").read_text()
     assert "starting it again" not in said
     assert "Application shutdown complete" in said
+    assert "Traceback" not in said
+    assert process.returncode == 0
