@@ -40,18 +40,13 @@ READY = b"ready"
 STOP_SECONDS = 30.0  # longest wait for the child to finish its batch at shutdown
 _HEADER = struct.Struct("!i")  # multiprocessing.Connection's frame header
 
-# The child's desk and parsers, opened once by _open when the child starts.
-_desk: Desk | None = None
-_channels: dict[str, Channel] = {}
 
-
-def _open(settings: Settings) -> None:
-    global _desk  # one desk per child process
-    _desk = open_desk_for(settings, SystemClock())[1]
+def _open(settings: Settings) -> tuple[Desk, dict[str, Channel]]:
+    desk = open_desk_for(settings, SystemClock())[1]
     telegram = telegram_channel(settings)  # parses only: never sends
-    if telegram is not None:
-        _channels["telegram"] = telegram
+    channels: dict[str, Channel] = {"telegram": telegram} if telegram is not None else {}
     gc.freeze()  # start-up objects out of every collection (cli.py: LONG_RUNNING_GC)
+    return desk, channels
 
 
 def _serve(requests: Connection, replies: Connection, settings: Settings) -> None:
@@ -62,20 +57,15 @@ def _serve(requests: Connection, replies: Connection, settings: Settings) -> Non
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    _open(settings)
+    desk, channels = _open(settings)
     replies.send_bytes(READY)
     while True:
         try:
             batch = pickle.loads(requests.recv_bytes())  # noqa: S301  # from our own parent
         except EOFError:  # the parent closed the pipe (stop) or died
             return
-        results = [_portable(outcome) for outcome in record(_desk_opened(), _channels, batch)]
+        results = [_portable(outcome) for outcome in record(desk, channels, batch)]
         replies.send_bytes(pickle.dumps(results, protocol=pickle.HIGHEST_PROTOCOL))
-
-
-def _desk_opened() -> Desk:
-    assert _desk is not None  # opened by _open before the first batch
-    return _desk
 
 
 def _portable(outcome: Outcome) -> Outcome:
@@ -210,6 +200,8 @@ class DeskProcess:
             return
         logger.error("The desk process died; starting it again.")
         self._close()
+        if self._process is not None:
+            self._process.join(0)  # reap it: a dead child stays a zombie until joined
         self._restarting = asyncio.get_running_loop().create_task(self.start())
         self._restarting.add_done_callback(_log_failed_start)
 

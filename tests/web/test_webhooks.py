@@ -164,6 +164,7 @@ def test_a_killed_desk_process_loses_nothing_acknowledged_and_is_started_again(
         assert "send the message again" in first_try.json()["error"]
         assert post_update(client, retried).status_code == 200
         assert desk_process.pid not in (None, killed)
+        assert not Path(f"/proc/{killed}").exists()  # reaped, not left a zombie
         [case] = cases(engine_of(client), "telegram")
         texts = [m["text"] for m in case["messages"] if m["direction"] == "in"]
         assert texts == ["halo kak", "halo lagi kak", "stok beda kak"]
