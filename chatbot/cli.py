@@ -53,7 +53,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     logging.getLogger("transitions").setLevel(logging.WARNING)  # one line per callback otherwise
-    # httpx logs every request at INFO, the Bot API URL with the bot token in it included.
+    # httpx logs every request at INFO, URLs with secrets in them included (Discord webhook).
     logging.getLogger("httpx").setLevel(logging.WARNING)
     try:
         settings = Settings()
