@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests.loket_cli import loket
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = ROOT.parent / "shared" / "examples" / "conversations.json"
@@ -21,19 +20,9 @@ def _samples() -> list[dict[str, Any]]:
     return list(json.loads(source.read_text(encoding="utf-8")))
 
 
-def loket(tmp_path: Path, *args: str, stdin: str = "") -> str:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LOKET_")}
-    env["LOKET_DATABASE_URL"] = f"sqlite:///{tmp_path}/loket.db"
-    done = subprocess.run(
-        [sys.executable, "-m", "chatbot", *args],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=tmp_path,
-        timeout=60,
-        check=False,
-    )
+def loket_ok(tmp_path: Path, *args: str, stdin: str = "") -> str:
+    """What `loket ARGS` printed; it must succeed."""
+    done = loket(tmp_path, *args, stdin=stdin)
     assert done.returncode == 0, done.stderr
     return done.stdout
 
@@ -42,10 +31,10 @@ def loket(tmp_path: Path, *args: str, stdin: str = "") -> str:
 def test_sample_conversation_meets_its_expectations(
     tmp_path: Path, sample: dict[str, Any]
 ) -> None:
-    out = loket(
+    out = loket_ok(
         tmp_path, "chat", "--profile", sample["profile"], stdin="\n".join(sample["lines"]) + "\n"
     )
-    cases = json.loads(loket(tmp_path, "cases", "--json"))
+    cases = json.loads(loket_ok(tmp_path, "cases", "--json"))
     first, expect = cases[0], sample["expect"]
     family = expect["final_state_family"]
     if family == "queued":
