@@ -59,6 +59,7 @@ def record(desk: Desk, channels: Mapping[str, Channel], batch: list[Delivery]) -
     parsed: list[list[Inbound] | Exception] = [_parse(channels, item) for item in batch]
     flat = [inbound for item in parsed if not isinstance(item, Exception) for inbound in item]
     outcomes = iter(desk.receive_many(flat) if flat else [])
+    telegram = channels.get("telegram")
     results: list[Outcome] = []
     for item, inbounds in zip(batch, parsed, strict=True):
         if isinstance(inbounds, Exception):
@@ -70,7 +71,6 @@ def record(desk: Desk, channels: Mapping[str, Channel], batch: list[Delivery]) -
             results.append(failed)
             continue
         receipts = [o for o in mine if isinstance(o, Receipt)]
-        telegram = channels.get("telegram")
         answer = (
             telegram.webhook_answer(inbounds)
             if isinstance(item, TelegramBody) and isinstance(telegram, TelegramChannel)

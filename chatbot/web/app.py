@@ -121,15 +121,13 @@ def create_app(
     app.state.desk = desk
     app.state.channels = all_channels
     app.state.dispatcher = dispatcher
-    app.state.db_writer = writer
     app.state.desk_process = child_desk
-    app.state.group_commit = (
-        GroupCommit(child_desk.record)
-        if child_desk is not None
-        else GroupCommit(in_thread(desk, all_channels, writer))
-        if writer is not None
-        else None
-    )
+    # SQLite: webhook messages are batched for its one writer (the desk process, or a thread).
+    app.state.group_commit = None
+    if child_desk is not None:
+        app.state.group_commit = GroupCommit(child_desk.record)
+    elif writer is not None:
+        app.state.group_commit = GroupCommit(in_thread(desk, all_channels, writer))
     app.state.clock = clock
     app.state.supervision = supervision
     app.state.media = MediaStore(settings.media_dir, settings.max_media_bytes)

@@ -85,14 +85,8 @@ async def _receive(request: Request, inbound: Inbound) -> None:
     if batcher is not None:  # SQLite: committed together with the messages waiting with it
         await batcher.receive(inbound)
         return
-    desk: Desk = state.desk
-    writer = getattr(state, "db_writer", None)
-    if writer is None:
-        await run_in_threadpool(desk.receive, inbound)
-        return
-    # SQLite has one writer at a time; queueing writes on one thread keeps them in arrival
-    # order and spares threads racing for the lock SQLite's sleeping busy handler.
-    await asyncio.get_running_loop().run_in_executor(writer, desk.receive, inbound)
+    desk: Desk = state.desk  # PostgreSQL: row locks, so any thread may write
+    await run_in_threadpool(desk.receive, inbound)
 
 
 async def telegram_update(request: Request) -> Response:
