@@ -154,8 +154,8 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     from chatbot.outbox_process import serve_with_dispatcher
     from chatbot.web.app import create_app
 
-    # Replies are sent by a `loket outbox` child process, and webhook messages are stepped
-    # by a desk child process: three processes over the CPU cores, sharing the database.
+    # Replies are sent by an outbox child process (what `loket outbox` runs), and webhook
+    # messages are stepped by a desk child process: three processes sharing the database.
     app = create_app(settings, run_outbox=False, desk_process=settings.desk_process)
     # The database thread releases the GIL around every SQLite call; with the default 5 ms
     # switch interval it then waits behind the event loop up to 5 ms per statement.

@@ -13,6 +13,7 @@ time and memory of `loket serve`.
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import contextlib
 import gc
@@ -43,8 +44,8 @@ READY_SECONDS = 30.0  # longest wait for a starting dispatcher to say it is send
 class DispatcherProcess:
     """`loket outbox` as a child of `loket serve`: started, kept running, stopped."""
 
-    def __init__(self, argv: list[str] | None = None) -> None:
-        self._argv = argv or [sys.executable, "-m", "chatbot.outbox_process"]
+    def __init__(self) -> None:
+        self._argv = [sys.executable, "-m", "chatbot.outbox_process"]
         self._process: subprocess.Popen[bytes] | None = None
         self._stopping = threading.Event()
         self._lock = threading.Lock()
@@ -172,7 +173,9 @@ async def run_dispatcher(settings: Settings, *, ready_fd: int | None = None) -> 
 
 def main(argv: list[str]) -> int:
     """`python -m chatbot.outbox_process --ready-fd N`: the child `loket serve` starts."""
-    ready_fd = int(argv[argv.index("--ready-fd") + 1]) if "--ready-fd" in argv else None
+    parser = argparse.ArgumentParser(prog="python -m chatbot.outbox_process")
+    parser.add_argument("--ready-fd", type=int, help="write to this descriptor once sending")
+    ready_fd = parser.parse_args(argv).ready_fd
     logging.basicConfig(  # as `loket outbox`: warnings and errors (retries, failed replies)
         level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
