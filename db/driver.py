@@ -46,8 +46,24 @@ class Statement:
         self.sql = sql
         self.pyformat_sql = _NAMED.sub(r"%(\1)s", sql.replace("%", "%%"))
 
-    def run(self, conn: Connection, params: Mapping[str, Any] | None = None) -> Any:
-        """Execute once; returns the cursor (fetch from it, then let it go).
+    def execute(self, conn: Connection, params: Mapping[str, Any] | None = None) -> int:
+        """Execute once (an UPDATE or INSERT); returns how many rows it changed."""
+        cursor = self._run(conn, params)
+        try:
+            return int(cursor.rowcount)
+        finally:
+            cursor.close()
+
+    def first(self, conn: Connection, params: Mapping[str, Any] | None = None) -> Any:
+        """The first row (a tuple), or None."""
+        cursor = self._run(conn, params)
+        try:
+            return cursor.fetchone()
+        finally:
+            cursor.close()
+
+    def _run(self, conn: Connection, params: Mapping[str, Any] | None) -> Any:
+        """Execute once; returns the open cursor for the caller to read and close.
 
         Raises:
             sqlalchemy.exc.DBAPIError: as Core would raise it (IntegrityError for a
@@ -72,14 +88,6 @@ class Statement:
             cursor.executemany(sql, bound)
         except conn.dialect.loaded_dbapi.Error as exc:
             raise _as_sqlalchemy(conn, sql, bound, exc) from exc
-        finally:
-            cursor.close()
-
-    def first(self, conn: Connection, params: Mapping[str, Any] | None = None) -> Any:
-        """The first row (a tuple), or None."""
-        cursor = self.run(conn, params)
-        try:
-            return cursor.fetchone()
         finally:
             cursor.close()
 

@@ -338,7 +338,7 @@ def record_step(
     now: datetime,
 ) -> None:
     """Write what every flow step changes: state, locale, verified fields, flow memory."""
-    _UPDATE_CASE_STEP.run(
+    _UPDATE_CASE_STEP.execute(
         conn,
         {
             "case_id": case_id,
@@ -477,16 +477,13 @@ _MARK_SENT = Statement(
 
 def claim_outbox(conn: Connection, *, item_id: int, due_at: datetime, until: datetime) -> bool:
     """Lease one reply so no other dispatcher sends it meanwhile; False if someone else did."""
-    cursor = _CLAIM_OUTBOX.run(conn, {"id": item_id, "due_at": due_at, "until": until})
-    try:
-        return int(cursor.rowcount) == 1
-    finally:
-        cursor.close()
+    claimed = _CLAIM_OUTBOX.execute(conn, {"id": item_id, "due_at": due_at, "until": until})
+    return claimed == 1
 
 
 def mark_sent(conn: Connection, *, item_id: int, provider_id: str, now: datetime) -> None:
     """The provider accepted the reply: it leaves the outbox with the provider's id."""
-    _MARK_SENT.run(conn, {"id": item_id, "provider_id": provider_id, "now": now}).close()
+    _MARK_SENT.execute(conn, {"id": item_id, "provider_id": provider_id, "now": now})
 
 
 def mark_retry(
