@@ -23,9 +23,6 @@ class Settings(BaseSettings):
 
     max_webhook_bytes: int = Field(default=1_000_000, gt=0)
     outbox_poll_seconds: float = Field(default=0.2, gt=0)
-    # `loket serve` on SQLite runs webhook messages' flow steps in a child process, so HTTP
-    # and the desk use two CPU cores (chatbot/desk_process.py); false keeps them in one.
-    desk_process: bool = True
     outbox_max_attempts: int = Field(default=8, gt=0)
     # Sending rates, in messages per second; the providers' published limits by default.
     # The benchmark raises them to measure the engine rather than the limiter.

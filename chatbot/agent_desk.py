@@ -17,18 +17,17 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from sqlalchemy import Connection, Engine, RowMapping
-from transitions import MachineError
 
 from chatbot.clock import Clock
-from chatbot.desk import Desk
+from chatbot.desk import MANUAL_CHANNEL, Desk
 from chatbot.errors import CaseTaken, InvalidInput, NotAllowed, UnknownCase
 from db import agent_queries as aq
 from db import queries
 from db.engine import as_utc
 from flows import classify, guards
 from flows import phrase_keys as keys
-from flows.events import FlowEvent, QueueCase, SetCategory, Trigger
-from flows.front_desk import Outcome, State, step
+from flows.events import QueueCase, SetCategory, Trigger
+from flows.front_desk import Outcome, State
 from flows.profiles.schema import Profile
 
 logger = logging.getLogger(__name__)
@@ -38,7 +37,6 @@ AGENT_ROLES = ("agent", "supervisor", "admin")  # who may own a case
 AUTO_ASSIGN_ROLES = ("agent",)  # supervisors pick cases by hand
 MANUAL_SOURCES = ("phone", "walk_in", "suggestion_box", "email")
 CONTACT_CHANNELS = ("whatsapp", "telegram", "sms")
-MANUAL_CHANNEL = "manual"  # no way to reach the client: replies are recorded, never sent
 ONLINE_MINUTES = 5  # "online" = seen by the console within this many minutes
 MAX_TEXT = 4000
 
@@ -532,7 +530,7 @@ class AgentDesk:
 
     @contextmanager
     def _tx(self) -> Iterator[Connection]:
-        with self._engine.begin() as conn:
+        with self._desk.transaction() as conn:  # the step service's: edits in force
             yield conn
 
     def _require(self, conn: Connection, case_id: int, *, lock: bool = False) -> RowMapping:
@@ -604,65 +602,15 @@ class AgentDesk:
             self.record_event(conn, case_id, kind, actor.name, f"{previous} -> {target['name']}")
 
     def _step(self, case: RowMapping, trigger: Trigger) -> Outcome:
-        try:
-            return step(
-                State(case["state"]),
-                FlowEvent(trigger),
-                self.profile(case["profile"]),
-                locale=case["locale"],
-                context=json.loads(case["context_json"]),
-                fields=json.loads(case["fields_json"]),
-                category=case["category"],
-            )
-        except MachineError as exc:
-            action = trigger.removeprefix("agent_").replace("_", " ")
-            raise NotAllowed(
-                f"case {case['id']} is {case['state']}: '{action}' is not possible now"
-            ) from exc
+        return self._desk.plan_step(case, trigger)
 
     def _run_flow(
         self, conn: Connection, case: RowMapping, trigger: Trigger, actor: Actor
     ) -> Outcome:
-        turn = self._step(case, trigger)
-        now = self._clock.now()
-        queries.record_step(
-            conn,
-            case_id=case["id"],
-            state=turn.state.value,
-            locale=turn.locale,
-            fields_json=json.dumps(turn.fields, ensure_ascii=False),
-            context_json=json.dumps(turn.context, ensure_ascii=False),
-            now=now,
-        )
-        if turn.effects:
-            self._desk.apply_effects(
-                conn, case["id"], as_utc(case["opened_at"]), turn.effects, now, actor=actor.name
-            )
-        author = "bot" if actor.role == "timer" else actor.name
-        self._write(
-            conn, case, self._desk.render_replies(turn.replies, turn.locale, author=author)
-        )
-        if turn.state.value != case["state"]:
-            logger.info(
-                "Case %s moved from %s to %s (%s by %s).",
-                case["id"],
-                case["state"],
-                turn.state.value,
-                trigger,
-                actor.name,
-            )
-        return turn
+        return self._desk.step_case(conn, case, trigger, actor=actor.name, role=actor.role)
 
     def _write(self, conn: Connection, case: RowMapping, rows: list[queries.OutboundRow]) -> None:
-        queries.enqueue_replies(
-            conn,
-            case_id=case["id"],
-            channel=case["channel"],
-            chat_id=case["chat_id"],
-            replies=rows,
-            now=self._clock.now(),
-            status="manual" if case["channel"] == MANUAL_CHANNEL else "pending",
-        )
+        self._desk.write_replies(conn, case, rows)
 
     def record_event(
         self, conn: Connection, case_id: int, kind: str, actor: str, detail: str | None = None

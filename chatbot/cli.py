@@ -5,11 +5,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import gc
 import getpass
 import json
 import logging
-import secrets
+import os
 import sys
 import uuid
 from collections.abc import Sequence
@@ -23,7 +22,6 @@ from telegram.error import RetryAfter, TelegramError
 from chatbot import report_cli
 from chatbot.accounts import ROLES, AccountError, Accounts
 from chatbot.bootstrap import open_desk_for
-from chatbot.channels.base import Channel
 from chatbot.channels.telegram import TelegramChannel, as_seconds
 from chatbot.clock import SystemClock
 from chatbot.desk import Desk
@@ -37,12 +35,6 @@ from settings import Settings
 
 logger = logging.getLogger("loket")
 DIAGRAM_PATH = Path("docs/flows/front_desk.mmd")
-SWITCH_INTERVAL_SECONDS = 0.0005
-# LONG_RUNNING_GC: `serve`, `outbox` and the desk child call gc.freeze() once started. The
-# start-up objects (SQLAlchemy, pydantic, python-telegram-bot, profiles, phrases) live as
-# long as the process; without the freeze every full collection walked them all: 80-140 ms
-# pauses under webhook load, the benchmark's whole p99.
-FIRST_ADMIN = "admin"  # created on the first start, so the console works at once
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -70,19 +62,19 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="loket", description="Loket customer-service desk.")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    serve = sub.add_parser("serve", help="run the web chat, webhooks and outbox")
+    serve = sub.add_parser(
+        "serve", help="run the web workers and the background worker, supervised"
+    )
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=1, help="web worker processes (default 1)")
     serve.add_argument("--profile", help="desk profile (default: LOKET_PROFILE or erzap)")
     serve.set_defaults(run=_serve)
 
-    outbox = sub.add_parser(
-        "outbox", help="run only the outbox dispatcher (loket serve starts one itself)"
+    worker = sub.add_parser(
+        "worker", help="run only the background work: steppers, outbox, clocks, reports"
     )
-    outbox.add_argument(
-        "--ready-fd", type=int, help="write to this descriptor once sending (used by serve)"
-    )
-    outbox.set_defaults(run=_outbox)
+    worker.set_defaults(run=_worker)
 
     chat = sub.add_parser("chat", help="talk to the bot as a client in the terminal")
     chat.add_argument("--profile", help="desk profile (default: LOKET_PROFILE or erzap)")
@@ -151,46 +143,26 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
-    from chatbot.outbox_process import serve_with_dispatcher
-    from chatbot.web.app import create_app
+    """Become the supervisor (a small process): it starts the web and background workers.
 
-    # Replies are sent by an outbox child process (what `loket outbox` runs), and webhook
-    # messages are stepped by a desk child process: three processes sharing the database.
-    app = create_app(settings, run_outbox=False, desk_process=settings.desk_process)
-    # The database thread releases the GIL around every SQLite call; with the default 5 ms
-    # switch interval it then waits behind the event loop up to 5 ms per statement.
-    sys.setswitchinterval(SWITCH_INTERVAL_SECONDS)
-    base = f"http://{args.host}:{args.port}"
-    _first_admin(app.state.accounts, base)
-    gc.freeze()  # LONG_RUNNING_GC
-    print(f"Loket is serving {settings.profile} on {base}", flush=True)
-    # uvicorn raises Ctrl-C's KeyboardInterrupt again once it has shut down gracefully.
-    with contextlib.suppress(KeyboardInterrupt):
-        serve_with_dispatcher(app, host=args.host, port=args.port)
-    return 0
-
-
-def _first_admin(accounts: Accounts, base: str) -> None:
-    """On the very first start, create an admin with a random password and say it once.
-
-    The console works right after the README's first command, and no known password ever
-    exists: the operator reads this one in their own terminal and changes it.
+    exec, not a child: the supervisor then holds none of this process's imports, and
+    signals (Ctrl-C, systemd's stop) reach it directly. The children read the same
+    settings from the environment; --profile travels there too.
     """
-    if accounts.has_users():
-        return
-    password = secrets.token_urlsafe(12)
-    accounts.add_user(FIRST_ADMIN, "admin", password)
-    print(
-        f"First start: created the admin user '{FIRST_ADMIN}' with password {password}\n"
-        f"  Log in at {base}/login, then change it: loket users passwd {FIRST_ADMIN}",
-        flush=True,
-    )
+    if args.workers < 1:
+        print("loket: --workers must be at least 1", file=sys.stderr)
+        return 2
+    os.environ["LOKET_PROFILE"] = settings.profile
+    argv = ["--host", args.host, "--port", str(args.port), "--workers", str(args.workers)]
+    sys.stdout.flush()
+    os.execv(sys.executable, [sys.executable, "-m", "chatbot.runtime.supervisor", *argv])  # noqa: S606
+    return 0  # not reached: exec replaced this process
 
 
-def _outbox(settings: Settings, args: argparse.Namespace) -> int:
-    from chatbot.outbox_process import run_dispatcher
+def _worker(settings: Settings, _args: argparse.Namespace) -> int:
+    from chatbot.runtime.worker import run_worker
 
-    asyncio.run(run_dispatcher(settings, ready_fd=args.ready_fd))
+    asyncio.run(run_worker(settings))
     return 0
 
 
@@ -479,7 +451,7 @@ def _telegram_set_webhook(settings: Settings, _args: argparse.Namespace) -> int:
 
 def _telegram_poll(settings: Settings, _args: argparse.Namespace) -> int:
     from chatbot.channels.telegram import close_bot
-    from chatbot.wiring import outbox_dispatcher, telegram_channel
+    from chatbot.wiring import telegram_channel
 
     if _telegram_settings(settings) is None:
         return 2
@@ -489,19 +461,13 @@ def _telegram_poll(settings: Settings, _args: argparse.Namespace) -> int:
     async def run() -> None:
         channel = telegram_channel(settings)
         assert channel is not None  # token and secret were checked above
-        bot = channel.bot
-        channels: dict[str, Channel] = {"telegram": channel}
-        dispatcher = outbox_dispatcher(engine, channels, clock, settings)
-        stop = asyncio.Event()
-        outbox = asyncio.create_task(dispatcher.run(settings.outbox_poll_seconds, stop))
         try:
             await poll_updates(channel, desk)
         finally:
-            stop.set()
-            await outbox
-            await close_bot(bot)
+            await close_bot(channel.bot)
 
-    print("Polling Telegram for updates (Ctrl-C to stop).")
+    # Polling is only another way in: `loket serve` (or `loket worker`) steps and answers.
+    print("Polling Telegram for updates into the inbox (Ctrl-C to stop).")
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(run())
     engine.dispose()
@@ -515,10 +481,10 @@ async def poll_updates(
     long_poll_seconds: int = 30,
     rounds: int | None = None,
 ) -> None:
-    """GetUpdates in a loop, through the same receive path as the webhook.
+    """GetUpdates in a loop into the inbox, as the webhook does.
 
-    An update is confirmed (the offset moves past it) only after the desk committed it, so
-    a crash makes Telegram hand it over again, and the desk ignores the repeat.
+    An update is confirmed (the offset moves past it) only after the inbox committed it, so
+    a crash makes Telegram hand it over again, and the inbox ignores the repeat.
     """
     from chatbot.channels.telegram import ALLOWED_UPDATES
 
@@ -545,7 +511,7 @@ async def poll_updates(
             except MalformedPayload as exc:
                 logger.warning("Skipping Telegram update %s: %s", update.update_id, exc)
                 inbounds = []
-            for inbound in inbounds:
-                await asyncio.to_thread(desk.receive, inbound)
+            if inbounds:  # stepped and answered by the background worker (`loket serve`)
+                await asyncio.to_thread(desk.accept, inbounds)
             await channel.answer_callbacks(inbounds)
             offset = update.update_id + 1

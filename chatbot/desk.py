@@ -1,20 +1,29 @@
-"""receive(): the one path every inbound message takes, in one database transaction."""
+"""The step service: the only code that steps a case and stores what the step decided.
+
+Client messages (accepted into the inbox, then stepped per chat in order), agent actions
+and timers all step cases here, in `Desk.transaction()`, which brings the admin's phrase
+and profile edits in force first. See docs/architecture.md for the path of one message.
+"""
 
 from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import Connection, Engine
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Connection, Engine, RowMapping
+from transitions import MachineError
 
 from chatbot.clock import Clock
 from chatbot.domain import Inbound
+from chatbot.errors import NotAllowed
 from chatbot.overrides import Overrides
 from chatbot.phrases import PhraseBook
+from db import inbox_queries as iq
 from db import queries
 from db.engine import as_utc
 from flows import guards
@@ -28,11 +37,16 @@ from flows.events import (
     Reply,
     ResolveCase,
     SetCategory,
+    Trigger,
 )
-from flows.front_desk import State, step
+from flows.front_desk import Outcome, State, step
 from flows.profiles.schema import Profile, ProfileError
 
 logger = logging.getLogger(__name__)
+
+MANUAL_CHANNEL = "manual"  # cases opened by hand without a contact: replies are only recorded
+STEP_BATCH_CHATS = 32  # chats stepped per transaction: fewer commits, short write locks
+MAX_STEP_ATTEMPTS = 3  # a message whose step keeps raising is set aside after this many
 
 ReceiptStatus = Literal["answered", "duplicate", "recorded"]
 
@@ -99,53 +113,83 @@ class Desk:
         """The name clients see for this desk (e.g. HaloERZAP)."""
         return self._profiles[self._default_profile].desk_name
 
-    def receive(self, inbound: Inbound) -> Receipt:
-        """Record the message and answer it in one transaction; a repeated message changes nothing.
+    @contextmanager
+    def transaction(self) -> Iterator[Connection]:
+        """A write transaction with the admin's phrases and profile settings in force.
+
+        Every step (client message, agent action, timer) runs in one of these, so an edit
+        saved in /admin counts from the next step on every worker, whoever causes it.
+        """
+        with self._engine.begin() as conn:
+            if self._overrides is not None:
+                self._overrides.refresh(conn)
+            yield conn
+
+    def accept(self, inbounds: list[Inbound]) -> list[bool]:
+        """Store messages in the inbox (one transaction); False for a re-delivered one.
+
+        This is all that runs while a provider waits for its answer: once it returns, the
+        messages are durable and a stepper takes them from there.
 
         Raises:
-            sqlalchemy.exc.OperationalError: the database is unreachable; the channel
-                must not acknowledge, so the provider delivers the message again.
+            sqlalchemy.exc.OperationalError: the database is unreachable; the channel must
+                not acknowledge, so the provider delivers the messages again.
         """
-        try:
-            with self._engine.begin() as conn:
-                return self._receive(conn, inbound)
-        except IntegrityError:
-            # A replayed message hit the UNIQUE key, or two first messages of one chat both
-            # opened a case (PostgreSQL): look again, in a new transaction.
-            with self._engine.begin() as conn:
-                if queries.message_exists(
-                    conn, channel=inbound.channel, external_id=inbound.message_id
-                ):
-                    return Receipt("duplicate")
-                return self._receive(conn, inbound)
+        rows = [iq.InboxRow(i.channel, i.chat_id, i.message_id, i.to_json()) for i in inbounds]
+        with self._engine.begin() as conn:
+            return iq.record_inbound(conn, rows=rows, now=self._clock.now())
 
-    def receive_many(self, inbounds: list[Inbound]) -> list[Receipt | Exception]:
-        """Receive several messages in one transaction (group commit), each its own step.
+    def receive(self, inbound: Inbound) -> Receipt:
+        """Accept one message and step its chat at once (`loket chat`, tests).
 
-        When the batch fails (a replay hit the UNIQUE key, a message's step raised, the
-        database refused), it is rolled back and every message is received again on its
-        own, so a duplicate is still answered "duplicate" and only the failing message
-        fails. Each outcome is the Receipt or the exception `receive` raised.
+        The same inbox and the same steps as the workers', only without waiting for one.
         """
-        if len(inbounds) > 1:
+        if not self.accept([inbound])[0]:
+            return Receipt("duplicate")
+        with self.transaction() as conn:
+            key = iq.chat_key_of(conn, channel=inbound.channel, chat_id=inbound.chat_id)
+            assert key is not None  # accept() numbered the chat
+            receipts = self._step_chat(conn, key)
+        return receipts.get(inbound.message_id, Receipt("recorded"))
+
+    def step_pending(self, *, chats: int = STEP_BATCH_CHATS) -> int:
+        """Step up to `chats` waiting chats in one transaction; returns messages stepped.
+
+        Each chat's messages are stepped in the order they were accepted, and marked
+        stepped with their effects and replies: a crash before the commit leaves them all
+        waiting, so they are stepped again, once.
+        """
+        with self._engine.connect() as conn:  # a read: an idle stepper takes no write lock
+            if not iq.has_unstepped(conn):
+                return 0
+        with self.transaction() as conn:
+            return sum(
+                len(self._step_chat(conn, key)) for key in iq.claim_chats(conn, limit=chats)
+            )
+
+    def _step_chat(self, conn: Connection, chat_key: int) -> dict[str, Receipt]:
+        """Step the chat's waiting messages in order; a failing message holds the rest."""
+        receipts: dict[str, Receipt] = {}
+        for row in iq.list_unstepped(conn, chat_key=chat_key):
             try:
-                with self._engine.begin() as conn:
-                    return [self._receive(conn, inbound) for inbound in inbounds]
-            except Exception:  # noqa: S110  # redone one by one just below
-                pass
-        outcomes: list[Receipt | Exception] = []
-        for inbound in inbounds:
-            try:
-                outcomes.append(self.receive(inbound))
-            except Exception as exc:  # handed to that message's request
-                outcomes.append(exc)
-        return outcomes
+                with conn.begin_nested():  # a failing step undoes only itself
+                    inbound = Inbound.from_json(row["payload"])
+                    receipts[inbound.message_id] = self._receive(conn, inbound)
+                    iq.mark_stepped(conn, inbox_id=row["id"], now=self._clock.now())
+            except Exception as exc:
+                logger.exception("Stepping inbox message %s raised.", row["id"])
+                if row["attempts"] + 1 >= MAX_STEP_ATTEMPTS:  # set aside, kept, logged
+                    iq.mark_stepped(
+                        conn, inbox_id=row["id"], now=self._clock.now(), error=repr(exc)
+                    )
+                    continue
+                iq.record_step_failure(conn, inbox_id=row["id"], error=repr(exc))
+                break  # the chat's later messages wait behind this one: order first
+        return receipts
 
     def _receive(self, conn: Connection, inbound: Inbound) -> Receipt:
-        if self._overrides is not None:  # an admin edit counts from the next message on
-            self._overrides.refresh(conn)
-        # No look-up for duplicates first: the UNIQUE (channel, external_id) key rejects a
-        # replay when its message row is inserted, and receive() answers "duplicate" then.
+        # Re-deliveries stopped at the inbox; one stepper holds this chat, so nobody else
+        # opens its case meanwhile.
         now = self._clock.now()
         text = guards.mask_secrets(inbound.text)
         case = queries.get_open_case(
@@ -300,6 +344,79 @@ class Desk:
         if values:
             queries.record_effects(conn, case_id=case_id, values=values)
         queries.record_events(conn, case_id=case_id, events=events, now=now)
+
+    def plan_step(self, case: RowMapping, trigger: Trigger) -> Outcome:
+        """What the flow decides for a non-client trigger, without storing anything.
+
+        Raises:
+            NotAllowed: the flow has no such step from the case's state.
+        """
+        try:
+            return step(
+                State(case["state"]),
+                FlowEvent(trigger),
+                self.profile(case["profile"]),
+                locale=case["locale"],
+                context=json.loads(case["context_json"]),
+                fields=json.loads(case["fields_json"]),
+                category=case["category"],
+            )
+        except MachineError as exc:
+            action = trigger.removeprefix("agent_").replace("_", " ")
+            raise NotAllowed(
+                f"case {case['id']} is {case['state']}: '{action}' is not possible now"
+            ) from exc
+
+    def step_case(
+        self, conn: Connection, case: RowMapping, trigger: Trigger, *, actor: str, role: str
+    ) -> Outcome:
+        """Step a case for an agent action or a timer and store it, in the caller's transaction.
+
+        Raises:
+            NotAllowed: the flow has no such step from the case's state.
+        """
+        turn = self.plan_step(case, trigger)
+        now = self._clock.now()
+        queries.record_step(
+            conn,
+            case_id=case["id"],
+            state=turn.state.value,
+            locale=turn.locale,
+            fields_json=json.dumps(turn.fields, ensure_ascii=False),
+            context_json=json.dumps(turn.context, ensure_ascii=False),
+            now=now,
+        )
+        if turn.effects:
+            self.apply_effects(
+                conn, case["id"], as_utc(case["opened_at"]), turn.effects, now, actor=actor
+            )
+        author = "bot" if role == "timer" else actor
+        rows = self.render_replies(turn.replies, turn.locale, author=author)
+        self.write_replies(conn, case, rows)
+        if turn.state.value != case["state"]:
+            logger.info(
+                "Case %s moved from %s to %s (%s by %s).",
+                case["id"],
+                case["state"],
+                turn.state.value,
+                trigger,
+                actor,
+            )
+        return turn
+
+    def write_replies(
+        self, conn: Connection, case: RowMapping, rows: list[queries.OutboundRow]
+    ) -> None:
+        """Put replies in the case's outbox; a case without a channel only records them."""
+        queries.enqueue_replies(
+            conn,
+            case_id=case["id"],
+            channel=case["channel"],
+            chat_id=case["chat_id"],
+            replies=rows,
+            now=self._clock.now(),
+            status="manual" if case["channel"] == MANUAL_CHANNEL else "pending",
+        )
 
     def render_replies(
         self, replies: list[Reply], locale: str, *, author: str = "bot"

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+from dataclasses import asdict, dataclass
 from datetime import datetime
+from typing import Any
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +42,23 @@ class Inbound:
     button: str | None = None
     edited: bool = False
     sent_at: datetime | None = None
+
+    def to_json(self) -> str:
+        """The message as the inbox stores it, until a stepper reads it back."""
+        data = asdict(self)
+        data["sent_at"] = self.sent_at.isoformat() if self.sent_at else None
+        return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+
+    @classmethod
+    def from_json(cls, text: str) -> Inbound:
+        """The message `to_json` stored."""
+        data: dict[str, Any] = json.loads(text)
+        data["attachments"] = tuple(Attachment(**a) for a in data.get("attachments", ()))
+        if data.get("location") is not None:
+            data["location"] = tuple(data["location"])
+        if data.get("sent_at"):
+            data["sent_at"] = datetime.fromisoformat(data["sent_at"])
+        return cls(**data)
 
 
 @dataclass(frozen=True, slots=True)

@@ -90,7 +90,7 @@ class EscalationDesk:
             raise InvalidInput("the report is too long")
         text = f"{detail}\n\nScreenshot/Video: {media}" if media else detail
         now = self._clock.now()
-        with self._engine.begin() as conn:
+        with self._agents.desk.transaction() as conn:  # steps the case: edits in force
             current = aq.get_case(conn, case_id=case_id, lock=True)
             assert current is not None
             if current["closed_at"] is not None:
@@ -173,7 +173,7 @@ class EscalationDesk:
         """
         if status not in STATUSES:
             raise InvalidInput(f"status must be one of {', '.join(STATUSES)}")
-        with self._engine.begin() as conn:
+        with self._agents.desk.transaction() as conn:  # steps the case: edits in force
             report = aq.get_escalation(conn, escalation_id=escalation_id)
             if report is None:
                 raise UnknownCase(f"no report {escalation_id}")

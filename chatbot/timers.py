@@ -168,7 +168,7 @@ class TimerRunner:
 
     def _expire(self, case_id: int, state: str | None, profile: Profile, now: datetime) -> bool:
         """Fire timer_expired if the case is still silent in the state it was read in."""
-        with self._engine.begin() as conn:
+        with self._agents.desk.transaction() as conn:  # the step service: edits in force
             case = aq.get_case(conn, case_id=case_id, lock=True)
             if case is None or case["closed_at"] is not None:
                 return False

@@ -308,3 +308,60 @@ class JobCursor(SQLModel, table=True):
 
     name: str = Field(primary_key=True, max_length=32)
     value: int
+
+
+class Chat(SQLModel, table=True):
+    """A conversation as the inbox numbers it: one row per (channel, chat id).
+
+    Ingress bumps `last_seq` under this row's lock, so a chat's inbox rows are numbered in
+    the order they commit (an id from a sequence is not commit order on PostgreSQL).
+    """
+
+    __table_args__ = (UniqueConstraint("channel", "chat_id", name="uq_chat_channel_chat"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    channel: str = Field(max_length=16)
+    chat_id: str = Field(max_length=64)
+    last_seq: int = 0
+
+
+class ChatClaim(SQLModel, table=True):
+    """The row a stepper locks (FOR UPDATE SKIP LOCKED) while it steps one chat.
+
+    Separate from `chat`, whose lock ingress takes: a chat being stepped still accepts
+    new messages without waiting for the stepper's transaction.
+    """
+
+    chat_key: int = Field(primary_key=True, foreign_key="chat.id")
+
+
+class InboxMessage(SQLModel, table=True):
+    """One accepted client message, durable before the provider hears 200.
+
+    `payload` is the channel's parsed message (JSON); `stepped_at` is set in the same
+    transaction as the flow's effects and replies, so a message is stepped exactly once.
+    """
+
+    __table_args__ = (
+        # The idempotency key: a provider re-delivering a message changes nothing.
+        UniqueConstraint("channel", "external_id", name="uq_inbox_channel_external"),
+        # Messages still to step, by chat and order; as small as the backlog.
+        Index(
+            "ix_inbox_pending",
+            "chat_key",
+            "seq",
+            sqlite_where=text("stepped_at IS NULL"),
+            postgresql_where=text("stepped_at IS NULL"),
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    chat_key: int = Field(foreign_key="chat.id")
+    seq: int
+    channel: str = Field(max_length=16)
+    external_id: str = Field(max_length=128)
+    payload: str = Field(sa_column=Column(Text, nullable=False))
+    received_at: datetime = Field(sa_column=_utc_column())
+    stepped_at: datetime | None = Field(default=None, sa_column=_utc_column(nullable=True))
+    attempts: int = 0  # steps that raised; after a few the message is set aside, not lost
+    error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))

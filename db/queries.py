@@ -21,6 +21,7 @@ from sqlalchemy import (
     func,
     insert,
     select,
+    text,
     update,
 )
 
@@ -603,3 +604,13 @@ def list_chat_messages_after(
         .order_by(MESSAGE.c.id)
     )
     return list(conn.execute(query).mappings())
+
+
+def record_health_check(conn: Connection) -> None:
+    """Write one row, so a health check proves the database accepts writes, not only reads."""
+    conn.execute(
+        text(
+            "INSERT INTO jobcursor (name, value) VALUES ('health_check', 1)"
+            " ON CONFLICT (name) DO UPDATE SET value = jobcursor.value + 1"
+        )
+    )

@@ -232,6 +232,12 @@ HUMAN_ASK_WORDS = frozenset(
     "speak want need connect please call telpon telepon hubungi ngomong omong dibantu "
     "dihubungkan disambungkan langsung".split()
 )
+# Asking to be put through ("hubungkan saya dengan petugas ...") is a request at any length.
+_CONNECT_WORDS = frozenset(
+    "hubungkan sambungkan dihubungkan disambungkan connect transfer".split()
+)
+# Refusing the bot ("jangan bot", "bukan bot", "no bot") asks for a person too.
+_NOT_BOT = re.compile(r"\b(?:jangan|bukan|ga mau|gak mau|tidak mau|no|not a|not the) bot\b")
 # Words that only address the desk ("admin tolong", "min"): asking a person needs more than them.
 _ADDRESS_WORDS = frozenset({"admin", "tolong", "please", "dong", "kak"})
 # Matched on normalised words: "gk jadi", "ga jd", "gajadi" all read "tidak jadi".
@@ -477,6 +483,8 @@ def is_human_request(text: str) -> bool:
         return False  # "admin tolong, stok sy minus": the admin is addressed, the story follows
     if asks and len(ws) <= 8:
         return True  # longer texts that mention "cs" or "admin" are telling the story
+    if _CONNECT_WORDS & set(ws) or _NOT_BOT.search(" ".join(ws)):
+        return True  # "tolong hubungkan saya dengan petugas yang bisa bantu, jangan bot"
     # "cs", "admin dong", "agen kak?": nothing but the person asked for and fillers
     return all(w in HUMAN_WORDS or w in GREETING_WORDS or w in FILLERS for w in ws)
 

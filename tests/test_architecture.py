@@ -8,15 +8,17 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-# Composition roots: the CLI, the web app, the two child processes' mains (the desk
-# process, the outbox dispatcher), and the wiring of channels they share.
+# Composition roots: the CLI, the web app, the processes' mains (chatbot/runtime/), and
+# the wiring of channels and background work they share.
 SETTINGS_ROOTS = {
     "chatbot/cli.py",
     "chatbot/report_cli.py",
     "chatbot/web/app.py",
-    "chatbot/desk_process.py",
-    "chatbot/outbox_process.py",
     "chatbot/wiring.py",
+    "chatbot/runtime/background.py",
+    "chatbot/runtime/prepare.py",
+    "chatbot/runtime/web_worker.py",
+    "chatbot/runtime/worker.py",
 }
 
 

@@ -1,4 +1,4 @@
-"""`loket serve` as a subprocess: replies leave through its `loket outbox` child, in order."""
+"""`loket serve` as a subprocess: its supervisor, web workers and background worker."""
 
 from __future__ import annotations
 
@@ -12,11 +12,14 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import create_engine, text
 
 from tests.fakes.bot_api import FakeBotApi
+from tests.web.auth_helpers import login
 from tests.web.helpers import SECRET, TOKEN
 
 
@@ -55,18 +58,22 @@ def children(pid: int) -> dict[int, str]:
 
 
 @pytest.fixture
-def served(tmp_path: Path, bot_api: FakeBotApi) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+def served(
+    request: pytest.FixtureRequest, tmp_path: Path, bot_api: FakeBotApi
+) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     port = free_port()
+    extra: list[str] = getattr(request, "param", [])
     env = {k: v for k, v in os.environ.items() if not k.startswith("LOKET_")}
     env.update(
         LOKET_DATABASE_URL=f"sqlite:///{tmp_path}/loket.db",
         LOKET_TELEGRAM_TOKEN=TOKEN,
         LOKET_TELEGRAM_SECRET=SECRET,
         LOKET_TELEGRAM_BASE_URL=f"{bot_api.url}/bot",
+        LOKET_TIMERS_POLL_SECONDS="0.2",
     )
     output = (tmp_path / "serve.out").open("w")
     process = subprocess.Popen(
-        [sys.executable, "-m", "chatbot", "serve", "--port", str(port)],
+        [sys.executable, "-m", "chatbot", "serve", "--port", str(port), *extra],
         env=env,
         cwd=tmp_path,
         stdout=output,
@@ -98,40 +105,119 @@ def bot_api() -> Iterator[FakeBotApi]:
     api.stop()
 
 
-def test_serve_sends_replies_from_its_dispatcher_child_and_stops_it(
+def workers(running: dict[int, str]) -> tuple[list[int], list[int]]:
+    """(web worker pids, background worker pids) among serve's children."""
+    web = [p for p, command in running.items() if "chatbot.runtime.web_worker" in command]
+    background = [p for p, command in running.items() if "chatbot worker" in command]
+    return web, background
+
+
+HEADERS = {"x-telegram-bot-api-secret-token": SECRET, "content-type": "application/json"}
+
+
+def say(url: str, n: int, text: str) -> None:
+    body = json.dumps(update(n, text))
+    answer = httpx.post(f"{url}/webhooks/telegram", content=body, headers=HEADERS)
+    assert answer.status_code == 200, answer.text
+
+
+def test_serve_answers_through_its_background_worker_and_stops_every_child(
     served: tuple[str, subprocess.Popen[bytes]], bot_api: FakeBotApi
 ) -> None:
     url, process = served
     running = children(process.pid)
-    dispatchers = [p for p, command in running.items() if "chatbot.outbox_process" in command]
-    desks = [p for p, command in running.items() if "multiprocessing.spawn" in command]
-    assert len(dispatchers) == 1  # the `loket outbox` process
-    assert len(desks) == 1  # the desk process that parses and steps webhook messages
-    headers = {"x-telegram-bot-api-secret-token": SECRET, "content-type": "application/json"}
-    for n, text in enumerate(["halo kak", "stok di POS beda sama backoffice"], start=1):
-        body = json.dumps(update(n, text))
-        assert (
-            httpx.post(f"{url}/webhooks/telegram", content=body, headers=headers).status_code
-            == 200
-        )
+    web, background = workers(running)
+    assert len(web) == 1  # --workers defaults to 1
+    assert len(background) == 1  # steppers, outbox, clocks
+    for n, said in enumerate(["halo kak", "stok di POS beda sama backoffice"], start=1):
+        say(url, n, said)
     wait_for(lambda: len(bot_api.sent_texts(424242)) >= 2)
     process.terminate()
     process.wait(timeout=30)
-    assert not Path(f"/proc/{dispatchers[0]}").exists()  # stopped and reaped by serve
-    assert not Path(f"/proc/{desks[0]}").exists()
-    # multiprocessing's resource tracker ends once it sees its parent gone
+    assert process.returncode == 0
     wait_for(lambda: not any(Path(f"/proc/{child}").exists() for child in running))
+
+
+@pytest.mark.parametrize("served", [["--workers", "2"]], indirect=True)
+def test_killed_workers_are_started_again_and_lose_nothing_acknowledged(
+    served: tuple[str, subprocess.Popen[bytes]], bot_api: FakeBotApi, tmp_path: Path
+) -> None:
+    url, process = served
+    web, background = workers(children(process.pid))
+    assert len(web) == 2
+    assert len(background) == 1
+    say(url, 1, "halo kak")
+    os.kill(background[0], signal.SIGKILL)  # accepted messages wait in the inbox meanwhile
+    say(url, 2, "stok di POS beda sama backoffice")
+    os.kill(web[0], signal.SIGKILL)
+    wait_for(lambda: all(len(group) for group in workers(children(process.pid))))
+    wait_for(lambda: len(workers(children(process.pid))[0]) == 2)
+    say(url, 3, "Rina")
+    new_web, new_background = workers(children(process.pid))
+    assert background[0] not in new_background
+    assert web[0] not in new_web
+    # every acknowledged message was stepped, in order, and answered
+    wait_for(lambda: len(bot_api.sent_texts(424242)) >= 4)
+    done = subprocess.run(
+        [sys.executable, "-m", "chatbot", "cases", "--json", "--id", "1"],
+        env={**os.environ, "LOKET_DATABASE_URL": f"sqlite:///{tmp_path}/loket.db"},
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    texts = [m["text"] for m in json.loads(done.stdout)["messages"] if m["direction"] == "in"]
+    assert texts == ["halo kak", "stok di POS beda sama backoffice", "Rina"]
+    assert "starting it again" in (tmp_path / "serve.out").read_text()
+
+
+def test_an_admin_phrase_edit_reaches_the_next_agent_resolve_and_auto_close(
+    served: tuple[str, subprocess.Popen[bytes]], bot_api: FakeBotApi, tmp_path: Path
+) -> None:
+    url, _process = served
+    password = admin_password(tmp_path)
+    say(url, 1, "halo kak")
+    say(url, 2, "mau bicara dengan cs")  # a client asking for a person is queued
+    engine = create_engine(f"sqlite:///{tmp_path}/loket.db")
+    wait_for(lambda: case_state(engine) == "queued")
+    with httpx.Client(base_url=url) as admin:
+        login(admin, "admin", password)
+        for key, wording in [
+            ("closing.normal_hard", "Sudah beres ya kak (diubah admin). Sudah berhasil?"),
+            ("closing.easy", "Terima kasih kak (diubah admin)."),
+        ]:
+            saved = admin.post(f"/admin/phrases/id/{key}", data={"text": wording})
+            assert saved.status_code in (200, 303), saved.text
+        assert admin.post("/desk/cases/1/take").status_code in (200, 303)
+        assert admin.post("/desk/cases/1/resolve").status_code in (200, 303)
+    wait_for(lambda: any("diubah admin). Sudah" in t for t in bot_api.sent_texts(424242)))
+    # 20 minutes of silence after the closing phrase: the clocks close the case
+    with engine.begin() as conn:
+        conn.execute(text('UPDATE "case" SET updated_at = :then'), {"then": "2000-01-01 00:00:00"})
+    wait_for(lambda: "Terima kasih kak (diubah admin)." in bot_api.sent_texts(424242))
+    engine.dispose()
+
+
+def admin_password(tmp_path: Path) -> str:
+    said = (tmp_path / "serve.out").read_text()
+    found = re.search(r"created the admin user 'admin' with password (\S+)", said)
+    assert found is not None, said
+    return found.group(1)
+
+
+def case_state(engine: Any) -> str | None:
+    with engine.connect() as conn:
+        return conn.execute(text('SELECT state FROM "case" WHERE id = 1')).scalar()
 
 
 def test_the_first_start_creates_an_admin_whose_password_only_the_terminal_shows(
     served: tuple[str, subprocess.Popen[bytes]], tmp_path: Path
 ) -> None:
     url, _process = served
-    said = (tmp_path / "serve.out").read_text()
-    found = re.search(r"created the admin user 'admin' with password (\S+)", said)
-    assert found is not None, said
     answer = httpx.post(
-        f"{url}/login", data={"name": "admin", "password": found.group(1)}, follow_redirects=False
+        f"{url}/login",
+        data={"name": "admin", "password": admin_password(tmp_path)},
+        follow_redirects=False,
     )
     assert answer.status_code == 303
     assert answer.headers["location"] == "/admin"
@@ -144,7 +230,7 @@ def test_ctrl_c_in_the_terminal_stops_serve_and_its_children_without_a_restart(
 ) -> None:
     _url, process = served
     running = children(process.pid)
-    assert len(running) >= 2  # the outbox dispatcher and the desk process
+    assert len(running) == 2  # a web worker and the background worker
     os.killpg(process.pid, signal.SIGINT)  # what Ctrl-C does: the whole foreground group
     process.wait(timeout=30)
     wait_for(lambda: not any(Path(f"/proc/{child}").exists() for child in running))

@@ -9,12 +9,11 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, JSONResponse, StreamingResponse
 from fastapi.templating import Jinja2Templates
 
 from chatbot.channels.base import RawRequest
-from chatbot.desk import Desk
+from chatbot.web.webhooks import accept
 from db import queries
 
 router = APIRouter(tags=["web chat"])
@@ -68,7 +67,7 @@ def chat_page(request: Request) -> Response:
 
 @router.post("/chat/messages")
 async def post_message(request: Request) -> JSONResponse:
-    """One message typed (or button pressed) in the page; answered through the desk."""
+    """One message typed (or button pressed) in the page; the replies come on the stream."""
     chat_id = _chat_id(request)
     if chat_id is None:
         return JSONResponse({"ok": False, "error": "open the chat page first"}, status_code=400)
@@ -78,10 +77,8 @@ async def post_message(request: Request) -> JSONResponse:
         url=str(request.url), headers={}, body=b"", form={**fields, "chat_id": [chat_id]}
     )
     channel = request.app.state.channels["web"]
-    desk: Desk = request.app.state.desk
-    statuses = [
-        (await run_in_threadpool(desk.receive, inbound)).status for inbound in channel.parse(raw)
-    ]
+    fresh = await accept(request, channel.parse(raw))
+    statuses = ["accepted" if new else "duplicate" for new in fresh]
     return JSONResponse({"ok": True, "statuses": statuses})
 
 

@@ -1,8 +1,8 @@
 """Provider webhooks: Telegram updates, Twilio messages and Twilio status callbacks.
 
-Each route reads the body under a size limit, lets the channel verify and parse it, hands
-every message to the desk, and acknowledges only after the desk committed, so a crash
-makes the provider deliver again and the desk's idempotency key makes that harmless.
+Each route reads the body under a size limit, lets the channel verify and parse it, stores
+every message in the inbox, and acknowledges only after that commit, so a crash makes the
+provider deliver again and the inbox's idempotency key makes that harmless.
 """
 
 from __future__ import annotations
@@ -22,10 +22,9 @@ from chatbot.channels.twilio_common import EMPTY_TWIML, channel_for, parse_statu
 from chatbot.desk import Desk
 from chatbot.domain import Inbound
 from chatbot.errors import MalformedPayload, PayloadTooLarge, UnknownChannel
-from chatbot.group_commit import GroupCommit, TelegramBody
 from chatbot.media import MediaSource, MediaStore
 from chatbot.outbox import record_delivery
-from db import queries
+from db import inbox_queries as iq
 
 router = APIRouter(prefix="/webhooks", tags=["webhooks"])
 TWILIO_CHANNELS = ("whatsapp", "sms")
@@ -79,35 +78,36 @@ async def _raw(request: Request) -> RawRequest:
     )
 
 
-async def _receive(request: Request, inbound: Inbound) -> None:
+async def accept(request: Request, inbounds: list[Inbound]) -> list[bool]:
+    """Store the messages in the inbox; returns once they are committed (then answer 200).
+
+    Returns, per message, whether it was new. A stepper takes them from there
+    (chatbot/stepper.py): nothing else runs while the provider waits. On SQLite one thread
+    writes, so requests queue in this process instead of sleeping in SQLite's busy handler.
+    """
+    if not inbounds:
+        return []
     state = request.app.state
-    batcher: GroupCommit | None = getattr(state, "group_commit", None)
-    if batcher is not None:  # SQLite: committed together with the messages waiting with it
-        await batcher.receive(inbound)
-        return
-    desk: Desk = state.desk  # PostgreSQL: row locks, so any thread may write
-    await run_in_threadpool(desk.receive, inbound)
+    desk: Desk = state.desk
+    loop = asyncio.get_running_loop()
+    return await loop.run_in_executor(state.ingress_executor, desk.accept, inbounds)
 
 
 async def telegram_update(request: Request) -> Response:
-    """One Telegram update; 200 only once its case is committed.
+    """One Telegram update; 200 only once its messages are in the inbox.
 
     A pressed button is answered in the response body (answerCallbackQuery), which
     Telegram runs for us without another request. A plain Starlette route (added below):
-    the busiest route has no parameters for FastAPI to solve on every request. With the
-    group commit, the checked body is parsed by the writer (see chatbot/group_commit.py).
+    the busiest route has no parameters for FastAPI to solve on every request.
     """
     channel = _channel(request, "telegram")
+    if not isinstance(channel, TelegramChannel):  # the route is Telegram's own
+        raise UnknownChannel("the telegram channel is not configured on this installation")
     raw = await _raw(request)
     channel.verify(raw)
-    batcher: GroupCommit | None = getattr(request.app.state, "group_commit", None)
-    if batcher is not None:
-        answer = (await batcher.receive(TelegramBody(raw.body))).answer
-    else:
-        inbounds = channel.parse(raw)
-        for inbound in inbounds:
-            await _receive(request, inbound)
-        answer = channel.webhook_answer(inbounds) if isinstance(channel, TelegramChannel) else None
+    inbounds = channel.parse(raw)
+    await accept(request, inbounds)
+    answer = channel.webhook_answer(inbounds)
     return JSONResponse(answer) if answer else Response(status_code=200)
 
 
@@ -124,8 +124,7 @@ async def twilio_message(request: Request) -> Response:
     raw = await _raw(request)
     channel = _channel(request, channel_for(raw.form))
     channel.verify(raw)
-    for inbound in channel.parse(raw):
-        await _receive(request, await _keep_media(request, channel, inbound))
+    await accept(request, [await _keep_media(request, channel, i) for i in channel.parse(raw)])
     return Response(EMPTY_TWIML, media_type="application/xml")
 
 
@@ -159,6 +158,4 @@ async def _keep_media(request: Request, channel: Any, inbound: Inbound) -> Inbou
 
 def _already_recorded(request: Request, inbound: Inbound) -> bool:
     with request.app.state.engine.connect() as conn:
-        return queries.message_exists(
-            conn, channel=inbound.channel, external_id=inbound.message_id
-        )
+        return iq.is_accepted(conn, channel=inbound.channel, external_id=inbound.message_id)

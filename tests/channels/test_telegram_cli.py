@@ -41,7 +41,7 @@ def test_set_webhook_without_a_token_says_what_is_missing(
     assert "LOKET_TELEGRAM_TOKEN" in capsys.readouterr().err
 
 
-async def test_polling_feeds_the_same_receive_path(
+async def test_polling_feeds_the_inbox_like_the_webhook(
     bot_api: FakeBotApi, desk_for: object, settings: Settings
 ) -> None:
     engine, desk = desk_for("erzap")  # type: ignore[operator]
@@ -58,6 +58,7 @@ async def test_polling_feeds_the_same_receive_path(
     finally:
         await close_bot(bot)
     assert len(bot_api.calls("deleteWebhook")) == 1
+    assert desk.step_pending() == 2  # what the background worker does next: the text, the press
     first, second = bot_api.calls("getUpdates")
     assert "offset" not in first.form
     assert second.form["offset"] == str(912345010 + 1)  # past the last update handled

@@ -1,4 +1,4 @@
-"""The clocks cost the receive path at most one statement, and only when effects happen."""
+"""The clocks cost a step at most one statement, and only when effects happen."""
 
 from __future__ import annotations
 
@@ -38,13 +38,9 @@ def test_a_message_without_effects_writes_no_clock_or_event(chat: ChatDriver) ->
     chat.client_says("laporan penjualan di BI kosong semua")
     plain = statements(chat, "Wulan")  # answers a field: no effect
     assert not any("caseevent" in s for s in plain)
-    assert plain == [
-        "SELECT value FROM",  # the admin edits' revision
-        "SELECT id, profile,",  # the chat's open case
-        "INSERT INTO message",  # the client's message
-        'UPDATE "case" SET',  # the flow step
-        "INSERT INTO message",  # one reply (SQLite traces each row of a batch insert)
-    ]
+    assert plain.count('UPDATE "case" SET') == 1  # the flow step, no clocks
+    assert plain.count("INSERT INTO inboxmessage") == 1  # accepted once
+    assert plain.count("INSERT INTO message") == 2  # the client's message and one reply
 
 
 def test_a_hand_off_adds_one_insert_of_events(chat: ChatDriver) -> None:
@@ -53,14 +49,7 @@ def test_a_hand_off_adds_one_insert_of_events(chat: ChatDriver) -> None:
     chat.client_says("Wulan")
     queueing = statements(chat, "outlet Kedai Wulan")
     assert chat.case["state"] == "queued"
-    # As above, plus the effects update; then the events and replies, each a batch insert
-    # (SQLite traces every row: here two events, category set and queued).
-    assert queueing[:5] == [
-        "SELECT value FROM",
-        "SELECT id, profile,",
-        "INSERT INTO message",
-        'UPDATE "case" SET',
-        'UPDATE "case" SET',
-    ]
-    assert queueing[5:7] == ["INSERT INTO caseevent"] * 2
-    assert set(queueing[7:]) == {"INSERT INTO message"}
+    # The step, plus one update of the clocks; two events (category set, queued) in one
+    # batch insert, which SQLite traces row by row.
+    assert queueing.count('UPDATE "case" SET') == 2
+    assert queueing.count("INSERT INTO caseevent") == 2

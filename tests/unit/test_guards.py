@@ -99,6 +99,8 @@ def test_clean_name_accepts_names_and_refuses_the_rest(text: str, name: str | No
         ("human", True),
         ("bisa bicara dengan manusia?", True),
         ("please have someone call me", True),
+        ("tolong hubungkan saya dengan petugas yang bisa bantu ya, jangan bot", True),
+        ("sy mau ngomong langsung sm orang aja, bukan bot yg jawab otomatis ya kak", True),
         ("halo min", False),
         ("min aplikasi sy error trs dr kmrn pas mau closing shift", False),
         ("cs nya ramah", False),

@@ -11,6 +11,7 @@ from typing import Any
 from pydantic import SecretStr
 from sqlalchemy import Engine
 
+from db import inbox_queries as iq
 from db import queries
 from settings import Settings
 from tests.fakes.bot_api import FakeBotApi
@@ -93,3 +94,9 @@ def outbox_size(engine: Engine) -> int:
 def last_buttons(engine: Engine, channel: str, chat_id: str) -> list[str]:
     rows = outbound(engine, channel, chat_id)
     return [b["payload"] for b in json.loads(rows[-1]["buttons_json"] or "[]")] if rows else []
+
+
+def stepped(engine: Engine) -> bool:
+    """No accepted message waits for the stepper any more."""
+    with engine.connect() as conn:
+        return not iq.has_unstepped(conn)

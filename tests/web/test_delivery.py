@@ -18,7 +18,15 @@ from tests.clock import FrozenClock
 from tests.fakes.bot_api import FakeBotApi
 from tests.fakes.payloads import telegram_text, twilio_form, twilio_signed
 from tests.fakes.twilio_api import AUTH_TOKEN, FakeTwilioApi
-from tests.web.helpers import PUBLIC, SECRET, channel_settings, outbound, outbox_size, wait_for
+from tests.web.helpers import (
+    PUBLIC,
+    SECRET,
+    channel_settings,
+    outbound,
+    outbox_size,
+    stepped,
+    wait_for,
+)
 
 CHAT = 777000222
 CLIENT = "+6281234567890"
@@ -55,6 +63,7 @@ def say(client: TestClient, chat_id: int, n: int, text: str) -> None:
         headers={"x-telegram-bot-api-secret-token": SECRET},
     )
     assert response.status_code == 200
+    wait_for(lambda: stepped(engine_of(client)), what="the stepper")
 
 
 def too_many(retry_after: int) -> dict[str, Any]:
@@ -116,6 +125,7 @@ def test_twilio_429_and_5xx_end_in_delivery(
         f"{PUBLIC}/webhooks/twilio", twilio_form("whatsapp_text"), AUTH_TOKEN
     )
     assert manual.post("/webhooks/twilio", content=body, headers=headers).status_code == 200
+    wait_for(lambda: stepped(engine_of(manual)), what="the stepper")
     twilio_api.fail_next(429, 20429, "Too Many Requests")
     twilio_api.fail_next(500, 20500, "Internal Server Error")
     for _ in range(2):

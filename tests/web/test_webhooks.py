@@ -4,8 +4,6 @@ real client libraries to fake provider APIs; 403, 400, 413, replays, retries, re
 from __future__ import annotations
 
 import json
-import os
-import signal
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -31,6 +29,7 @@ from tests.web.helpers import (
     channel_settings,
     last_buttons,
     outbound,
+    stepped,
     wait_for,
 )
 
@@ -45,26 +44,31 @@ def live_settings(
     return channel_settings(settings, tmp_path, bot_api, twilio_api)
 
 
-@pytest.fixture(params=[False, True], ids=["desk-thread", "desk-process"])
-def client(live_settings: Settings, request: pytest.FixtureRequest) -> Iterator[TestClient]:
-    """The app as tests build it, and as `loket serve` runs it: webhook messages parsed and
-    stepped by a desk child process (chatbot/desk_process.py)."""
-    app = create_app(live_settings, desk_process=request.param)
+@pytest.fixture
+def client(live_settings: Settings) -> Iterator[TestClient]:
+    """The app with its background work (stepper, outbox, clocks) in the same process."""
+    app = create_app(live_settings)
     with TestClient(app) as test_client:
         yield test_client
 
 
 def post_update(client: TestClient, update: dict[str, Any], secret: str = SECRET) -> Any:
-    return client.post(
+    """Post as Telegram does; once accepted, wait until the stepper has taken it."""
+    response = client.post(
         "/webhooks/telegram",
         content=json.dumps(update),
         headers={"x-telegram-bot-api-secret-token": secret, "content-type": "application/json"},
     )
+    wait_for(lambda: stepped(engine_of(client)), what="the stepper")
+    return response
 
 
 def post_twilio(client: TestClient, fields: dict[str, str], path: str = "/webhooks/twilio") -> Any:
+    """Post as Twilio does; once accepted, wait until the stepper has taken it."""
     body, headers = twilio_signed(f"{PUBLIC}{path}", fields, AUTH_TOKEN)
-    return client.post(path, content=body, headers=headers)
+    response = client.post(path, content=body, headers=headers)
+    wait_for(lambda: stepped(engine_of(client)), what="the stepper")
+    return response
 
 
 def engine_of(client: TestClient) -> Any:
@@ -72,6 +76,9 @@ def engine_of(client: TestClient) -> Any:
 
 
 def delivered(client: TestClient, channel: str, chat_id: str) -> bool:
+    """Every accepted message stepped, and every reply it caused sent."""
+    if not stepped(engine_of(client)):
+        return False
     rows = outbound(engine_of(client), channel, chat_id)
     return bool(rows) and all(r["status"] != "pending" for r in rows)
 
@@ -137,52 +144,6 @@ def test_whole_case_over_telegram_with_inline_survey(
         if c.reply_markup and "rating:5" in json.dumps(c.reply_markup)
     )
     assert rating_call.form["chat_id"] == str(CHAT)
-
-
-def test_a_killed_desk_process_loses_nothing_acknowledged_and_is_started_again(
-    live_settings: Settings,
-) -> None:
-    if not live_settings.is_sqlite:
-        pytest.skip("the desk process serves SQLite's single writer")
-    with TestClient(create_app(live_settings, desk_process=True)) as client:
-        rina = TelegramClient(client, CHAT)
-        rina.says("halo kak")
-        desk_process = client.app.state.desk_process  # type: ignore[attr-defined]
-        os.kill(desk_process.pid, signal.SIGTERM)  # Ctrl-C or systemd: serve decides, not it
-        rina.says("halo lagi kak")
-        killed = desk_process.pid
-        os.kill(killed, signal.SIGKILL)
-        wait_for(
-            lambda: (
-                not Path(f"/proc/{killed}/status").exists()
-                or "zombie" in Path(f"/proc/{killed}/status").read_text()
-            )
-        )
-        retried = telegram_text(rina.update_id + 1, CHAT, rina.message_id + 1, "stok beda kak")
-        first_try = post_update(client, retried)
-        assert first_try.status_code == 503, first_try.text  # Telegram sends it again later
-        assert "send the message again" in first_try.json()["error"]
-        assert post_update(client, retried).status_code == 200
-        assert desk_process.pid not in (None, killed)
-        assert not Path(f"/proc/{killed}").exists()  # reaped, not left a zombie
-        [case] = cases(engine_of(client), "telegram")
-        texts = [m["text"] for m in case["messages"] if m["direction"] == "in"]
-        assert texts == ["halo kak", "halo lagi kak", "stok beda kak"]
-
-
-def test_an_admin_phrase_edit_reaches_replies_stepped_in_the_desk_process(
-    live_settings: Settings, bot_api: FakeBotApi
-) -> None:
-    if not live_settings.is_sqlite:
-        pytest.skip("the desk process serves SQLite's single writer")
-    with TestClient(create_app(live_settings, desk_process=True)) as client:
-        TelegramClient(client, CHAT).says("halo kak")
-        editor = client.app.state.phrase_editor  # type: ignore[attr-defined]
-        edited = "Halo kak, selamat datang di {{ desk_name }}! Ada yang bisa kami bantu?"
-        editor.save("greeting.salam", "id", edited, "admin")
-        TelegramClient(client, CHAT + 1).says("halo kak")
-    assert bot_api.sent_texts(CHAT)[0].startswith("Halo kak, terima kasih sudah menghubungi")
-    assert bot_api.sent_texts(CHAT + 1)[0].startswith("Halo kak, selamat datang di ")
 
 
 def test_telegram_media_and_sticker_are_recorded(client: TestClient) -> None:

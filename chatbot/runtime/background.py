@@ -1,0 +1,72 @@
+"""The background work: steppers, the outbox dispatcher, the clocks and the scheduled reports.
+
+One assembly, run by `loket worker` (and by every `loket serve`, as its worker child), and
+by the web app's lifespan when asked to (tests, embedding). No web framework is imported.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+
+from sqlalchemy import Engine
+
+from chatbot.agent_desk import AgentDesk
+from chatbot.channels.base import Channel
+from chatbot.clock import Clock
+from chatbot.desk import Desk
+from chatbot.notify import Notifier
+from chatbot.stepper import Stepper
+from chatbot.supervision_jobs import SupervisionJobs
+from chatbot.timers import TimerRunner
+from chatbot.wiring import outbox_dispatcher
+from settings import Settings
+
+
+class Background:
+    """Everything that runs without a request, built once from the settings."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        engine: Engine,
+        desk: Desk,
+        channels: Mapping[str, Channel],
+        clock: Clock,
+    ) -> None:
+        self._settings = settings
+        self.agents = AgentDesk(engine, desk, clock)
+        self.dispatcher = outbox_dispatcher(engine, channels, clock, settings)
+        self.stepper = Stepper(desk, settings.database_url)
+        self.timers = TimerRunner(
+            engine,
+            self.agents,
+            clock,
+            auto_assign=settings.auto_assign,
+            public_url=settings.public_base,
+        )
+        self._notifier = Notifier()
+        self.supervision = SupervisionJobs(
+            engine,
+            desk.profile,
+            clock,
+            reports_dir=settings.reports_dir,
+            media_dir=settings.media_dir,
+            poster=lambda name, data, caption: self._notifier.post_file(name, data, caption),
+        )
+
+    def use_notifier(self, notifier: Notifier) -> None:
+        """Post hand-off alerts and scheduled reports through the team's channels."""
+        self._notifier = notifier
+        self.timers.use_notifier(notifier)
+
+    async def run(self, stop: asyncio.Event, *, outbox: bool = True, timers: bool = True) -> None:
+        """Run every loop until `stop` is set; each finishes the work in hand first."""
+        settings = self._settings
+        loops = [self.stepper.run(stop)]
+        if outbox:
+            loops.append(self.dispatcher.run(settings.outbox_poll_seconds, stop))
+        if timers:
+            loops.append(self.timers.run(settings.timers_poll_seconds, stop))
+            loops.append(self.supervision.run(settings.supervision_poll_seconds, stop))
+        await asyncio.gather(*loops)

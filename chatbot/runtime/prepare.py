@@ -1,0 +1,67 @@
+"""`loket serve`'s first child: migrate the database and create the first admin, then exit.
+
+Run once before the workers start, so they never race to migrate or to create the admin.
+"""
+
+from __future__ import annotations
+
+import argparse
+import secrets
+import sys
+
+from chatbot.accounts import Accounts
+from chatbot.clock import SystemClock
+from db.engine import make_engine, migrate
+from flows.profiles.schema import ProfileError, load_profiles
+from settings import Settings
+
+FIRST_ADMIN = "admin"  # created on the first start, so the console works at once
+
+
+def first_admin(accounts: Accounts, base: str) -> None:
+    """On the very first start, create an admin with a random password and say it once.
+
+    The console works right after the README's first command, and no known password ever
+    exists: the operator reads this one in their own terminal and changes it.
+    """
+    if accounts.has_users():
+        return
+    password = secrets.token_urlsafe(12)
+    accounts.add_user(FIRST_ADMIN, "admin", password)
+    print(
+        f"First start: created the admin user '{FIRST_ADMIN}' with password {password}\n"
+        f"  Log in at {base}/login, then change it: loket users passwd {FIRST_ADMIN}",
+        flush=True,
+    )
+
+
+def main(argv: list[str]) -> int:
+    """Exit 0 once the database is ready, 2 on a configuration error."""
+    parser = argparse.ArgumentParser(prog="python -m chatbot.runtime.prepare")
+    parser.add_argument("--url", required=True, help="where the web workers listen")
+    base = parser.parse_args(argv).url
+    settings = Settings()
+    try:
+        profiles = load_profiles(settings.profiles_dir)
+    except ProfileError as exc:
+        print(f"loket: configuration error: {exc}", file=sys.stderr)
+        return 2
+    if settings.profile not in profiles:
+        known = ", ".join(sorted(profiles))
+        print(
+            f"loket: configuration error: profile '{settings.profile}' not found; known: {known}",
+            file=sys.stderr,
+        )
+        return 2
+    engine = make_engine(settings.database_url)
+    try:
+        migrate(engine)
+        first_admin(Accounts(engine, SystemClock(), session_hours=settings.session_hours), base)
+    finally:
+        engine.dispose()
+    print(f"Loket is serving {settings.profile} on {base}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,42 @@
+"""One web worker of `loket serve`: the FastAPI app on the socket the supervisor bound.
+
+It takes requests only: webhooks and the web chat put messages in the inbox, the console
+and admin pages read and act. The background worker does the rest.
+
+Usage: python -m chatbot.runtime.web_worker --fd N
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import logging
+import sys
+
+import uvicorn
+
+from chatbot.runtime.supervisor import exit_with_parent
+from chatbot.web.app import create_app
+from settings import Settings
+
+
+def main(argv: list[str]) -> int:
+    """Serve until SIGTERM/SIGINT (uvicorn's graceful shutdown)."""
+    parser = argparse.ArgumentParser(prog="python -m chatbot.runtime.web_worker")
+    parser.add_argument("--fd", type=int, required=True, help="the listening socket")
+    fd = parser.parse_args(argv).fd
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # URLs with secrets in them
+    app = create_app(Settings(), background=False)
+    exit_with_parent()
+    # Start-up objects (SQLAlchemy, pydantic, profiles, phrases) live as long as the
+    # process: out of every collection, or full collections walk them all (80-140 ms pauses).
+    gc.freeze()
+    uvicorn.Server(uvicorn.Config(app, fd=fd, log_level="info")).run()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

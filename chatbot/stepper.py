@@ -1,0 +1,91 @@
+"""The stepper: takes chats with accepted messages from the inbox and steps them, in order.
+
+Any number run side by side (one per `loket worker` or `loket serve`), on one machine or
+many: `Desk.step_pending` claims chats with FOR UPDATE SKIP LOCKED on PostgreSQL, and on
+SQLite the database's one writer serialises them. A stepper sleeps until PostgreSQL says
+(LISTEN/NOTIFY) that ingress committed something; on SQLite it polls, briefly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import select
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from chatbot.desk import Desk
+from db.inbox_queries import NOTIFY_CHANNEL
+
+logger = logging.getLogger(__name__)
+
+IDLE_POLL_SECONDS = 0.02  # SQLite: how often an idle stepper looks (a cheap indexed query)
+LISTEN_FALLBACK_SECONDS = 1.0  # PostgreSQL: look anyway this often, in case a NOTIFY was missed
+ERROR_PAUSE_SECONDS = 1.0
+
+
+class Stepper:
+    """Runs `Desk.step_pending` whenever there is work, until stopped."""
+
+    def __init__(
+        self,
+        desk: Desk,
+        database_url: str,
+        *,
+        poll_seconds: float = IDLE_POLL_SECONDS,
+        on_stepped: Callable[[], None] | None = None,
+    ) -> None:
+        self._desk = desk
+        self._url = database_url
+        self._poll = poll_seconds
+        self._on_stepped = on_stepped  # e.g. wake this process's outbox dispatcher
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Step until `stop` is set; the batch in hand is finished and committed first."""
+        with self._listener() as wait_for_notice:
+            while not stop.is_set():
+                try:
+                    stepped = await asyncio.to_thread(self._desk.step_pending)
+                except Exception:
+                    logger.exception("Stepping failed; trying again shortly.")
+                    await _sleep_unless(stop, ERROR_PAUSE_SECONDS)
+                    continue
+                if stepped:
+                    if self._on_stepped is not None:
+                        self._on_stepped()
+                    continue
+                if wait_for_notice is None:
+                    await _sleep_unless(stop, self._poll)
+                else:
+                    await asyncio.to_thread(wait_for_notice, min(LISTEN_FALLBACK_SECONDS, 0.25))
+
+    @contextlib.contextmanager
+    def _listener(self) -> Iterator[Callable[[float], None] | None]:
+        """On PostgreSQL, a connection LISTENing for ingress commits; None elsewhere."""
+        if not self._url.startswith("postgresql"):
+            yield None
+            return
+        import psycopg  # only with the postgres extra, only on PostgreSQL
+        from sqlalchemy.engine import make_url
+
+        url = make_url(self._url).set(drivername="postgresql")
+        conn: Any = psycopg.connect(url.render_as_string(hide_password=False), autocommit=True)
+        try:
+            conn.execute(f"LISTEN {NOTIFY_CHANNEL}")
+
+            def wait(seconds: float) -> None:
+                # Readable socket = a notification (or the server went away: the next
+                # step_pending will say so). Drain what arrived without blocking.
+                select.select([conn.fileno()], [], [], seconds)
+                for _ in conn.notifies(timeout=0):
+                    pass
+
+            yield wait
+        finally:
+            conn.close()
+
+
+async def _sleep_unless(stop: asyncio.Event, seconds: float) -> None:
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), timeout=seconds)

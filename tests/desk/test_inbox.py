@@ -1,0 +1,146 @@
+"""The inbox and the steppers: accepted once, stepped once, in order, nothing lost."""
+
+from __future__ import annotations
+
+import threading
+
+from sqlalchemy import Engine, func, select, update
+
+from chatbot.desk import MAX_STEP_ATTEMPTS, Desk
+from chatbot.domain import Inbound
+from db import inbox_queries as iq
+from db import queries
+from tests.chat_driver import ChatDriver
+
+
+def inbound(chat_id: str, n: int, text: str) -> Inbound:
+    return Inbound(channel="telegram", chat_id=chat_id, message_id=f"{chat_id}:{n}", text=text)
+
+
+def transcript(engine: Engine, chat_id: str) -> list[str]:
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(queries.MESSAGE.c.text)
+            .where(queries.MESSAGE.c.chat_id == chat_id, queries.MESSAGE.c.direction == "in")
+            .order_by(queries.MESSAGE.c.id)
+        )
+        return [r[0] for r in rows]
+
+
+def unstepped(engine: Engine) -> int:
+    with engine.connect() as conn:
+        return iq.count_unstepped(conn)
+
+
+def test_accepted_messages_wait_in_the_inbox_until_a_stepper_takes_them(chat: ChatDriver) -> None:
+    desk, engine = chat.desk, chat.engine
+    assert desk.accept([inbound("7", 1, "halo kak"), inbound("7", 2, "stok beda kak")]) == [
+        True,
+        True,
+    ]
+    assert transcript(engine, "7") == []  # nothing stepped on the request path
+    assert unstepped(engine) == 2
+    assert desk.step_pending() == 2
+    assert transcript(engine, "7") == ["halo kak", "stok beda kak"]
+    assert unstepped(engine) == 0
+    assert desk.step_pending() == 0
+
+
+def test_a_redelivered_message_is_accepted_once_and_stepped_once(chat: ChatDriver) -> None:
+    desk, engine = chat.desk, chat.engine
+    assert desk.accept([inbound("8", 1, "halo kak")]) == [True]
+    assert desk.accept([inbound("8", 1, "halo kak")]) == [False]
+    desk.step_pending()
+    assert desk.accept([inbound("8", 1, "halo kak")]) == [False]  # also after its step
+    assert desk.step_pending() == 0
+    assert transcript(engine, "8") == ["halo kak"]
+    assert chat.desk.receive(inbound("8", 1, "halo kak")).status == "duplicate"
+
+
+def test_a_message_whose_step_keeps_failing_is_set_aside_and_holds_its_chat_until_then(
+    chat: ChatDriver,
+) -> None:
+    desk, engine = chat.desk, chat.engine
+    desk.accept([inbound("9", 1, "halo kak"), inbound("9", 2, "stok beda kak")])
+    desk.accept([inbound("10", 1, "halo kak")])
+    with engine.begin() as conn:  # a payload no stepper can read (a bug, a bad upgrade)
+        conn.execute(
+            update(iq.INBOX).where(iq.INBOX.c.external_id == "9:1").values(payload="{not json")
+        )
+    assert desk.step_pending() == 1  # chat 10 goes on; chat 9 waits behind its first message
+    assert transcript(engine, "9") == []
+    for _ in range(MAX_STEP_ATTEMPTS - 1):
+        desk.step_pending()
+    assert transcript(engine, "9") == ["stok beda kak"]  # set aside after the last attempt
+    with engine.connect() as conn:
+        kept = conn.execute(
+            select(iq.INBOX.c.attempts, iq.INBOX.c.error, iq.INBOX.c.stepped_at).where(
+                iq.INBOX.c.external_id == "9:1"
+            )
+        ).one()
+    assert kept.attempts == MAX_STEP_ATTEMPTS - 1
+    assert "JSONDecodeError" in kept.error  # kept with the reason, not deleted
+    assert kept.stepped_at is not None
+
+
+def test_messages_of_one_chat_are_stepped_in_the_order_they_were_accepted_by_many_senders(
+    desk_for: object,
+) -> None:
+    engine, desk = desk_for("erzap")  # type: ignore[operator]
+    chats = [str(100 + c) for c in range(8)]
+
+    def send(sender: int) -> None:
+        for n in range(10):
+            for chat_id in chats:
+                desk.accept([inbound(chat_id, sender * 100 + n, f"pesan {sender} {n}")])
+
+    def step(stop: threading.Event) -> None:
+        while not stop.is_set():
+            if not desk.step_pending(chats=2):
+                stop.wait(0.005)  # idle, as a real stepper
+
+    stop = threading.Event()
+    steppers = [threading.Thread(target=step, args=(stop,)) for _ in range(2)]
+    senders = [threading.Thread(target=send, args=(s,)) for s in range(3)]
+    for thread in [*steppers, *senders]:
+        thread.start()
+    for thread in senders:
+        thread.join()
+    while unstepped(engine):
+        desk.step_pending()
+    stop.set()
+    for thread in steppers:
+        thread.join()
+    for chat_id in chats:
+        with engine.connect() as conn:
+            accepted = [
+                r[0]
+                for r in conn.execute(
+                    select(iq.INBOX.c.payload)
+                    .join(iq.CHAT, iq.CHAT.c.id == iq.INBOX.c.chat_key)
+                    .where(iq.CHAT.c.chat_id == chat_id)
+                    .order_by(iq.INBOX.c.seq)
+                )
+            ]
+        order = [Inbound.from_json(p).text for p in accepted]
+        assert transcript(engine, chat_id) == order  # stepped exactly once each, in order
+        assert len(order) == 30
+    with engine.connect() as conn:
+        total = conn.execute(select(func.count()).select_from(iq.INBOX)).scalar_one()
+    assert total == 240
+
+
+def test_receive_answers_at_once_through_the_same_inbox(chat: ChatDriver) -> None:
+    receipt = chat.client_says("halo kak")
+    assert receipt.status == "answered"
+    assert chat.bot_said()  # the greeting, stepped right away for `loket chat`
+    assert unstepped(chat.engine) == 0
+
+
+def test_a_second_desk_sees_the_first_ones_inbox(chat: ChatDriver, desk_for: object) -> None:
+    """Another worker (its own desk and engine on the same database) steps what one accepted."""
+    chat.desk.accept([inbound("11", 1, "halo kak")])
+    _engine, other = desk_for("erzap")  # type: ignore[operator]
+    assert isinstance(other, Desk)
+    assert other.step_pending() == 1
+    assert transcript(chat.engine, "11") == ["halo kak"]
