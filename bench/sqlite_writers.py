@@ -7,7 +7,8 @@ Usage:
 Two processes each run `--turns` write transactions (engine.begin(): read a counter, hold
 the write lock `--hold-ms`, write it back), pausing `--think-ms` between them, so each
 often queues behind the other. For every transaction that waited, the delay is the time
-from the other process's commit to this writer's BEGIN IMMEDIATE succeeding. With
+from the other process's commit to this writer's BEGIN IMMEDIATE succeeding; `queued_*` is
+the whole time from asking to starting, which shows a writer left waiting turn after turn. With
 `--busy-handler` the write lock is taken the old way, by SQLite's own busy handler, for
 comparison. The last line printed is one JSON object (milliseconds).
 """
@@ -75,6 +76,11 @@ def _delays(mine: list[Turn], theirs: list[Turn]) -> list[float]:
     return delays
 
 
+def _pick(ordered: list[float], share: float) -> float:
+    """The value below which `share` of the sorted values fall."""
+    return ordered[min(len(ordered) - 1, int(len(ordered) * share))]
+
+
 def main() -> None:
     """Run the two writer processes and print the delays."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -109,6 +115,7 @@ def main() -> None:
     if not delays:
         sys.exit("no writer ever waited for the other: raise --hold-ms")
     ms = [d * 1000 for d in delays]
+    queued = sorted((got - asked) * 1000 for asked, got, _ in first + second)
     print(
         json.dumps(
             {
@@ -118,8 +125,11 @@ def main() -> None:
                 "counter": total,
                 "waited": len(ms),
                 "p50_ms": round(statistics.median(ms), 3),
-                "p99_ms": round(ms[min(len(ms) - 1, int(len(ms) * 0.99))], 3),
+                "p99_ms": round(_pick(ms, 0.99), 3),
                 "max_ms": round(ms[-1], 3),
+                # from asking to starting, every turn: what a starved writer feels
+                "queued_p99_ms": round(_pick(queued, 0.99), 3),
+                "queued_max_ms": round(queued[-1], 3),
                 "turns_per_s": round(2 * args.turns / elapsed),
             }
         )
