@@ -24,7 +24,7 @@ from sqlalchemy import Connection, Engine, Table, delete, func, insert, select, 
 
 from chatbot.clock import Clock
 from chatbot.errors import LoketError
-from db.engine import as_utc
+from db.engine import as_utc, read
 from db.models import User, WebSession
 
 USER = cast(Table, User.__table__)  # type: ignore[attr-defined]
@@ -152,18 +152,18 @@ class Accounts:
 
     def list_users(self) -> list[UserInfo]:
         """Every user, by name."""
-        with self._engine.begin() as conn:
+        with read(self._engine) as conn:
             rows = conn.execute(select(*_INFO_COLUMNS).order_by(USER.c.name)).all()
         return [_info(row) for row in rows]
 
     def get_user(self, name: str) -> UserInfo:
         """One user by name, or UnknownUser."""
-        with self._engine.begin() as conn:
+        with read(self._engine) as conn:
             return _info(_by_name(conn, name))
 
     def has_users(self) -> bool:
         """Whether any user exists (the login page explains how to add the first admin)."""
-        with self._engine.begin() as conn:
+        with read(self._engine) as conn:
             return conn.execute(select(USER.c.id).limit(1)).first() is not None
 
     def set_role(self, name: str, role: str) -> None:
@@ -204,7 +204,7 @@ class Accounts:
         """
         name = name.strip()
         self._check_lockout(name)
-        with self._engine.begin() as conn:
+        with read(self._engine) as conn:
             row = conn.execute(
                 select(*_INFO_COLUMNS, USER.c.password_hash).where(USER.c.name == name)
             ).first()
@@ -244,11 +244,15 @@ class Accounts:
         return token, csrf
 
     def session_user(self, token: str) -> SessionUser | None:
-        """The active user of an unexpired session, else None; marks the user as seen."""
+        """The active user of an unexpired session, else None; marks the user as seen.
+
+        Every page and event stream asks this first, so it reads without waiting for the
+        writer; only the "seen" mark, once per SEEN_EVERY, is a write transaction.
+        """
         if not token or len(token) > 128:
             return None
         now = self._clock.now()
-        with self._engine.begin() as conn:
+        with read(self._engine) as conn:
             row = conn.execute(
                 select(
                     USER.c.id,
@@ -267,8 +271,10 @@ class Accounts:
             expires = as_utc(row.expires_at)
             if expires is None or expires <= now:
                 return None
-            seen = as_utc(row.last_seen_at)
-            if seen is None or now - seen >= SEEN_EVERY:
+        seen = as_utc(row.last_seen_at)
+        if seen is None or now - seen >= SEEN_EVERY:
+            # a write of its own; two requests racing here both store about the same moment
+            with self._engine.begin() as conn:
                 conn.execute(update(USER).where(USER.c.id == row.id).values(last_seen_at=now))
         return SessionUser(int(row.id), str(row.name), str(row.role), str(row.csrf_token))
 
@@ -280,7 +286,7 @@ class Accounts:
     def online_users(self, within_minutes: float = 5) -> list[UserInfo]:
         """Active users seen within the last minutes, by name (supervisors' "who is online")."""
         since = self._clock.now() - timedelta(minutes=within_minutes)
-        with self._engine.begin() as conn:
+        with read(self._engine) as conn:
             rows = conn.execute(
                 select(*_INFO_COLUMNS)
                 .where(USER.c.active.is_(True), USER.c.last_seen_at >= since)

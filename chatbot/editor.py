@@ -23,7 +23,7 @@ from chatbot.errors import PhraseRejected, SettingsRejected, UnknownPhrase
 from chatbot.phrases import LOCALES, PhraseBook
 from chatbot.sandbox import TemplateRejected, check_phrase
 from db import admin_queries
-from db.engine import as_utc
+from db.engine import as_utc, read
 from flows import phrase_keys
 from flows.profiles.schema import (
     EditableSettings,
@@ -133,7 +133,7 @@ class PhraseEditor:
 
     def states(self) -> list[PhraseState]:
         """Every phrase in every locale, with the text in force."""
-        with self._engine.connect() as conn:
+        with read(self._engine) as conn:
             current = {(r["key"], r["locale"]): r for r in admin_queries.current_phrases(conn)}
         return [
             self._state(key, locale, current.get((key, locale)))
@@ -148,7 +148,7 @@ class PhraseEditor:
             UnknownPhrase: no such key or locale.
         """
         self._check_key(key, locale)
-        with self._engine.connect() as conn:
+        with read(self._engine) as conn:
             return self._state(key, locale, self._latest(conn, key, locale))
 
     def _state(self, key: str, locale: str, latest: RowMapping | None) -> PhraseState:
@@ -223,7 +223,7 @@ class PhraseEditor:
             PhraseRejected: the old text is no longer valid (e.g. a variable was removed).
         """
         self._check_key(key, locale)
-        with self._engine.connect() as conn:
+        with read(self._engine) as conn:
             old = admin_queries.get_phrase_version(conn, version_id=version_id)
         if old is None or (old["key"], old["locale"]) != (key, locale):
             raise UnknownPhrase(f"{locale}/{key} has no version {version_id}")
@@ -254,7 +254,7 @@ class PhraseEditor:
     def history(self, key: str, locale: str) -> list[Version]:
         """Every version of the phrase, newest first, each with its diff."""
         self._check_key(key, locale)
-        with self._engine.connect() as conn:
+        with read(self._engine) as conn:
             rows = admin_queries.phrase_history(conn, key=key, locale=locale)
         before, before_name = self.default(key, locale), "default"
         versions: list[Version] = []
@@ -356,7 +356,7 @@ class ProfileEditor:
     def current(self, name: str) -> tuple[EditableSettings, int | None]:
         """The settings in force and the version they come from (None: the file)."""
         base = self._base(name)
-        with self._engine.connect() as conn:
+        with read(self._engine) as conn:
             history = admin_queries.profile_history(conn, profile=name)
         if history and not history[0]["is_reset"]:
             try:
@@ -421,7 +421,7 @@ class ProfileEditor:
         """Every saved version, newest first, each with its diff."""
         before = settings_text(editable_settings(self._base(name)))
         before_name = "file"
-        with self._engine.connect() as conn:
+        with read(self._engine) as conn:
             rows: Sequence[RowMapping] = admin_queries.profile_history(conn, profile=name)
         views: list[ProfileVersionView] = []
         for row in reversed(rows):

@@ -18,6 +18,7 @@ from chatbot.errors import InvalidInput, NotAllowed, UnknownCase
 from chatbot.notify import Notifier, PostResult
 from db import agent_queries as aq
 from db import queries
+from db.engine import read
 from flows import phrase_keys as keys
 from flows.front_desk import State
 
@@ -141,7 +142,7 @@ class EscalationDesk:
         Raises:
             UnknownCase: no such report.
         """
-        with self._engine.connect() as conn:
+        with read(self._engine) as conn:
             report = aq.get_escalation(conn, escalation_id=escalation_id)
             if report is None:
                 raise UnknownCase(f"no report {escalation_id}")
@@ -234,7 +235,7 @@ class EscalationDesk:
             )
 
     def _case(self, case_id: int) -> RowMapping:
-        with self._engine.connect() as conn:
+        with read(self._engine) as conn:
             case = aq.get_case(conn, case_id=case_id)
         if case is None:
             raise UnknownCase(f"no case {case_id}")

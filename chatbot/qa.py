@@ -19,7 +19,7 @@ from sqlalchemy import Connection, Engine, insert, select, update
 from chatbot import kpi
 from chatbot.clock import Clock
 from chatbot.errors import LoketError
-from db.engine import as_utc
+from db.engine import as_utc, read
 from db.queries import CASE, MESSAGE
 from flows import phrase_keys
 from flows.profiles.schema import Profile, QaItem
@@ -85,7 +85,7 @@ class QualityReview:
         """
         window = sample_window(profile, self._clock.now())
         c = CASE.c
-        with self._engine.connect() as conn:
+        with read(self._engine) as conn:
             ids = conn.execute(
                 select(c.id).where(
                     c.assignee_id == agent_id,
@@ -104,7 +104,7 @@ class QualityReview:
 
     def prefill(self, profile: Profile, case_id: int) -> list[ItemAnswer]:
         """The rubric with the items the record decides already answered."""
-        with self._engine.connect() as conn:
+        with read(self._engine) as conn:
             decided = self._decided(conn, profile, case_id)
         return [
             ItemAnswer(item, decided.get(item.auto) if item.auto else None)
@@ -206,7 +206,7 @@ class QualityReview:
         query = select(kpi.QA).order_by(kpi.QA.c.updated_at.desc()).limit(limit)
         if agent_id is not None:
             query = query.where(kpi.QA.c.agent_id == agent_id)
-        with self._engine.connect() as conn:
+        with read(self._engine) as conn:
             return [
                 Review(
                     r.case_id,
@@ -222,7 +222,7 @@ class QualityReview:
 
     def review_of(self, case_id: int) -> Review | None:
         """The review of one case, if any."""
-        with self._engine.connect() as conn:
+        with read(self._engine) as conn:
             r = conn.execute(select(kpi.QA).where(kpi.QA.c.case_id == case_id)).one_or_none()
         if r is None:
             return None

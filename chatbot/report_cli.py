@@ -13,6 +13,7 @@ from typing import Any
 from chatbot.bootstrap import open_desk_for
 from chatbot.clock import SystemClock
 from chatbot.kpi import parse_month
+from db.engine import read
 from settings import Settings
 
 
@@ -66,7 +67,7 @@ def _open(settings: Settings) -> Iterator[tuple[Any, Any]]:
 def _daily(settings: Settings, args: argparse.Namespace) -> int:
     from chatbot.reports import write_daily
 
-    with _open(settings) as (engine, profile), engine.connect() as conn:
+    with _open(settings) as (engine, profile), read(engine) as conn:
         rows = write_daily(conn, profile, args.date, args.out, now=SystemClock().now())
     print(f"wrote {args.out}: {rows} cases of {args.date.isoformat()}")
     return 0
@@ -85,7 +86,7 @@ def _monthly(settings: Settings, args: argparse.Namespace) -> int:
         print(f"loket: {args.out}: the file must end in .xlsx or .html", file=sys.stderr)
         return 2
     now = SystemClock().now()
-    with _open(settings) as (engine, profile), engine.connect() as conn:
+    with _open(settings) as (engine, profile), read(engine) as conn:
         if suffix == ".html":
             args.out.write_text(monthly_html(conn, profile, year, month, now=now), "utf-8")
         else:
@@ -101,7 +102,7 @@ def _export(settings: Settings, args: argparse.Namespace) -> int:
         print("loket: --to is before --from", file=sys.stderr)
         return 2
     now = SystemClock().now()
-    with _open(settings) as (engine, profile), engine.connect() as conn:
+    with _open(settings) as (engine, profile), read(engine) as conn:
         if args.out is None:
             count = export_cases(
                 conn, profile, args.first, args.last, args.format, sys.stdout, now=now

@@ -19,6 +19,7 @@ from sqlalchemy import Engine
 from chatbot.clock import Clock
 from chatbot.reports import write_daily
 from chatbot.retention import Retention, prune_reports
+from db.engine import read
 from flows.profiles.schema import Profile
 
 logger = logging.getLogger(__name__)
@@ -87,7 +88,7 @@ class SupervisionJobs:
     def _write(self, profile: Profile, local: datetime, path: Path) -> Path:
         path.parent.mkdir(parents=True, exist_ok=True)
         partial = path.with_suffix(".part")
-        with self._engine.connect() as conn:
+        with read(self._engine) as conn:
             write_daily(conn, profile, local.date(), partial, now=self._clock.now())
         partial.replace(path)  # the file appears whole or not at all
         return path

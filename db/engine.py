@@ -1,126 +1,89 @@
-"""The engine: SQLite in WAL mode with write locks taken up front, or PostgreSQL; migrations."""
+"""The engine: SQLite in WAL mode, where reads never wait and writers queue; or PostgreSQL.
+
+On SQLite a transaction is a write transaction unless it comes from `read()`:
+`engine.begin()` and `engine.connect()` take the write lock at BEGIN (BEGIN IMMEDIATE), so
+two writers cannot both read a row and then lose one update. `read()` gives a deferred
+transaction instead: in WAL mode it reads one consistent snapshot and takes no write lock,
+so pages and event streams never queue behind webhook writes. docs/database.md has the
+measurements.
+"""
 
 from __future__ import annotations
 
-import fcntl
-import os
 import sqlite3
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.pool import NullPool
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
+WRITE_WAIT_SECONDS = 10.0  # how long a writer queues for its turn before giving up
+BUSY_TIMEOUT_MS = 10_000  # SQLite's own wait, for every statement outside BEGIN IMMEDIATE
+_FIRST_PAUSE = 0.0001  # a writer's retries: 0.1 ms, doubling to...
+_LONGEST_PAUSE = 0.001  # ...1 ms, so a turn is missed by at most ~1 ms behind a long one
+_READ = "loket_read"  # the execution option read() sets and the begin listener checks
 
-LOCK_WAIT_SECONDS = 10.0  # as long as SQLite's busy_timeout below
 
+@contextmanager
+def read(engine: Engine) -> Iterator[Connection]:
+    """Open a connection for reading only, which never waits for a writer.
 
-class WriterLockedConnection(sqlite3.Connection):
-    """A SQLite connection that queues for the write lock on a lock file, not in SQLite.
+    On SQLite its transactions are deferred: the first SELECT fixes a WAL snapshot that
+    stays consistent until the block ends, and no write lock is taken, so a page or event
+    stream answers while a webhook batch is writing. Do not write through it: a deferred
+    transaction that later writes can fail, or lose an update, where BEGIN IMMEDIATE would
+    have queued. On PostgreSQL this is a plain connection (its reads never wait anyway).
 
-    Every transaction here takes SQLite's write lock (BEGIN IMMEDIATE). A connection that
-    finds it taken waits in SQLite's busy handler, which sleeps 1, 2, 5, 10, 15 ms... between
-    tries: a webhook batch waiting behind the outbox process's short transaction measured
-    35 ms. Transactions first take an exclusive lock on `<database>.writer.lock` (flock,
-    tried every 0.1-2 ms), so the next writer starts within about a millisecond of the
-    commit, in this process or another. The lock is the OS's: a crashed process frees it.
+    Usage::
+
+        with read(engine) as conn:
+            rows = conn.execute(select(CASE)).mappings().all()
+
+    Args:
+        engine: An engine from `make_engine`.
+
+    Yields:
+        A connection; its transaction is rolled back when the block ends.
     """
-
-    lock_path: ClassVar[str]
-    lock_wait: ClassVar[float] = LOCK_WAIT_SECONDS
-    _lock_fd: int | None = None
-    _locked = False
-
-    def begin_immediate(self) -> None:
-        """Take the writer lock, then SQLite's (BEGIN IMMEDIATE)."""
-        self._acquire()
-        try:
-            self.execute("BEGIN IMMEDIATE")
-        except BaseException:
-            self._release()
-            raise
-
-    def commit(self) -> None:
-        """Commit, then let the next writer in."""
-        try:
-            super().commit()
-        finally:
-            self._release()
-
-    def rollback(self) -> None:
-        """Roll back, then let the next writer in."""
-        try:
-            super().rollback()
-        finally:
-            self._release()
-
-    def close(self) -> None:
-        """Close the database connection and the lock file."""
-        try:
-            super().close()
-        finally:
-            self._release()
-            if self._lock_fd is not None:
-                os.close(self._lock_fd)
-                self._lock_fd = None
-
-    def _acquire(self) -> None:
-        if self._lock_fd is None:
-            self._lock_fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o600)
-        deadline = time.monotonic() + self.lock_wait
-        pause = 0.0001
-        while True:
-            try:
-                fcntl.flock(self._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                if time.monotonic() > deadline:
-                    raise sqlite3.OperationalError(
-                        f"database is locked (no write turn in {self.lock_wait:g} s)"
-                    ) from None
-                time.sleep(pause)
-                pause = min(pause * 2, 0.002)
-                continue
-            self._locked = True
-            return
-
-    def _release(self) -> None:
-        if self._locked and self._lock_fd is not None:
-            fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
-            self._locked = False
+    with engine.connect() as conn:
+        # sets the option on this Connection only (in place, a dict union): no per-call engine
+        conn.execution_options(**{_READ: True})
+        yield conn
 
 
-def make_engine(url: str, *, lock_wait: float = LOCK_WAIT_SECONDS) -> Engine:
-    """Build the engine; for SQLite, make every transaction take the write lock at BEGIN.
+def make_engine(url: str) -> Engine:
+    """Build the engine; for SQLite, WAL mode with writers taking the write lock at BEGIN.
 
-    Plain pysqlite BEGIN lets two writers read, then lose one update silently
-    (LIBRARIES.md); BEGIN IMMEDIATE makes the second wait instead. For a database file the
-    wait is a queue on a lock file (WriterLockedConnection), not SQLite's sleeping retries.
+    Plain pysqlite BEGIN lets two writers read, then lose one update silently; BEGIN
+    IMMEDIATE makes the second wait instead. Reads opt out of that through `read()`.
+
+    Args:
+        url: A SQLAlchemy database URL (sqlite:///path or postgresql+psycopg://...).
+
+    Returns:
+        The engine; `engine.begin()` and `engine.connect()` give write transactions.
     """
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
         return create_engine(url, pool_pre_ping=True)
-    connect_args: dict[str, Any] = {"check_same_thread": False}
-    if parsed.database and parsed.database != ":memory:":
-        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        lock_path = f"{Path(parsed.database).resolve()}.writer.lock"
-        connect_args["factory"] = type(
-            "WriterLocked",
-            (WriterLockedConnection,),
-            {"lock_path": lock_path, "lock_wait": lock_wait},
-        )
+    in_memory = parsed.database in (None, "", ":memory:")
+    if not in_memory:
+        Path(str(parsed.database)).parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(
         url,
-        connect_args=connect_args,
-        poolclass=NullPool if parsed.database in (None, "", ":memory:") else None,
-        # every use is an engine.begin() block that commits or rolls back itself
+        connect_args={"check_same_thread": False},
+        poolclass=NullPool if in_memory else None,
+        # every use is a block that commits or rolls back itself
         pool_reset_on_return=None,
     )
 
@@ -128,27 +91,66 @@ def make_engine(url: str, *, lock_wait: float = LOCK_WAIT_SECONDS) -> Engine:
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None  # stop pysqlite's own BEGIN handling
         for pragma in (
+            f"busy_timeout={BUSY_TIMEOUT_MS}",  # first: switching to WAL may have to wait
             "journal_mode=WAL",
             "synchronous=NORMAL",
-            "busy_timeout=10000",
             "wal_autocheckpoint=10000",
+            "foreign_keys=ON",
         ):
             dbapi_connection.execute(f"PRAGMA {pragma}")
-        dbapi_connection.execute("PRAGMA foreign_keys=ON")
 
     @event.listens_for(engine, "begin")
-    def _on_begin(connection: Any) -> None:
+    def _on_begin(connection: Connection) -> None:
         # straight to the driver: this runs once per transaction on the hot path
-        dbapi_connection = connection.connection.dbapi_connection
-        if isinstance(dbapi_connection, WriterLockedConnection):
-            try:
-                dbapi_connection.begin_immediate()
-            except sqlite3.OperationalError as exc:  # as Core raises it for any statement
-                raise OperationalError("BEGIN IMMEDIATE", None, exc) from exc
-        else:  # an in-memory database: one connection, nobody to queue behind
-            dbapi_connection.execute("BEGIN IMMEDIATE")
+        dbapi_connection: Any = connection.connection.dbapi_connection
+        if connection.get_execution_options().get(_READ):
+            dbapi_connection.execute("BEGIN")  # deferred: a snapshot at the first SELECT
+            return
+        try:
+            begin_immediate(dbapi_connection, WRITE_WAIT_SECONDS)
+        except sqlite3.OperationalError as exc:  # as Core raises it for any statement
+            raise OperationalError("BEGIN IMMEDIATE", None, exc) from exc
 
     return engine
+
+
+def begin_immediate(dbapi_connection: Any, wait: float) -> None:
+    """Take SQLite's write lock, retrying every 0.1-1 ms until `wait` seconds have passed.
+
+    SQLite's busy handler sleeps 1, 2, 5, 10, 15, 20... ms between tries, so a writer
+    queued behind a 1 ms transaction measured ~35 ms late. Here the busy timeout is off for
+    the BEGIN only, and the retries are ours: the next writer, in this process or another,
+    starts within about a millisecond of the commit. The lock is SQLite's own, so a
+    crashed process frees it and nothing else is needed to share it between processes.
+
+    Args:
+        dbapi_connection: A sqlite3 connection in autocommit mode (isolation_level None).
+        wait: Seconds to keep trying.
+
+    Raises:
+        sqlite3.OperationalError: "database is locked" when no turn came within `wait`.
+    """
+    dbapi_connection.execute("PRAGMA busy_timeout=0")
+    try:
+        deadline = time.monotonic() + wait
+        pause = _FIRST_PAUSE
+        while True:
+            try:
+                dbapi_connection.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as exc:
+                # any SQLITE_BUSY_* (the low byte is the primary result code)
+                if exc.sqlite_errorcode & 0xFF != sqlite3.SQLITE_BUSY:
+                    raise
+                if time.monotonic() >= deadline:
+                    raise sqlite3.OperationalError(
+                        f"database is locked (no write turn in {wait:g} s)"
+                    ) from exc
+            time.sleep(pause)
+            pause = min(pause * 2, _LONGEST_PAUSE)
+    finally:
+        # statements inside the transaction and all reads keep SQLite's patient wait
+        dbapi_connection.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
 
 
 def migrate(engine: Engine) -> None:

@@ -15,6 +15,7 @@ from fastapi.templating import Jinja2Templates
 from chatbot.channels.base import RawRequest
 from chatbot.web.webhooks import accept
 from db import queries
+from db.engine import read
 
 router = APIRouter(tags=["web chat"])
 COOKIE = "loket_chat"
@@ -32,7 +33,8 @@ def _chat_id(request: Request) -> str | None:
 
 
 def _history(request: Request, chat_id: str, after_id: int = 0) -> list[dict[str, Any]]:
-    with request.app.state.engine.connect() as conn:
+    # a read: the page and the event stream's polls never queue behind webhook writes
+    with read(request.app.state.engine) as conn:
         rows = queries.list_chat_messages_after(
             conn, channel="web", chat_id=chat_id, after_id=after_id
         )

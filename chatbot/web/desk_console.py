@@ -33,6 +33,7 @@ from chatbot.escalation import NEXT_STATUSES, EscalationDesk
 from chatbot.web.auth import StaffUser, SupervisorUser, page_templates, verify_csrf
 from chatbot.web.errors import STATUS
 from db import agent_queries as aq
+from db.engine import read
 
 router = APIRouter(prefix="/desk", tags=["desk"], dependencies=[Depends(verify_csrf)])
 templates = page_templates()  # client text, agent notes and report details are escaped
@@ -96,7 +97,7 @@ def _activity(request: Request) -> str:
     The page's live script compares them with what /desk/events reports, so a change made
     between rendering the page and opening the event stream still refreshes it.
     """
-    with request.app.state.engine.connect() as conn:
+    with read(request.app.state.engine) as conn:
         message, event = aq.last_activity(conn)
     return f"{message},{event}"
 
@@ -133,7 +134,7 @@ async def desk_events(request: Request, _user: StaffUser) -> Response:
     engine = request.app.state.engine
 
     def latest() -> tuple[int, int]:
-        with engine.connect() as conn:
+        with read(engine) as conn:  # polled every STREAM_POLL_SECONDS: never queues
             return aq.last_activity(conn)
 
     async def stream() -> AsyncIterator[str]:
@@ -341,7 +342,7 @@ async def escalate(
 
 
 def _case_of_report(request: Request, escalation_id: int) -> int | None:
-    with request.app.state.engine.connect() as conn:
+    with read(request.app.state.engine) as conn:
         report = aq.get_escalation(conn, escalation_id=escalation_id)
     return int(report["case_id"]) if report is not None else None
 
@@ -406,7 +407,7 @@ async def attachment(
     settings = request.app.state.settings
 
     def load() -> tuple[Any, Any, Path | None]:
-        with request.app.state.engine.connect() as conn:
+        with read(request.app.state.engine) as conn:
             item = aq.get_attachment(conn, attachment_id=attachment_id)
             case = aq.get_case(conn, case_id=case_id)
         path = Path(item["stored_path"]).resolve() if item and item["stored_path"] else None

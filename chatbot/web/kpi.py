@@ -21,6 +21,7 @@ from chatbot.case_records import cases_json
 from chatbot.clock import Clock
 from chatbot.qa import QualityReview, ReviewRefused, sample_window
 from chatbot.web.auth import QcUser, StaffUser, SupervisorUser, page_templates, verify_csrf
+from db.engine import read
 from db.queries import CASE
 from flows.profiles.schema import Profile
 
@@ -101,7 +102,7 @@ def dashboard(
     chosen, params = _period(request, period, first, last)
     profile = _profile(request)
     now = _clock(request).now()
-    with _engine(request).connect() as conn:
+    with read(_engine(request)) as conn:
         report = kpi.compute(conn, profile, chosen, now=now)
     return _page(
         request,
@@ -135,7 +136,7 @@ def drill_down(
         raise HTTPException(400, f"unknown figure '{figure}'")
     chosen, params = _period(request, period, first, last)
     profile = _profile(request)
-    with _engine(request).connect() as conn:
+    with read(_engine(request)) as conn:
         report = kpi.compute(conn, profile, chosen, now=_clock(request).now(), charts=False)
         try:
             card = report.scorecard(agent)
@@ -187,7 +188,7 @@ def qa_index(request: Request, user: QcUser) -> Response:
     """Each agent's sample for the review window, with what is reviewed already."""
     profile = _profile(request)
     qa = _qa(request)
-    with _engine(request).connect() as conn:
+    with read(_engine(request)) as conn:
         names = kpi.user_names(conn)
         agents = kpi.agent_ids(conn)
     done = {r.case_id: r for r in qa.reviews(limit=10_000)}
@@ -213,7 +214,7 @@ def qa_index(request: Request, user: QcUser) -> Response:
 
 
 def _case_record(request: Request, case_id: int) -> dict[str, Any]:
-    with _engine(request).connect() as conn:
+    with read(_engine(request)) as conn:
         rows = list(conn.execute(select(CASE).where(CASE.c.id == case_id)).mappings())
         if not rows:
             raise HTTPException(404, f"no case {case_id}")
@@ -303,7 +304,7 @@ def daily_download(
     """The daily log of a day as a workbook."""
     chosen = _day(day, "date")
     buffer = io.BytesIO()
-    with _engine(request).connect() as conn:
+    with read(_engine(request)) as conn:
         reports.write_daily(conn, _profile(request), chosen, buffer, now=_clock(request).now())
     return Response(
         buffer.getvalue(),
@@ -317,7 +318,7 @@ def monthly_download(request: Request, _user: SupervisorUser, month: str) -> Res
     """The monthly performance workbook."""
     year, number = _month(month)
     buffer = io.BytesIO()
-    with _engine(request).connect() as conn:
+    with read(_engine(request)) as conn:
         reports.write_monthly(
             conn, _profile(request), year, number, buffer, now=_clock(request).now()
         )
@@ -332,7 +333,7 @@ def monthly_download(request: Request, _user: SupervisorUser, month: str) -> Res
 def monthly_page(request: Request, _user: SupervisorUser, month: str) -> Response:
     """The monthly performance report as a printable page."""
     year, number = _month(month)
-    with _engine(request).connect() as conn:
+    with read(_engine(request)) as conn:
         page = reports.monthly_html(
             conn, _profile(request), year, number, now=_clock(request).now()
         )
@@ -354,7 +355,7 @@ def export_download(
     if (end - start).days >= MAX_RANGE_DAYS:
         raise HTTPException(400, f"a range is at most {MAX_RANGE_DAYS} days")
     out = io.StringIO()
-    with _engine(request).connect() as conn:
+    with read(_engine(request)) as conn:
         reports.export_cases(
             conn, _profile(request), start, end, fmt, out, now=_clock(request).now()
         )
@@ -375,7 +376,7 @@ def director_summary(request: Request, _user: SupervisorUser, month: str) -> Res
     zone = ZoneInfo(profile.timezone)
     period = kpi.month_period(year, number, zone)
     now = _clock(request).now()
-    with _engine(request).connect() as conn:
+    with read(_engine(request)) as conn:
         report = kpi.compute(conn, profile, period, now=now, charts=False)
         lines = reports.case_lines(conn, period, profile, now=now)
     return HTMLResponse(
@@ -425,7 +426,7 @@ def _notes(request: Request, case_id: int) -> list[dict[str, Any]]:
     from db.models import CaseNote
 
     table = CaseNote.__table__  # type: ignore[attr-defined]
-    with _engine(request).connect() as conn:
+    with read(_engine(request)) as conn:
         return [
             {"author": r.author, "text": r.text, "at": r.created_at}
             for r in conn.execute(
