@@ -23,7 +23,7 @@ from chatbot.desk import MANUAL_CHANNEL, Desk
 from chatbot.errors import CaseTaken, InvalidInput, NotAllowed, UnknownCase
 from db import agent_queries as aq
 from db import queries
-from db.engine import as_utc
+from db.engine import as_utc, read
 from flows import classify, guards
 from flows import phrase_keys as keys
 from flows.events import QueueCase, SetCategory, Trigger
@@ -152,29 +152,29 @@ class AgentDesk:
 
     def queue(self) -> list[QueueItem]:
         """Waiting cases nobody owns, longest waiting first."""
-        with self._engine.connect() as conn:
+        with read(self._engine) as conn:
             return [self._item(r) for r in aq.list_case_rows(conn, queued_only=True)]
 
     def my_cases(self, actor: Actor) -> list[QueueItem]:
         """The open cases this user owns."""
-        with self._engine.connect() as conn:
+        with read(self._engine) as conn:
             return [self._item(r) for r in aq.list_case_rows(conn, assignee_id=actor.id)]
 
     def all_cases(self, *, include_closed: bool = False) -> list[QueueItem]:
         """Every open case (and recently closed ones on request), for supervisors."""
-        with self._engine.connect() as conn:
+        with read(self._engine) as conn:
             rows = aq.list_case_rows(conn, open_only=not include_closed)
         return [self._item(r) for r in rows]
 
     def backlog(self) -> tuple[int, int]:
         """(active cases, the profile's limit): more than the limit is a warning."""
-        with self._engine.connect() as conn:
+        with read(self._engine) as conn:
             return aq.count_backlog(conn), self.profile().backlog_limit
 
     def staff(self) -> list[StaffStatus]:
         """Desk users, who is online, and how many cases each works on."""
         since = self._clock.now() - timedelta(minutes=ONLINE_MINUTES)
-        with self._engine.connect() as conn:
+        with read(self._engine) as conn:
             rows = aq.list_staff(conn)
         return [
             StaffStatus(
@@ -194,7 +194,7 @@ class AgentDesk:
         Raises:
             UnknownCase: no such case.
         """
-        with self._engine.connect() as conn:
+        with read(self._engine) as conn:
             rows = aq.list_case_rows(conn, open_only=False, case_id=case_id)
             row = rows[0] if rows else None
             if row is None:
@@ -219,7 +219,7 @@ class AgentDesk:
 
     def standard_phrases(self, case_id: int, actor: Actor) -> list[tuple[str, str]]:
         """The one-click phrases as this case's client would read them: (key, text)."""
-        with self._engine.connect() as conn:
+        with read(self._engine) as conn:
             case = self._require(conn, case_id)
             variables = self._phrase_variables(conn, case, actor)
         return [

@@ -29,7 +29,7 @@ from chatbot.domain import Inbound, OutButton, buttons_as_text
 from chatbot.editor import PhraseEditor, to_yaml
 from chatbot.errors import MalformedPayload, PhraseRejected
 from db import queries
-from db.engine import as_utc, make_engine, migrate
+from db.engine import as_utc, make_engine, migrate, read
 from flows.profiles.schema import ProfileError
 from settings import Settings
 
@@ -224,7 +224,7 @@ def _cases(settings: Settings, args: argparse.Namespace) -> int:
 
 def _list_cases(engine: Any, args: argparse.Namespace) -> int:
     migrate(engine)
-    with engine.connect() as conn:
+    with read(engine) as conn:
         rows = queries.list_cases(conn, case_id=args.id)
         if args.id is not None and not rows:
             print(f"loket: no case {args.id}", file=sys.stderr)

@@ -25,7 +25,7 @@ from chatbot.overrides import Overrides
 from chatbot.phrases import PhraseBook
 from db import inbox_queries as iq
 from db import queries
-from db.engine import as_utc
+from db.engine import as_utc, read
 from flows import guards
 from flows import phrase_keys as keys
 from flows.events import (
@@ -159,7 +159,7 @@ class Desk:
         stepped with their effects and replies: a crash before the commit leaves them all
         waiting, so they are stepped again, once.
         """
-        with self._engine.connect() as conn:  # a read: an idle stepper takes no write lock
+        with read(self._engine) as conn:  # a read: an idle stepper takes no write lock
             if not iq.has_unstepped(conn):
                 return 0
         with self.transaction() as conn:

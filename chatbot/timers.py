@@ -23,7 +23,7 @@ from chatbot.clock import Clock
 from chatbot.errors import LoketError
 from chatbot.notify import Notifier
 from db import agent_queries as aq
-from db.engine import as_utc
+from db.engine import as_utc, read
 from flows.front_desk import State
 from flows.profiles.schema import Profile
 
@@ -137,7 +137,7 @@ class TimerRunner:
         now = self._clock.now()
         for name in self._agents.desk.profiles:
             profile = self._agents.profile(name)
-            with self._engine.connect() as conn:
+            with read(self._engine) as conn:
                 work = due_work(conn, now, profile)
             report.backlog_over = report.backlog_over or work.backlog_over
             self._mark(work, report)

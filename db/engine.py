@@ -20,7 +20,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.pool import NullPool
@@ -153,11 +153,21 @@ def begin_immediate(dbapi_connection: Any, wait: float) -> None:
         dbapi_connection.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
 
 
+MIGRATION_LOCK = 7_271_001  # PostgreSQL advisory lock key: one migrating process at a time
+
+
 def migrate(engine: Engine) -> None:
-    """Bring the schema to the newest Alembic revision; run at every start."""
+    """Bring the schema to the newest Alembic revision; run at every start.
+
+    Processes starting together on one PostgreSQL database (a web host and a worker) take
+    turns under an advisory lock: the first migrates, the others find nothing left to do.
+    SQLite's BEGIN IMMEDIATE already makes them take turns.
+    """
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     with engine.connect() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
         connection.commit()

@@ -25,6 +25,7 @@ from chatbot.errors import MalformedPayload, PayloadTooLarge, UnknownChannel
 from chatbot.media import MediaSource, MediaStore
 from chatbot.outbox import record_delivery
 from db import inbox_queries as iq
+from db.engine import read
 
 router = APIRouter(prefix="/webhooks", tags=["webhooks"])
 TWILIO_CHANNELS = ("whatsapp", "sms")
@@ -157,5 +158,5 @@ async def _keep_media(request: Request, channel: Any, inbound: Inbound) -> Inbou
 
 
 def _already_recorded(request: Request, inbound: Inbound) -> bool:
-    with request.app.state.engine.connect() as conn:
+    with read(request.app.state.engine) as conn:
         return iq.is_accepted(conn, channel=inbound.channel, external_id=inbound.message_id)

@@ -13,6 +13,7 @@ from sqlalchemy import Engine
 
 from db import inbox_queries as iq
 from db import queries
+from db.engine import read
 from settings import Settings
 from tests.fakes.bot_api import FakeBotApi
 from tests.fakes.twilio_api import ACCOUNT_SID, AUTH_TOKEN, FakeTwilioApi
@@ -98,5 +99,5 @@ def last_buttons(engine: Engine, channel: str, chat_id: str) -> list[str]:
 
 def stepped(engine: Engine) -> bool:
     """No accepted message waits for the stepper any more."""
-    with engine.connect() as conn:
+    with read(engine) as conn:
         return not iq.has_unstepped(conn)
