@@ -149,8 +149,13 @@ class Desk:
         with self.transaction() as conn:
             key = iq.chat_key_of(conn, channel=inbound.channel, chat_id=inbound.chat_id)
             assert key is not None  # accept() numbered the chat
-            receipts = self._step_chat(conn, key)
-        return receipts.get(inbound.message_id, Receipt("recorded"))
+            receipt = self._step_chat(conn, key).get(inbound.message_id)
+            if receipt is None:  # a stepper running beside us took it first: it is stepped
+                case_id = queries.get_last_case_id(
+                    conn, channel=inbound.channel, chat_id=inbound.chat_id
+                )
+                receipt = Receipt("answered", case_id)
+        return receipt
 
     def step_pending(self, *, chats: int = STEP_BATCH_CHATS) -> int:
         """Step up to `chats` waiting chats in one transaction; returns messages stepped.

@@ -3,7 +3,8 @@
 Any number run side by side (one per `loket worker` or `loket serve`), on one machine or
 many: `Desk.step_pending` claims chats with FOR UPDATE SKIP LOCKED on PostgreSQL, and on
 SQLite the database's one writer serialises them. A stepper sleeps until PostgreSQL says
-(LISTEN/NOTIFY) that ingress committed something; on SQLite it polls, briefly.
+(LISTEN/NOTIFY) that ingress committed something; on SQLite until the file's data version
+moves (another connection committed).
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ import asyncio
 import contextlib
 import logging
 import select
+import sqlite3
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -20,8 +23,8 @@ from db.inbox_queries import NOTIFY_CHANNEL
 
 logger = logging.getLogger(__name__)
 
-IDLE_POLL_SECONDS = 0.02  # SQLite: how often an idle stepper looks (a cheap indexed query)
-LISTEN_FALLBACK_SECONDS = 1.0  # PostgreSQL: look anyway this often, in case a NOTIFY was missed
+IDLE_POLL_SECONDS = 0.01  # SQLite: how often an idle stepper asks whether anyone committed
+LISTEN_FALLBACK_SECONDS = 1.0  # look anyway this often, in case a wake-up was missed
 ERROR_PAUSE_SECONDS = 1.0
 
 
@@ -55,16 +58,18 @@ class Stepper:
                     if self._on_stepped is not None:
                         self._on_stepped()
                     continue
-                if wait_for_notice is None:
-                    await _sleep_unless(stop, self._poll)
-                else:
-                    await asyncio.to_thread(wait_for_notice, min(LISTEN_FALLBACK_SECONDS, 0.25))
+                await asyncio.to_thread(wait_for_notice, 0.25, stop)
 
     @contextlib.contextmanager
-    def _listener(self) -> Iterator[Callable[[float], None] | None]:
-        """On PostgreSQL, a connection LISTENing for ingress commits; None elsewhere."""
+    def _listener(self) -> Iterator[Callable[[float, asyncio.Event], None]]:
+        """A way to sleep until another connection may have committed an inbox row.
+
+        PostgreSQL: LISTEN for ingress's NOTIFY. SQLite: watch `PRAGMA data_version`, which
+        changes when another connection commits (microseconds, no transaction, no lock).
+        """
         if not self._url.startswith("postgresql"):
-            yield None
+            with self._data_version_watch() as wait:
+                yield wait
             return
         import psycopg  # only with the postgres extra, only on PostgreSQL
         from sqlalchemy.engine import make_url
@@ -74,12 +79,36 @@ class Stepper:
         try:
             conn.execute(f"LISTEN {NOTIFY_CHANNEL}")
 
-            def wait(seconds: float) -> None:
+            def wait(seconds: float, _stop: asyncio.Event) -> None:
                 # Readable socket = a notification (or the server went away: the next
                 # step_pending will say so). Drain what arrived without blocking.
                 select.select([conn.fileno()], [], [], seconds)
                 for _ in conn.notifies(timeout=0):
                     pass
+
+            yield wait
+        finally:
+            conn.close()
+
+    @contextlib.contextmanager
+    def _data_version_watch(self) -> Iterator[Callable[[float, asyncio.Event], None]]:
+        from sqlalchemy.engine import make_url
+
+        path = make_url(self._url).database or ":memory:"
+        conn = sqlite3.connect(path, check_same_thread=False)
+        seen = [conn.execute("PRAGMA data_version").fetchone()[0]]
+        try:
+
+            def wait(seconds: float, stop: asyncio.Event) -> None:
+                # `seen` outlives the call: a commit made while the stepper was stepping
+                # ends the next wait at once instead of being missed.
+                deadline = time.monotonic() + seconds
+                while time.monotonic() < deadline and not stop.is_set():
+                    version = conn.execute("PRAGMA data_version").fetchone()[0]
+                    if version != seen[0]:
+                        seen[0] = version
+                        return
+                    time.sleep(self._poll)
 
             yield wait
         finally:

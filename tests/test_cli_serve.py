@@ -43,7 +43,7 @@ def update(n: int, text: str) -> dict[str, object]:
     }
 
 
-def wait_for(check: object, timeout: float = 30.0) -> None:
+def wait_for(check: object, timeout: float = 90.0) -> None:
     deadline = time.monotonic() + timeout
     while not check():  # type: ignore[operator]
         assert time.monotonic() < deadline, "timed out"
@@ -89,7 +89,7 @@ def served(
             return False
 
     try:
-        wait_for(up)
+        wait_for(up, timeout=120)  # four Python processes start; CI machines may be busy
         yield url, process
     finally:
         if process.poll() is None:
