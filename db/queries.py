@@ -431,14 +431,18 @@ _OUTBOX_COLUMNS = (
     MESSAGE.c.due_at,
     MESSAGE.c.attempts,
     MESSAGE.c.error.label("last_error"),
+    MESSAGE.c.created_at,  # the retry deadline counts from here ...
+    MESSAGE.c.updated_at,  # ... or from here once an agent sent a failed reply again
 )
 
 
 def list_due_outbox(conn: Connection, *, now: datetime, limit: int) -> list[RowMapping]:
     """The head of each chat's outbox line that is due, oldest first.
 
-    Only a chat's oldest pending reply is eligible, so a reply waiting out a retry
-    holds back the ones written after it: replies to one chat leave in order.
+    Only a chat's oldest pending reply is eligible, due or not, so a reply being sent (its
+    lease pushes due_at ahead) or waiting out a retry holds back the ones written after it:
+    replies to one chat leave in order, one at a time. A failed reply is no longer pending,
+    so the next one becomes the head.
     """
     head = (
         select(func.min(MESSAGE.c.id).label("id"))
@@ -489,7 +493,11 @@ def mark_sent(conn: Connection, *, item_id: int, provider_id: str, now: datetime
 def mark_retry(
     conn: Connection, *, item_id: int, attempts: int, due_at: datetime, error: str
 ) -> None:
-    """Try again later; the message shows the last error meanwhile."""
+    """Try again later; the message shows the last error meanwhile.
+
+    updated_at is left alone: on a pending reply it is set only when an agent sent it again,
+    and the retry deadline counts from then.
+    """
     conn.execute(
         update(MESSAGE)
         .where(MESSAGE.c.id == item_id)
