@@ -1,4 +1,7 @@
-"""Durable delivery: send what the desk wrote to the outbox, in order per chat, with retries."""
+"""Durable delivery: send what the desk wrote to the outbox, in order per chat, with retries.
+
+Also the agent console's "send again" for a reply that failed for good (`send_again`).
+"""
 
 from __future__ import annotations
 
@@ -10,7 +13,7 @@ import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import Executor
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from sqlalchemy import Engine, RowMapping
@@ -18,7 +21,7 @@ from sqlalchemy import Engine, RowMapping
 from chatbot.channels.base import Channel
 from chatbot.clock import Clock
 from chatbot.domain import DeliveryReport, OutboundMessage, OutButton
-from chatbot.errors import RetryLater, SendFailed
+from chatbot.errors import NotAllowed, RetryLater, SendFailed
 from db import queries
 from db.engine import as_utc
 
@@ -294,6 +297,31 @@ class _Outcome:
     kind: Literal["sent", "retry", "failed"]
     detail: str
     wait: float = 0.0
+
+
+def send_again(
+    engine: Engine, *, case_id: int, message_id: int, actor: str, now: datetime
+) -> None:
+    """Put a reply that failed for good back in the outbox, due now (the console's button).
+
+    For when the cause is gone: the client unblocked the bot or wrote again, the provider
+    is back. The reply gets a fresh deadline and back-off and becomes its chat's head again,
+    ahead of replies written after it. Its old error moves from the message to the case's
+    event log, so the transcript shows the new attempt and the history keeps the failure.
+
+    Raises:
+        NotAllowed: the case has no failed reply with that id (sent again already, or it
+            never failed).
+    """
+    with engine.begin() as conn:
+        error = queries.requeue_failed(conn, case_id=case_id, item_id=message_id, now=now)
+        if error is None:
+            raise NotAllowed(f"message {message_id} is not a failed reply of case {case_id}")
+        detail = f"message {message_id}, which had failed: {error or 'no reason given'}"
+        queries.record_events(
+            conn, case_id=case_id, events=[queries.EventRow("resent", actor, detail)], now=now
+        )
+    logger.info("Case %s: %s sent message %s again.", case_id, actor, message_id)
 
 
 def record_delivery(

@@ -420,6 +420,7 @@ def record_survey(
 # --- the outbox: outbound messages whose status is "pending" ---
 
 _PENDING = (MESSAGE.c.status == "pending", MESSAGE.c.direction == "out")
+_FAILED = (MESSAGE.c.status == "failed", MESSAGE.c.direction == "out")
 _OUTBOX_COLUMNS = (
     MESSAGE.c.id,
     MESSAGE.c.id.label("message_id"),
@@ -512,6 +513,27 @@ def mark_failed(conn: Connection, *, item_id: int, error: str, now: datetime) ->
         .where(MESSAGE.c.id == item_id)
         .values(status="failed", error=error, due_at=None, updated_at=now)
     )
+
+
+def requeue_failed(conn: Connection, *, case_id: int, item_id: int, now: datetime) -> str | None:
+    """Put a failed reply of this case back in the outbox, due now; returns its old error.
+
+    The retry count, error and provider id start afresh (a late status callback for the old
+    provider id must not mark the new attempt), and updated_at = now restarts the retry
+    deadline. None when the case has no failed outbound message with that id.
+    """
+    found = (MESSAGE.c.id == item_id, MESSAGE.c.case_id == case_id, *_FAILED)
+    error = conn.execute(select(MESSAGE.c.error).where(*found)).first()
+    if error is None:
+        return None
+    changed = conn.execute(
+        update(MESSAGE)
+        .where(*found)
+        .values(
+            status="pending", due_at=now, attempts=0, error=None, provider_id=None, updated_at=now
+        )
+    ).rowcount
+    return (error.error or "") if changed == 1 else None
 
 
 # Delivery only moves forward; a late "sent" callback never hides "delivered". A failure

@@ -14,7 +14,14 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import RowMapping
 
-from chatbot.outbox import LEASE, OutboxDispatcher, RateLimit, RateLimiter, backoff_seconds
+from chatbot.outbox import (
+    LEASE,
+    OutboxDispatcher,
+    RateLimit,
+    RateLimiter,
+    backoff_seconds,
+    send_again,
+)
 from chatbot.web.app import create_app
 from db import queries
 from db.engine import as_utc
@@ -201,6 +208,14 @@ def test_retries_stop_at_the_channels_deadline_not_an_attempt_count(
         bot_api.outage = None
         assert dispatch(client) == 1  # the chat's next reply goes on
         assert [r["status"] for r in outbound(engine, "telegram")] == ["failed", "sent"]
+        clock.advance(hours=2)  # an agent sends it again, long past its first deadline
+        send_again(
+            engine, case_id=first["case_id"], message_id=first["id"], actor="sari", now=clock.now()
+        )
+        bot_api.outage = 502
+        assert dispatch(client) == 1
+        again = outbound(engine, "telegram")[0]
+        assert (again["status"], again["attempts"]) == ("pending", 1)  # a fresh deadline
 
 
 def test_blocked_bot_fails_at_once_with_telegrams_reason_and_the_chat_goes_on(
