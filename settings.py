@@ -23,7 +23,14 @@ class Settings(BaseSettings):
 
     max_webhook_bytes: int = Field(default=1_000_000, gt=0)
     outbox_poll_seconds: float = Field(default=0.2, gt=0)
-    outbox_max_attempts: int = Field(default=8, gt=0)
+    # How long a reply is retried through 429s, 5xx and network errors (capped back-off, at
+    # most five minutes apart) before it is marked failed, counted from when it was written.
+    # A day for the chat apps (WhatsApp's customer-service window is 24 hours) and SMS; the
+    # web chat's replies only wait on our own database.
+    outbox_deadline_minutes_telegram: float = Field(default=24 * 60, gt=0)
+    outbox_deadline_minutes_whatsapp: float = Field(default=24 * 60, gt=0)
+    outbox_deadline_minutes_sms: float = Field(default=24 * 60, gt=0)
+    outbox_deadline_minutes_web: float = Field(default=60, gt=0)
     # Sending rates, in messages per second; the providers' published limits by default.
     # The benchmark raises them to measure the engine rather than the limiter.
     telegram_max_per_second: float = Field(default=30.0, gt=0)  # per bot

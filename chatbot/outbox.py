@@ -1,4 +1,7 @@
-"""Durable delivery: send what the desk wrote to the outbox, in order per chat, with retries."""
+"""Durable delivery: send what the desk wrote to the outbox, in order per chat, with retries.
+
+Also the agent console's "send again" for a reply that failed for good (`send_again`).
+"""
 
 from __future__ import annotations
 
@@ -10,7 +13,7 @@ import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import Executor
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from sqlalchemy import Engine, RowMapping
@@ -18,13 +21,15 @@ from sqlalchemy import Engine, RowMapping
 from chatbot.channels.base import Channel
 from chatbot.clock import Clock
 from chatbot.domain import DeliveryReport, OutboundMessage, OutButton
-from chatbot.errors import RetryLater, SendFailed
+from chatbot.errors import NotAllowed, RetryLater, SendFailed
 from db import queries
 from db.engine import as_utc
 
 logger = logging.getLogger(__name__)
 
 LEASE = timedelta(seconds=60)  # a claimed reply is not sent again by others before this
+BACKOFF_CAP_SECONDS = 300.0  # retries of one reply are at most five minutes apart
+DEFAULT_DEADLINE = timedelta(hours=24)  # for a channel given no deadline of its own
 CHAT_MEMORY_SECONDS = 60.0  # per-chat send times older than this are forgotten
 
 
@@ -99,15 +104,22 @@ class RateLimiter:
 
 
 def backoff_seconds(attempts: int) -> float:
-    """1, 2, 4 ... seconds, capped at five minutes."""
-    return float(min(300, 2 ** max(0, attempts - 1)))
+    """1, 2, 4 ... seconds after the first, second, third failed try, then every five minutes.
+
+    Capped rather than growing on: after an outage of any length a reply leaves within five
+    minutes of the provider coming back.
+    """
+    return min(BACKOFF_CAP_SECONDS, 2.0 ** min(max(0, attempts - 1), 16))
 
 
 class OutboxDispatcher:
     """Sends due replies through their channel; a reply that finally fails is marked, not lost.
 
-    Database work runs in worker threads, so a webhook holding SQLite's write lock never
-    stalls the event loop that sends the replies.
+    Temporary trouble (429, 5xx, the network) is retried with capped back-off until the reply's
+    channel deadline has passed, counted from when the reply was written, so an outage of
+    minutes or hours only delays replies. A refusal for good (SendFailed) is marked failed at
+    once with the provider's reason. Database work runs in worker threads, so a webhook
+    holding SQLite's write lock never stalls the event loop that sends the replies.
     """
 
     def __init__(
@@ -116,7 +128,7 @@ class OutboxDispatcher:
         channels: Mapping[str, Channel],
         clock: Clock,
         *,
-        max_attempts: int = 8,
+        deadlines: Mapping[str, timedelta] | None = None,
         batch: int = 100,
         limits: Mapping[str, RateLimit] | None = None,
         monotonic: Callable[[], float] = time.monotonic,
@@ -127,7 +139,7 @@ class OutboxDispatcher:
         self._executor = executor  # where database work runs; None: the loop's default pool
         self._channels = channels
         self._clock = clock
-        self._max_attempts = max_attempts
+        self._deadlines = dict(deadlines or {})  # per channel; others get DEFAULT_DEADLINE
         self._batch = batch
         self._limiter = RateLimiter(limits or {}, monotonic)
         self._concurrency = concurrency  # sends in flight at once; make_bot's pool matches
@@ -155,15 +167,17 @@ class OutboxDispatcher:
     async def dispatch_once(self) -> int:
         """Send the head reply of every chat that has one due; returns how many were tried.
 
-        One transaction claims the round and one records every outcome: the sends in between
-        run at most `concurrency` at a time, so the HTTP pool never queues (httpx's pool
-        housekeeping grows with the square of its connections).
+        One transaction claims the round; each send's outcome is then recorded in its own
+        short transaction the moment that send returns, not after the whole round. So a hard
+        kill (SIGKILL, power loss) sends again only the replies in flight, at most one per
+        chat, since only a chat's head reply is ever claimed. The sends run at most
+        `concurrency` at a time, so the HTTP pool never queues (httpx's pool housekeeping
+        grows with the square of its connections).
         """
         claimed = await self._db(self._claim)
         if not claimed:
             return 0
-        outcomes = await asyncio.gather(*(self._deliver(item) for item in claimed))
-        await self._db(self._record, outcomes)
+        await asyncio.gather(*(self._send_and_record(item) for item in claimed))
         return len(claimed)
 
     def _claim(self) -> list[RowMapping]:
@@ -178,6 +192,20 @@ class OutboxDispatcher:
                     conn, item_id=item["id"], due_at=item["due_at"], until=now + LEASE
                 )
             ]
+
+    async def _send_and_record(self, item: RowMapping) -> None:
+        """One reply: send it, then store what became of it before anything else waits on it."""
+        outcome = await self._deliver(item)
+        try:
+            await self._db(self._record, outcome)
+        except Exception:  # the reply stays leased: it is tried again when the lease ends
+            logger.exception(
+                "Case %s: could not record that message %s came to %s (%s).",
+                item["case_id"],
+                item["message_id"],
+                outcome.kind,
+                outcome.detail,
+            )
 
     async def _deliver(self, item: RowMapping) -> _Outcome:
         channel = self._channels.get(item["channel"])
@@ -200,7 +228,7 @@ class OutboxDispatcher:
                 raise SendFailed(f"channel '{item['channel']}' is not configured")
             async with self._sending:
                 provider_id = await channel.send(message)
-        except RetryLater as exc:
+        except RetryLater as exc:  # a provider's retry_after wins when it is the longer wait
             return _Outcome(item, "retry", str(exc), max(exc.seconds, backoff_seconds(attempts)))
         except SendFailed as exc:
             return _Outcome(item, "failed", str(exc))
@@ -211,44 +239,54 @@ class OutboxDispatcher:
             return _Outcome(item, "retry", repr(exc), backoff_seconds(attempts))
         return _Outcome(item, "sent", provider_id)
 
-    def _record(self, outcomes: list[_Outcome]) -> None:
-        """Store a round's outcomes in one transaction: sent, retried later, or failed."""
+    def _record(self, outcome: _Outcome) -> None:
+        """Store one send's outcome in its own transaction: sent, retried later, or failed.
+
+        A retry that would fall after the reply's deadline is not scheduled: the reply is
+        marked failed with the last error, and the chat's later replies go on.
+        """
+        item = outcome.item
         now = self._clock.now()
+        attempts = int(item["attempts"]) + 1
+        error = outcome.detail
         with self._engine.begin() as conn:
-            for outcome in outcomes:
-                item = outcome.item
-                if outcome.kind == "sent":
-                    queries.mark_sent(
-                        conn, item_id=item["id"], provider_id=outcome.detail, now=now
-                    )
-                    continue
-                attempts = int(item["attempts"]) + 1
-                if outcome.kind == "retry" and attempts < self._max_attempts:
+            if outcome.kind == "sent":
+                queries.mark_sent(conn, item_id=item["id"], provider_id=outcome.detail, now=now)
+                return
+            if outcome.kind == "retry":
+                since = as_utc(item["updated_at"] or item["created_at"])
+                assert since is not None  # created_at is NOT NULL
+                due_at = now + timedelta(seconds=outcome.wait)
+                if due_at <= since + self._deadlines.get(item["channel"], DEFAULT_DEADLINE):
                     logger.warning(
                         "Case %s: message %s will be retried in %.0fs (%s).",
                         item["case_id"],
                         item["message_id"],
                         outcome.wait,
-                        outcome.detail,
+                        error,
                     )
                     queries.mark_retry(
-                        conn,
-                        item_id=item["id"],
-                        attempts=attempts,
-                        due_at=now + timedelta(seconds=outcome.wait),
-                        error=outcome.detail,
+                        conn, item_id=item["id"], attempts=attempts, due_at=due_at, error=error
                     )
-                    continue
-                error = outcome.detail
-                if outcome.kind == "retry":
-                    error = f"gave up after {attempts} attempts: {error}"
-                logger.error(
-                    "Case %s: message %s failed for good: %s",
-                    item["case_id"],
-                    item["message_id"],
-                    error,
-                )
-                queries.mark_failed(conn, item_id=item["id"], error=error, now=now)
+                    return
+                error = f"gave up after {attempts} attempts in {_span(now - since)}: {error}"
+            logger.error(
+                "Case %s: message %s failed for good: %s",
+                item["case_id"],
+                item["message_id"],
+                error,
+            )
+            queries.mark_failed(conn, item_id=item["id"], error=error, now=now)
+
+
+def _span(delta: timedelta) -> str:
+    """A duration for people: `45s`, `12m`, `23h 58m`."""
+    seconds = max(0, int(delta.total_seconds()))
+    if seconds < 60:
+        return f"{seconds}s"
+    if seconds < 3600:
+        return f"{seconds // 60}m"
+    return f"{seconds // 3600}h {seconds % 3600 // 60}m"
 
 
 @dataclass(frozen=True, slots=True)
@@ -259,6 +297,31 @@ class _Outcome:
     kind: Literal["sent", "retry", "failed"]
     detail: str
     wait: float = 0.0
+
+
+def send_again(
+    engine: Engine, *, case_id: int, message_id: int, actor: str, now: datetime
+) -> None:
+    """Put a reply that failed for good back in the outbox, due now (the console's button).
+
+    For when the cause is gone: the client unblocked the bot or wrote again, the provider
+    is back. The reply gets a fresh deadline and back-off and becomes its chat's head again,
+    ahead of replies written after it. Its old error moves from the message to the case's
+    event log, so the transcript shows the new attempt and the history keeps the failure.
+
+    Raises:
+        NotAllowed: the case has no failed reply with that id (sent again already, or it
+            never failed).
+    """
+    with engine.begin() as conn:
+        error = queries.requeue_failed(conn, case_id=case_id, item_id=message_id, now=now)
+        if error is None:
+            raise NotAllowed(f"message {message_id} is not a failed reply of case {case_id}")
+        detail = f"message {message_id}, which had failed: {error or 'no reason given'}"
+        queries.record_events(
+            conn, case_id=case_id, events=[queries.EventRow("resent", actor, detail)], now=now
+        )
+    logger.info("Case %s: %s sent message %s again.", case_id, actor, message_id)
 
 
 def record_delivery(

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator, Mapping
 from concurrent.futures import Executor
+from datetime import timedelta
 
 from sqlalchemy import Engine
 
@@ -44,15 +45,26 @@ def outbox_dispatcher(
     *,
     executor: Executor | None = None,
 ) -> OutboxDispatcher:
-    """The dispatcher with the configured attempts and sending limits."""
+    """The dispatcher with the configured retry deadlines and sending limits."""
     return OutboxDispatcher(
         engine,
         channels,
         clock,
-        max_attempts=settings.outbox_max_attempts,
+        deadlines=outbox_deadlines(settings),
         limits=rate_limits(settings),
         executor=executor,
     )
+
+
+def outbox_deadlines(settings: Settings) -> dict[str, timedelta]:
+    """How long each channel's replies are retried, counted from when they were written."""
+    minutes = {
+        "telegram": settings.outbox_deadline_minutes_telegram,
+        "whatsapp": settings.outbox_deadline_minutes_whatsapp,
+        "sms": settings.outbox_deadline_minutes_sms,
+        "web": settings.outbox_deadline_minutes_web,
+    }
+    return {channel: timedelta(minutes=value) for channel, value in minutes.items()}
 
 
 def rate_limits(settings: Settings) -> dict[str, RateLimit]:

@@ -421,6 +421,7 @@ def record_survey(
 # --- the outbox: outbound messages whose status is "pending" ---
 
 _PENDING = (MESSAGE.c.status == "pending", MESSAGE.c.direction == "out")
+_FAILED = (MESSAGE.c.status == "failed", MESSAGE.c.direction == "out")
 _OUTBOX_COLUMNS = (
     MESSAGE.c.id,
     MESSAGE.c.id.label("message_id"),
@@ -432,14 +433,18 @@ _OUTBOX_COLUMNS = (
     MESSAGE.c.due_at,
     MESSAGE.c.attempts,
     MESSAGE.c.error.label("last_error"),
+    MESSAGE.c.created_at,  # the retry deadline counts from here ...
+    MESSAGE.c.updated_at,  # ... or from here once an agent sent a failed reply again
 )
 
 
 def list_due_outbox(conn: Connection, *, now: datetime, limit: int) -> list[RowMapping]:
     """The head of each chat's outbox line that is due, oldest first.
 
-    Only a chat's oldest pending reply is eligible, so a reply waiting out a retry
-    holds back the ones written after it: replies to one chat leave in order.
+    Only a chat's oldest pending reply is eligible, due or not, so a reply being sent (its
+    lease pushes due_at ahead) or waiting out a retry holds back the ones written after it:
+    replies to one chat leave in order, one at a time. A failed reply is no longer pending,
+    so the next one becomes the head.
     """
     head = (
         select(func.min(MESSAGE.c.id).label("id"))
@@ -490,7 +495,11 @@ def mark_sent(conn: Connection, *, item_id: int, provider_id: str, now: datetime
 def mark_retry(
     conn: Connection, *, item_id: int, attempts: int, due_at: datetime, error: str
 ) -> None:
-    """Try again later; the message shows the last error meanwhile."""
+    """Try again later; the message shows the last error meanwhile.
+
+    updated_at is left alone: on a pending reply it is set only when an agent sent it again,
+    and the retry deadline counts from then.
+    """
     conn.execute(
         update(MESSAGE)
         .where(MESSAGE.c.id == item_id)
@@ -505,6 +514,27 @@ def mark_failed(conn: Connection, *, item_id: int, error: str, now: datetime) ->
         .where(MESSAGE.c.id == item_id)
         .values(status="failed", error=error, due_at=None, updated_at=now)
     )
+
+
+def requeue_failed(conn: Connection, *, case_id: int, item_id: int, now: datetime) -> str | None:
+    """Put a failed reply of this case back in the outbox, due now; returns its old error.
+
+    The retry count, error and provider id start afresh (a late status callback for the old
+    provider id must not mark the new attempt), and updated_at = now restarts the retry
+    deadline. None when the case has no failed outbound message with that id.
+    """
+    found = (MESSAGE.c.id == item_id, MESSAGE.c.case_id == case_id, *_FAILED)
+    error = conn.execute(select(MESSAGE.c.error).where(*found)).first()
+    if error is None:
+        return None
+    changed = conn.execute(
+        update(MESSAGE)
+        .where(*found)
+        .values(
+            status="pending", due_at=now, attempts=0, error=None, provider_id=None, updated_at=now
+        )
+    ).rowcount
+    return (error.error or "") if changed == 1 else None
 
 
 # Delivery only moves forward; a late "sent" callback never hides "delivered". A failure

@@ -14,6 +14,7 @@ import telegram
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import (
     BadRequest,
+    ChatMigrated,
     Forbidden,
     InvalidToken,
     NetworkError,
@@ -42,6 +43,8 @@ logger = logging.getLogger(__name__)
 SECRET_HEADER = "x-telegram-bot-api-secret-token"  # noqa: S105  # a header name
 ALLOWED_UPDATES = ("message", "edited_message", "callback_query")
 NETWORK_RETRY_SECONDS = 2.0
+# A rejected token is our configuration, not the reply: retried until someone fixes it.
+BAD_TOKEN_RETRY_SECONDS = 60.0
 _MEDIA_KINDS = ("photo", "video", "video_note", "voice", "audio", "document")
 _DEFAULT_TYPES = {"photo": "image/jpeg", "video_note": "video/mp4"}  # Telegram omits these
 
@@ -233,9 +236,15 @@ class TelegramChannel:
     async def send(self, message: OutboundMessage) -> str:
         """Send one reply, with inline buttons when the flow offers choices.
 
+        What Telegram says about this chat is final (the user blocked the bot, the chat does
+        not exist, the group moved); what it says about itself or the network passes.
+
         Raises:
-            RetryLater: Telegram said 429 (its retry_after is honoured) or was unreachable.
-            SendFailed: Telegram refused the message for good (blocked bot, bad chat, bad token).
+            RetryLater: Telegram said 429 (its retry_after is honoured), 5xx, was unreachable,
+                or refused the bot token (a setting to fix; the reply must not be lost).
+            SendFailed: Telegram refused this message for good (Forbidden: blocked bot or
+                deactivated user; BadRequest: chat not found, text too long...; the chat
+                migrated to a supergroup).
         """
         try:
             sent = await self._bot.send_message(
@@ -245,11 +254,21 @@ class TelegramChannel:
             )
         except RetryAfter as exc:
             raise RetryLater(as_seconds(exc.retry_after), f"Telegram 429: {exc}") from exc
-        except (BadRequest, Forbidden, InvalidToken) as exc:  # subclasses of NetworkError too
+        except ChatMigrated as exc:
+            raise SendFailed(
+                f"Telegram: the group moved to chat {exc.new_chat_id}; the client must write "
+                "from there"
+            ) from exc
+        except InvalidToken as exc:  # 401, or 404 for a malformed token
+            raise RetryLater(
+                BAD_TOKEN_RETRY_SECONDS,
+                f"Telegram refused the bot token (check LOKET_TELEGRAM_TOKEN): {exc.message}",
+            ) from exc
+        except (BadRequest, Forbidden) as exc:  # BadRequest is a NetworkError: before it
             raise SendFailed(f"Telegram refused the message: {exc.message}") from exc
         except NetworkError as exc:  # 5xx, timeouts, connection refused
             raise RetryLater(NETWORK_RETRY_SECONDS, f"Telegram unreachable: {exc}") from exc
-        except TelegramError as exc:
+        except TelegramError as exc:  # an unreadable answer, Conflict...: nothing final
             raise RetryLater(NETWORK_RETRY_SECONDS, f"Telegram error: {exc}") from exc
         return str(sent.message_id)
 

@@ -35,6 +35,15 @@ WHATSAPP_PREFIX = "whatsapp:"
 DEFAULT_REGION = "ID"  # numbers written without +62 are Indonesian
 RATE_LIMITED_SECONDS = 2.0  # Twilio's 429 carries no Retry-After; the outbox backs off more
 UNREACHABLE_SECONDS = 5.0
+BAD_CREDENTIALS_SECONDS = 60.0  # a 401 is our settings, not the reply: retried till fixed
+# Twilio error codes that retrying will never fix, with what an agent needs to know. Any other
+# 4xx is final too (the request itself is wrong); these only get a clearer reason.
+REFUSALS = {
+    21211: "the number is not a valid phone number",
+    21614: "the number cannot receive SMS (not a mobile number)",
+    21610: "the client unsubscribed from this sender (replied STOP); they must write START",
+    63016: "outside WhatsApp's 24-hour window: only an approved template may be sent",
+}
 MAX_MEDIA = 10  # Twilio sends at most 10 media per message
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
 
@@ -59,6 +68,12 @@ class TwilioRefused(SendFailed):
     def __init__(self, reason: str, code: int | None) -> None:
         super().__init__(reason)
         self.code = code
+
+
+def refusal(code: int | None, detail: str) -> str:
+    """The reason an agent sees for a refused message: what the code means, then Twilio's text."""
+    known = REFUSALS.get(code) if code is not None else None
+    return f"Twilio error {code}: " + (f"{known} ({detail})" if known else detail)
 
 
 def e164(raw: str, region: str = DEFAULT_REGION) -> str:
@@ -255,9 +270,13 @@ class TwilioAccount:
     async def create_message(self, **fields: Any) -> str:
         """Create a Message through the REST API; returns its SID.
 
+        429, 5xx and network errors pass, so they are retried; a 401 is retried too, since
+        rotated or mistyped credentials are fixed in the settings, not in the reply. Any other
+        4xx is Twilio refusing this message (bad number, unsubscribed, outside the window).
+
         Raises:
-            RetryLater: Twilio said 429 or 5xx, or could not be reached.
-            TwilioRefused: Twilio refused the message (bad number, outside the window...).
+            RetryLater: Twilio said 429, 5xx or 401, or could not be reached.
+            TwilioRefused: Twilio refused the message for good; the reason names the code.
         """
         if self.status_callback:
             fields.setdefault("status_callback", self.status_callback)
@@ -268,7 +287,12 @@ class TwilioAccount:
                 raise RetryLater(RATE_LIMITED_SECONDS, f"Twilio 429: {exc.msg}") from exc
             if exc.status >= 500:
                 raise RetryLater(UNREACHABLE_SECONDS, f"Twilio {exc.status}: {exc.msg}") from exc
-            raise TwilioRefused(f"Twilio error {exc.code}: {exc.msg}", exc.code) from exc
+            if exc.status == 401:
+                raise RetryLater(
+                    BAD_CREDENTIALS_SECONDS,
+                    f"Twilio refused the credentials (check LOKET_TWILIO_*): {exc.msg}",
+                ) from exc
+            raise TwilioRefused(refusal(exc.code, exc.msg), exc.code) from exc
         except (aiohttp.ClientError, TimeoutError, OSError) as exc:
             raise RetryLater(UNREACHABLE_SECONDS, f"Twilio unreachable: {exc!r}") from exc
         return str(message.sid)

@@ -30,6 +30,7 @@ from chatbot.agent_desk import (
 from chatbot.clock import Clock
 from chatbot.errors import LoketError, MediaUnavailable, UnknownCase
 from chatbot.escalation import NEXT_STATUSES, EscalationDesk
+from chatbot.outbox import send_again
 from chatbot.web.auth import StaffUser, SupervisorUser, page_templates, verify_csrf
 from chatbot.web.errors import STATUS
 from db import agent_queries as aq
@@ -243,6 +244,22 @@ async def reply(
         case_id,
         lambda: _agents(request).reply(case_id, user, text=text, phrase=phrase or None),
         "sent",
+    )
+
+
+@router.post("/cases/{case_id}/messages/{message_id}/resend")
+async def resend(request: Request, case_id: int, message_id: int, user: StaffUser) -> Response:
+    """Send a reply that was not delivered again, once its cause is gone (chatbot/outbox.py)."""
+    engine = request.app.state.engine
+    now = _now(request)
+    return await _act(
+        request,
+        user,
+        case_id,
+        lambda: send_again(
+            engine, case_id=case_id, message_id=message_id, actor=user.name, now=now
+        ),
+        "resent",
     )
 
 

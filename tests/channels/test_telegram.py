@@ -217,21 +217,58 @@ async def test_send_asks_to_retry_when_bot_api_says_429(
     assert caught.value.seconds == 3
 
 
+@pytest.mark.parametrize(
+    ("status", "description"),
+    [(500, "Internal Server Error"), (502, "Bad Gateway"), (503, "Service Unavailable")],
+)
 async def test_send_asks_to_retry_on_a_server_error(
-    live: TelegramChannel, bot_api: FakeBotApi
+    live: TelegramChannel, bot_api: FakeBotApi, status: int, description: str
 ) -> None:
     bot_api.answer(
         "sendMessage",
-        status=502,
-        json={"ok": False, "error_code": 502, "description": "Bad Gateway"},
+        status=status,
+        json={"ok": False, "error_code": status, "description": description},
     )
     with pytest.raises(RetryLater):
         await live.send(OutboundMessage(channel="telegram", chat_id="42", text="Halo kak"))
 
 
+async def test_a_rejected_token_is_retried_not_failed(
+    live: TelegramChannel, bot_api: FakeBotApi
+) -> None:
+    bot_api.answer(
+        "sendMessage",
+        status=401,
+        json={"ok": False, "error_code": 401, "description": "Unauthorized"},
+    )
+    with pytest.raises(RetryLater, match="LOKET_TELEGRAM_TOKEN"):
+        await live.send(OutboundMessage(channel="telegram", chat_id="42", text="Halo kak"))
+
+
+async def test_a_migrated_group_fails_for_good_naming_the_new_chat(
+    live: TelegramChannel, bot_api: FakeBotApi
+) -> None:
+    bot_api.answer(
+        "sendMessage",
+        status=400,
+        json={
+            "ok": False,
+            "error_code": 400,
+            "description": "Bad Request: group chat was upgraded to a supergroup chat",
+            "parameters": {"migrate_to_chat_id": -1001234567890},
+        },
+    )
+    with pytest.raises(SendFailed, match="-1001234567890"):
+        await live.send(OutboundMessage(channel="telegram", chat_id="-42", text="Halo kak"))
+
+
 @pytest.mark.parametrize(
     ("status", "description"),
-    [(403, "Forbidden: bot was blocked by the user"), (400, "Bad Request: chat not found")],
+    [
+        (403, "Forbidden: bot was blocked by the user"),
+        (403, "Forbidden: user is deactivated"),
+        (400, "Bad Request: chat not found"),
+    ],
 )
 async def test_send_fails_for_good_when_telegram_refuses(
     live: TelegramChannel, bot_api: FakeBotApi, status: int, description: str

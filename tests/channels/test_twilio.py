@@ -235,6 +235,45 @@ async def test_send_fails_for_good_on_a_bad_number(
         await whatsapp.send(OutboundMessage(channel="whatsapp", chat_id="+620", text="Halo"))
 
 
+@pytest.mark.parametrize(
+    ("code", "message", "reason"),
+    [
+        (21211, "The 'To' number +620 is not a valid phone number.", "not a valid phone number"),
+        (21614, "'To' number is not a valid mobile number", "cannot receive SMS"),
+        (21610, "Attempt to send to unsubscribed recipient", "unsubscribed"),
+    ],
+)
+async def test_sms_refusals_fail_for_good_with_the_reason(
+    account: TwilioAccount, twilio_api: FakeTwilioApi, code: int, message: str, reason: str
+) -> None:
+    twilio_api.fail_next(400, code, message)
+    sms = SmsChannel(account, "+14155552671")
+    with pytest.raises(SendFailed, match=reason) as caught:
+        await sms.send(OutboundMessage(channel="sms", chat_id=CLIENT, text="Halo"))
+    assert str(code) in str(caught.value)
+    assert message in str(caught.value)  # Twilio's own words stay next to ours
+    assert len(twilio_api.calls()) == 1
+
+
+async def test_whatsapp_window_refusal_without_template_fails_with_the_reason(
+    whatsapp: WhatsAppChannel, twilio_api: FakeTwilioApi
+) -> None:
+    twilio_api.fail_next(
+        400, 63016, "Failed to send freeform message because you are outside the allowed window."
+    )
+    with pytest.raises(SendFailed, match="24-hour window"):
+        await whatsapp.send(OutboundMessage(channel="whatsapp", chat_id=CLIENT, text="Halo"))
+    assert len(twilio_api.calls()) == 1
+
+
+async def test_rejected_credentials_are_retried_not_failed(
+    whatsapp: WhatsAppChannel, twilio_api: FakeTwilioApi
+) -> None:
+    twilio_api.fail_next(401, 20003, "Authenticate")
+    with pytest.raises(RetryLater, match="credentials"):
+        await whatsapp.send(OutboundMessage(channel="whatsapp", chat_id=CLIENT, text="Halo"))
+
+
 async def test_send_retries_later_when_twilio_is_unreachable(clock: FrozenClock) -> None:
     account = TwilioAccount.open(
         account_sid=ACCOUNT_SID,

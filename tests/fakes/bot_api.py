@@ -2,7 +2,8 @@
 
 It answers like api.telegram.org (`{"ok": true, "result": ...}`), records every call with
 the form fields PTB posted, and can be told to answer a method with an error (429, 5xx...)
-or to take its time, once per queued answer.
+or to take its time, once per queued answer. It can also be down for a while (`outage`), or
+hold one chat's sends unanswered until the test lets them go (`hold`, `release`).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import threading
 import time
 from collections import defaultdict, deque
 from dataclasses import dataclass, field
+from http import HTTPStatus
 from typing import Any
 
 from starlette.applications import Starlette
@@ -48,6 +50,9 @@ class FakeBotApi:
         self._lock = threading.Lock()
         self._ids = itertools.count(1000)
         self.delay = 0.0  # seconds every sendMessage takes (restart tests)
+        self.outage: int | None = None  # while set, every sendMessage answers this 5xx status
+        self._held: dict[str, threading.Event] = {}  # chat id -> set when its sends may go
+        self._holding: dict[str, int] = defaultdict(int)  # chat id -> sends waiting now
         self.updates: deque[dict[str, Any]] = deque()  # what getUpdates hands out
         self.files: dict[str, bytes] = {}  # file_id -> content, for getFile and downloads
         self._server = ThreadedServer(
@@ -65,7 +70,27 @@ class FakeBotApi:
         return self
 
     def stop(self) -> None:
+        with self._lock:
+            for gate in self._held.values():
+                gate.set()
         self._server.stop()
+
+    def hold(self, chat_id: str | int) -> None:
+        """Leave sendMessage calls to this chat unanswered until `release(chat_id)`."""
+        with self._lock:
+            self._held[str(chat_id)] = threading.Event()
+
+    def release(self, chat_id: str | int) -> None:
+        """Answer the held sends to this chat (and the ones after them) as usual."""
+        with self._lock:
+            gate = self._held.pop(str(chat_id), None)
+        if gate is not None:
+            gate.set()
+
+    def holding(self, chat_id: str | int) -> int:
+        """How many sends to this chat are being held right now."""
+        with self._lock:
+            return self._holding[str(chat_id)]
 
     def answer(self, method: str, *, status: int, json: dict[str, Any]) -> None:
         """Answer the next call of `method` with this status and body, once."""
@@ -89,8 +114,13 @@ class FakeBotApi:
                 k: getattr(v, "filename", None) or str(v)  # an upload: recorded by its name
                 for k, v in received.items()
             }
+        if method == "sendMessage":
+            await self._wait_while_held(request, form.get("chat_id", ""))
         with self._lock:
             queued = self._answers[method].popleft() if self._answers[method] else None
+        if queued is None and method == "sendMessage" and self.outage is not None:
+            reason = HTTPStatus(self.outage).phrase
+            queued = (self.outage, {"ok": False, "error_code": self.outage, "description": reason})
         if queued is not None:
             status, body = queued
             with self._lock:
@@ -106,6 +136,22 @@ class FakeBotApi:
         with self._lock:
             self._calls.append(Call(method, token, form))
         return JSONResponse({"ok": True, "result": self._result(method, form)})
+
+    async def _wait_while_held(self, request: Request, chat_id: str) -> None:
+        """Until the chat is released, or the client gives up (it still counts as sent)."""
+        with self._lock:
+            gate = self._held.get(chat_id)
+            if gate is None:
+                return
+            self._holding[chat_id] += 1
+        try:
+            while not gate.is_set():  # polled: the server's loop keeps answering other chats
+                if await request.is_disconnected():
+                    break
+                await asyncio.sleep(0.005)
+        finally:
+            with self._lock:
+                self._holding[chat_id] -= 1
 
     async def _download(self, request: Request) -> Response:
         data = self.files.get(request.path_params["file_id"])

@@ -1,18 +1,30 @@
-"""Delivery that loses nothing: 429 and 5xx retried until sent, order kept per chat, rate
-limits, failures marked, and a restart in the middle of delivery."""
+"""Delivery that loses nothing: 429 and 5xx retried until sent or the channel's deadline,
+order kept per chat, rate limits, refusals marked at once, each send recorded as it returns,
+and a restart (or a kill) in the middle of delivery."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import RowMapping
 
-from chatbot.outbox import OutboxDispatcher, RateLimit, RateLimiter
+from chatbot.outbox import (
+    LEASE,
+    OutboxDispatcher,
+    RateLimit,
+    RateLimiter,
+    backoff_seconds,
+    send_again,
+)
 from chatbot.web.app import create_app
+from db import queries
+from db.engine import as_utc
 from settings import Settings
 from tests.clock import FrozenClock
 from tests.fakes.bot_api import FakeBotApi
@@ -140,28 +152,83 @@ def test_twilio_429_and_5xx_end_in_delivery(
     assert bodies[2:] == [r["text"] for r in rows]  # two refused tries, then each reply once
 
 
-def test_a_reply_that_keeps_failing_is_marked_failed_not_lost(
+def due_in(row: dict[str, Any], clock: FrozenClock) -> float:
+    """Seconds until a pending reply is tried again."""
+    due_at = as_utc(row["due_at"])
+    assert due_at is not None
+    return (due_at - clock.now()).total_seconds()
+
+
+def test_backoff_doubles_from_a_second_up_to_five_minutes() -> None:
+    expected = [1, 2, 4, 8, 16, 32, 64, 128, 256, 300, 300]
+    assert [backoff_seconds(n) for n in range(1, 12)] == expected
+    assert backoff_seconds(100_000) == 300  # a day of retries: no overflow, still capped
+
+
+def test_an_outage_longer_than_eight_attempts_only_delays_the_replies(
+    manual: TestClient, bot_api: FakeBotApi, clock: FrozenClock
+) -> None:
+    say(manual, CHAT, 1, "halo kak")
+    engine = engine_of(manual)
+    bot_api.outage = 502
+    waits = []
+    for _ in range(12):  # about 15 minutes of Bad Gateway; the old limit was 8 attempts
+        assert dispatch(manual) == 1
+        head, second = outbound(engine, "telegram")
+        assert (head["status"], second["status"]) == ("pending", "pending")
+        assert "Bad Gateway" in head["error"]
+        waits.append(due_in(head, clock))
+        clock.advance(seconds=waits[-1] - 1)
+        assert dispatch(manual) == 0  # not before its back-off, and the second waits behind
+        clock.advance(seconds=1)
+    # the channel asks for 2 s on a network error, which beats the first 1 s of back-off
+    assert waits == [2, 2, 4, 8, 16, 32, 64, 128, 256, 300, 300, 300]
+    bot_api.outage = None
+    while dispatch(manual):
+        pass
+    rows = outbound(engine, "telegram")
+    assert [(r["status"], r["error"]) for r in rows] == [("sent", None), ("sent", None)]
+    assert bot_api.sent_texts(CHAT)[-2:] == [r["text"] for r in rows]  # in order, once each
+
+
+def test_retries_stop_at_the_channels_deadline_not_an_attempt_count(
     live_settings: Settings, bot_api: FakeBotApi, clock: FrozenClock
 ) -> None:
-    limited = live_settings.model_copy(update={"outbox_max_attempts": 2})
-    with TestClient(create_app(limited, clock=clock, run_outbox=False)) as client:
+    hour = live_settings.model_copy(update={"outbox_deadline_minutes_telegram": 60})
+    with TestClient(create_app(hour, clock=clock, run_outbox=False)) as client:
         say(client, CHAT, 1, "halo kak")
-        for _ in range(2):
-            bot_api.answer(
-                "sendMessage",
-                status=502,
-                json={"ok": False, "error_code": 502, "description": "Bad Gateway"},
-            )
-        dispatch(client)
-        clock.advance(seconds=60)
-        dispatch(client)
-        first = outbound(engine_of(client), "telegram")[0]
+        engine = engine_of(client)
+        written = as_utc(outbound(engine, "telegram")[0]["created_at"])
+        assert written is not None
+        bot_api.outage = 503
+        tried_at = []
+        while outbound(engine, "telegram")[0]["status"] == "pending":
+            tried_at.append(clock.now())
+            assert dispatch(client) == 1
+            head = outbound(engine, "telegram")[0]
+            if head["status"] == "pending":
+                clock.advance(seconds=due_in(head, clock))
+        first = outbound(engine, "telegram")[0]
         assert first["status"] == "failed"
-        assert "gave up after 2 attempts" in first["error"]
-        assert "Bad Gateway" in first["error"]
+        assert len(tried_at) == 20  # 1 + 9 doubling waits (2, 2, 4 ... 256 s) + 10 of 5 min
+        assert tried_at[-1] - written <= timedelta(minutes=60)
+        assert tried_at[-1] + timedelta(minutes=5) - written > timedelta(minutes=60)
+        assert first["error"].startswith("gave up after 20 attempts in 58m: ")
+        assert "Service Unavailable" in first["error"]
+        bot_api.outage = None
+        assert dispatch(client) == 1  # the chat's next reply goes on
+        assert [r["status"] for r in outbound(engine, "telegram")] == ["failed", "sent"]
+        clock.advance(hours=2)  # an agent sends it again, long past its first deadline
+        send_again(
+            engine, case_id=first["case_id"], message_id=first["id"], actor="sari", now=clock.now()
+        )
+        bot_api.outage = 502
+        assert dispatch(client) == 1
+        again = outbound(engine, "telegram")[0]
+        assert (again["status"], again["attempts"]) == ("pending", 1)  # a fresh deadline
 
 
-def test_blocked_bot_fails_at_once_with_telegrams_reason(
+def test_blocked_bot_fails_at_once_with_telegrams_reason_and_the_chat_goes_on(
     manual: TestClient, bot_api: FakeBotApi
 ) -> None:
     say(manual, CHAT, 1, "halo kak")
@@ -174,10 +241,115 @@ def test_blocked_bot_fails_at_once_with_telegrams_reason(
             "description": "Forbidden: bot was blocked by the user",
         },
     )
-    dispatch(manual)
-    first = outbound(engine_of(manual), "telegram")[0]
+    assert dispatch(manual) == 1
+    first, second = outbound(engine_of(manual), "telegram")
     assert first["status"] == "failed"
     assert "blocked" in first["error"]
+    assert second["status"] == "pending"
+    assert dispatch(manual) == 1  # no retry of the refused one: the next reply is the head
+    first, second = outbound(engine_of(manual), "telegram")
+    assert (first["status"], second["status"]) == ("failed", "sent")
+    assert len(bot_api.calls("sendMessage")) == 2
+
+
+def test_an_unsubscribed_sms_client_fails_at_once_with_the_reason(
+    manual: TestClient, twilio_api: FakeTwilioApi
+) -> None:
+    body, headers = twilio_signed(f"{PUBLIC}/webhooks/twilio", twilio_form("sms_text"), AUTH_TOKEN)
+    assert manual.post("/webhooks/twilio", content=body, headers=headers).status_code == 200
+    twilio_api.fail_next(400, 21610, "Attempt to send to unsubscribed recipient")
+    assert dispatch(manual) == 1
+    first = outbound(engine_of(manual), "sms")[0]
+    assert first["status"] == "failed"
+    assert "21610" in first["error"]
+    assert "unsubscribed" in first["error"]
+    assert len(twilio_api.calls()) == 1
+
+
+def test_a_chats_later_replies_wait_while_its_head_is_leased_or_backing_off(
+    manual: TestClient, clock: FrozenClock
+) -> None:
+    say(manual, CHAT, 1, "halo kak")  # salam, then welcome
+    say(manual, CHAT + 1, 1, "halo kak")
+    engine = engine_of(manual)
+
+    def due() -> list[RowMapping]:
+        with engine.connect() as conn:
+            return queries.list_due_outbox(conn, now=clock.now(), limit=100)
+
+    head, other = due()
+    second = outbound(engine, "telegram", str(CHAT))[1]
+    assert other["chat_id"] == str(CHAT + 1)
+    with engine.begin() as conn:  # being sent: leased
+        until = clock.now() + LEASE
+        assert queries.claim_outbox(conn, item_id=head["id"], due_at=head["due_at"], until=until)
+    assert [r["id"] for r in due()] == [other["id"]]
+    with engine.begin() as conn:  # the send failed: backing off
+        later = clock.now() + timedelta(minutes=5)
+        queries.mark_retry(conn, item_id=head["id"], attempts=1, due_at=later, error="down")
+    clock.advance(minutes=4)
+    assert [r["id"] for r in due()] == [other["id"]]
+    clock.advance(minutes=1)
+    assert [r["id"] for r in due()] == [head["id"], other["id"]]  # the head, never the second
+    with engine.begin() as conn:  # failed for good: the chat goes on
+        queries.mark_failed(conn, item_id=head["id"], error="refused", now=clock.now())
+    assert [r["id"] for r in due()] == [second["id"], other["id"]]
+
+
+def test_each_send_is_recorded_when_it_returns_not_after_the_round(
+    manual: TestClient, bot_api: FakeBotApi
+) -> None:
+    chats = [CHAT, CHAT + 1, CHAT + 2]
+    for chat in chats:
+        say(manual, chat, 1, "halo kak")
+    engine = engine_of(manual)
+    bot_api.hold(CHAT)  # Telegram sits on this chat's send while it answers the others
+    round_ = manual.portal.start_task_soon(manual.app.state.dispatcher.dispatch_once)  # type: ignore[union-attr, attr-defined]
+    wait_for(lambda: bot_api.holding(CHAT) == 1, what="the held send")
+
+    def heads() -> list[str]:
+        return [outbound(engine, "telegram", str(chat))[0]["status"] for chat in chats]
+
+    wait_for(lambda: heads() == ["pending", "sent", "sent"], what="the answered sends recorded")
+    assert not round_.done()
+    bot_api.release(CHAT)
+    assert round_.result(timeout=15) == 3
+    assert heads() == ["sent", "sent", "sent"]
+
+
+def test_a_kill_mid_round_sends_again_only_the_reply_in_flight(
+    manual: TestClient, bot_api: FakeBotApi, clock: FrozenClock
+) -> None:
+    chats = [CHAT, CHAT + 1, CHAT + 2]
+    for chat in chats:
+        say(manual, chat, 1, "halo kak")
+    engine = engine_of(manual)
+    bot_api.hold(CHAT)
+    round_ = manual.portal.start_task_soon(manual.app.state.dispatcher.dispatch_once)  # type: ignore[union-attr, attr-defined]
+    wait_for(lambda: bot_api.holding(CHAT) == 1, what="the held send")
+    wait_for(
+        lambda: all(
+            outbound(engine, "telegram", str(c))[0]["status"] == "sent" for c in chats[1:]
+        ),
+        what="the answered sends recorded",
+    )
+    round_.cancel()  # the dispatcher dies with one send in flight, as under SIGKILL
+    wait_for(lambda: bot_api.holding(CHAT) == 0, what="the send in flight to be dropped")
+    bot_api.release(CHAT)
+    assert outbound(engine, "telegram", str(CHAT))[0]["status"] == "pending"  # leased
+    assert dispatch(manual) == 2  # the others' next replies; the leased one waits its lease
+    clock.advance(seconds=LEASE.total_seconds())
+    while dispatch(manual):
+        pass
+    for chat in chats:
+        rows = outbound(engine, "telegram", str(chat))
+        assert [r["status"] for r in rows] == ["sent", "sent"]
+        texts = bot_api.sent_texts(chat)
+        if chat == CHAT:  # the one in flight may have reached Telegram: at most twice
+            assert texts[-2:] == [r["text"] for r in rows]
+            assert texts[0] == rows[0]["text"]
+        else:
+            assert texts == [r["text"] for r in rows]  # nothing recorded was sent again
 
 
 def test_per_chat_limit_spaces_replies_to_one_chat(

@@ -379,3 +379,78 @@ def test_a_telegram_photo_is_fetched_through_the_bot(
             client.portal.call(close_bot, channel.bot)  # in the loop that opened its connections
     finally:
         app.state.engine.dispose()
+
+
+def test_a_reply_not_delivered_can_be_sent_again_from_the_case_page(
+    settings: Settings, clock: FrozenClock, tmp_path: Path, bot_api: FakeBotApi
+) -> None:
+    from chatbot.web.app import create_app
+
+    channel = TelegramChannel(make_bot(TOKEN, f"{bot_api.url}/bot"), SECRET)
+    app = create_app(
+        settings.model_copy(
+            update={"media_dir": tmp_path / "media", "telegram_max_per_chat_per_second": 1000.0}
+        ),
+        clock=clock,
+        channels={"telegram": channel},
+        run_outbox=False,
+        run_timers=False,
+    )
+    engine = app.state.engine
+    case_id = say(app, "4243", "halo kak")  # two replies: salam, then welcome
+    blocked = "Forbidden: bot was blocked by the user"
+    bot_api.answer(
+        "sendMessage", status=403, json={"ok": False, "error_code": 403, "description": blocked}
+    )
+
+    def replies() -> list[dict[str, object]]:
+        with engine.connect() as conn:
+            rows = queries.list_messages(conn, case_ids=[case_id])
+        return [dict(r) for r in rows if r["direction"] == "out"]
+
+    try:
+        with TestClient(app) as client:
+            assert client.portal is not None
+            dispatch = app.state.dispatcher.dispatch_once
+            while client.portal.call(dispatch):
+                pass
+            failed, welcome = replies()
+            assert (failed["status"], welcome["status"]) == ("failed", "sent")
+            resend = f"/desk/cases/{case_id}/messages/{failed['id']}/resend"
+            assert client.post(resend, follow_redirects=False).status_code == 401
+
+            add_user(app, "sari", "agent")
+            token = login(client, "sari", csrf_header=False)
+            page = client.get(f"/desk/cases/{case_id}").text
+            assert "not delivered: Telegram refused the message: " in page
+            assert f'action="{resend}"' in page  # next to the failed reply, and only there
+            assert page.count("/resend") == 1
+            assert client.post(resend, follow_redirects=False).status_code == 403  # no CSRF
+            assert replies()[0]["status"] == "failed"
+
+            clock.advance(minutes=30)
+            answer = client.post(resend, data={"csrf_token": token}, follow_redirects=False)
+            assert answer.status_code == 303
+            assert answer.headers["location"] == f"/desk/cases/{case_id}?done=resent"
+            again = replies()[0]
+            assert (again["status"], again["error"], again["attempts"]) == ("pending", None, 0)
+            assert again["due_at"].replace(tzinfo=None) == clock.now().replace(tzinfo=None)
+            assert events(engine, case_id)[-1] == (
+                "resent",
+                "sari",
+                f"message {failed['id']}, which had failed: Telegram refused the message: "
+                "Forbidden: bot was blocked by the user",
+            )
+            page = client.get(f"/desk/cases/{case_id}/fragment").text
+            assert "/resend" not in page  # pending again: no button
+
+            answer = client.post(resend, data={"csrf_token": token})  # twice: refused
+            assert answer.status_code == 403
+            assert "is not a failed reply" in answer.text
+
+            assert client.portal.call(dispatch) == 1  # the client unblocked the bot
+            assert [r["status"] for r in replies()] == ["sent", "sent"]
+            assert bot_api.sent_texts("4243")[-1] == failed["text"]
+            client.portal.call(close_bot, channel.bot)
+    finally:
+        engine.dispose()
