@@ -144,6 +144,7 @@ class OutboxDispatcher:
         self._limiter = RateLimiter(limits or {}, monotonic)
         self._concurrency = concurrency  # sends in flight at once; make_bot's pool matches
         self._sending: asyncio.Semaphore | None = None
+        self._wake: asyncio.Event | None = None
 
     async def run(self, poll_seconds: float, stop: asyncio.Event) -> None:
         """Dispatch until `stop` is set; a failing round is logged, never fatal.
@@ -151,6 +152,13 @@ class OutboxDispatcher:
         A round in progress is finished before returning, so a graceful shutdown leaves no
         reply sent but unmarked (which would be sent again after the restart).
         """
+        wake = self._wake = asyncio.Event()
+
+        async def wake_on_stop() -> None:
+            await stop.wait()
+            wake.set()
+
+        watcher = asyncio.create_task(wake_on_stop())
         while not stop.is_set():
             try:
                 sent = await self.dispatch_once()
@@ -159,7 +167,14 @@ class OutboxDispatcher:
                 sent = 0
             if not sent:
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), timeout=poll_seconds)
+                    await asyncio.wait_for(wake.wait(), timeout=poll_seconds)
+                wake.clear()
+        watcher.cancel()
+
+    def wake(self) -> None:
+        """New replies were written in this process (the stepper): look now, not at the tick."""
+        if self._wake is not None:
+            self._wake.set()
 
     async def _db(self, work: Callable[..., Any], *args: Any) -> Any:
         return await asyncio.get_running_loop().run_in_executor(self._executor, work, *args)
