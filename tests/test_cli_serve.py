@@ -40,7 +40,9 @@ def update(n: int, text: str) -> dict[str, object]:
     }
 
 
-def wait_for(check: object, timeout: float = 30.0) -> None:
+# 90 s: on a loaded 2-core machine (two xdist workers, PostgreSQL beside them) serve took
+# over 30 s to answer /healthz; the wait ends as soon as it answers.
+def wait_for(check: object, timeout: float = 90.0) -> None:
     deadline = time.monotonic() + timeout
     while not check():  # type: ignore[operator]
         assert time.monotonic() < deadline, "timed out"
