@@ -1,15 +1,32 @@
 #!/usr/bin/env bash
 # Install everything the tests need on a fresh Debian machine, then run linters, type checks,
-# architecture contracts and the whole test suite. `.ci/run` runs exactly this.
+# architecture contracts and the whole test suite twice: on SQLite, then on a throwaway
+# PostgreSQL server that this script starts and stops itself. `.ci/run` runs exactly this.
+# Extra arguments go to both pytest runs. docs/testing.md explains the choices and timings.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+APT_UPDATED=""
+apt_install() {
+  [ -n "$APT_UPDATED" ] || { $SUDO apt-get update -qq; APT_UPDATED=1; }
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "$@" >/dev/null
+}
+
 if ! command -v chromium >/dev/null 2>&1; then
   echo "--- installing Debian chromium for the browser tests"
-  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
+  apt_install chromium
 fi
+
+# Debian's server binaries live in /usr/lib/postgresql/VERSION/bin, outside PATH; the newest
+# installed version is used.
+pg_bindir() { find /usr/lib/postgresql -maxdepth 2 -name bin -type d 2>/dev/null | sort -V | tail -n 1; }
+if [ -z "$(pg_bindir)" ] || [ ! -x "$(pg_bindir)/initdb" ]; then
+  echo "--- installing Debian postgresql for the PostgreSQL run"
+  apt_install postgresql
+fi
+PG_BIN="$(pg_bindir)"
+PG_VERSION="$("$PG_BIN/postgres" --version | sed -E 's/.* ([0-9]+)(\.[0-9]+)*.*/\1/')"
 
 echo "--- installing Loket with its test extra into .venv"
 [ -x .venv/bin/python ] || python3 -m venv .venv
@@ -23,5 +40,49 @@ echo "--- mypy"
 .venv/bin/mypy chatbot flows db settings.py
 echo "--- import contracts"
 .venv/bin/lint-imports
-echo "--- pytest"
-.venv/bin/python -m pytest "$@"
+
+# pytest-xdist workers: 2 measured fastest on the 2-core CI machine (docs/testing.md); a
+# bigger machine may set LOKET_TEST_WORKERS=auto.
+WORKERS="${LOKET_TEST_WORKERS:-2}"
+
+# A private PostgreSQL: its own data directory and socket directory under a temporary folder,
+# no TCP listener (nothing to collide with on the machine), and durability off, since the data
+# is thrown away. initdb and the server refuse to run as root, so as root they run as the
+# `postgres` user that Debian's package creates.
+PG_TMP="$(mktemp -d -t loket-pg.XXXXXX)"
+PG_DATA="$PG_TMP/data"
+PG_PORT=54329  # names the socket file only (listen_addresses is empty)
+as_pg() {
+  if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+stop_postgres() {
+  if [ -f "$PG_DATA/postmaster.pid" ]; then
+    as_pg "$PG_BIN/pg_ctl" -D "$PG_DATA" -m immediate -w stop >/dev/null 2>&1 || true
+  fi
+  rm -rf "$PG_TMP"
+}
+trap stop_postgres EXIT
+[ "$(id -u)" -eq 0 ] && chown postgres: "$PG_TMP"
+as_pg "$PG_BIN/initdb" -D "$PG_DATA" -A trust -U postgres -E UTF8 --locale=C.UTF-8 --no-sync \
+  >"$PG_TMP/initdb.log" 2>&1 || { cat "$PG_TMP/initdb.log"; exit 1; }
+PG_OPTS="-p $PG_PORT -k $PG_TMP -c listen_addresses= -c max_connections=300"
+PG_OPTS+=" -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+PG_OPTS+=" -c wal_level=minimal -c max_wal_senders=0 -c max_wal_size=1GB"
+PG_OPTS+=" -c checkpoint_timeout=1h -c shared_buffers=256MB"
+as_pg "$PG_BIN/pg_ctl" -D "$PG_DATA" -l "$PG_TMP/server.log" -o "$PG_OPTS" -w start >/dev/null \
+  || { cat "$PG_TMP/server.log"; exit 1; }
+PG_URL="postgresql+psycopg://postgres@/postgres?host=$PG_TMP&port=$PG_PORT"
+
+status=0
+echo "--- pytest (SQLite)"
+SECONDS=0
+.venv/bin/python -m pytest -n "$WORKERS" "$@" || status=1
+echo "(SQLite run: ${SECONDS}s)"
+
+echo "--- pytest (PostgreSQL $PG_VERSION)"
+SECONDS=0
+TEST_DATABASE_URL="$PG_URL" .venv/bin/python -m pytest -n "$WORKERS" "$@" || status=1
+echo "(PostgreSQL run: ${SECONDS}s)"
+
+[ "$status" -eq 0 ] || echo "--- FAILED: at least one pytest run failed (see above)"
+exit "$status"

@@ -43,6 +43,8 @@ def update(n: int, text: str) -> dict[str, object]:
     }
 
 
+# 90 s: on a loaded 2-core machine (two xdist workers, PostgreSQL beside them) serve took
+# over 30 s to answer /healthz; the wait ends as soon as it answers.
 def wait_for(check: object, timeout: float = 90.0) -> None:
     deadline = time.monotonic() + timeout
     while not check():  # type: ignore[operator]
