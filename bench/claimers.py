@@ -13,7 +13,7 @@ processes step them. A step is trivial: append (chat, number in chat, message id
 `bench_step` in the step's transaction, so only the queueing is compared.
 
 - loket: ingress is `db.inbox_queries.record_inbound`; each worker runs Loket's own
-  `chatbot.stepper.Stepper` (LISTEN/NOTIFY wake-ups) over a desk whose `step_pending`
+  `chatbot.frontdesk.stepper.Stepper` (LISTEN/NOTIFY wake-ups) over a desk whose `step_pending`
   is Desk's with the flow replaced by the append: `claim_chats` (FOR UPDATE SKIP LOCKED),
   `list_unstepped`, the append and `mark_stepped` in one transaction.
 - procrastinate: ingress defers one job per message with `lock=<chat>` on the producer's
@@ -159,7 +159,7 @@ def loket_produce(url: str, share: list[tuple], start: Any, out: Any) -> None:
 
 def loket_work(url: str, ready: Any) -> None:
     """One worker: Loket's Stepper over the trivial desk, until SIGTERM."""
-    from chatbot.stepper import Stepper
+    from chatbot.frontdesk.stepper import Stepper
 
     engine = make_engine(url)
     stepper = Stepper(TrivialDesk(engine), url)  # type: ignore[arg-type]

@@ -22,9 +22,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from chatbot.bootstrap import open_desk_for  # noqa: E402
 from chatbot.clock import SystemClock  # noqa: E402
 from chatbot.domain import Inbound  # noqa: E402
+from chatbot.runtime.bootstrap import open_desk_for  # noqa: E402
 from settings import Settings  # noqa: E402
 
 # Whole cases as clients type them: an Easy one closed by the survey, a Normal one queued,

@@ -23,8 +23,8 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from chatbot import charts, kpi
-from chatbot.reports import write_daily
+from chatbot.supervision import charts, kpi
+from chatbot.supervision.reports import write_daily
 from db.engine import make_engine, migrate
 from flows.profiles.schema import load_profile
 

@@ -18,12 +18,12 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
-from chatbot.bootstrap import open_desk
+from chatbot.admin.editor import PhraseEditor
 from chatbot.clock import SystemClock
-from chatbot.desk import Desk
 from chatbot.domain import Inbound
-from chatbot.editor import PhraseEditor
-from chatbot.phrases import PhraseBook
+from chatbot.frontdesk.desk import Desk
+from chatbot.frontdesk.phrases import PhraseBook
+from chatbot.runtime.bootstrap import open_desk
 from flows import phrase_keys
 from settings import Settings
 

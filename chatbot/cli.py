@@ -20,14 +20,14 @@ from pydantic import ValidationError
 from telegram.error import RetryAfter, TelegramError
 
 from chatbot import report_cli
-from chatbot.accounts import ROLES, AccountError, Accounts
-from chatbot.bootstrap import open_desk_for
+from chatbot.admin.accounts import ROLES, AccountError, Accounts
+from chatbot.admin.editor import PhraseEditor, to_yaml
 from chatbot.channels.telegram import TelegramChannel, as_seconds
 from chatbot.clock import SystemClock
-from chatbot.desk import Desk
 from chatbot.domain import Inbound, OutButton, buttons_as_text
-from chatbot.editor import PhraseEditor, to_yaml
 from chatbot.errors import MalformedPayload, PhraseRejected
+from chatbot.frontdesk.desk import Desk
+from chatbot.runtime.bootstrap import open_desk_for
 from db import queries
 from db.engine import as_utc, make_engine, migrate, read
 from flows.profiles.schema import ProfileError
@@ -244,7 +244,7 @@ def _list_cases(engine: Any, args: argparse.Namespace) -> int:
 
 
 def _cases_json(conn: Any, rows: list[Any]) -> list[dict[str, Any]]:
-    from chatbot.case_records import cases_json
+    from chatbot.supervision.case_records import cases_json
 
     return cases_json(conn, rows)
 
@@ -451,7 +451,7 @@ def _telegram_set_webhook(settings: Settings, _args: argparse.Namespace) -> int:
 
 def _telegram_poll(settings: Settings, _args: argparse.Namespace) -> int:
     from chatbot.channels.telegram import close_bot
-    from chatbot.wiring import telegram_channel
+    from chatbot.runtime.wiring import telegram_channel
 
     if _telegram_settings(settings) is None:
         return 2

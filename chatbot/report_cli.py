@@ -10,9 +10,9 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from chatbot.bootstrap import open_desk_for
 from chatbot.clock import SystemClock
-from chatbot.kpi import parse_month
+from chatbot.runtime.bootstrap import open_desk_for
+from chatbot.supervision.kpi import parse_month
 from db.engine import read
 from settings import Settings
 
@@ -65,7 +65,7 @@ def _open(settings: Settings) -> Iterator[tuple[Any, Any]]:
 
 
 def _daily(settings: Settings, args: argparse.Namespace) -> int:
-    from chatbot.reports import write_daily
+    from chatbot.supervision.reports import write_daily
 
     with _open(settings) as (engine, profile), read(engine) as conn:
         rows = write_daily(conn, profile, args.date, args.out, now=SystemClock().now())
@@ -74,7 +74,7 @@ def _daily(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _monthly(settings: Settings, args: argparse.Namespace) -> int:
-    from chatbot.reports import monthly_html, write_monthly
+    from chatbot.supervision.reports import monthly_html, write_monthly
 
     try:
         year, month = parse_month(args.month)
@@ -96,7 +96,7 @@ def _monthly(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _export(settings: Settings, args: argparse.Namespace) -> int:
-    from chatbot.reports import export_cases
+    from chatbot.supervision.reports import export_cases
 
     if args.last < args.first:
         print("loket: --to is before --from", file=sys.stderr)
@@ -117,7 +117,7 @@ def _export(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _retention(settings: Settings, _args: argparse.Namespace) -> int:
-    from chatbot.retention import Retention
+    from chatbot.supervision.retention import Retention
 
     with _open(settings) as (engine, profile):
         done = Retention(engine, SystemClock(), media_dir=settings.media_dir).run(profile)

@@ -361,7 +361,7 @@ def list_compensations(conn: Connection, *, case_id: int) -> list[RowMapping]:
     return list(conn.execute(query).mappings())
 
 
-# --- the clocks (chatbot/timers.py) ---
+# --- the clocks (chatbot/frontdesk/timers.py) ---
 
 
 def mark_clock(conn: Connection, *, case_id: int, column: str, at: datetime) -> bool:

@@ -8,8 +8,8 @@ from typing import Any
 
 from sqlalchemy import Engine, select
 
-from chatbot.desk import Desk, Receipt
 from chatbot.domain import Attachment, Inbound
+from chatbot.frontdesk.desk import Desk, Receipt
 from db import queries
 
 _ids = itertools.count(1)

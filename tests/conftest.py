@@ -15,9 +15,9 @@ import pytest
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
-from chatbot.bootstrap import open_desk
-from chatbot.desk import Desk
-from chatbot.phrases import PhraseBook
+from chatbot.frontdesk.desk import Desk
+from chatbot.frontdesk.phrases import PhraseBook
+from chatbot.runtime.bootstrap import open_desk
 from settings import Settings
 from tests.chat_driver import ChatDriver
 from tests.clock import FrozenClock

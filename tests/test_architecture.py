@@ -14,7 +14,7 @@ SETTINGS_ROOTS = {
     "chatbot/cli.py",
     "chatbot/report_cli.py",
     "chatbot/web/app.py",
-    "chatbot/wiring.py",
+    "chatbot/runtime/wiring.py",
     "chatbot/runtime/background.py",
     "chatbot/runtime/prepare.py",
     "chatbot/runtime/web_worker.py",

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import yaml
 
-from chatbot.bootstrap import open_desk
 from chatbot.domain import Inbound
+from chatbot.runtime.bootstrap import open_desk
 from settings import Settings
 from tests.clock import FrozenClock
 from tests.loket_cli import loket

@@ -11,15 +11,15 @@ from collections.abc import Mapping
 
 from sqlalchemy import Engine
 
-from chatbot.agent_desk import AgentDesk
+from chatbot.agents.agent_desk import AgentDesk
+from chatbot.agents.notify import Notifier
 from chatbot.channels.base import Channel
 from chatbot.clock import Clock
-from chatbot.desk import Desk
-from chatbot.notify import Notifier
-from chatbot.stepper import Stepper
-from chatbot.supervision_jobs import SupervisionJobs
-from chatbot.timers import TimerRunner
-from chatbot.wiring import outbox_dispatcher
+from chatbot.frontdesk.desk import Desk
+from chatbot.frontdesk.stepper import Stepper
+from chatbot.frontdesk.timers import TimerRunner
+from chatbot.runtime.wiring import outbox_dispatcher
+from chatbot.supervision.jobs import SupervisionJobs
 from settings import Settings
 
 

@@ -9,7 +9,7 @@ import argparse
 import secrets
 import sys
 
-from chatbot.accounts import Accounts
+from chatbot.admin.accounts import Accounts
 from chatbot.clock import SystemClock
 from db.engine import make_engine, migrate
 from flows.profiles.schema import ProfileError, load_profiles

@@ -11,13 +11,13 @@ import gc
 import logging
 import signal
 
-from chatbot.bootstrap import open_desk_for
 from chatbot.channels.base import Channel
 from chatbot.channels.web import WebChannel
 from chatbot.clock import SystemClock
 from chatbot.runtime.background import Background
+from chatbot.runtime.bootstrap import open_desk_for
 from chatbot.runtime.supervisor import exit_with_parent
-from chatbot.wiring import open_channels, open_notifier
+from chatbot.runtime.wiring import open_channels, open_notifier
 from settings import Settings
 
 logger = logging.getLogger(__name__)

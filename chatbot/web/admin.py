@@ -15,10 +15,10 @@ import yaml
 from fastapi import APIRouter, Depends, Form, HTTPException, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 
-from chatbot.accounts import ROLES, Accounts
-from chatbot.editor import PhraseEditor, ProfileEditor, settings_text, to_yaml
+from chatbot.admin.accounts import ROLES, Accounts
+from chatbot.admin.editor import PhraseEditor, ProfileEditor, settings_text, to_yaml
 from chatbot.errors import LoketError, PhraseRejected, SettingsRejected, UnknownPhrase
-from chatbot.phrases import LOCALES
+from chatbot.frontdesk.phrases import LOCALES
 from chatbot.web.auth import AdminUser, page_templates, verify_csrf
 from flows.profiles.schema import EditableSettings
 

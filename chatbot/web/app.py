@@ -12,18 +12,18 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
-from chatbot.accounts import Accounts
-from chatbot.bootstrap import open_desk_for
+from chatbot.admin.accounts import Accounts
+from chatbot.admin.editor import PhraseEditor, ProfileEditor
+from chatbot.agents.escalation import EscalationDesk
+from chatbot.agents.notify import Notifier
 from chatbot.channels.base import Channel
+from chatbot.channels.media import MediaStore
 from chatbot.channels.web import WebChannel
 from chatbot.clock import Clock, SystemClock
-from chatbot.editor import PhraseEditor, ProfileEditor
-from chatbot.escalation import EscalationDesk
-from chatbot.media import MediaStore
-from chatbot.notify import Notifier
 from chatbot.runtime.background import Background
+from chatbot.runtime.bootstrap import open_desk_for
+from chatbot.runtime.wiring import open_channels, open_notifier
 from chatbot.web import admin, auth, chat, desk_console, errors, kpi, webhooks
-from chatbot.wiring import open_channels, open_notifier
 from db import queries
 from settings import Settings
 

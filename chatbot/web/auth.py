@@ -25,7 +25,7 @@ from starlette.requests import cookie_parser
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from starlette.websockets import WebSocketClose
 
-from chatbot.accounts import Accounts, SessionUser, TooManyAttempts, same_secret
+from chatbot.admin.accounts import Accounts, SessionUser, TooManyAttempts, same_secret
 
 __all__ = [
     "COOKIE",

@@ -20,17 +20,17 @@ from fastapi import APIRouter, Depends, Form, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, StreamingResponse
 
-from chatbot.agent_desk import (
+from chatbot.agents.agent_desk import (
     CONTACT_CHANNELS,
     MANUAL_SOURCES,
     SUPERVISOR_ROLES,
     AgentDesk,
     CaseView,
 )
+from chatbot.agents.escalation import NEXT_STATUSES, EscalationDesk
 from chatbot.clock import Clock
 from chatbot.errors import LoketError, MediaUnavailable, UnknownCase
-from chatbot.escalation import NEXT_STATUSES, EscalationDesk
-from chatbot.outbox import send_again
+from chatbot.frontdesk.outbox import send_again
 from chatbot.web.auth import StaffUser, SupervisorUser, page_templates, verify_csrf
 from chatbot.web.errors import STATUS
 from db import agent_queries as aq
@@ -249,7 +249,7 @@ async def reply(
 
 @router.post("/cases/{case_id}/messages/{message_id}/resend")
 async def resend(request: Request, case_id: int, message_id: int, user: StaffUser) -> Response:
-    """Send a reply that was not delivered again, once its cause is gone (chatbot/outbox.py)."""
+    """Send a reply that was not delivered again, once its cause is gone (frontdesk/outbox.py)."""
     engine = request.app.state.engine
     now = _now(request)
     return await _act(

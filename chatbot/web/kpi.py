@@ -16,10 +16,10 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse, StreamingResponse
 from sqlalchemy import Engine, select
 
-from chatbot import charts, kpi, reports
-from chatbot.case_records import cases_json
 from chatbot.clock import Clock
-from chatbot.qa import QualityReview, ReviewRefused, sample_window
+from chatbot.supervision import charts, kpi, reports
+from chatbot.supervision.case_records import cases_json
+from chatbot.supervision.qa import QualityReview, ReviewRefused, sample_window
 from chatbot.web.auth import QcUser, StaffUser, SupervisorUser, page_templates, verify_csrf
 from db.engine import read
 from db.queries import CASE

@@ -17,13 +17,13 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
 from chatbot.channels.base import Channel, RawRequest
+from chatbot.channels.media import MediaSource, MediaStore
 from chatbot.channels.telegram import TelegramChannel
 from chatbot.channels.twilio_common import EMPTY_TWIML, channel_for, parse_status
-from chatbot.desk import Desk
 from chatbot.domain import Inbound
 from chatbot.errors import MalformedPayload, PayloadTooLarge, UnknownChannel
-from chatbot.media import MediaSource, MediaStore
-from chatbot.outbox import record_delivery
+from chatbot.frontdesk.desk import Desk
+from chatbot.frontdesk.outbox import record_delivery
 from db import inbox_queries as iq
 from db.engine import read
 
@@ -83,8 +83,8 @@ async def accept(request: Request, inbounds: list[Inbound]) -> list[bool]:
     """Store the messages in the inbox; returns once they are committed (then answer 200).
 
     Returns, per message, whether it was new. A stepper takes them from there
-    (chatbot/stepper.py): nothing else runs while the provider waits. On SQLite one thread
-    writes, so requests queue in this process instead of sleeping in SQLite's busy handler.
+    (chatbot/frontdesk/stepper.py): nothing else runs while the provider waits. On SQLite
+    one thread writes, so requests queue here instead of sleeping in SQLite's busy handler.
     """
     if not inbounds:
         return []

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import Engine, insert, select, update
 
-from chatbot.agent_desk import Staff
+from chatbot.agents.agent_desk import Staff
 from db import agent_queries as aq
 from db import queries
 from tests.chat_driver import ChatDriver

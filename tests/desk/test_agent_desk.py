@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from chatbot.agent_desk import AgentDesk
+from chatbot.agents.agent_desk import AgentDesk
 from chatbot.errors import CaseTaken, InvalidInput, NotAllowed
 from db import agent_queries as aq
 from db import queries

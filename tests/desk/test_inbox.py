@@ -6,8 +6,8 @@ import threading
 
 from sqlalchemy import Engine, func, select, update
 
-from chatbot.desk import MAX_STEP_ATTEMPTS, Desk
 from chatbot.domain import Inbound
+from chatbot.frontdesk.desk import MAX_STEP_ATTEMPTS, Desk
 from db import inbox_queries as iq
 from db import queries
 from tests.chat_driver import ChatDriver

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from chatbot.agent_desk import AgentDesk
-from chatbot.editor import PhraseEditor
-from chatbot.timers import TimerRunner
+from chatbot.admin.editor import PhraseEditor
+from chatbot.agents.agent_desk import AgentDesk
+from chatbot.frontdesk.timers import TimerRunner
 from tests.chat_driver import ChatDriver
 from tests.clock import FrozenClock
 from tests.desk.agent_helpers import create_user, queue_hard_case

@@ -12,8 +12,8 @@ from typing import Any
 
 from sqlalchemy import Engine, insert, select, update
 
-from chatbot.desk import Desk
-from chatbot.kpi import ESCALATION, EVENT, QA, USER
+from chatbot.frontdesk.desk import Desk
+from chatbot.supervision.kpi import ESCALATION, EVENT, QA, USER
 from db import queries
 from tests.chat_driver import ChatDriver
 from tests.clock import FrozenClock

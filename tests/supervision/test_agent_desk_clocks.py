@@ -10,9 +10,9 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from chatbot import cli
-from chatbot.agent_desk import AgentDesk, Staff
-from chatbot.kpi import compute, day_period
-from chatbot.qa import QualityReview
+from chatbot.agents.agent_desk import AgentDesk, Staff
+from chatbot.supervision.kpi import compute, day_period
+from chatbot.supervision.qa import QualityReview
 from flows import phrase_keys as keys
 from tests.supervision.builder import CaseBuilder, utc
 from tests.supervision.test_kpi import _recompute

@@ -13,9 +13,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from chatbot.agents.notify import Notifier
 from chatbot.channels.telegram import close_bot, make_bot
-from chatbot.notify import Notifier
-from chatbot.supervision_jobs import SupervisionJobs
+from chatbot.supervision.jobs import SupervisionJobs
 from tests.fakes.bot_api import BOT_ID, FakeBotApi
 from tests.fakes.server import ThreadedServer
 from tests.supervision.builder import CaseBuilder, standard_day, utc

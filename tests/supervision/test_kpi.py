@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from chatbot import cli
-from chatbot.kpi import KpiReport, compute, day_period, month_period, named_period
+from chatbot.supervision.kpi import KpiReport, compute, day_period, month_period, named_period
 from tests.supervision.builder import NOW, CaseBuilder, standard_day, utc
 
 JAKARTA = ZoneInfo("Asia/Jakarta")

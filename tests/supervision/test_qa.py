@@ -7,8 +7,8 @@ from datetime import timedelta
 
 import pytest
 
-from chatbot.kpi import compute, day_period
-from chatbot.qa import QualityReview, ReviewRefused, score
+from chatbot.supervision.kpi import compute, day_period
+from chatbot.supervision.qa import QualityReview, ReviewRefused, score
 from tests.supervision.builder import CaseBuilder, standard_day, utc
 
 

@@ -14,8 +14,14 @@ import pytest
 from openpyxl import load_workbook
 
 from chatbot import cli
-from chatbot.kpi import FIGURE_KEYS, compute, month_period
-from chatbot.reports import DAILY_COLUMNS, EXPORT_COLUMNS, monthly_html, write_daily, write_monthly
+from chatbot.supervision.kpi import FIGURE_KEYS, compute, month_period
+from chatbot.supervision.reports import (
+    DAILY_COLUMNS,
+    EXPORT_COLUMNS,
+    monthly_html,
+    write_daily,
+    write_monthly,
+)
 from tests.supervision.builder import NOW, CaseBuilder, standard_day
 
 JAKARTA = ZoneInfo("Asia/Jakarta")

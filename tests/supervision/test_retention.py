@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import insert, select
 
-from chatbot.kpi import FIGURE_KEYS, compute, month_period
-from chatbot.retention import Retention, prune_reports
+from chatbot.supervision.kpi import FIGURE_KEYS, compute, month_period
+from chatbot.supervision.retention import Retention, prune_reports
 from db.queries import ATTACHMENT, CASE, CONTACT, MESSAGE, SURVEY
 from tests.supervision.builder import CaseBuilder, standard_day, utc
 

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from chatbot.agent_desk import AgentDesk
+from chatbot.agents.agent_desk import AgentDesk
 from tests.chat_driver import ChatDriver
 from tests.clock import FrozenClock
 from tests.fakes.bot_api import FakeBotApi

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from chatbot.agent_desk import AgentDesk
+from chatbot.agents.agent_desk import AgentDesk
+from chatbot.agents.escalation import EscalationDesk
+from chatbot.agents.notify import Notifier
 from chatbot.errors import InvalidInput, NotAllowed
-from chatbot.escalation import EscalationDesk
-from chatbot.notify import Notifier
 from db import agent_queries as aq
 from flows import phrase_keys as keys
 from tests.chat_driver import ChatDriver

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from chatbot.agents.notify import Notifier
 from chatbot.channels.telegram import close_bot, make_bot
-from chatbot.notify import Notifier
 from tests.fakes.bot_api import FakeBotApi
 from tests.fakes.discord_api import FakeDiscord
 from tests.team.conftest import no_sleep

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from chatbot.agent_desk import AgentDesk
+from chatbot.agents.agent_desk import AgentDesk
+from chatbot.agents.notify import Notifier
 from chatbot.channels.telegram import close_bot, make_bot
-from chatbot.notify import Notifier
-from chatbot.timers import TimerRunner, due_work
+from chatbot.frontdesk.timers import TimerRunner, due_work
 from db.engine import as_utc
 from flows import phrase_keys as keys
 from tests.chat_driver import ChatDriver

@@ -10,7 +10,7 @@ from argon2 import PasswordHasher
 from argon2.profiles import CHEAPEST
 from sqlalchemy import Engine, text
 
-from chatbot.accounts import (
+from chatbot.admin.accounts import (
     ROLES,
     Accounts,
     InvalidName,

@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine
 
-from chatbot.desk import Desk
-from chatbot.editor import PhraseEditor
+from chatbot.admin.editor import PhraseEditor
 from chatbot.errors import PhraseRejected, UnknownPhrase
-from chatbot.overrides import Overrides
+from chatbot.frontdesk.desk import Desk
+from chatbot.frontdesk.overrides import Overrides
 from db import admin_queries
 from flows import phrase_keys as keys
 from tests.chat_driver import ChatDriver

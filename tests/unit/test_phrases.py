@@ -4,7 +4,7 @@ import pytest
 from jinja2 import UndefinedError
 from jinja2.exceptions import SecurityError
 
-from chatbot.phrases import LOCALES, PhraseBook
+from chatbot.frontdesk.phrases import LOCALES, PhraseBook
 from flows import phrase_keys as keys
 
 

@@ -6,8 +6,8 @@ import time
 
 import pytest
 
-from chatbot.phrases import PhraseBook
-from chatbot.sandbox import (
+from chatbot.frontdesk.phrases import PhraseBook
+from chatbot.frontdesk.sandbox import (
     MAX_OUTPUT,
     BoundedTemplate,
     RenderLimitExceeded,

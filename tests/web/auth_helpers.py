@@ -16,7 +16,7 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from chatbot.accounts import Accounts, UserInfo
+from chatbot.admin.accounts import Accounts, UserInfo
 
 PASSWORD = "correct-horse-9"
 _META = re.compile(r'<meta name="csrf-token" content="([^"]*)">')

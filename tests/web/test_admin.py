@@ -9,9 +9,9 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from chatbot.accounts import Accounts
-from chatbot.desk import Desk
+from chatbot.admin.accounts import Accounts
 from chatbot.domain import Inbound
+from chatbot.frontdesk.desk import Desk
 from chatbot.web.app import create_app
 from settings import Settings
 from tests.clock import FrozenClock

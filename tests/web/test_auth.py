@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 from starlette.websockets import WebSocketDisconnect
 
-from chatbot.accounts import Accounts
+from chatbot.admin.accounts import Accounts
 from chatbot.web.app import create_app
 from chatbot.web.auth import (
     COOKIE,

@@ -14,7 +14,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import RowMapping
 
-from chatbot.outbox import (
+from chatbot.frontdesk.outbox import (
     LEASE,
     OutboxDispatcher,
     RateLimit,

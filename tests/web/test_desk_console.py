@@ -12,8 +12,8 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from chatbot.channels.telegram import TelegramChannel, close_bot, make_bot
-from chatbot.desk import Desk
 from chatbot.domain import Attachment, Inbound
+from chatbot.frontdesk.desk import Desk
 from db import queries
 from settings import Settings
 from tests.clock import FrozenClock

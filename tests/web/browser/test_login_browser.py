@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from playwright.sync_api import Page, expect
 
-from chatbot.accounts import Accounts
+from chatbot.admin.accounts import Accounts
 from tests.web.auth_helpers import PASSWORD, add_user, login
 from tests.web.conftest import LiveServer
 

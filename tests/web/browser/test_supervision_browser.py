@@ -6,7 +6,7 @@ from pathlib import Path
 
 from playwright.sync_api import Page
 
-from chatbot.qa import QualityReview
+from chatbot.supervision.qa import QualityReview
 from tests.supervision.conftest import Desk, builder, supervision_server
 from tests.web.auth_helpers import login
 

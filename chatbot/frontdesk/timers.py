@@ -18,10 +18,10 @@ from typing import Any
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
-from chatbot.agent_desk import AgentDesk, Staff
+from chatbot.agents.agent_desk import AgentDesk, Staff
+from chatbot.agents.notify import Notifier
 from chatbot.clock import Clock
 from chatbot.errors import LoketError
-from chatbot.notify import Notifier
 from db import agent_queries as aq
 from db.engine import as_utc, read
 from flows.front_desk import State

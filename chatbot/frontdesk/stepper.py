@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from chatbot.desk import Desk
+from chatbot.frontdesk.desk import Desk
 from db.inbox_queries import NOTIFY_CHANNEL
 
 logger = logging.getLogger(__name__)

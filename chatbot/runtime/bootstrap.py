@@ -8,9 +8,9 @@ from typing import Protocol
 from sqlalchemy import Engine
 
 from chatbot.clock import Clock
-from chatbot.desk import Desk
-from chatbot.overrides import Overrides
-from chatbot.phrases import PhraseBook
+from chatbot.frontdesk.desk import Desk
+from chatbot.frontdesk.overrides import Overrides
+from chatbot.frontdesk.phrases import PhraseBook
 from db.engine import make_engine, migrate
 from flows.profiles.schema import load_profiles
 

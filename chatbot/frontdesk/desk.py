@@ -21,8 +21,8 @@ from transitions import MachineError
 from chatbot.clock import Clock
 from chatbot.domain import Inbound
 from chatbot.errors import NotAllowed
-from chatbot.overrides import Overrides
-from chatbot.phrases import PhraseBook
+from chatbot.frontdesk.overrides import Overrides
+from chatbot.frontdesk.phrases import PhraseBook
 from db import inbox_queries as iq
 from db import queries
 from db.engine import as_utc, read

@@ -16,9 +16,9 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, Engine, insert, select, update
 
-from chatbot import kpi
 from chatbot.clock import Clock
 from chatbot.errors import LoketError
+from chatbot.supervision import kpi
 from db.engine import as_utc, read
 from db.queries import CASE, MESSAGE
 from flows import phrase_keys

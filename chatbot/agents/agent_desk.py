@@ -19,8 +19,8 @@ from typing import Any, Protocol
 from sqlalchemy import Connection, Engine, RowMapping
 
 from chatbot.clock import Clock
-from chatbot.desk import MANUAL_CHANNEL, Desk
 from chatbot.errors import CaseTaken, InvalidInput, NotAllowed, UnknownCase
+from chatbot.frontdesk.desk import MANUAL_CHANNEL, Desk
 from db import agent_queries as aq
 from db import queries
 from db.engine import as_utc, read

@@ -20,8 +20,8 @@ from sqlalchemy import Connection, Engine, RowMapping
 
 from chatbot.clock import Clock
 from chatbot.errors import PhraseRejected, SettingsRejected, UnknownPhrase
-from chatbot.phrases import LOCALES, PhraseBook
-from chatbot.sandbox import TemplateRejected, check_phrase
+from chatbot.frontdesk.phrases import LOCALES, PhraseBook
+from chatbot.frontdesk.sandbox import TemplateRejected, check_phrase
 from db import admin_queries
 from db.engine import as_utc, read
 from flows import phrase_keys

@@ -14,14 +14,14 @@ from datetime import timedelta
 
 from sqlalchemy import Engine
 
+from chatbot.agents.notify import Notifier
 from chatbot.channels.base import Channel
 from chatbot.channels.sms import SmsChannel
 from chatbot.channels.telegram import TelegramChannel, close_bot, make_bot
 from chatbot.channels.twilio_common import TwilioAccount
 from chatbot.channels.whatsapp import WhatsAppChannel
 from chatbot.clock import Clock
-from chatbot.notify import Notifier
-from chatbot.outbox import OutboxDispatcher, RateLimit
+from chatbot.frontdesk.outbox import OutboxDispatcher, RateLimit
 from settings import Settings
 
 

@@ -17,7 +17,7 @@ FALLBACK_LOCALE = "id"
 
 
 class Override(Protocol):
-    """An admin's text for one phrase, compiled in the hardened sandbox (chatbot/sandbox.py)."""
+    """An admin's text for one phrase, compiled in the hardened sandbox (frontdesk/sandbox.py)."""
 
     def render(self, variables: Mapping[str, object]) -> str:
         """Fill in the text; raises on any failure or when a bound is crossed."""

@@ -1,7 +1,7 @@
 """Scheduled supervision work: the daily log at the profile's hour, retention, old reports.
 
 The daily log is posted, when configured, to the agents' Telegram group and/or the Discord
-webhook through a `Poster`: in the app, chatbot/notify.py's `Notifier.post_file`.
+webhook through a `Poster`: in the app, chatbot/agents/notify.py's `Notifier.post_file`.
 """
 
 from __future__ import annotations
@@ -17,15 +17,15 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Engine
 
 from chatbot.clock import Clock
-from chatbot.reports import write_daily
-from chatbot.retention import Retention, prune_reports
+from chatbot.supervision.reports import write_daily
+from chatbot.supervision.retention import Retention, prune_reports
 from db.engine import read
 from flows.profiles.schema import Profile
 
 logger = logging.getLogger(__name__)
 
 
-# What posts a file: (file name, bytes, caption); chatbot/notify.py's Notifier.post_file.
+# What posts a file: (file name, bytes, caption); chatbot/agents/notify.py's Notifier.post_file.
 Poster = Callable[[str, bytes, str], Awaitable[object]]
 
 

@@ -19,7 +19,7 @@ from collections.abc import Callable, Mapping
 from pydantic import ValidationError
 from sqlalchemy import Connection
 
-from chatbot.sandbox import BoundedTemplate, compile_phrase
+from chatbot.frontdesk.sandbox import BoundedTemplate, compile_phrase
 from db import admin_queries
 from flows.profiles.schema import EditableSettings, Profile, apply_settings, describe_errors
 

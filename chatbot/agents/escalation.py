@@ -12,10 +12,10 @@ import logging
 
 from sqlalchemy import Engine, RowMapping
 
-from chatbot.agent_desk import SUPERVISOR_ROLES, Actor, AgentDesk
+from chatbot.agents.agent_desk import SUPERVISOR_ROLES, Actor, AgentDesk
+from chatbot.agents.notify import Notifier, PostResult
 from chatbot.clock import Clock
 from chatbot.errors import InvalidInput, NotAllowed, UnknownCase
-from chatbot.notify import Notifier, PostResult
 from db import agent_queries as aq
 from db import queries
 from db.engine import read

@@ -8,7 +8,7 @@ from typing import Any
 import pygal
 from pygal.style import CleanStyle
 
-from chatbot.kpi import KpiReport
+from chatbot.supervision.kpi import KpiReport
 
 # pygal appends an old-style import hook (find_module only, for its pygal.maps plugins, which
 # Loket does not use) to sys.meta_path. Every later import of a missing module then raises

@@ -25,8 +25,8 @@ from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 from sqlalchemy import Connection, select
 
-from chatbot import kpi
-from chatbot.case_records import CONTACT, ESCALATION, USER, cases_json
+from chatbot.supervision import kpi
+from chatbot.supervision.case_records import CONTACT, ESCALATION, USER, cases_json
 from db.engine import as_utc
 from db.queries import CASE, SURVEY
 from flows.profiles.schema import Profile
@@ -349,7 +349,7 @@ def monthly_html(
     conn: Connection, profile: Profile, year: int, month: int, *, now: datetime
 ) -> str:
     """The monthly performance report as a printable page."""
-    from chatbot import charts
+    from chatbot.supervision import charts
 
     zone = ZoneInfo(profile.timezone)
     report = kpi.compute(conn, profile, kpi.month_period(year, month, zone), now=now)

@@ -1,0 +1,1 @@
+"""Administration: the phrase and profile editors, user accounts."""

@@ -1,0 +1,1 @@
+"""The agent desk: the queue, taking over, replies, transfers, escalations, team alerts."""

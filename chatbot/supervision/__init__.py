@@ -1,0 +1,1 @@
+"""Supervision: KPIs, quality review, reports, retention and the jobs that run them."""
