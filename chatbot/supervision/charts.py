@@ -5,22 +5,27 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-import pygal
-from pygal.style import CleanStyle
-
 from chatbot.supervision.kpi import KpiReport
 
-# pygal appends an old-style import hook (find_module only, for its pygal.maps plugins, which
-# Loket does not use) to sys.meta_path. Every later import of a missing module then raises
-# ImportWarning ("find_spec() not found"), an error under -W error; take the hook out.
-sys.meta_path[:] = [f for f in sys.meta_path if type(f).__name__ != "PluginImportFixer"]
+
+def _pygal() -> Any:
+    """pygal, imported on the first chart: it costs about 11 MB resident to every process.
+
+    pygal appends an old-style import hook (find_module only, for its pygal.maps plugins,
+    which Loket does not use) to sys.meta_path. Every later import of a missing module then
+    raises ImportWarning ("find_spec() not found"), an error under -W error; take it out.
+    """
+    import pygal
+
+    sys.meta_path[:] = [f for f in sys.meta_path if type(f).__name__ != "PluginImportFixer"]
+    return pygal
 
 
 def _config(title: str) -> dict[str, Any]:
     # js=[]: pygal would otherwise link its tooltip script from the internet.
     return {
         "title": title,
-        "style": CleanStyle,
+        "style": _pygal().style.CleanStyle,
         "js": [],
         "disable_xml_declaration": True,
         "width": 720,
@@ -43,6 +48,7 @@ def report_charts(report: KpiReport) -> dict[str, str]:
     embed in the page as it is.
     """
     days = [point["day"][5:] for point in report.daily]  # MM-DD
+    pygal = _pygal()
     per_day = pygal.StackedBar(**_config("Cases per day by category"))
     per_day.x_labels = days
     for name in ("easy", "normal", "hard", "uncategorised"):

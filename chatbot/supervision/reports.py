@@ -1,7 +1,9 @@
 """The reports: the ERZAP daily log, the monthly performance workbook, case exports.
 
-Workbooks are written with openpyxl (charts with openpyxl.chart); the printable pages are
-Jinja2 templates under chatbot/web/templates/supervision, rendered with autoescape on.
+Workbooks are written with openpyxl (charts with openpyxl.chart), imported inside the
+functions that write them (OPENPYXL_LATE): it costs about 18 MB resident, and every web and
+background worker imports this module while few ever write a workbook. The printable pages
+are Jinja2 templates under chatbot/web/templates/supervision, rendered with autoescape on.
 """
 
 from __future__ import annotations
@@ -19,10 +21,6 @@ from typing import Any, TextIO
 from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
-from openpyxl import Workbook
-from openpyxl.chart import BarChart, LineChart, Reference
-from openpyxl.styles import Font
-from openpyxl.utils import get_column_letter
 from sqlalchemy import Connection, select
 
 from chatbot.supervision import kpi
@@ -33,7 +31,7 @@ from flows.profiles.schema import Profile
 
 logger = logging.getLogger(__name__)
 
-TEMPLATES = Path(__file__).parent / "web" / "templates"
+TEMPLATES = Path(__file__).resolve().parent.parent / "web" / "templates"
 DATETIME_FORMAT = "yyyy-mm-dd hh:mm"
 
 DAILY_COLUMNS = (
@@ -177,6 +175,8 @@ def case_lines(
 
 
 def _header(sheet: Any, columns: Sequence[str]) -> None:
+    from openpyxl.styles import Font  # openpyxl is imported where used (OPENPYXL_LATE)
+
     sheet.append(list(columns))
     for cell in sheet[1]:
         cell.font = Font(bold=True)
@@ -184,6 +184,8 @@ def _header(sheet: Any, columns: Sequence[str]) -> None:
 
 
 def _format_times(sheet: Any, columns: Sequence[str]) -> None:
+    from openpyxl.utils import get_column_letter
+
     for index, name in enumerate(columns, start=1):
         letter = get_column_letter(index)
         width = 12
@@ -203,6 +205,8 @@ def write_daily(
     conn: Connection, profile: Profile, day: date, out: Path | io.BytesIO, *, now: datetime
 ) -> int:
     """The ERZAP daily log of `day` (local): one row per case opened that day; returns rows."""
+    from openpyxl import Workbook
+
     zone = ZoneInfo(profile.timezone)
     lines = case_lines(conn, kpi.day_period(day, zone), profile, now=now)
     book = Workbook()
@@ -231,6 +235,10 @@ def write_monthly(
     now: datetime,
 ) -> kpi.KpiReport:
     """The Telkom monthly performance workbook: team, agents, daily charts, CSAT, QA."""
+    from openpyxl import Workbook
+    from openpyxl.chart import BarChart, LineChart, Reference
+    from openpyxl.styles import Font
+
     zone = ZoneInfo(profile.timezone)
     report = kpi.compute(conn, profile, kpi.month_period(year, month, zone), now=now)
     book = Workbook()
