@@ -292,7 +292,7 @@ def serve(
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        wait_until_up(url, process, path="/healthz")
+        wait_until_up(url, process, path="/healthz", timeout=300)  # slow on a busy machine
         yield url, process
     finally:
         stop(process)
