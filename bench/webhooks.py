@@ -1,12 +1,24 @@
-"""Webhook throughput: `loket serve` against a minimal endpoint, same updates, same load.
+"""Webhook throughput: `loket serve` against a minimal endpoint, same updates, same database.
 
-Starts a fake Bot API, then `loket serve` aimed at it, and posts N Telegram updates over C
-chats (each chat's updates in order, K requests in flight) to /webhooks/telegram. Then it
-posts the same updates to a minimal FastAPI endpoint that only checks the secret and inserts
-the update into SQLite. It prints accepted messages/s and p50/p99 latency for both, and the
-ratio; the last line is one JSON object.
+Starts a fake Bot API (bench/fake_bot_api.py), then, for each worker count, `loket serve
+--workers N` on a fresh database aimed at it, and posts N Telegram updates over C chats (each
+chat's updates in order, K requests in flight) to /webhooks/telegram. Then it posts the same
+updates to a minimal endpoint on the same kind of database: FastAPI checking the secret and
+inserting the update (bench/minimal_endpoint.py on SQLite, bench/minimal_endpoint_pg.py,
+psycopg 3 with an AsyncConnectionPool, on PostgreSQL), one process.
 
-Usage: python -m bench.webhooks [--updates 6000] [--chats 200] [--in-flight 32]
+For each it prints accepted msg/s (200s over the posting time), p50/p99 latency, processed
+msg/s (updates over the time from the first request until every reply Loket wrote, counted
+once the inbox is fully stepped, has reached the fake Bot API; for the minimal endpoint,
+which does nothing more, processed = accepted) and resident memory summed over the process
+tree (peak while it ran, and after it), with the targets next to them. With several worker
+counts it prints a scaling table. The last line is one JSON object.
+
+`--db postgresql://user@host/postgres?...` is an admin URL: every run gets a database of
+its own, created and dropped. The PostgreSQL server's own memory is not counted.
+
+Usage: python -m bench.webhooks [--db sqlite|postgresql://...] [--workers 1|1,2,4]
+       [--updates 6000] [--chats 200] [--in-flight 32]
 """
 
 from __future__ import annotations
@@ -14,9 +26,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
-import socket
-import sqlite3
 import statistics
 import subprocess
 import sys
@@ -27,8 +36,25 @@ from typing import Any
 
 import aiohttp
 
-SECRET = "bench-telegram-secret-0123456789"
-TOKEN = "123456:BENCH-token"
+from bench.harness import (
+    HEADERS,
+    ROOT,
+    SECRET,
+    FakeBotApiProcess,
+    RssSampler,
+    free_port,
+    fresh_database,
+    is_postgres,
+    libpq_url,
+    loket_env,
+    reader,
+    scalar,
+    serve,
+    shown,
+    stop,
+    wait_until_up,
+)
+
 LINES = [
     "halo kak",
     "stok di POS tidak sama dengan backoffice sejak kemarin sore",
@@ -37,13 +63,22 @@ LINES = [
     "belum kak, tolong dicek",
     "kapan dibalas kak?",
 ]
+WARM_UP_CHAT = 899_999_999  # one update before the clock starts: imports, caches, connections
+TARGETS = {"accepted": 0.7, "processed": 0.5, "p99": 3.0, "memory_mb": 250.0}
 
 
-def free_port() -> int:
-    """A port nothing listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+def telegram_update(update_id: int, chat_id: int, seq: int, text: str) -> dict[str, Any]:
+    """A private-chat text update as Telegram posts it."""
+    return {
+        "update_id": update_id,
+        "message": {
+            "message_id": seq + 1,
+            "from": {"id": chat_id, "is_bot": False, "first_name": f"Klien {chat_id}"},
+            "chat": {"id": chat_id, "first_name": f"Klien {chat_id}", "type": "private"},
+            "date": 1_763_866_800 + update_id % 1_000_000,
+            "text": text,
+        },
+    }
 
 
 def updates(total: int, chats: int) -> list[list[dict[str, Any]]]:
@@ -52,18 +87,8 @@ def updates(total: int, chats: int) -> list[list[dict[str, Any]]]:
     for n in range(total):
         chat = n % chats
         seq = len(per_chat[chat])
-        chat_id = 900_000_000 + chat
         per_chat[chat].append(
-            {
-                "update_id": 100_000 + n,
-                "message": {
-                    "message_id": seq + 1,
-                    "from": {"id": chat_id, "is_bot": False, "first_name": f"Klien {chat}"},
-                    "chat": {"id": chat_id, "first_name": f"Klien {chat}", "type": "private"},
-                    "date": 1_763_866_800 + n,
-                    "text": LINES[seq % len(LINES)],
-                },
-            }
+            telegram_update(100_000 + n, 900_000_000 + chat, seq, LINES[seq % len(LINES)])
         )
     return per_chat
 
@@ -75,7 +100,6 @@ async def post_all(
     gate = asyncio.Semaphore(in_flight)
     latencies: list[float] = []
     statuses: dict[int, int] = {}
-    headers = {"x-telegram-bot-api-secret-token": SECRET, "content-type": "application/json"}
     connector = aiohttp.TCPConnector(limit=in_flight)
     async with aiohttp.ClientSession(connector=connector) as session:
 
@@ -84,7 +108,7 @@ async def post_all(
                 body = json.dumps(update).encode()
                 async with gate:
                     started = time.perf_counter()
-                    async with session.post(url, data=body, headers=headers) as response:
+                    async with session.post(url, data=body, headers=HEADERS) as response:
                         await response.read()
                     latencies.append(time.perf_counter() - started)
                 statuses[response.status] = statuses.get(response.status, 0) + 1
@@ -95,150 +119,246 @@ async def post_all(
     accepted = statuses.get(200, 0)
     latencies.sort()
     return {
+        "began": began,
         "accepted": accepted,
         "statuses": {str(k): v for k, v in sorted(statuses.items())},
         "seconds": round(elapsed, 3),
         "msg_per_s": round(accepted / elapsed, 1),
         "p50_ms": round(statistics.median(latencies) * 1000, 2),
-        "p99_ms": round(latencies[int(len(latencies) * 0.99) - 1] * 1000, 2),
+        "p99_ms": round(latencies[max(0, int(len(latencies) * 0.99) - 1)] * 1000, 2),
     }
 
 
-def wait_until_up(url: str, process: subprocess.Popen[bytes], timeout: float = 30) -> None:
-    """Poll until the server answers (any status) or fail if it died."""
+def wait_for(check: Any, timeout: float, what: str, every: float = 0.02) -> None:
+    """Poll `check()` until true, or raise after `timeout` seconds."""
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"{url}: server exited with {process.returncode}")
+    while not check():
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"timed out waiting for {what}")
+        time.sleep(every)
+
+
+def run_loket(
+    per_chat: list[list[dict[str, Any]]],
+    *,
+    db: str,
+    workers: int,
+    in_flight: int,
+    fake: FakeBotApiProcess,
+    work: Path,
+) -> dict[str, Any]:
+    """One `loket serve --workers N` run on a fresh database: accepted, processed, memory."""
+    with fresh_database(db, work, f"loket_w{workers}") as url:
+        engine = reader(url)
+        env = loket_env(url, fake)
         try:
-            with socket.create_connection(
-                ("127.0.0.1", int(url.rsplit(":", 1)[1].split("/")[0])), 0.2
+            with serve(env, workers, work / f"w{workers}", log=work / f"serve-w{workers}.log") as (
+                base,
+                process,
             ):
-                return
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError(f"{url}: server did not start")
+                hook = f"{base}/webhooks/telegram"
+                # Warm up (imports, caches, connections, the first send), then start the clock.
+                before = fake.count()
+                warm = [[telegram_update(1, WARM_UP_CHAT, 0, LINES[0])]]
+                asyncio.run(post_all(hook, warm, 1))
+                wait_for(lambda: fake.count() > before, 60, "the warm-up reply")
+                wait_for(lambda: _unstepped(engine) == 0, 60, "the warm-up step")
+                out_before = scalar(engine, "SELECT count(*) FROM message WHERE direction='out'")
+                wait_for(lambda: fake.count() >= before + out_before, 60, "warm-up replies")
+                sent_before = fake.count()
+                with RssSampler(process.pid) as memory:
+                    result = asyncio.run(post_all(hook, per_chat, in_flight))
+                    wait_for(lambda: _unstepped(engine) == 0, 600, "the inbox to be stepped")
+                    expected = (
+                        scalar(engine, "SELECT count(*) FROM message WHERE direction='out'")
+                        - out_before
+                    )
+                    wait_for(lambda: fake.count() - sent_before >= expected, 600, "every reply")
+                    processed_s = time.perf_counter() - result.pop("began")
+                    after = memory.now()
+                result.update(
+                    workers=workers,
+                    replies=expected,
+                    replies_at_fake=fake.count() - sent_before,
+                    processed_seconds=round(processed_s, 3),
+                    processed_per_s=round(result["accepted"] / processed_s, 1),
+                    rss_peak_mb=round(memory.peak, 1),
+                    rss_after_mb=round(after, 1),
+                )
+            result["inbound_rows"] = (
+                scalar(engine, "SELECT count(*) FROM message WHERE direction='in'") - 1
+            )  # the warm-up
+            result["replies_waiting"] = scalar(
+                engine, "SELECT count(*) FROM message WHERE status='pending'"
+            )
+        finally:
+            engine.dispose()
+    return result
 
 
-def stop(process: subprocess.Popen[bytes]) -> None:
-    """Ask the server to stop (SIGTERM: graceful) and wait for it."""
-    process.terminate()
-    try:
-        process.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
+def _unstepped(engine: Any) -> int:
+    return scalar(engine, "SELECT count(*) FROM inboxmessage WHERE stepped_at IS NULL")
 
 
-def count(db: Path, sql: str) -> int:
-    """One number from a SQLite file."""
-    with sqlite3.connect(db) as conn:
-        return int(conn.execute(sql).fetchone()[0])
+def run_minimal(
+    per_chat: list[list[dict[str, Any]]], *, db: str, in_flight: int, work: Path
+) -> dict[str, Any]:
+    """The minimal endpoint on a fresh database of the same kind, under the same load."""
+    with fresh_database(db, work, "minimal") as url:
+        port = free_port()
+        if is_postgres(db):
+            argv = ["bench.minimal_endpoint_pg", str(port), libpq_url(url), SECRET]
+        else:
+            argv = ["bench.minimal_endpoint", str(port), url.removeprefix("sqlite:///"), SECRET]
+        minimal = subprocess.Popen(  # our own module
+            [sys.executable, "-m", *argv],
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=(work / "minimal.log").open("ab"),
+        )
+        engine = reader(url)
+        try:
+            wait_until_up(f"http://127.0.0.1:{port}", minimal)
+            hook = f"http://127.0.0.1:{port}/webhooks/telegram"
+            asyncio.run(post_all(hook, [[telegram_update(1, WARM_UP_CHAT, 0, LINES[0])]], 1))
+            with RssSampler(minimal.pid) as memory:
+                result = asyncio.run(post_all(hook, per_chat, in_flight))
+                after = memory.now()
+            result.pop("began")
+            result.update(
+                processed_per_s=result["msg_per_s"],  # it does nothing more
+                rss_peak_mb=round(memory.peak, 1),
+                rss_after_mb=round(after, 1),
+            )
+            stop(minimal)
+            result["rows"] = scalar(engine, "SELECT count(*) FROM update_") - 1
+        finally:
+            stop(minimal)
+            engine.dispose()
+    return result
+
+
+def verdicts(loket: dict[str, Any], minimal: dict[str, Any], sqlite: bool) -> dict[str, Any]:
+    """Each target: the measured ratio (or MB) and whether it is met."""
+    checks: dict[str, Any] = {
+        "accepted_ratio": round(loket["msg_per_s"] / minimal["msg_per_s"], 3),
+        "processed_ratio": round(loket["processed_per_s"] / minimal["msg_per_s"], 3),
+        "p99_ratio": round(loket["p99_ms"] / minimal["p99_ms"], 2),
+    }
+    checks["accepted_met"] = checks["accepted_ratio"] >= TARGETS["accepted"]
+    checks["processed_met"] = checks["processed_ratio"] >= TARGETS["processed"]
+    checks["p99_met"] = checks["p99_ratio"] <= TARGETS["p99"]
+    if sqlite:
+        checks["memory_met"] = loket["rss_peak_mb"] <= TARGETS["memory_mb"]
+    return checks
+
+
+def _met(flag: bool) -> str:
+    return "met" if flag else "MISSED"
+
+
+def report(
+    loket: dict[str, Any], minimal: dict[str, Any], checks: dict[str, Any], sqlite: bool
+) -> None:
+    """The side-by-side lines for one worker count, targets next to the numbers."""
+    print(
+        f"  workers={loket['workers']}: accepted {loket['msg_per_s']} msg/s vs minimal "
+        f"{minimal['msg_per_s']} = {checks['accepted_ratio']:.2f}x (target >= "
+        f"{TARGETS['accepted']}x: {_met(checks['accepted_met'])})"
+    )
+    print(
+        f"    processed {loket['processed_per_s']} msg/s ({loket['replies']} replies, "
+        f"{loket['processed_seconds']} s) = {checks['processed_ratio']:.2f}x minimal accepted "
+        f"(target >= {TARGETS['processed']}x: {_met(checks['processed_met'])})"
+    )
+    print(
+        f"    p50/p99 {loket['p50_ms']}/{loket['p99_ms']} ms vs minimal {minimal['p50_ms']}/"
+        f"{minimal['p99_ms']} ms: p99 {checks['p99_ratio']:.2f}x (target <= "
+        f"{TARGETS['p99']}x: {_met(checks['p99_met'])})"
+    )
+    memory = (
+        f" (target <= {TARGETS['memory_mb']:.0f} MB: {_met(checks['memory_met'])})"
+        if sqlite
+        else ""
+    )
+    print(
+        f"    RSS (whole tree) peak {loket['rss_peak_mb']} MB, after {loket['rss_after_mb']} MB"
+        f"{memory}; minimal peak {minimal['rss_peak_mb']} MB, after {minimal['rss_after_mb']} MB"
+    )
 
 
 def main() -> int:
-    """Run both servers under the same load and print the comparison."""
+    """Run Loket (each worker count) and the minimal endpoint; print the comparison."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--db", default="sqlite", help="sqlite, or a PostgreSQL admin URL")
+    parser.add_argument("--workers", default="1", help="web workers: 1, or a list: 1,2,4")
     parser.add_argument("--updates", type=int, default=6000)
     parser.add_argument("--chats", type=int, default=200)
     parser.add_argument("--in-flight", type=int, default=32)
     args = parser.parse_args()
+    worker_counts = [int(w) for w in args.workers.split(",") if w.strip()]
+    sqlite = not is_postgres(args.db)
+    kind = "sqlite" if sqlite else "postgresql"
     per_chat = updates(args.updates, args.chats)
-    root = Path(__file__).resolve().parent.parent
     work = Path(tempfile.mkdtemp(prefix="loket-bench-"))
-    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL, "cwd": work}
-
-    fake_port = free_port()
-    fake = subprocess.Popen(
-        [sys.executable, "-m", "bench.fake_bot_api", str(fake_port)],
-        cwd=root,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        wait_until_up(f"http://127.0.0.1:{fake_port}", fake)
-        loket_port = free_port()
-        env = {k: v for k, v in os.environ.items() if not k.startswith("LOKET_")}
-        env.update(
-            LOKET_DATABASE_URL=f"sqlite:///{work}/loket.db",
-            LOKET_TELEGRAM_TOKEN=TOKEN,
-            LOKET_TELEGRAM_SECRET=SECRET,
-            LOKET_TELEGRAM_BASE_URL=f"http://127.0.0.1:{fake_port}/bot",
-            # Measure the engine, not the limiter (the defaults are Telegram's published limits).
-            LOKET_TELEGRAM_MAX_PER_SECOND="100000",
-            LOKET_TELEGRAM_MAX_PER_CHAT_PER_SECOND="100000",
-            PTB_TIMEDELTA="1",
-        )
-        loket = subprocess.Popen(
-            [sys.executable, "-m", "chatbot", "serve", "--port", str(loket_port)], env=env, **quiet
-        )
-        try:
-            wait_until_up(f"http://127.0.0.1:{loket_port}", loket)
-            print(f"loket serve: posting {args.updates} updates over {args.chats} chats ...")
-            loket_result = asyncio.run(
-                post_all(
-                    f"http://127.0.0.1:{loket_port}/webhooks/telegram", per_chat, args.in_flight
-                )
-            )
-            time.sleep(1.0)  # let the outbox catch up before counting
-        finally:
-            stop(loket)
-        loket_result["inbound_rows"] = count(
-            work / "loket.db", "SELECT count(*) FROM message WHERE direction = 'in'"
-        )
-        loket_result["replies_sent"] = count(
-            work / "loket.db",
-            "SELECT count(*) FROM message WHERE direction = 'out' AND status = 'sent'",
-        )
-        loket_result["replies_waiting"] = count(
-            work / "loket.db", "SELECT count(*) FROM message WHERE status = 'pending'"
-        )
-        print(f"  {loket_result}")
-
-        minimal_port = free_port()
-        minimal = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "bench.minimal_endpoint",
-                str(minimal_port),
-                str(work / "minimal.db"),
-                SECRET,
-            ],
-            env={**env, "PYTHONPATH": str(root)},
-            **quiet,
-        )
-        try:
-            wait_until_up(f"http://127.0.0.1:{minimal_port}", minimal)
-            print("minimal endpoint: posting the same updates ...")
-            minimal_result = asyncio.run(
-                post_all(
-                    f"http://127.0.0.1:{minimal_port}/webhooks/telegram", per_chat, args.in_flight
-                )
-            )
-        finally:
-            stop(minimal)
-        minimal_result["rows"] = count(work / "minimal.db", "SELECT count(*) FROM update_")
-        print(f"  {minimal_result}")
-    finally:
-        stop(fake)
-
-    ratio = loket_result["msg_per_s"] / minimal_result["msg_per_s"]
     print(
-        f"Loket {loket_result['msg_per_s']} msg/s (p50 {loket_result['p50_ms']} ms, p99 "
-        f"{loket_result['p99_ms']} ms) vs minimal {minimal_result['msg_per_s']} msg/s (p50 "
-        f"{minimal_result['p50_ms']} ms, p99 {minimal_result['p99_ms']} ms): ratio {ratio:.2f} "
-        f"(target >= 0.50)"
+        f"{kind}{'' if sqlite else ' ' + shown(args.db)}: {args.updates} updates over "
+        f"{args.chats} chats, {args.in_flight} in flight; logs in {work}"
     )
+
+    runs: list[dict[str, Any]] = []
+    with FakeBotApiProcess() as fake:
+        for workers in worker_counts:
+            print(f"loket serve --workers {workers}: posting ...", flush=True)
+            run = run_loket(
+                per_chat,
+                db=args.db,
+                workers=workers,
+                in_flight=args.in_flight,
+                fake=fake,
+                work=work,
+            )
+            print(f"  {run}", flush=True)
+            runs.append(run)
+    print("minimal endpoint (one process): posting the same updates ...", flush=True)
+    minimal = run_minimal(per_chat, db=args.db, in_flight=args.in_flight, work=work)
+    print(f"  {minimal}")
+
+    print(f"Loket vs minimal endpoint, {kind}:")
+    for run in runs:
+        run["targets"] = verdicts(run, minimal, sqlite)
+        report(run, minimal, run["targets"], sqlite)
+    scaling: list[dict[str, Any]] = []
+    if len(runs) > 1:
+        base = runs[0]
+        print(f"Scaling ({kind}; ratio to {base['workers']} worker(s)):")
+        print("  workers | accepted msg/s | processed msg/s | p99 ms | accepted x | processed x")
+        for run in runs:
+            row = {
+                "workers": run["workers"],
+                "accepted_per_s": run["msg_per_s"],
+                "processed_per_s": run["processed_per_s"],
+                "p99_ms": run["p99_ms"],
+                "accepted_x": round(run["msg_per_s"] / base["msg_per_s"], 2),
+                "processed_x": round(run["processed_per_s"] / base["processed_per_s"], 2),
+            }
+            scaling.append(row)
+            print(
+                f"  {row['workers']:>7} | {row['accepted_per_s']:>14} | "
+                f"{row['processed_per_s']:>15} | {row['p99_ms']:>6} | "
+                f"{row['accepted_x']:>10} | {row['processed_x']:>11}"
+            )
     print(
         json.dumps(
             {
+                "db": kind,
                 "updates": args.updates,
                 "chats": args.chats,
                 "in_flight": args.in_flight,
-                "loket": loket_result,
-                "minimal": minimal_result,
-                "ratio": round(ratio, 3),
+                "loket": runs,
+                "minimal": minimal,
+                "scaling": scaling,
+                "targets": TARGETS,
             }
         )
     )
