@@ -62,6 +62,14 @@ class Statement:
         finally:
             cursor.close()
 
+    def all(self, conn: Connection, params: Mapping[str, Any] | None = None) -> list[Any]:
+        """Every row (tuples)."""
+        cursor = self._run(conn, params)
+        try:
+            return list(cursor.fetchall())
+        finally:
+            cursor.close()
+
     def _run(self, conn: Connection, params: Mapping[str, Any] | None) -> Any:
         """Execute once; returns the open cursor for the caller to read and close.
 

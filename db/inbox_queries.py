@@ -9,11 +9,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, cast
+from typing import cast
 
-from sqlalchemy import Connection, RowMapping, Table, bindparam, func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Connection, Table, func, select, update
 
+from db.driver import Statement
 from db.models import Chat, ChatClaim, InboxMessage
 
 CHAT = cast(Table, Chat.__table__)  # type: ignore[attr-defined]
@@ -32,8 +32,35 @@ class InboxRow:
     payload: str
 
 
-def _dialect_insert(conn: Connection, table: Table) -> Any:
-    return (postgresql if conn.dialect.name == "postgresql" else sqlite).insert(table)
+# The per-message statements run on the driver cursor of the caller's transaction
+# (db/driver.py): ingress and the stepper run them for every message, and SQLAlchemy Core
+# spent more time building and caching them than the database spent running them.
+_BUMP = Statement(
+    "INSERT INTO chat (channel, chat_id, last_seq) VALUES (:channel, :chat_id, 1)"
+    " ON CONFLICT (channel, chat_id) DO UPDATE SET last_seq = chat.last_seq + 1"
+    " RETURNING id, last_seq"
+)
+_CLAIM_ROW = Statement(
+    "INSERT INTO chatclaim (chat_key) VALUES (:chat_key) ON CONFLICT (chat_key) DO NOTHING"
+)
+_STORE = Statement(
+    "INSERT INTO inboxmessage"
+    " (chat_key, seq, channel, external_id, payload, received_at, attempts)"
+    " VALUES (:chat_key, :seq, :channel, :external_id, :payload, :received_at, 0)"
+    " ON CONFLICT (channel, external_id) DO NOTHING RETURNING id"
+)
+_UNSTEPPED = Statement(
+    "SELECT id, payload, attempts FROM inboxmessage"
+    " WHERE chat_key = :chat_key AND stepped_at IS NULL ORDER BY seq"
+)
+_MARK_STEPPED = Statement(
+    "UPDATE inboxmessage SET stepped_at = :now, error = :error WHERE id = :inbox_id"
+)
+# One step's own savepoint: a failing step undoes only itself (the caller pairs them).
+SAVEPOINT = Statement("SAVEPOINT loket_step")
+RELEASE = Statement("RELEASE SAVEPOINT loket_step")
+ROLLBACK_TO = Statement("ROLLBACK TO SAVEPOINT loket_step")
+_CHAT_KEY = Statement("SELECT id FROM chat WHERE channel = :channel AND chat_id = :chat_id")
 
 
 def record_inbound(conn: Connection, *, rows: Sequence[InboxRow], now: datetime) -> list[bool]:
@@ -43,25 +70,13 @@ def record_inbound(conn: Connection, *, rows: Sequence[InboxRow], now: datetime)
     commits, so numbers follow commit order within a chat. A duplicate leaves a gap in the
     numbers, which costs nothing: steppers follow the order, not the count.
     """
-    bump = _dialect_insert(conn, CHAT).values(
-        channel=bindparam("channel"), chat_id=bindparam("chat_id"), last_seq=1
-    )
-    bump = bump.on_conflict_do_update(
-        index_elements=["channel", "chat_id"], set_={"last_seq": CHAT.c.last_seq + 1}
-    ).returning(CHAT.c.id, CHAT.c.last_seq)
-    claim = _dialect_insert(conn, CHAT_CLAIM).on_conflict_do_nothing()
-    store = (
-        _dialect_insert(conn, INBOX)
-        .on_conflict_do_nothing(index_elements=["channel", "external_id"])
-        .returning(INBOX.c.id)
-    )
     fresh: list[bool] = []
     for row in rows:
-        key, seq = conn.execute(bump, {"channel": row.channel, "chat_id": row.chat_id}).one()
+        key, seq = _BUMP.first(conn, {"channel": row.channel, "chat_id": row.chat_id})
         if seq == 1:  # a chat seen for the first time gets the row steppers lock
-            conn.execute(claim, {"chat_key": key})
-        stored = conn.execute(
-            store,
+            _CLAIM_ROW.execute(conn, {"chat_key": key})
+        stored = _STORE.first(
+            conn,
             {
                 "chat_key": key,
                 "seq": seq,
@@ -69,9 +84,8 @@ def record_inbound(conn: Connection, *, rows: Sequence[InboxRow], now: datetime)
                 "external_id": row.external_id,
                 "payload": row.payload,
                 "received_at": now,
-                "attempts": 0,
             },
-        ).first()
+        )
         fresh.append(stored is not None)
     if conn.dialect.name == "postgresql" and any(fresh):
         conn.execute(select(func.pg_notify(NOTIFY_CHANNEL, "")))  # sent at commit
@@ -107,22 +121,16 @@ def claim_chats(conn: Connection, *, limit: int) -> list[int]:
     return [key for key in waiting if key in locked][:limit]
 
 
-def list_unstepped(conn: Connection, *, chat_key: int) -> list[RowMapping]:
-    """The chat's messages still to step, in the order they were accepted."""
-    return list(
-        conn.execute(
-            select(INBOX.c.id, INBOX.c.payload, INBOX.c.attempts)
-            .where(INBOX.c.chat_key == chat_key, INBOX.c.stepped_at.is_(None))
-            .order_by(INBOX.c.seq)
-        ).mappings()
-    )
+def list_unstepped(conn: Connection, *, chat_key: int) -> list[tuple[int, str, int]]:
+    """The chat's messages still to step, in accepted order: (id, payload, attempts)."""
+    return [(r[0], r[1], r[2]) for r in _UNSTEPPED.all(conn, {"chat_key": chat_key})]
 
 
 def mark_stepped(
     conn: Connection, *, inbox_id: int, now: datetime, error: str | None = None
 ) -> None:
     """The message's step is stored (or, with `error`, set aside after repeated failures)."""
-    conn.execute(update(INBOX).where(INBOX.c.id == inbox_id).values(stepped_at=now, error=error))
+    _MARK_STEPPED.execute(conn, {"now": now, "error": error, "inbox_id": inbox_id})
 
 
 def record_step_failure(conn: Connection, *, inbox_id: int, error: str) -> None:
@@ -144,9 +152,8 @@ def is_accepted(conn: Connection, *, channel: str, external_id: str) -> bool:
 
 def chat_key_of(conn: Connection, *, channel: str, chat_id: str) -> int | None:
     """The inbox's number for a chat, if it ever wrote."""
-    return conn.execute(
-        select(CHAT.c.id).where(CHAT.c.channel == channel, CHAT.c.chat_id == chat_id)
-    ).scalar()
+    found = _CHAT_KEY.first(conn, {"channel": channel, "chat_id": chat_id})
+    return int(found[0]) if found is not None else None
 
 
 def has_unstepped(conn: Connection) -> bool:

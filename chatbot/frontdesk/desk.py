@@ -175,21 +175,24 @@ class Desk:
     def _step_chat(self, conn: Connection, chat_key: int) -> dict[str, Receipt]:
         """Step the chat's waiting messages in order; a failing message holds the rest."""
         receipts: dict[str, Receipt] = {}
-        for row in iq.list_unstepped(conn, chat_key=chat_key):
+        for inbox_id, payload, attempts in iq.list_unstepped(conn, chat_key=chat_key):
+            iq.SAVEPOINT.execute(conn)  # a failing step undoes only itself
             try:
-                with conn.begin_nested():  # a failing step undoes only itself
-                    inbound = Inbound.from_json(row["payload"])
-                    receipts[inbound.message_id] = self._receive(conn, inbound)
-                    iq.mark_stepped(conn, inbox_id=row["id"], now=self._clock.now())
+                inbound = Inbound.from_json(payload)
+                receipts[inbound.message_id] = self._receive(conn, inbound)
+                iq.mark_stepped(conn, inbox_id=inbox_id, now=self._clock.now())
             except Exception as exc:
-                logger.exception("Stepping inbox message %s raised.", row["id"])
-                if row["attempts"] + 1 >= MAX_STEP_ATTEMPTS:  # set aside, kept, logged
+                iq.ROLLBACK_TO.execute(conn)
+                iq.RELEASE.execute(conn)
+                logger.exception("Stepping inbox message %s raised.", inbox_id)
+                if attempts + 1 >= MAX_STEP_ATTEMPTS:  # set aside, kept, logged
                     iq.mark_stepped(
-                        conn, inbox_id=row["id"], now=self._clock.now(), error=repr(exc)
+                        conn, inbox_id=inbox_id, now=self._clock.now(), error=repr(exc)
                     )
                     continue
-                iq.record_step_failure(conn, inbox_id=row["id"], error=repr(exc))
+                iq.record_step_failure(conn, inbox_id=inbox_id, error=repr(exc))
                 break  # the chat's later messages wait behind this one: order first
+            iq.RELEASE.execute(conn)
         return receipts
 
     def _receive(self, conn: Connection, inbound: Inbound) -> Receipt:
