@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse
 
 from chatbot.admin.accounts import Accounts
 from chatbot.admin.editor import PhraseEditor, ProfileEditor
+from chatbot.admin.users import AccountDirectory
 from chatbot.agents.escalation import EscalationDesk
 from chatbot.agents.notify import Notifier
 from chatbot.channels.base import Channel
@@ -103,7 +104,7 @@ def create_app(
     app.state.profile_editor = ProfileEditor(engine, desk.profiles, clock)
     accounts = Accounts(engine, clock, session_hours=settings.session_hours)
     app.state.accounts = accounts
-    app.state.users = admin.AccountDirectory(accounts)
+    app.state.users = AccountDirectory(accounts)
     errors.install(app)
     app.add_middleware(auth.LoginRequired, accounts=accounts, public_url=settings.public_url)
     app.include_router(webhooks.router)  # first: the busiest routes are matched first
