@@ -33,7 +33,7 @@ from flows.profiles.schema import Profile
 
 logger = logging.getLogger(__name__)
 
-TEMPLATES = Path(__file__).parent / "web" / "templates"
+TEMPLATES = Path(__file__).parent.parent / "web" / "templates"
 DATETIME_FORMAT = "yyyy-mm-dd hh:mm"
 
 DAILY_COLUMNS = (
