@@ -24,6 +24,8 @@ from chatbot.clock import Clock, SystemClock
 from chatbot.runtime.background import Background
 from chatbot.runtime.bootstrap import open_desk_for
 from chatbot.runtime.wiring import open_channels, open_notifier
+from chatbot.supervision.pages import SupervisionPages
+from chatbot.supervision.qa import QualityReview
 from chatbot.web import admin, auth, chat, desk_console, errors, kpi, webhooks
 from db import queries
 from settings import Settings
@@ -94,6 +96,8 @@ def create_app(
     app.state.ingress_executor = ingress
     app.state.clock = clock
     app.state.supervision = work.supervision
+    app.state.supervision_pages = SupervisionPages(engine)
+    app.state.qa = QualityReview(engine, clock)
     app.state.media = MediaStore(settings.media_dir, settings.max_media_bytes)
     app.state.templates_dir = Path(__file__).parent / "templates"
     app.state.agent_desk = agents
