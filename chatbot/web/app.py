@@ -27,7 +27,6 @@ from chatbot.runtime.wiring import open_channels, open_notifier
 from chatbot.supervision.pages import SupervisionPages
 from chatbot.supervision.qa import QualityReview
 from chatbot.web import admin, auth, chat, desk_console, errors, kpi, webhooks
-from db import queries
 from settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -122,8 +121,7 @@ def create_app(
     def healthz() -> JSONResponse:
         """200 only while the database accepts a write (a load balancer's and Docker's check)."""
         try:
-            with engine.begin() as conn:
-                queries.record_health_check(conn)
+            desk.health_check()
         except Exception as exc:
             logger.warning("Health check: the database refused a write: %s", exc)
             return JSONResponse({"ok": False, "database": "not writable"}, status_code=503)
