@@ -73,3 +73,36 @@ def test_the_flow_diagram_in_docs_is_fresh() -> None:
 
     stored = (ROOT / "docs" / "flows" / "front_desk.mmd").read_text(encoding="utf-8")
     assert stored == mermaid(), "run `loket flow diagram` and commit docs/flows/front_desk.mmd"
+
+
+# The web layer calls services; only the composition root opens the database.
+WEB_FORBIDDEN = (
+    "sqlalchemy",
+    "db.queries",
+    "db.agent_queries",
+    "db.inbox_queries",
+    "db.admin_queries",
+    "db.engine",
+)
+
+
+def _imported(node: ast.AST) -> list[str]:
+    if isinstance(node, ast.Import):
+        return [a.name for a in node.names]
+    if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+        # `from db import queries` imports db.queries as surely as `import db.queries`
+        return [node.module, *(f"{node.module}.{a.name}" for a in node.names)]
+    return []
+
+
+def test_web_routes_hold_no_sql() -> None:
+    offenders = []
+    for path in sorted(ROOT.glob("chatbot/web/**/*.py")):
+        name = str(path.relative_to(ROOT))
+        if name == "chatbot/web/app.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            for module in _imported(node):
+                if any(module == f or module.startswith(f + ".") for f in WEB_FORBIDDEN):
+                    offenders.append(f"{name}: {module}")
+    assert offenders == []

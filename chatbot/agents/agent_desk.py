@@ -14,12 +14,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any, Protocol
 
 from sqlalchemy import Connection, Engine, RowMapping
 
 from chatbot.clock import Clock
 from chatbot.errors import CaseTaken, InvalidInput, NotAllowed, UnknownCase
+from chatbot.frontdesk import outbox
 from chatbot.frontdesk.desk import MANUAL_CHANNEL, Desk
 from db import agent_queries as aq
 from db import queries
@@ -187,6 +189,35 @@ class AgentDesk:
             )
             for r in rows
         ]
+
+    def last_activity(self) -> tuple[int, int]:
+        """The newest message id and event id: the console's live pages watch these move.
+
+        A read, polled by every open console page: it never queues behind writes.
+        """
+        with read(self._engine) as conn:
+            return aq.last_activity(conn)
+
+    def case_of_report(self, escalation_id: int) -> int | None:
+        """The case an escalation report belongs to; None when there is no such report."""
+        with read(self._engine) as conn:
+            report = aq.get_escalation(conn, escalation_id=escalation_id)
+        return int(report["case_id"]) if report is not None else None
+
+    def attachment(
+        self, case_id: int, attachment_id: int, *, media_dir: str | Path
+    ) -> tuple[RowMapping | None, RowMapping | None, Path | None]:
+        """(the attachment, its case, our stored copy) for the console's download.
+
+        The stored copy is only given when it is a file under `media_dir`; the caller checks
+        the attachment belongs to the case.
+        """
+        with read(self._engine) as conn:
+            item = aq.get_attachment(conn, attachment_id=attachment_id)
+            case = aq.get_case(conn, case_id=case_id)
+        path = Path(item["stored_path"]).resolve() if item and item["stored_path"] else None
+        inside = path is not None and path.is_relative_to(Path(media_dir).resolve())
+        return item, case, path if inside and path is not None and path.is_file() else None
 
     def case_view(self, case_id: int) -> CaseView:
         """The case page: transcript, fields, notes, events, reports.
@@ -356,6 +387,16 @@ class AgentDesk:
             self.record_event(conn, case_id, "replied", actor.name)
         aq.update_case(conn, case_id=case_id, updated_at=now)
         return aq.last_message_id(conn, case_id=case_id)
+
+    def send_again(self, case_id: int, message_id: int, actor: Actor, *, now: datetime) -> None:
+        """Put a reply that failed for good back in the outbox (chatbot/frontdesk/outbox.py).
+
+        Raises:
+            NotAllowed: the case has no failed reply with that id.
+        """
+        outbox.send_again(
+            self._engine, case_id=case_id, message_id=message_id, actor=actor.name, now=now
+        )
 
     def set_category(self, case_id: int, actor: Actor, category: str) -> None:
         """Easy / Normal / Hard; the SLA deadline moves with it (opened_at + its minutes).

@@ -139,6 +139,39 @@ class Desk:
         with self._engine.begin() as conn:
             return iq.record_inbound(conn, rows=rows, now=self._clock.now())
 
+    def is_accepted(self, channel: str, external_id: str) -> bool:
+        """Whether the inbox holds this provider message already (a read: never queues)."""
+        with read(self._engine) as conn:
+            return iq.is_accepted(conn, channel=channel, external_id=external_id)
+
+    def chat_history(self, channel: str, chat_id: str, after_id: int = 0) -> list[dict[str, Any]]:
+        """A chat's messages newer than `after_id`, bot and client, as the web chat shows them.
+
+        A read: the chat page and its event stream's polls never queue behind webhook writes.
+        """
+        with read(self._engine) as conn:
+            rows = queries.list_chat_messages_after(
+                conn, channel=channel, chat_id=chat_id, after_id=after_id
+            )
+        return [
+            {
+                "id": r["id"],
+                "direction": r["direction"],
+                "text": r["text"],
+                "buttons": json.loads(r["buttons_json"] or "[]"),
+            }
+            for r in rows
+        ]
+
+    def health_check(self) -> None:
+        """Write one row, proving the database accepts writes (the /healthz check).
+
+        Raises:
+            sqlalchemy.exc.OperationalError: the database refused the write.
+        """
+        with self._engine.begin() as conn:
+            queries.record_health_check(conn)
+
     def receive(self, inbound: Inbound) -> Receipt:
         """Accept one message and step its chat at once (`loket chat`, tests).
 

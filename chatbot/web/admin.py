@@ -8,18 +8,26 @@ role, from chatbot/web/auth.py) and the CSRF check.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated, Any, Protocol
+from typing import Annotated, Any
 from urllib.parse import quote, urlsplit
 
 import yaml
 from fastapi import APIRouter, Depends, Form, HTTPException, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 
-from chatbot.admin.accounts import ROLES, Accounts
+from chatbot.admin.accounts import ROLES
 from chatbot.admin.editor import PhraseEditor, ProfileEditor, settings_text, to_yaml
+from chatbot.admin.users import UserDirectory
 from chatbot.errors import LoketError, PhraseRejected, SettingsRejected, UnknownPhrase
 from chatbot.frontdesk.phrases import LOCALES
 from chatbot.web.auth import AdminUser, page_templates, verify_csrf
+from chatbot.web.deps import (
+    PhraseEditorDep,
+    ProfileEditorDep,
+    SettingsDep,
+    UsersDep,
+    WebSettings,
+)
 from flows.profiles.schema import EditableSettings
 
 
@@ -51,16 +59,6 @@ router = APIRouter(
 templates = page_templates()  # every text here is admin- or client-written, escaped
 
 
-def _phrases(request: Request) -> PhraseEditor:
-    editor: PhraseEditor = request.app.state.phrase_editor
-    return editor
-
-
-def _profiles(request: Request) -> ProfileEditor:
-    editor: ProfileEditor = request.app.state.profile_editor
-    return editor
-
-
 def _page(request: Request, name: str, context: dict[str, Any], status: int = 200) -> Response:
     return templates.TemplateResponse(request, name, context, status_code=status)
 
@@ -72,9 +70,9 @@ def admin_home(request: Request) -> Response:
 
 
 @router.get("/phrases", response_class=HTMLResponse)
-def phrase_list(request: Request) -> Response:
+def phrase_list(request: Request, editor: PhraseEditorDep) -> Response:
     """Every phrase per locale: text in force, file default, the variables it may use."""
-    states = _phrases(request).states()
+    states = editor.states()
     rows: dict[str, dict[str, Any]] = {}
     for state in states:
         rows.setdefault(state.key, {"key": state.key, "variables": state.variables})
@@ -84,6 +82,7 @@ def phrase_list(request: Request) -> Response:
 
 def _phrase_page(
     request: Request,
+    editor: PhraseEditor,
     key: str,
     locale: str,
     *,
@@ -93,7 +92,6 @@ def _phrase_page(
     message: str = "",
     status: int = 200,
 ) -> Response:
-    editor = _phrases(request)
     try:
         state = editor.state(key, locale)
     except UnknownPhrase as exc:
@@ -122,14 +120,17 @@ def _phrase_page(
 
 
 @router.get("/phrases/{locale}/{key}", response_class=HTMLResponse)
-def phrase_page(request: Request, locale: str, key: str, done: str = "") -> Response:
+def phrase_page(
+    request: Request, editor: PhraseEditorDep, locale: str, key: str, done: str = ""
+) -> Response:
     """One phrase: the editor with its preview, the default text, and the history."""
-    return _phrase_page(request, key, locale, message=done)
+    return _phrase_page(request, editor, key, locale, message=done)
 
 
 @router.post("/phrases/{locale}/{key}", response_class=HTMLResponse)
 def phrase_save(
     request: Request,
+    editor: PhraseEditorDep,
     locale: str,
     key: str,
     admin: AdminDep,
@@ -137,16 +138,15 @@ def phrase_save(
     action: Annotated[str, Form()] = "save",
 ) -> Response:
     """Preview or save; a refused text comes back with the reason, the old text stays."""
-    editor = _phrases(request)
     try:
         if action == "preview":
             preview = editor.check(key, locale, text)
-            return _phrase_page(request, key, locale, text=text, preview=preview)
+            return _phrase_page(request, editor, key, locale, text=text, preview=preview)
         version = editor.save(key, locale, text, admin.name)
     except UnknownPhrase as exc:
         raise HTTPException(status_code=404, detail=str(exc)) from exc
     except PhraseRejected as exc:
-        return _phrase_page(request, key, locale, text=text, error=exc, status=422)
+        return _phrase_page(request, editor, key, locale, text=text, error=exc, status=422)
     done = f"Saved as version {version}." if version else "No change: that text is in force."
     return _back(locale, key, done)
 
@@ -158,11 +158,14 @@ def _back(locale: str, key: str, done: str) -> Response:
 
 @router.post("/phrases/{locale}/{key}/preview")
 def phrase_preview(
-    request: Request, locale: str, key: str, text: Annotated[str, Form()]
+    editor: PhraseEditorDep,
+    locale: str,
+    key: str,
+    text: Annotated[str, Form()],
 ) -> JSONResponse:
     """The live preview: the text rendered with sample values, or why it would be refused."""
     try:
-        preview = _phrases(request).check(key, locale, text)
+        preview = editor.check(key, locale, text)
     except UnknownPhrase as exc:
         raise HTTPException(status_code=404, detail=str(exc)) from exc
     except PhraseRejected as exc:
@@ -173,24 +176,29 @@ def phrase_preview(
 
 @router.post("/phrases/{locale}/{key}/revert/{version}")
 def phrase_revert(
-    request: Request, locale: str, key: str, version: int, admin: AdminDep
+    request: Request,
+    editor: PhraseEditorDep,
+    locale: str,
+    key: str,
+    version: int,
+    admin: AdminDep,
 ) -> Response:
     """Bring back an earlier version's text as a new version."""
     try:
-        made = _phrases(request).revert(key, locale, version, admin.name)
+        made = editor.revert(key, locale, version, admin.name)
     except UnknownPhrase as exc:
         raise HTTPException(status_code=404, detail=str(exc)) from exc
     except PhraseRejected as exc:
-        return _phrase_page(request, key, locale, error=exc, status=422)
+        return _phrase_page(request, editor, key, locale, error=exc, status=422)
     done = f"Version {version} is back, as version {made}." if made else "That text is in force."
     return _back(locale, key, done)
 
 
 @router.post("/phrases/{locale}/{key}/reset")
-def phrase_reset(request: Request, locale: str, key: str, admin: AdminDep) -> Response:
+def phrase_reset(editor: PhraseEditorDep, locale: str, key: str, admin: AdminDep) -> Response:
     """Return to the text of the file."""
     try:
-        made = _phrases(request).reset(key, locale, admin.name)
+        made = editor.reset(key, locale, admin.name)
     except UnknownPhrase as exc:
         raise HTTPException(status_code=404, detail=str(exc)) from exc
     return _back(locale, key, "Back to the default text." if made else "The default is in force.")
@@ -227,9 +235,8 @@ def _settings_data(form: dict[str, str]) -> dict[str, Any]:
     }
 
 
-def _profile_name(request: Request, name: str | None) -> str:
-    editor = _profiles(request)
-    chosen = name or request.app.state.settings.profile
+def _profile_name(editor: ProfileEditor, settings: WebSettings, name: str | None) -> str:
+    chosen = name or settings.profile
     if chosen not in editor.names():
         raise HTTPException(status_code=404, detail=f"no profile '{chosen}'")
     return str(chosen)
@@ -237,6 +244,7 @@ def _profile_name(request: Request, name: str | None) -> str:
 
 def _profile_page(
     request: Request,
+    editor: ProfileEditor,
     name: str,
     *,
     form: dict[str, str] | None = None,
@@ -244,7 +252,6 @@ def _profile_page(
     message: str = "",
     status: int = 200,
 ) -> Response:
-    editor = _profiles(request)
     settings, version = editor.current(name)
     return _page(
         request,
@@ -264,17 +271,28 @@ def _profile_page(
 
 
 @router.get("/profile", response_class=HTMLResponse)
-def profile_page(request: Request, name: str | None = None, done: str = "") -> Response:
+def profile_page(
+    request: Request,
+    editor: ProfileEditorDep,
+    settings: SettingsDep,
+    name: str | None = None,
+    done: str = "",
+) -> Response:
     """The active profile's editable settings (another profile with ?name=)."""
-    return _profile_page(request, _profile_name(request, name), message=done)
+    return _profile_page(request, editor, _profile_name(editor, settings, name), message=done)
 
 
 @router.post("/profile", response_class=HTMLResponse)
-async def profile_save(request: Request, admin: AdminDep, name: str | None = None) -> Response:
+async def profile_save(
+    request: Request,
+    editor: ProfileEditorDep,
+    settings: SettingsDep,
+    admin: AdminDep,
+    name: str | None = None,
+) -> Response:
     """Validate with the profile schema and save as a new version, or show what is wrong."""
-    chosen = _profile_name(request, name)
+    chosen = _profile_name(editor, settings, name)
     form = {k: str(v) for k, v in (await request.form()).items()}
-    editor = _profiles(request)
     try:
         if form.get("action") == "reset":
             made = editor.reset(chosen, admin.name)
@@ -283,76 +301,19 @@ async def profile_save(request: Request, admin: AdminDep, name: str | None = Non
             made = editor.save(chosen, _settings_data(form), admin.name)
             done = f"Saved as version {made}." if made else "No change."
     except SettingsRejected as exc:
-        return _profile_page(request, chosen, form=form, error=str(exc), status=422)
+        return _profile_page(request, editor, chosen, form=form, error=str(exc), status=422)
     url = f"/admin/profile?name={quote(chosen)}&done={quote(done)}"
     return RedirectResponse(url, status_code=303)
 
 
-@dataclass(frozen=True, slots=True)
-class UserEntry:
-    """A desk user as the users page lists them."""
-
-    name: str
-    role: str
-    active: bool
-
-
-class UserDirectory(Protocol):
-    """The user accounts the admin manages; issue 5's user store implements this at merge.
-
-    Each method raises `LoketError` (its message is shown to the admin) for a refused change,
-    e.g. an unknown user, a taken name or a weak password.
-    """
-
-    def list_users(self) -> list[UserEntry]:
-        """Every user, agents, supervisors and admins."""
-        ...
-
-    def add_user(self, name: str, role: str, password: str) -> None:
-        """Create an active user."""
-        ...
-
-    def set_role(self, name: str, role: str) -> None:
-        """Change a user's role."""
-        ...
-
-    def set_active(self, name: str, active: bool) -> None:
-        """Disable (or enable again) a user; a disabled user cannot log in."""
-        ...
-
-
-class AccountDirectory:
-    """The users page's `UserDirectory`, on top of the login's Accounts."""
-
-    def __init__(self, accounts: Accounts) -> None:
-        self._accounts = accounts
-
-    def list_users(self) -> list[UserEntry]:
-        """Every user, by name."""
-        return [UserEntry(u.name, u.role, u.active) for u in self._accounts.list_users()]
-
-    def add_user(self, name: str, role: str, password: str) -> None:
-        """Create an active user (argon2 hash; at least 8 characters)."""
-        self._accounts.add_user(name, role, password)
-
-    def set_role(self, name: str, role: str) -> None:
-        """Change a user's role; the last admin stays admin."""
-        self._accounts.set_role(name, role)
-
-    def set_active(self, name: str, active: bool) -> None:
-        """Disable (their sessions end at once) or enable again."""
-        self._accounts.set_active(name, active)
-
-
-def _users(request: Request) -> UserDirectory | None:
-    directory: UserDirectory | None = getattr(request.app.state, "users", None)
-    return directory
-
-
 def _users_page(
-    request: Request, *, error: str = "", message: str = "", status: int = 200
+    request: Request,
+    directory: UserDirectory | None,
+    *,
+    error: str = "",
+    message: str = "",
+    status: int = 200,
 ) -> Response:
-    directory = _users(request)
     users = directory.list_users() if directory else []
     context = {
         "directory": directory,
@@ -365,14 +326,15 @@ def _users_page(
 
 
 @router.get("/users", response_class=HTMLResponse)
-def users_page(request: Request, done: str = "") -> Response:
+def users_page(request: Request, directory: UsersDep, done: str = "") -> Response:
     """Agents, supervisors and admins: add, disable, set roles."""
-    return _users_page(request, message=done)
+    return _users_page(request, directory, message=done)
 
 
 @router.post("/users", response_class=HTMLResponse)
 def users_change(
     request: Request,
+    directory: UsersDep,
     admin: AdminDep,
     action: Annotated[str, Form()],
     name: Annotated[str, Form()],
@@ -380,7 +342,6 @@ def users_change(
     password: Annotated[str, Form()] = "",
 ) -> Response:
     """One change to one user: add, set_role, disable or enable."""
-    directory = _users(request)
     if directory is None:
         raise HTTPException(status_code=503, detail="user accounts arrive with the login")
     name = name.strip()
@@ -401,5 +362,5 @@ def users_change(
         else:
             raise LoketError(f"unknown action '{action}'")
     except LoketError as exc:
-        return _users_page(request, error=str(exc), status=422)
+        return _users_page(request, directory, error=str(exc), status=422)
     return RedirectResponse(f"/admin/users?done={quote(done)}", status_code=303)

@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse
 
 from chatbot.admin.accounts import Accounts
 from chatbot.admin.editor import PhraseEditor, ProfileEditor
+from chatbot.admin.users import AccountDirectory
 from chatbot.agents.escalation import EscalationDesk
 from chatbot.agents.notify import Notifier
 from chatbot.channels.base import Channel
@@ -23,8 +24,9 @@ from chatbot.clock import Clock, SystemClock
 from chatbot.runtime.background import Background
 from chatbot.runtime.bootstrap import open_desk_for
 from chatbot.runtime.wiring import open_channels, open_notifier
+from chatbot.supervision.pages import SupervisionPages
+from chatbot.supervision.qa import QualityReview
 from chatbot.web import admin, auth, chat, desk_console, errors, kpi, webhooks
-from db import queries
 from settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -93,6 +95,8 @@ def create_app(
     app.state.ingress_executor = ingress
     app.state.clock = clock
     app.state.supervision = work.supervision
+    app.state.supervision_pages = SupervisionPages(engine)
+    app.state.qa = QualityReview(engine, clock)
     app.state.media = MediaStore(settings.media_dir, settings.max_media_bytes)
     app.state.templates_dir = Path(__file__).parent / "templates"
     app.state.agent_desk = agents
@@ -103,7 +107,7 @@ def create_app(
     app.state.profile_editor = ProfileEditor(engine, desk.profiles, clock)
     accounts = Accounts(engine, clock, session_hours=settings.session_hours)
     app.state.accounts = accounts
-    app.state.users = admin.AccountDirectory(accounts)
+    app.state.users = AccountDirectory(accounts)
     errors.install(app)
     app.add_middleware(auth.LoginRequired, accounts=accounts, public_url=settings.public_url)
     app.include_router(webhooks.router)  # first: the busiest routes are matched first
@@ -117,8 +121,7 @@ def create_app(
     def healthz() -> JSONResponse:
         """200 only while the database accepts a write (a load balancer's and Docker's check)."""
         try:
-            with engine.begin() as conn:
-                queries.record_health_check(conn)
+            desk.health_check()
         except Exception as exc:
             logger.warning("Health check: the database refused a write: %s", exc)
             return JSONResponse({"ok": False, "database": "not writable"}, status_code=503)

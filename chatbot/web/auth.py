@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 from urllib.parse import quote, urlsplit
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request, Response
@@ -26,6 +26,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from starlette.websockets import WebSocketClose
 
 from chatbot.admin.accounts import Accounts, SessionUser, TooManyAttempts, same_secret
+from chatbot.web.deps import AccountsDep, SettingsDep, WebSettings
 
 __all__ = [
     "COOKIE",
@@ -246,25 +247,25 @@ def page_templates() -> Jinja2Templates:
 templates = page_templates()
 
 
-def _accounts(request: Request) -> Accounts:
-    accounts: Accounts = request.app.state.accounts
-    return accounts
-
-
-def _secure(request: Request) -> bool:
-    settings: Any = request.app.state.settings
+def _secure(settings: WebSettings) -> bool:
     return str(settings.public_url).lower().startswith("https://")
 
 
 def _login_page(
-    request: Request, *, name: str = "", next_path: str = "", error: str = "", status: int = 200
+    request: Request,
+    accounts: Accounts,
+    *,
+    name: str = "",
+    next_path: str = "",
+    error: str = "",
+    status: int = 200,
 ) -> Response:
     user = current_user(request)
     context = {
         "name": name,
         "next": next_path,
         "error": error,
-        "no_users": not _accounts(request).has_users(),
+        "no_users": not accounts.has_users(),
         "user": user,
         "home": home_for(user.role) if user else "",
     }
@@ -272,14 +273,16 @@ def _login_page(
 
 
 @router.get("/login", response_class=HTMLResponse)
-def login_page(request: Request, next: str = "") -> Response:
+def login_page(request: Request, accounts: AccountsDep, next: str = "") -> Response:
     """The login form; says how to create the first admin when there is no user yet."""
-    return _login_page(request, next_path=safe_next(next) or "")
+    return _login_page(request, accounts, next_path=safe_next(next) or "")
 
 
 @router.post("/login", response_class=HTMLResponse)
 def login(
     request: Request,
+    accounts: AccountsDep,
+    settings: SettingsDep,
     name: Annotated[str, Form(max_length=200)] = "",
     password: Annotated[str, Form(max_length=4096)] = "",
     next: Annotated[str, Form(max_length=2000)] = "",
@@ -288,16 +291,18 @@ def login(
     origin = request.headers.get("origin")
     if origin and origin != "null" and urlsplit(origin).netloc != request.url.netloc:
         raise HTTPException(status_code=403, detail="cross-site login refused")
-    accounts = _accounts(request)
     wanted = safe_next(next) or ""
     try:
         user = accounts.authenticate(name, password)
     except TooManyAttempts as exc:
         logger.warning("Login refused: too many failed attempts for one name.")
-        return _login_page(request, name=name, next_path=wanted, error=str(exc), status=429)
+        return _login_page(
+            request, accounts, name=name, next_path=wanted, error=str(exc), status=429
+        )
     if user is None:
         return _login_page(
             request,
+            accounts,
             name=name,
             next_path=wanted,
             error="Wrong name or password, or the account is disabled.",
@@ -315,19 +320,19 @@ def login(
         path="/",
         httponly=True,
         samesite="lax",
-        secure=_secure(request),
+        secure=_secure(settings),
     )
     return response
 
 
 @router.post("/logout", dependencies=[Depends(verify_csrf)])
-def logout(request: Request) -> Response:
+def logout(request: Request, accounts: AccountsDep, settings: SettingsDep) -> Response:
     """End the session (CSRF-checked, so no other site can log an agent out)."""
     token = request.cookies.get(COOKIE)
     if token:
-        _accounts(request).end_session(token)
+        accounts.end_session(token)
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(
-        COOKIE, path="/", httponly=True, samesite="lax", secure=_secure(request)
+        COOKIE, path="/", httponly=True, samesite="lax", secure=_secure(settings)
     )
     return response

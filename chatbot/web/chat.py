@@ -6,16 +6,14 @@ import asyncio
 import json
 import secrets
 from collections.abc import AsyncIterator
-from typing import Any
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse, StreamingResponse
 from fastapi.templating import Jinja2Templates
 
 from chatbot.channels.base import RawRequest
+from chatbot.web.deps import ChannelsDep, DeskDep
 from chatbot.web.webhooks import accept
-from db import queries
-from db.engine import read
 
 router = APIRouter(tags=["web chat"])
 COOKIE = "loket_chat"
@@ -32,35 +30,18 @@ def _chat_id(request: Request) -> str | None:
     return value if value.isalnum() and 8 <= len(value) <= 64 else None
 
 
-def _history(request: Request, chat_id: str, after_id: int = 0) -> list[dict[str, Any]]:
-    # a read: the page and the event stream's polls never queue behind webhook writes
-    with read(request.app.state.engine) as conn:
-        rows = queries.list_chat_messages_after(
-            conn, channel="web", chat_id=chat_id, after_id=after_id
-        )
-    return [
-        {
-            "id": r["id"],
-            "direction": r["direction"],
-            "text": r["text"],
-            "buttons": json.loads(r["buttons_json"] or "[]"),
-        }
-        for r in rows
-    ]
-
-
 @router.get("/", response_class=HTMLResponse)
-def chat_page(request: Request) -> Response:
+def chat_page(request: Request, desk: DeskDep) -> Response:
     """The chat page with the conversation so far; a first visit gets a new chat id."""
     chat_id = _chat_id(request) or secrets.token_hex(12)
-    messages = _history(request, chat_id)
+    messages = desk.chat_history("web", chat_id)
     response = _templates(request).TemplateResponse(
         request,
         "chat.html",
         {
             "messages": messages,
             "last_id": messages[-1]["id"] if messages else 0,
-            "desk_name": request.app.state.desk.desk_name,
+            "desk_name": desk.desk_name,
         },
     )
     response.set_cookie(COOKIE, chat_id, httponly=True, samesite="strict", max_age=30 * 86400)
@@ -68,7 +49,7 @@ def chat_page(request: Request) -> Response:
 
 
 @router.post("/chat/messages")
-async def post_message(request: Request) -> JSONResponse:
+async def post_message(request: Request, channels: ChannelsDep) -> JSONResponse:
     """One message typed (or button pressed) in the page; the replies come on the stream."""
     chat_id = _chat_id(request)
     if chat_id is None:
@@ -78,14 +59,14 @@ async def post_message(request: Request) -> JSONResponse:
     raw = RawRequest(
         url=str(request.url), headers={}, body=b"", form={**fields, "chat_id": [chat_id]}
     )
-    channel = request.app.state.channels["web"]
+    channel = channels["web"]
     fresh = await accept(request, channel.parse(raw))
     statuses = ["accepted" if new else "duplicate" for new in fresh]
     return JSONResponse({"ok": True, "statuses": statuses})
 
 
 @router.get("/chat/events")
-async def chat_events(request: Request, after: int = 0) -> Response:
+async def chat_events(request: Request, desk: DeskDep, after: int = 0) -> Response:
     """Server-sent events: each new message of this chat, bot or client, as JSON."""
     chat_id = _chat_id(request)
     if chat_id is None:
@@ -98,7 +79,7 @@ async def chat_events(request: Request, after: int = 0) -> Response:
         deadline = loop.time() + STREAM_MAX_SECONDS
         yield "retry: 1000\n\n"
         while loop.time() < deadline and not await request.is_disconnected():
-            for message in await asyncio.to_thread(_history, request, chat_id, last):
+            for message in await asyncio.to_thread(desk.chat_history, "web", chat_id, last):
                 last = message["id"]
                 yield f"id: {last}\ndata: {json.dumps(message, ensure_ascii=False)}\n\n"
             await asyncio.sleep(STREAM_POLL_SECONDS)

@@ -13,7 +13,6 @@ import json
 import mimetypes
 from collections.abc import AsyncIterator, Callable
 from datetime import datetime
-from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Request, Response
@@ -27,35 +26,18 @@ from chatbot.agents.agent_desk import (
     AgentDesk,
     CaseView,
 )
-from chatbot.agents.escalation import NEXT_STATUSES, EscalationDesk
+from chatbot.agents.escalation import NEXT_STATUSES
 from chatbot.clock import Clock
 from chatbot.errors import LoketError, MediaUnavailable, UnknownCase
-from chatbot.frontdesk.outbox import send_again
 from chatbot.web.auth import StaffUser, SupervisorUser, page_templates, verify_csrf
+from chatbot.web.deps import AgentsDep, ChannelsDep, ClockDep, EscalationsDep, SettingsDep
 from chatbot.web.errors import STATUS
-from db import agent_queries as aq
-from db.engine import read
 
 router = APIRouter(prefix="/desk", tags=["desk"], dependencies=[Depends(verify_csrf)])
 templates = page_templates()  # client text, agent notes and report details are escaped
 STREAM_POLL_SECONDS = 0.5
 STREAM_MAX_SECONDS = 300  # EventSource reconnects by itself
 POST_TIMEOUT_SECONDS = 10.0  # the agent waits this long at most for Discord / Telegram
-
-
-def _agents(request: Request) -> AgentDesk:
-    agents: AgentDesk = request.app.state.agent_desk
-    return agents
-
-
-def _escalations(request: Request) -> EscalationDesk:
-    escalations: EscalationDesk = request.app.state.escalations
-    return escalations
-
-
-def _now(request: Request) -> datetime:
-    clock: Clock = request.app.state.clock
-    return clock.now()
 
 
 def _minutes(delta: Any) -> str:
@@ -92,20 +74,18 @@ def _status_of(exc: LoketError) -> int:
 # --- the queue ---
 
 
-def _activity(request: Request) -> str:
+def _activity(agents: AgentDesk) -> str:
     """The newest message and event ids, read before a page is built.
 
     The page's live script compares them with what /desk/events reports, so a change made
     between rendering the page and opening the event stream still refreshes it.
     """
-    with read(request.app.state.engine) as conn:
-        message, event = aq.last_activity(conn)
+    message, event = agents.last_activity()
     return f"{message},{event}"
 
 
-def _queue_context(request: Request, user: Any) -> dict[str, Any]:
-    activity = _activity(request)
-    agents = _agents(request)
+def _queue_context(agents: AgentDesk, user: Any, now: datetime) -> dict[str, Any]:
+    activity = _activity(agents)
     backlog, limit = agents.backlog()
     return {
         "activity": activity,
@@ -113,30 +93,28 @@ def _queue_context(request: Request, user: Any) -> dict[str, Any]:
         "mine": agents.my_cases(user),
         "backlog": backlog,
         "backlog_limit": limit,
-        "now": _now(request),
+        "now": now,
     }
 
 
 @router.get("", response_class=HTMLResponse)
-def queue_page(request: Request, user: StaffUser) -> Response:
+def queue_page(request: Request, user: StaffUser, agents: AgentsDep, clock: ClockDep) -> Response:
     """Waiting cases (longest first) and the user's own cases; updates itself live."""
-    return _page(request, "desk/queue.html", _queue_context(request, user))
+    return _page(request, "desk/queue.html", _queue_context(agents, user, clock.now()))
 
 
 @router.get("/fragments/queue", response_class=HTMLResponse)
-def queue_fragment(request: Request, user: StaffUser) -> Response:
+def queue_fragment(
+    request: Request, user: StaffUser, agents: AgentsDep, clock: ClockDep
+) -> Response:
     """The queue tables alone, for the page's live refresh."""
-    return _page(request, "desk/_queue.html", _queue_context(request, user))
+    return _page(request, "desk/_queue.html", _queue_context(agents, user, clock.now()))
 
 
 @router.get("/events")
-async def desk_events(request: Request, _user: StaffUser) -> Response:
+async def desk_events(request: Request, _user: StaffUser, agents: AgentsDep) -> Response:
     """Server-sent events: one `data:` line whenever a message or a case event is recorded."""
-    engine = request.app.state.engine
-
-    def latest() -> tuple[int, int]:
-        with read(engine) as conn:  # polled every STREAM_POLL_SECONDS: never queues
-            return aq.last_activity(conn)
+    latest = agents.last_activity  # a read, polled every STREAM_POLL_SECONDS: never queues
 
     async def stream() -> AsyncIterator[str]:
         loop = asyncio.get_running_loop()
@@ -158,9 +136,8 @@ async def desk_events(request: Request, _user: StaffUser) -> Response:
 # --- one case ---
 
 
-def _case_context(request: Request, user: Any, case_id: int) -> dict[str, Any]:
-    activity = _activity(request)
-    agents = _agents(request)
+def _case_context(agents: AgentDesk, user: Any, case_id: int, now: datetime) -> dict[str, Any]:
+    activity = _activity(agents)
     view: CaseView = agents.case_view(case_id)
     by_message: dict[int, list[dict[str, Any]]] = {}
     for item in view.attachments:
@@ -177,39 +154,56 @@ def _case_context(request: Request, user: Any, case_id: int) -> dict[str, Any]:
         "areas": view.profile.escalation_areas,
         "next_statuses": NEXT_STATUSES,
         "mine": view.item.assignee_id == user.id,
-        "now": _now(request),
+        "now": now,
         "buttons": {m["id"]: json.loads(m["buttons_json"] or "[]") for m in view.messages},
     }
 
 
 def _case_page(
-    request: Request, user: Any, case_id: int, *, error: str = "", status: int = 200
+    request: Request,
+    agents: AgentDesk,
+    clock: Clock,
+    user: Any,
+    case_id: int,
+    *,
+    error: str = "",
+    status: int = 200,
 ) -> Response:
     try:
-        context = _case_context(request, user, case_id)
+        context = _case_context(agents, user, case_id, clock.now())
     except UnknownCase as exc:
         return _page(request, "desk/error.html", {"error": str(exc)}, status=404)
     return _page(request, "desk/case.html", {**context, "error": error}, status)
 
 
 @router.get("/cases/{case_id}", response_class=HTMLResponse)
-def case_page(request: Request, case_id: int, user: StaffUser) -> Response:
+def case_page(
+    request: Request, case_id: int, user: StaffUser, agents: AgentsDep, clock: ClockDep
+) -> Response:
     """The whole case: transcript, fields, one-click phrases, and every action."""
-    return _case_page(request, user, case_id)
+    return _case_page(request, agents, clock, user, case_id)
 
 
 @router.get("/cases/{case_id}/fragment", response_class=HTMLResponse)
-def case_fragment(request: Request, case_id: int, user: StaffUser) -> Response:
+def case_fragment(
+    request: Request, case_id: int, user: StaffUser, agents: AgentsDep, clock: ClockDep
+) -> Response:
     """The transcript and status alone, for the page's live refresh."""
     try:
-        context = _case_context(request, user, case_id)
+        context = _case_context(agents, user, case_id, clock.now())
     except UnknownCase as exc:
         return HTMLResponse(str(exc), status_code=404)
     return _page(request, "desk/_transcript.html", context)
 
 
 async def _act(
-    request: Request, user: Any, case_id: int, action: Callable[[], object], done: str
+    request: Request,
+    agents: AgentDesk,
+    clock: Clock,
+    user: Any,
+    case_id: int,
+    action: Callable[[], object],
+    done: str,
 ) -> Response:
     """Run a service call; success goes back to the case page, a refusal is shown there."""
     try:
@@ -217,15 +211,19 @@ async def _act(
     except UnknownCase as exc:
         return _page(request, "desk/error.html", {"error": str(exc)}, status=404)
     except LoketError as exc:
-        return _case_page(request, user, case_id, error=str(exc), status=_status_of(exc))
+        return _case_page(
+            request, agents, clock, user, case_id, error=str(exc), status=_status_of(exc)
+        )
     return RedirectResponse(f"/desk/cases/{case_id}?done={done}", status_code=303)
 
 
 @router.post("/cases/{case_id}/take")
-async def take(request: Request, case_id: int, user: StaffUser) -> Response:
+async def take(
+    request: Request, case_id: int, user: StaffUser, agents: AgentsDep, clock: ClockDep
+) -> Response:
     """Become the case's owner; a second agent is told who was first."""
     return await _act(
-        request, user, case_id, lambda: _agents(request).take(case_id, user), "taken"
+        request, agents, clock, user, case_id, lambda: agents.take(case_id, user), "taken"
     )
 
 
@@ -234,100 +232,146 @@ async def reply(
     request: Request,
     case_id: int,
     user: StaffUser,
+    agents: AgentsDep,
+    clock: ClockDep,
     text: Annotated[str, Form()] = "",
     phrase: Annotated[str, Form()] = "",
 ) -> Response:
     """Send free text or a standard phrase to the client on their channel."""
     return await _act(
         request,
+        agents,
+        clock,
         user,
         case_id,
-        lambda: _agents(request).reply(case_id, user, text=text, phrase=phrase or None),
+        lambda: agents.reply(case_id, user, text=text, phrase=phrase or None),
         "sent",
     )
 
 
 @router.post("/cases/{case_id}/messages/{message_id}/resend")
-async def resend(request: Request, case_id: int, message_id: int, user: StaffUser) -> Response:
+async def resend(
+    request: Request,
+    case_id: int,
+    message_id: int,
+    user: StaffUser,
+    agents: AgentsDep,
+    clock: ClockDep,
+) -> Response:
     """Send a reply that was not delivered again, once its cause is gone (frontdesk/outbox.py)."""
-    engine = request.app.state.engine
-    now = _now(request)
+    now = clock.now()
     return await _act(
         request,
+        agents,
+        clock,
         user,
         case_id,
-        lambda: send_again(
-            engine, case_id=case_id, message_id=message_id, actor=user.name, now=now
-        ),
+        lambda: agents.send_again(case_id, message_id, user, now=now),
         "resent",
     )
 
 
 @router.post("/cases/{case_id}/category")
 async def set_category(
-    request: Request, case_id: int, user: StaffUser, category: Annotated[str, Form()]
+    request: Request,
+    case_id: int,
+    user: StaffUser,
+    agents: AgentsDep,
+    clock: ClockDep,
+    category: Annotated[str, Form()],
 ) -> Response:
     """Easy / Normal / Hard; moves the SLA deadline."""
     return await _act(
         request,
+        agents,
+        clock,
         user,
         case_id,
-        lambda: _agents(request).set_category(case_id, user, category),
+        lambda: agents.set_category(case_id, user, category),
         "category",
     )
 
 
 @router.post("/cases/{case_id}/notes")
 async def add_note(
-    request: Request, case_id: int, user: StaffUser, text: Annotated[str, Form()]
+    request: Request,
+    case_id: int,
+    user: StaffUser,
+    agents: AgentsDep,
+    clock: ClockDep,
+    text: Annotated[str, Form()],
 ) -> Response:
     """An internal note; the client never sees it."""
     return await _act(
-        request, user, case_id, lambda: _agents(request).add_note(case_id, user, text), "note"
+        request, agents, clock, user, case_id, lambda: agents.add_note(case_id, user, text), "note"
     )
 
 
 @router.post("/cases/{case_id}/hand-back")
-async def hand_back(request: Request, case_id: int, user: StaffUser) -> Response:
+async def hand_back(
+    request: Request, case_id: int, user: StaffUser, agents: AgentsDep, clock: ClockDep
+) -> Response:
     """Give the case back to the bot."""
     return await _act(
-        request, user, case_id, lambda: _agents(request).hand_back(case_id, user), "handed_back"
+        request,
+        agents,
+        clock,
+        user,
+        case_id,
+        lambda: agents.hand_back(case_id, user),
+        "handed_back",
     )
 
 
 @router.post("/cases/{case_id}/transfer")
 async def transfer(
-    request: Request, case_id: int, user: StaffUser, to_user: Annotated[int, Form()]
+    request: Request,
+    case_id: int,
+    user: StaffUser,
+    agents: AgentsDep,
+    clock: ClockDep,
+    to_user: Annotated[int, Form()],
 ) -> Response:
     """Give the case to another agent."""
     return await _act(
         request,
+        agents,
+        clock,
         user,
         case_id,
-        lambda: _agents(request).transfer(case_id, user, to_user),
+        lambda: agents.transfer(case_id, user, to_user),
         "transferred",
     )
 
 
 @router.post("/cases/{case_id}/reassign")
 async def reassign(
-    request: Request, case_id: int, user: SupervisorUser, to_user: Annotated[int, Form()]
+    request: Request,
+    case_id: int,
+    user: SupervisorUser,
+    agents: AgentsDep,
+    clock: ClockDep,
+    to_user: Annotated[int, Form()],
 ) -> Response:
     """A supervisor gives any open case to an agent."""
     return await _act(
         request,
+        agents,
+        clock,
         user,
         case_id,
-        lambda: _agents(request).reassign(case_id, user, to_user),
+        lambda: agents.reassign(case_id, user, to_user),
         "reassigned",
     )
 
 
 @router.post("/cases/{case_id}/resolve")
-async def resolve(request: Request, case_id: int, user: StaffUser) -> Response:
+async def resolve(
+    request: Request, case_id: int, user: StaffUser, agents: AgentsDep, clock: ClockDep
+) -> Response:
     """Declare it solved: closing phrase, then confirmation and survey."""
     return await _act(
-        request, user, case_id, lambda: _agents(request).resolve(case_id, user), "resolved"
+        request, agents, clock, user, case_id, lambda: agents.resolve(case_id, user), "resolved"
     )
 
 
@@ -336,13 +380,15 @@ async def escalate(
     request: Request,
     case_id: int,
     user: StaffUser,
+    agents: AgentsDep,
+    clock: ClockDep,
+    escalations: EscalationsDep,
     detail: Annotated[str, Form()],
     area: Annotated[str, Form()] = "",
     outlet: Annotated[str, Form()] = "",
     media: Annotated[str, Form()] = "",
 ) -> Response:
     """File a report for the developer/IT team and post it (Discord / Telegram group)."""
-    escalations = _escalations(request)
     try:
         report = await run_in_threadpool(
             lambda: escalations.file(
@@ -352,42 +398,52 @@ async def escalate(
     except UnknownCase as exc:
         return _page(request, "desk/error.html", {"error": str(exc)}, status=404)
     except LoketError as exc:
-        return _case_page(request, user, case_id, error=str(exc), status=_status_of(exc))
+        return _case_page(
+            request, agents, clock, user, case_id, error=str(exc), status=_status_of(exc)
+        )
     # never raises; a failure shows on the case page, with a button to post again
     await escalations.post(report, within_seconds=POST_TIMEOUT_SECONDS)
     return RedirectResponse(f"/desk/cases/{case_id}?done=escalated", status_code=303)
 
 
-def _case_of_report(request: Request, escalation_id: int) -> int | None:
-    with read(request.app.state.engine) as conn:
-        report = aq.get_escalation(conn, escalation_id=escalation_id)
-    return int(report["case_id"]) if report is not None else None
-
-
 @router.post("/escalations/{escalation_id}/status")
 async def escalation_status(
-    request: Request, escalation_id: int, user: StaffUser, status: Annotated[str, Form()]
+    request: Request,
+    escalation_id: int,
+    user: StaffUser,
+    agents: AgentsDep,
+    clock: ClockDep,
+    escalations: EscalationsDep,
+    status: Annotated[str, Form()],
 ) -> Response:
     """Move a report: fix ready, verified (the client is told), closed."""
-    case_id = _case_of_report(request, escalation_id)
+    case_id = agents.case_of_report(escalation_id)
     if case_id is None:
         return _page(request, "desk/error.html", {"error": "no such report"}, status=404)
     return await _act(
         request,
+        agents,
+        clock,
         user,
         case_id,
-        lambda: _escalations(request).set_status(escalation_id, user, status),
+        lambda: escalations.set_status(escalation_id, user, status),
         "report",
     )
 
 
 @router.post("/escalations/{escalation_id}/repost")
-async def escalation_repost(request: Request, escalation_id: int, _user: StaffUser) -> Response:
+async def escalation_repost(
+    request: Request,
+    escalation_id: int,
+    _user: StaffUser,
+    agents: AgentsDep,
+    escalations: EscalationsDep,
+) -> Response:
     """Post a report again after Discord or Telegram failed."""
-    case_id = _case_of_report(request, escalation_id)
+    case_id = agents.case_of_report(escalation_id)
     if case_id is None:
         return _page(request, "desk/error.html", {"error": "no such report"}, status=404)
-    await _escalations(request).post(escalation_id, within_seconds=POST_TIMEOUT_SECONDS)
+    await escalations.post(escalation_id, within_seconds=POST_TIMEOUT_SECONDS)
     return RedirectResponse(f"/desk/cases/{case_id}?done=reposted", status_code=303)
 
 
@@ -396,6 +452,9 @@ async def compensation(
     request: Request,
     case_id: int,
     user: SupervisorUser,
+    agents: AgentsDep,
+    clock: ClockDep,
+    escalations: EscalationsDep,
     loss: Annotated[str, Form()],
     agreed: Annotated[str, Form()],
     product_fault: Annotated[str, Form()] = "",
@@ -403,9 +462,11 @@ async def compensation(
     """Bahtera: a supervisor records the product's fault, the loss and what was agreed."""
     return await _act(
         request,
+        agents,
+        clock,
         user,
         case_id,
-        lambda: _escalations(request).record_compensation(
+        lambda: escalations.record_compensation(
             case_id, user, product_fault=bool(product_fault), loss=loss, compensation=agreed
         ),
         "compensation",
@@ -414,31 +475,28 @@ async def compensation(
 
 @router.get("/cases/{case_id}/attachments/{attachment_id}")
 async def attachment(
-    request: Request, case_id: int, attachment_id: int, _user: StaffUser
+    case_id: int,
+    attachment_id: int,
+    _user: StaffUser,
+    agents: AgentsDep,
+    settings: SettingsDep,
+    channels: ChannelsDep,
 ) -> Response:
     """A client's photo, video or document, for logged-in staff only.
 
     Our stored copy when there is one; a Telegram file is fetched from Telegram (which keeps
     it) through the bot; a provider's https URL is a redirect.
     """
-    settings = request.app.state.settings
-
-    def load() -> tuple[Any, Any, Path | None]:
-        with read(request.app.state.engine) as conn:
-            item = aq.get_attachment(conn, attachment_id=attachment_id)
-            case = aq.get_case(conn, case_id=case_id)
-        path = Path(item["stored_path"]).resolve() if item and item["stored_path"] else None
-        inside = path is not None and path.is_relative_to(Path(settings.media_dir).resolve())
-        return item, case, path if inside and path is not None and path.is_file() else None
-
-    item, case, path = await run_in_threadpool(load)
+    item, case, path = await run_in_threadpool(
+        lambda: agents.attachment(case_id, attachment_id, media_dir=settings.media_dir)
+    )
     if item is None or case is None or item["case_id"] != case_id:
         return HTMLResponse("no such attachment", status_code=404)
     kind = item["content_type"] or "application/octet-stream"
     if path is not None:  # our own copy, only from under the media folder
         guessed = item["content_type"] or mimetypes.guess_type(path.name)[0]
         return FileResponse(path, media_type=guessed or "application/octet-stream")
-    telegram = request.app.state.channels.get("telegram")
+    telegram: Any = channels.get("telegram")
     if item["file_id"] and case["channel"] == "telegram" and hasattr(telegram, "fetch_file"):
         try:
             data = await telegram.fetch_file(item["file_id"], settings.max_media_bytes)
@@ -455,9 +513,10 @@ async def attachment(
 
 
 @router.get("/supervisor", response_class=HTMLResponse)
-def supervisor_page(request: Request, _user: SupervisorUser) -> Response:
+def supervisor_page(
+    request: Request, _user: SupervisorUser, agents: AgentsDep, clock: ClockDep
+) -> Response:
     """All cases, who is online and how loaded, the backlog warning; reassign from here."""
-    agents = _agents(request)
     backlog, limit = agents.backlog()
     staff = agents.staff()
     return _page(
@@ -469,7 +528,7 @@ def supervisor_page(request: Request, _user: SupervisorUser) -> Response:
             "owners": [s for s in staff if s.role in ("agent", "supervisor", "admin")],
             "backlog": backlog,
             "backlog_limit": limit,
-            "now": _now(request),
+            "now": clock.now(),
         },
     )
 
@@ -478,13 +537,15 @@ def supervisor_page(request: Request, _user: SupervisorUser) -> Response:
 
 
 @router.get("/new", response_class=HTMLResponse)
-def new_case_page(request: Request, _user: StaffUser) -> Response:
+def new_case_page(request: Request, _user: StaffUser, agents: AgentsDep) -> Response:
     """The form for a phone call, walk-in, suggestion-box note or email."""
-    return _new_case(request, {}, "")
+    return _new_case(request, agents, {}, "")
 
 
-def _new_case(request: Request, values: dict[str, str], error: str, status: int = 200) -> Response:
-    profile = _agents(request).profile()
+def _new_case(
+    request: Request, agents: AgentDesk, values: dict[str, str], error: str, status: int = 200
+) -> Response:
+    profile = agents.profile()
     return _page(
         request,
         "desk/new_case.html",
@@ -500,15 +561,15 @@ def _new_case(request: Request, values: dict[str, str], error: str, status: int 
 
 
 @router.post("/new")
-async def new_case(request: Request, user: StaffUser) -> Response:
+async def new_case(request: Request, user: StaffUser, agents: AgentsDep) -> Response:
     """Open the case; it joins the queue (or the agent keeps it) with the same clocks."""
     form = await request.form()
     values = {k: v for k, v in form.items() if isinstance(v, str)}
-    profile = _agents(request).profile()
+    profile = agents.profile()
     fields = {f.key: values.get(f"field_{f.key}", "") for f in profile.fields}
     try:
         case_id = await run_in_threadpool(
-            lambda: _agents(request).open_case(
+            lambda: agents.open_case(
                 user,
                 source=values.get("source", ""),
                 complaint=values.get("complaint", ""),
@@ -520,5 +581,5 @@ async def new_case(request: Request, user: StaffUser) -> Response:
             )
         )
     except LoketError as exc:
-        return _new_case(request, values, str(exc), _status_of(exc))
+        return _new_case(request, agents, values, str(exc), _status_of(exc))
     return RedirectResponse(f"/desk/cases/{case_id}?done=opened", status_code=303)

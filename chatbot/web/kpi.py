@@ -14,15 +14,13 @@ from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse, StreamingResponse
-from sqlalchemy import Engine, select
 
 from chatbot.clock import Clock
 from chatbot.supervision import charts, kpi, reports
-from chatbot.supervision.case_records import cases_json
+from chatbot.supervision.pages import SupervisionPages
 from chatbot.supervision.qa import QualityReview, ReviewRefused, sample_window
 from chatbot.web.auth import QcUser, StaffUser, SupervisorUser, page_templates, verify_csrf
-from db.engine import read
-from db.queries import CASE
+from chatbot.web.deps import ClockDep, ProfileDep, QaDep, SupervisionDep
 from flows.profiles.schema import Profile
 
 router = APIRouter(prefix="/desk", tags=["supervision"], dependencies=[Depends(verify_csrf)])
@@ -34,21 +32,6 @@ FORMS = {
     "monitoring": "Monitoring form",
 }
 MAX_RANGE_DAYS = 366
-
-
-def _engine(request: Request) -> Engine:
-    engine: Engine = request.app.state.engine
-    return engine
-
-
-def _clock(request: Request) -> Clock:
-    clock: Clock = request.app.state.clock
-    return clock
-
-
-def _profile(request: Request) -> Profile:
-    profile: Profile = request.app.state.desk.profile()
-    return profile
 
 
 def _page(request: Request, name: str, context: dict[str, Any], status: int = 200) -> Response:
@@ -63,10 +46,9 @@ def _day(text: str | None, what: str) -> date:
 
 
 def _period(
-    request: Request, period: str, first: str | None, last: str | None
+    profile: Profile, clock: Clock, period: str, first: str | None, last: str | None
 ) -> tuple[kpi.Period, dict[str, str]]:
     """The period the page asks for, and the query parameters that name it again."""
-    profile = _profile(request)
     zone = ZoneInfo(profile.timezone)
     if period == "range":
         start, end = _day(first, "from"), _day(last, "to")
@@ -80,7 +62,7 @@ def _period(
         day = _day(first, "from")
         return kpi.day_period(day, zone), {"period": "day", "from": day.isoformat()}
     try:
-        return kpi.named_period(period, _clock(request).now(), zone), {"period": period}
+        return kpi.named_period(period, clock.now(), zone), {"period": period}
     except ValueError as exc:
         raise HTTPException(400, str(exc)) from None
 
@@ -94,16 +76,17 @@ ToDay = Annotated[str | None, Query(alias="to")]
 def dashboard(
     request: Request,
     user: SupervisorUser,
+    pages: SupervisionDep,
+    profile: ProfileDep,
+    clock: ClockDep,
     period: PeriodName = "today",
     first: FromDay = None,
     last: ToDay = None,
 ) -> Response:
     """The team's and each agent's KPIs against the targets, with charts and drill-down."""
-    chosen, params = _period(request, period, first, last)
-    profile = _profile(request)
-    now = _clock(request).now()
-    with read(_engine(request)) as conn:
-        report = kpi.compute(conn, profile, chosen, now=now)
+    chosen, params = _period(profile, clock, period, first, last)
+    now = clock.now()
+    report = pages.kpi_report(profile, chosen, now=now)
     return _page(
         request,
         "kpi.html",
@@ -124,6 +107,9 @@ def dashboard(
 def drill_down(
     request: Request,
     user: SupervisorUser,
+    pages: SupervisionDep,
+    profile: ProfileDep,
+    clock: ClockDep,
     figure: Annotated[str, Query(max_length=32)],
     period: PeriodName = "today",
     first: FromDay = None,
@@ -134,35 +120,30 @@ def drill_down(
     """The cases behind one figure (or those that miss its target)."""
     if figure not in kpi.FIGURE_KEYS:
         raise HTTPException(400, f"unknown figure '{figure}'")
-    chosen, params = _period(request, period, first, last)
-    profile = _profile(request)
-    with read(_engine(request)) as conn:
-        report = kpi.compute(conn, profile, chosen, now=_clock(request).now(), charts=False)
-        try:
-            card = report.scorecard(agent)
-        except KeyError:
-            raise HTTPException(404, f"no figures for agent {agent} in this period") from None
-        shown = card[figure]
-        ids = list(shown.miss_ids if which == "miss" else shown.case_ids)[:1000]
-        rows = conn.execute(
-            select(
-                CASE.c.id, CASE.c.opened_at, CASE.c.category, CASE.c.state, CASE.c.closed_reason
-            )
-            .where(CASE.c.id.in_(ids))
-            .order_by(CASE.c.opened_at, CASE.c.id)
-        ).all()
+    chosen, params = _period(profile, clock, period, first, last)
+    try:
+        cases = pages.figure_cases(
+            profile,
+            chosen,
+            now=clock.now(),
+            figure=figure,
+            agent=agent,
+            misses_only=which == "miss",
+        )
+    except KeyError:
+        raise HTTPException(404, f"no figures for agent {agent} in this period") from None
     zone = ZoneInfo(profile.timezone)
     return _page(
         request,
         "kpi_cases.html",
         {
             "user": user,
-            "card": card,
-            "figure": shown,
+            "card": cases.card,
+            "figure": cases.figure,
             "which": which,
             "period": chosen,
             "params": params,
-            "total": len(shown.miss_ids if which == "miss" else shown.case_ids),
+            "total": cases.total,
             "rows": [
                 {
                     "id": r.id,
@@ -170,7 +151,7 @@ def drill_down(
                     "category": r.category or "",
                     "status": r.closed_reason or r.state,
                 }
-                for r in rows
+                for r in cases.rows
             ],
         },
     )
@@ -179,18 +160,17 @@ def drill_down(
 # --- quality review ---
 
 
-def _qa(request: Request) -> QualityReview:
-    return QualityReview(_engine(request), _clock(request))
-
-
 @router.get("/qa", response_class=HTMLResponse)
-def qa_index(request: Request, user: QcUser) -> Response:
+def qa_index(
+    request: Request,
+    user: QcUser,
+    qa: QaDep,
+    pages: SupervisionDep,
+    profile: ProfileDep,
+    clock: ClockDep,
+) -> Response:
     """Each agent's sample for the review window, with what is reviewed already."""
-    profile = _profile(request)
-    qa = _qa(request)
-    with read(_engine(request)) as conn:
-        names = kpi.user_names(conn)
-        agents = kpi.agent_ids(conn)
+    names, agents = pages.reviewed_agents()
     done = {r.case_id: r for r in qa.reviews(limit=10_000)}
     samples = [
         {
@@ -199,7 +179,7 @@ def qa_index(request: Request, user: QcUser) -> Response:
         }
         for agent in agents
     ]
-    window = sample_window(profile, _clock(request).now())
+    window = sample_window(profile, clock.now())
     return _page(
         request,
         "qa_index.html",
@@ -213,20 +193,24 @@ def qa_index(request: Request, user: QcUser) -> Response:
     )
 
 
-def _case_record(request: Request, case_id: int) -> dict[str, Any]:
-    with read(_engine(request)) as conn:
-        rows = list(conn.execute(select(CASE).where(CASE.c.id == case_id)).mappings())
-        if not rows:
-            raise HTTPException(404, f"no case {case_id}")
-        return cases_json(conn, rows)[0]
+def _case_record(pages: SupervisionPages, case_id: int) -> dict[str, Any]:
+    record = pages.case_record(case_id)
+    if record is None:
+        raise HTTPException(404, f"no case {case_id}")
+    return record
 
 
 def _review_page(
-    request: Request, user: Any, case_id: int, error: str | None = None, status: int = 200
+    request: Request,
+    user: Any,
+    qa: QualityReview,
+    pages: SupervisionPages,
+    profile: Profile,
+    case_id: int,
+    error: str | None = None,
+    status: int = 200,
 ) -> Response:
-    profile = _profile(request)
-    record = _case_record(request, case_id)
-    qa = _qa(request)
+    record = _case_record(pages, case_id)
     return _page(
         request,
         "qa_review.html",
@@ -243,15 +227,28 @@ def _review_page(
 
 
 @router.get("/qa/cases/{case_id}", response_class=HTMLResponse)
-def qa_review(request: Request, user: QcUser, case_id: int) -> Response:
+def qa_review(
+    request: Request,
+    user: QcUser,
+    qa: QaDep,
+    pages: SupervisionDep,
+    profile: ProfileDep,
+    case_id: int,
+) -> Response:
     """The transcript and the rubric, items the record decides already ticked."""
-    return _review_page(request, user, case_id)
+    return _review_page(request, user, qa, pages, profile, case_id)
 
 
 @router.post("/qa/cases/{case_id}", response_class=HTMLResponse)
-async def qa_save(request: Request, user: QcUser, case_id: int) -> Response:
+async def qa_save(
+    request: Request,
+    user: QcUser,
+    qa: QaDep,
+    pages: SupervisionDep,
+    profile: ProfileDep,
+    case_id: int,
+) -> Response:
     """Store the reviewer's answers; a missing answer re-shows the form with the reason."""
-    profile = _profile(request)
     form = await request.form()
     answers: dict[str, bool] = {}
     for item in profile.qa_rubric:
@@ -260,19 +257,19 @@ async def qa_save(request: Request, user: QcUser, case_id: int) -> Response:
             answers[item.key] = value == "yes"
     comment = str(form.get("comment") or "")[:4000]
     try:
-        _qa(request).save(profile, case_id, user.name, answers, comment)
+        qa.save(profile, case_id, user.name, answers, comment)
     except ReviewRefused as exc:
-        return _review_page(request, user, case_id, error=str(exc), status=422)
+        return _review_page(request, user, qa, pages, profile, case_id, str(exc), 422)
     return RedirectResponse(f"/desk/qa?saved={case_id}", status_code=303)
 
 
 @router.get("/qa/mine", response_class=HTMLResponse)
-def qa_mine(request: Request, user: StaffUser) -> Response:
+def qa_mine(request: Request, user: StaffUser, qa: QaDep) -> Response:
     """An agent's own reviews: score, each item and the reviewer's comment."""
     return _page(
         request,
         "qa_mine.html",
-        {"user": user, "reviews": _qa(request).reviews(agent_id=user.id)},
+        {"user": user, "reviews": qa.reviews(agent_id=user.id)},
     )
 
 
@@ -280,9 +277,11 @@ def qa_mine(request: Request, user: StaffUser) -> Response:
 
 
 @router.get("/reports", response_class=HTMLResponse)
-def reports_index(request: Request, user: SupervisorUser) -> Response:
+def reports_index(
+    request: Request, user: SupervisorUser, profile: ProfileDep, clock: ClockDep
+) -> Response:
     """The downloads: daily log, monthly report, case export, director's summary."""
-    now = _clock(request).now().astimezone(ZoneInfo(_profile(request).timezone))
+    now = clock.now().astimezone(ZoneInfo(profile.timezone))
     return _page(
         request,
         "reports.html",
@@ -299,13 +298,16 @@ def _month(text: str) -> tuple[int, int]:
 
 @router.get("/reports/daily.xlsx")
 def daily_download(
-    request: Request, _user: SupervisorUser, day: Annotated[str, Query(alias="date")]
+    _user: SupervisorUser,
+    pages: SupervisionDep,
+    profile: ProfileDep,
+    clock: ClockDep,
+    day: Annotated[str, Query(alias="date")],
 ) -> Response:
     """The daily log of a day as a workbook."""
     chosen = _day(day, "date")
     buffer = io.BytesIO()
-    with read(_engine(request)) as conn:
-        reports.write_daily(conn, _profile(request), chosen, buffer, now=_clock(request).now())
+    pages.write_daily(profile, chosen, buffer, now=clock.now())
     return Response(
         buffer.getvalue(),
         media_type=XLSX,
@@ -314,14 +316,13 @@ def daily_download(
 
 
 @router.get("/reports/monthly.xlsx")
-def monthly_download(request: Request, _user: SupervisorUser, month: str) -> Response:
+def monthly_download(
+    _user: SupervisorUser, pages: SupervisionDep, profile: ProfileDep, clock: ClockDep, month: str
+) -> Response:
     """The monthly performance workbook."""
     year, number = _month(month)
     buffer = io.BytesIO()
-    with read(_engine(request)) as conn:
-        reports.write_monthly(
-            conn, _profile(request), year, number, buffer, now=_clock(request).now()
-        )
+    pages.write_monthly(profile, year, number, buffer, now=clock.now())
     return Response(
         buffer.getvalue(),
         media_type=XLSX,
@@ -330,20 +331,20 @@ def monthly_download(request: Request, _user: SupervisorUser, month: str) -> Res
 
 
 @router.get("/reports/monthly", response_class=HTMLResponse)
-def monthly_page(request: Request, _user: SupervisorUser, month: str) -> Response:
+def monthly_page(
+    _user: SupervisorUser, pages: SupervisionDep, profile: ProfileDep, clock: ClockDep, month: str
+) -> Response:
     """The monthly performance report as a printable page."""
     year, number = _month(month)
-    with read(_engine(request)) as conn:
-        page = reports.monthly_html(
-            conn, _profile(request), year, number, now=_clock(request).now()
-        )
-    return HTMLResponse(page)
+    return HTMLResponse(pages.monthly_html(profile, year, number, now=clock.now()))
 
 
 @router.get("/reports/export")
 def export_download(
-    request: Request,
     _user: SupervisorUser,
+    pages: SupervisionDep,
+    profile: ProfileDep,
+    clock: ClockDep,
     first: Annotated[str, Query(alias="from")],
     last: Annotated[str, Query(alias="to")],
     fmt: Annotated[str, Query(alias="format", pattern=r"^(csv|jsonl)$")] = "csv",
@@ -355,10 +356,7 @@ def export_download(
     if (end - start).days >= MAX_RANGE_DAYS:
         raise HTTPException(400, f"a range is at most {MAX_RANGE_DAYS} days")
     out = io.StringIO()
-    with read(_engine(request)) as conn:
-        reports.export_cases(
-            conn, _profile(request), start, end, fmt, out, now=_clock(request).now()
-        )
+    pages.export_cases(profile, start, end, fmt, out, now=clock.now())
     media = "text/csv" if fmt == "csv" else "application/x-ndjson"
     name = f"cases-{start}-{end}.{fmt}"
     return StreamingResponse(
@@ -369,16 +367,15 @@ def export_download(
 
 
 @router.get("/reports/director", response_class=HTMLResponse)
-def director_summary(request: Request, _user: SupervisorUser, month: str) -> Response:
+def director_summary(
+    _user: SupervisorUser, pages: SupervisionDep, profile: ProfileDep, clock: ClockDep, month: str
+) -> Response:
     """PANASEA's monthly summary for the director: counts, KPIs, escalations, the cases."""
     year, number = _month(month)
-    profile = _profile(request)
     zone = ZoneInfo(profile.timezone)
     period = kpi.month_period(year, number, zone)
-    now = _clock(request).now()
-    with read(_engine(request)) as conn:
-        report = kpi.compute(conn, profile, period, now=now, charts=False)
-        lines = reports.case_lines(conn, period, profile, now=now)
+    now = clock.now()
+    report, lines = pages.director_summary(profile, period, now=now)
     return HTMLResponse(
         reports.render_page(
             "director.html",
@@ -393,12 +390,13 @@ def director_summary(request: Request, _user: SupervisorUser, month: str) -> Res
 
 
 @router.get("/cases/{case_id}/forms/{form}", response_class=HTMLResponse)
-def case_form(request: Request, _user: StaffUser, case_id: int, form: str) -> Response:
+def case_form(
+    _user: StaffUser, pages: SupervisionDep, profile: ProfileDep, case_id: int, form: str
+) -> Response:
     """PANASEA's printable forms, filled from the case: complaint, evaluation, monitoring."""
     if form not in FORMS:
         raise HTTPException(404, f"no form '{form}' ({', '.join(FORMS)})")
-    profile = _profile(request)
-    record = _case_record(request, case_id)
+    record = _case_record(pages, case_id)
     zone = ZoneInfo(profile.timezone)
 
     def local(value: str | None) -> str:
@@ -413,23 +411,10 @@ def case_form(request: Request, _user: StaffUser, case_id: int, form: str) -> Re
             profile=profile,
             title=FORMS[form],
             local=local,
-            notes=_notes(request, case_id),
+            notes=pages.case_notes(case_id),
             follow_up=[
                 (local(record["opened_at"]), "case opened"),
                 *((local(e["at"]), e["kind"]) for e in record["events"]),
             ],
         )
     )
-
-
-def _notes(request: Request, case_id: int) -> list[dict[str, Any]]:
-    from db.models import CaseNote
-
-    table = CaseNote.__table__  # type: ignore[attr-defined]
-    with read(_engine(request)) as conn:
-        return [
-            {"author": r.author, "text": r.text, "at": r.created_at}
-            for r in conn.execute(
-                select(table).where(table.c.case_id == case_id).order_by(table.c.id)
-            )
-        ]

@@ -24,8 +24,6 @@ from chatbot.domain import Inbound
 from chatbot.errors import MalformedPayload, PayloadTooLarge, UnknownChannel
 from chatbot.frontdesk.desk import Desk
 from chatbot.frontdesk.outbox import record_delivery
-from db import inbox_queries as iq
-from db.engine import read
 
 router = APIRouter(prefix="/webhooks", tags=["webhooks"])
 TWILIO_CHANNELS = ("whatsapp", "sms")
@@ -151,12 +149,8 @@ async def _keep_media(request: Request, channel: Any, inbound: Inbound) -> Inbou
     store: MediaStore | None = getattr(request.app.state, "media", None)
     if store is None or not inbound.attachments or not hasattr(channel, "fetch_media"):
         return inbound
-    if await asyncio.to_thread(_already_recorded, request, inbound):
+    desk: Desk = request.app.state.desk
+    if await asyncio.to_thread(desk.is_accepted, inbound.channel, inbound.message_id):
         return inbound
     source: MediaSource = channel
     return await store.keep(inbound, source)
-
-
-def _already_recorded(request: Request, inbound: Inbound) -> bool:
-    with read(request.app.state.engine) as conn:
-        return iq.is_accepted(conn, channel=inbound.channel, external_id=inbound.message_id)
