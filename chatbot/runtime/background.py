@@ -7,7 +7,8 @@ by the web app's lifespan when asked to (tests, embedding). No web framework is 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Coroutine, Mapping
+from typing import Any
 
 from sqlalchemy import Engine
 
@@ -63,10 +64,14 @@ class Background:
     async def run(self, stop: asyncio.Event, *, outbox: bool = True, timers: bool = True) -> None:
         """Run every loop until `stop` is set; each finishes the work in hand first."""
         settings = self._settings
-        loops = [self.stepper.run(stop)]
+        loops: list[Coroutine[Any, Any, None]] = [self.stepper.run(stop)]
         if outbox:
             loops.append(self.dispatcher.run(settings.outbox_poll_seconds, stop))
         if timers:
             loops.append(self.timers.run(settings.timers_poll_seconds, stop))
             loops.append(self.supervision.run(settings.supervision_poll_seconds, stop))
-        await asyncio.gather(*loops)
+        # A TaskGroup, not gather: if one loop fails, the others are cancelled and close what
+        # they hold (the stepper's LISTEN connection) instead of running on unawaited.
+        async with asyncio.TaskGroup() as group:
+            for loop in loops:
+                group.create_task(loop)

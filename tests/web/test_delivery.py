@@ -257,6 +257,7 @@ def test_an_unsubscribed_sms_client_fails_at_once_with_the_reason(
 ) -> None:
     body, headers = twilio_signed(f"{PUBLIC}/webhooks/twilio", twilio_form("sms_text"), AUTH_TOKEN)
     assert manual.post("/webhooks/twilio", content=body, headers=headers).status_code == 200
+    wait_for(lambda: stepped(engine_of(manual)), what="the stepper")
     twilio_api.fail_next(400, 21610, "Attempt to send to unsubscribed recipient")
     assert dispatch(manual) == 1
     first = outbound(engine_of(manual), "sms")[0]
