@@ -4,13 +4,14 @@ create_app (chatbot/web/app.py) puts the services on `app.state`; each getter he
 of them, typed, so routes name what they use as parameters (`agents: AgentsDep`) instead of
 reaching into `request.app.state`. The login's aliases (StaffUser, SupervisorUser, ...) stay
 in chatbot/web/auth.py. The getters are `async def`: attribute reads, no thread needed.
+The alias's type is what the route sees; create_app is what makes it true.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
-from typing import Annotated, Protocol
+from typing import Annotated, Any, Protocol
 
 from fastapi import Depends, Request
 
@@ -51,16 +52,14 @@ class WebSettings(Protocol):
         ...
 
 
-async def get_settings(request: Request) -> WebSettings:
-    """The installation's settings."""
-    settings: WebSettings = request.app.state.settings
-    return settings
+def _state(name: str) -> Callable[[Request], Awaitable[Any]]:
+    """A dependency that reads one service create_app put on `app.state`."""
 
+    async def get(request: Request) -> Any:
+        return getattr(request.app.state, name)
 
-async def get_desk(request: Request) -> Desk:
-    """The front desk (the step service)."""
-    desk: Desk = request.app.state.desk
-    return desk
+    get.__name__ = f"get_{name}"
+    return get
 
 
 async def get_profile(request: Request) -> Profile:
@@ -69,76 +68,22 @@ async def get_profile(request: Request) -> Profile:
     return desk.profile()
 
 
-async def get_agents(request: Request) -> AgentDesk:
-    """The agent desk: queue, cases, replies."""
-    agents: AgentDesk = request.app.state.agent_desk
-    return agents
-
-
-async def get_escalations(request: Request) -> EscalationDesk:
-    """Escalation reports and compensation."""
-    escalations: EscalationDesk = request.app.state.escalations
-    return escalations
-
-
-async def get_clock(request: Request) -> Clock:
-    """The app's clock (a frozen one in tests)."""
-    clock: Clock = request.app.state.clock
-    return clock
-
-
-async def get_channels(request: Request) -> Mapping[str, Channel]:
-    """The configured channels by name."""
-    channels: Mapping[str, Channel] = request.app.state.channels
-    return channels
-
-
-async def get_phrase_editor(request: Request) -> PhraseEditor:
-    """The admin's phrase editor."""
-    editor: PhraseEditor = request.app.state.phrase_editor
-    return editor
-
-
-async def get_profile_editor(request: Request) -> ProfileEditor:
-    """The admin's profile settings editor."""
-    editor: ProfileEditor = request.app.state.profile_editor
-    return editor
-
-
-async def get_accounts(request: Request) -> Accounts:
-    """Desk user accounts and login sessions."""
-    accounts: Accounts = request.app.state.accounts
-    return accounts
-
-
 async def get_users(request: Request) -> UserDirectory | None:
     """The users page's directory; None when the app has no user accounts."""
     directory: UserDirectory | None = getattr(request.app.state, "users", None)
     return directory
 
 
-async def get_qa(request: Request) -> QualityReview:
-    """Quality review: samples, prefilled rubrics, saved reviews."""
-    qa: QualityReview = request.app.state.qa
-    return qa
-
-
-async def get_supervision(request: Request) -> SupervisionPages:
-    """The supervisors' pages' reads: KPIs, a figure's cases, reports, forms."""
-    pages: SupervisionPages = request.app.state.supervision_pages
-    return pages
-
-
-SettingsDep = Annotated[WebSettings, Depends(get_settings)]
-DeskDep = Annotated[Desk, Depends(get_desk)]
+SettingsDep = Annotated[WebSettings, Depends(_state("settings"))]
+DeskDep = Annotated[Desk, Depends(_state("desk"))]  # the step service
 ProfileDep = Annotated[Profile, Depends(get_profile)]
-AgentsDep = Annotated[AgentDesk, Depends(get_agents)]
-EscalationsDep = Annotated[EscalationDesk, Depends(get_escalations)]
-ClockDep = Annotated[Clock, Depends(get_clock)]
-ChannelsDep = Annotated[Mapping[str, Channel], Depends(get_channels)]
-PhraseEditorDep = Annotated[PhraseEditor, Depends(get_phrase_editor)]
-ProfileEditorDep = Annotated[ProfileEditor, Depends(get_profile_editor)]
-AccountsDep = Annotated[Accounts, Depends(get_accounts)]
+AgentsDep = Annotated[AgentDesk, Depends(_state("agent_desk"))]  # queue, cases, replies
+EscalationsDep = Annotated[EscalationDesk, Depends(_state("escalations"))]
+ClockDep = Annotated[Clock, Depends(_state("clock"))]  # a frozen one in tests
+ChannelsDep = Annotated[Mapping[str, Channel], Depends(_state("channels"))]
+PhraseEditorDep = Annotated[PhraseEditor, Depends(_state("phrase_editor"))]
+ProfileEditorDep = Annotated[ProfileEditor, Depends(_state("profile_editor"))]
+AccountsDep = Annotated[Accounts, Depends(_state("accounts"))]  # users and login sessions
 UsersDep = Annotated[UserDirectory | None, Depends(get_users)]
-QaDep = Annotated[QualityReview, Depends(get_qa)]
-SupervisionDep = Annotated[SupervisionPages, Depends(get_supervision)]
+QaDep = Annotated[QualityReview, Depends(_state("qa"))]  # samples, rubrics, reviews
+SupervisionDep = Annotated[SupervisionPages, Depends(_state("supervision_pages"))]
