@@ -6,7 +6,6 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -27,6 +26,7 @@ from chatbot.runtime.wiring import open_channels, open_notifier
 from chatbot.supervision.pages import SupervisionPages
 from chatbot.supervision.qa import QualityReview
 from chatbot.web import admin, auth, chat, desk_console, errors, kpi, webhooks
+from chatbot.web.ingress import IngressWriter
 from settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -54,13 +54,9 @@ def create_app(
     work = Background(settings, engine, desk, all_channels, clock)
     agents = work.agents
     escalations = EscalationDesk(engine, agents, clock, public_url=settings.public_base)
-    # SQLite takes one writer at a time: this process's inbox writes go through one thread,
-    # in arrival order, instead of threads sleeping in SQLite's busy handler.
-    ingress = (
-        ThreadPoolExecutor(max_workers=1, thread_name_prefix="loket-ingress")
-        if settings.is_sqlite
-        else None
-    )
+    # One writer thread, in arrival order (SQLite takes one writer at a time anyway), and
+    # requests arriving together share a commit.
+    ingress = IngressWriter(desk.accept)
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -82,8 +78,7 @@ def create_app(
                 stop.set()
                 if task is not None:
                     await task  # the batch and the sends in flight finish and are recorded
-        if ingress is not None:
-            ingress.shutdown(wait=True)
+        ingress.close()
         engine.dispose()
 
     app = FastAPI(title="Loket", lifespan=lifespan, docs_url=None, redoc_url=None)
@@ -92,7 +87,7 @@ def create_app(
     app.state.desk = desk
     app.state.channels = all_channels
     app.state.dispatcher = work.dispatcher
-    app.state.ingress_executor = ingress
+    app.state.ingress = ingress
     app.state.clock = clock
     app.state.supervision = work.supervision
     app.state.supervision_pages = SupervisionPages(engine)

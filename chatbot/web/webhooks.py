@@ -24,6 +24,7 @@ from chatbot.domain import Inbound
 from chatbot.errors import MalformedPayload, PayloadTooLarge, UnknownChannel
 from chatbot.frontdesk.desk import Desk
 from chatbot.frontdesk.outbox import record_delivery
+from chatbot.web.ingress import IngressWriter
 
 router = APIRouter(prefix="/webhooks", tags=["webhooks"])
 TWILIO_CHANNELS = ("whatsapp", "sms")
@@ -81,15 +82,11 @@ async def accept(request: Request, inbounds: list[Inbound]) -> list[bool]:
     """Store the messages in the inbox; returns once they are committed (then answer 200).
 
     Returns, per message, whether it was new. A stepper takes them from there
-    (chatbot/frontdesk/stepper.py): nothing else runs while the provider waits. On SQLite
-    one thread writes, so requests queue here instead of sleeping in SQLite's busy handler.
+    (chatbot/frontdesk/stepper.py): nothing else runs while the provider waits. Requests
+    arriving together share a commit (chatbot/web/ingress.py).
     """
-    if not inbounds:
-        return []
-    state = request.app.state
-    desk: Desk = state.desk
-    loop = asyncio.get_running_loop()
-    return await loop.run_in_executor(state.ingress_executor, desk.accept, inbounds)
+    writer: IngressWriter = request.app.state.ingress
+    return await writer.write(inbounds)
 
 
 async def telegram_update(request: Request) -> Response:

@@ -1,0 +1,93 @@
+"""Ingress in a web worker: the messages of requests arriving together share one commit.
+
+Every request waits for its own messages' commit before it answers, so nothing acknowledged
+is lost. While one transaction is being written, requests that arrive queue here; the next
+transaction takes them all (group commit): one BEGIN and one COMMIT (one fsync, one NOTIFY on
+PostgreSQL) for many webhooks, written by one thread, in arrival order. If a shared
+transaction fails, each request's messages are written again on their own, so one bad
+message fails only its own request. Nothing here knows a channel: it stores `Inbound`s.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+
+from chatbot.domain import Inbound
+
+MAX_BATCH = 256  # messages per shared transaction: bounds the work a failed batch redoes
+
+Accept = Callable[[list[Inbound]], list[bool]]
+
+
+class IngressWriter:
+    """Writes requests' messages to the inbox through `accept`, batched, one writer thread."""
+
+    def __init__(self, accept: Accept) -> None:
+        self._accept = accept
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="loket-ingress")
+        self._waiting: list[tuple[list[Inbound], asyncio.Future[list[bool]]]] = []
+        self._writing = False
+
+    async def write(self, inbounds: list[Inbound]) -> list[bool]:
+        """Store the messages; returns, per message, whether it was new, once committed.
+
+        Raises:
+            Exception: what `accept` raised for these messages written on their own.
+        """
+        if not inbounds:
+            return []
+        done: asyncio.Future[list[bool]] = asyncio.get_running_loop().create_future()
+        self._waiting.append((inbounds, done))
+        if not self._writing:
+            self._writing = True
+            asyncio.get_running_loop().create_task(self._drain())
+        return await done
+
+    async def _drain(self) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            while self._waiting:
+                batch, size = [], 0
+                while self._waiting and size < MAX_BATCH:
+                    item = self._waiting.pop(0)
+                    batch.append(item)
+                    size += len(item[0])
+                outcomes = await loop.run_in_executor(self._thread, self._write_batch, batch)
+                for (_, done), outcome in zip(batch, outcomes, strict=True):
+                    if done.done():  # the client went away; its messages are stored anyway
+                        continue
+                    if isinstance(outcome, BaseException):
+                        done.set_exception(outcome)
+                    else:
+                        done.set_result(outcome)
+        finally:
+            self._writing = False
+
+    def _write_batch(
+        self, batch: list[tuple[list[Inbound], asyncio.Future[list[bool]]]]
+    ) -> list[list[bool] | BaseException]:
+        if len(batch) > 1:
+            try:
+                fresh = self._accept([i for inbounds, _ in batch for i in inbounds])
+            except Exception:  # noqa: S110  # written again one request at a time below
+                pass
+            else:
+                outcomes: list[list[bool] | BaseException] = []
+                start = 0
+                for inbounds, _ in batch:
+                    outcomes.append(fresh[start : start + len(inbounds)])
+                    start += len(inbounds)
+                return outcomes
+        outcomes = []
+        for inbounds, _ in batch:
+            try:
+                outcomes.append(self._accept(inbounds))
+            except Exception as exc:  # that request hears it (5xx: the provider retries)
+                outcomes.append(exc)
+        return outcomes
+
+    def close(self) -> None:
+        """Finish the transaction in hand and stop the writer thread."""
+        self._thread.shutdown(wait=True)
