@@ -121,6 +121,19 @@ def claim_chats(conn: Connection, *, limit: int) -> list[int]:
     return [key for key in waiting if key in locked][:limit]
 
 
+def lock_chat(conn: Connection, *, chat_key: int) -> None:
+    """Wait for and take one chat's claim (PostgreSQL), to step it now, not skip it.
+
+    SQLite's write transaction already excludes every other stepper.
+    """
+    if conn.dialect.name == "postgresql":
+        conn.execute(
+            select(CHAT_CLAIM.c.chat_key)
+            .where(CHAT_CLAIM.c.chat_key == chat_key)
+            .with_for_update()
+        )
+
+
 def list_unstepped(conn: Connection, *, chat_key: int) -> list[tuple[int, str, int]]:
     """The chat's messages still to step, in accepted order: (id, payload, attempts)."""
     return [(r[0], r[1], r[2]) for r in _UNSTEPPED.all(conn, {"chat_key": chat_key})]

@@ -182,6 +182,7 @@ class Desk:
         with self.transaction() as conn:
             key = iq.chat_key_of(conn, channel=inbound.channel, chat_id=inbound.chat_id)
             assert key is not None  # accept() numbered the chat
+            iq.lock_chat(conn, chat_key=key)  # a stepper beside us may hold it: wait
             receipt = self._step_chat(conn, key).get(inbound.message_id)
             if receipt is None:  # a stepper running beside us took it first: it is stepped
                 case_id = queries.get_last_case_id(

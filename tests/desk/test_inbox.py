@@ -144,3 +144,28 @@ def test_a_second_desk_sees_the_first_ones_inbox(chat: ChatDriver, desk_for: obj
     assert isinstance(other, Desk)
     assert other.step_pending() == 1
     assert transcript(chat.engine, "11") == ["halo kak"]
+
+
+def test_receive_beside_a_running_stepper_steps_each_message_once(desk_for: object) -> None:
+    """`loket chat` or a test stepping a chat while a background stepper runs: they take turns."""
+    engine, desk = desk_for("erzap")  # type: ignore[operator]
+    stop = threading.Event()
+
+    def step() -> None:
+        while not stop.is_set():
+            if not desk.step_pending():
+                stop.wait(0.001)
+
+    stepper = threading.Thread(target=step)
+    stepper.start()
+    try:
+        texts = [f"pesan {n}" for n in range(15)]
+        receipts = [desk.receive(inbound("77", n, text)) for n, text in enumerate(texts)]
+    finally:
+        stop.set()
+        stepper.join()
+    assert all(r.status == "answered" and r.case_id is not None for r in receipts)
+    assert transcript(engine, "77") == texts
+    with engine.connect() as conn:
+        errors = conn.execute(select(iq.INBOX.c.error).where(iq.INBOX.c.error.is_not(None)))
+        assert errors.all() == []
