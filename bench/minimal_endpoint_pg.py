@@ -1,7 +1,7 @@
 """The yardstick on PostgreSQL: FastAPI, the secret checked, the update inserted and committed.
 
 One process, one event loop, a psycopg 3 `AsyncConnectionPool` (needs psycopg_pool:
-`pip install 'psycopg[pool]'`); each request inserts its update in a transaction of its own
+`pip install -e '.[bench]'`); each request inserts its update in a transaction of its own
 (autocommit) and answers 200 once PostgreSQL has committed it.
 
 Usage: python -m bench.minimal_endpoint_pg PORT POSTGRESQL_URL SECRET [--pool 16]
