@@ -19,6 +19,7 @@ from db.models import Chat, ChatClaim, InboxMessage
 CHAT = cast(Table, Chat.__table__)  # type: ignore[attr-defined]
 CHAT_CLAIM = cast(Table, ChatClaim.__table__)  # type: ignore[attr-defined]
 INBOX = cast(Table, InboxMessage.__table__)  # type: ignore[attr-defined]
+MAX_ERROR = 2000  # characters of a failed step's error kept with the message
 NOTIFY_CHANNEL = "loket_inbox"  # PostgreSQL LISTEN/NOTIFY: wakes steppers on any worker
 
 
@@ -143,7 +144,8 @@ def mark_stepped(
     conn: Connection, *, inbox_id: int, now: datetime, error: str | None = None
 ) -> None:
     """The message's step is stored (or, with `error`, set aside after repeated failures)."""
-    _MARK_STEPPED.execute(conn, {"now": now, "error": error, "inbox_id": inbox_id})
+    kept = error[:MAX_ERROR] if error is not None else None
+    _MARK_STEPPED.execute(conn, {"now": now, "error": kept, "inbox_id": inbox_id})
 
 
 def record_step_failure(conn: Connection, *, inbox_id: int, error: str) -> None:
@@ -151,7 +153,7 @@ def record_step_failure(conn: Connection, *, inbox_id: int, error: str) -> None:
     conn.execute(
         update(INBOX)
         .where(INBOX.c.id == inbox_id)
-        .values(attempts=INBOX.c.attempts + 1, error=error[:2000])
+        .values(attempts=INBOX.c.attempts + 1, error=error[:MAX_ERROR])
     )
 
 

@@ -11,7 +11,6 @@ import json
 import logging
 import time
 from collections.abc import Callable, Mapping
-from concurrent.futures import Executor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
@@ -132,11 +131,9 @@ class OutboxDispatcher:
         batch: int = 100,
         limits: Mapping[str, RateLimit] | None = None,
         monotonic: Callable[[], float] = time.monotonic,
-        executor: Executor | None = None,
         concurrency: int = 8,
     ) -> None:
         self._engine = engine
-        self._executor = executor  # where database work runs; None: the loop's default pool
         self._channels = channels
         self._clock = clock
         self._deadlines = dict(deadlines or {})  # per channel; others get DEFAULT_DEADLINE
@@ -177,7 +174,7 @@ class OutboxDispatcher:
             self._wake.set()
 
     async def _db(self, work: Callable[..., Any], *args: Any) -> Any:
-        return await asyncio.get_running_loop().run_in_executor(self._executor, work, *args)
+        return await asyncio.to_thread(work, *args)
 
     async def dispatch_once(self) -> int:
         """Send the head reply of every chat that has one due; returns how many were tried.

@@ -24,7 +24,7 @@ from db.inbox_queries import NOTIFY_CHANNEL
 logger = logging.getLogger(__name__)
 
 IDLE_POLL_SECONDS = 0.01  # SQLite: how often an idle stepper asks whether anyone committed
-LISTEN_FALLBACK_SECONDS = 1.0  # look anyway this often, in case a wake-up was missed
+LISTEN_FALLBACK_SECONDS = 0.25  # look anyway this often, in case a wake-up was missed
 ERROR_PAUSE_SECONDS = 1.0
 
 
@@ -58,7 +58,7 @@ class Stepper:
                     if self._on_stepped is not None:
                         self._on_stepped()
                     continue
-                await asyncio.to_thread(wait_for_notice, 0.25, stop)
+                await asyncio.to_thread(wait_for_notice, LISTEN_FALLBACK_SECONDS, stop)
 
     @contextlib.contextmanager
     def _listener(self) -> Iterator[Callable[[float, asyncio.Event], None]]:

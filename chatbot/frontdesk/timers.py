@@ -10,7 +10,6 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
-from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -116,7 +115,6 @@ class TimerRunner:
         *,
         auto_assign: bool = False,
         public_url: str = "",
-        executor: Executor | None = None,
     ) -> None:
         self._engine = engine
         self._agents = agents
@@ -124,7 +122,6 @@ class TimerRunner:
         self._notifier = notifier
         self._auto_assign = auto_assign
         self._public = public_url.rstrip("/")
-        self._executor = executor
         self._backlog_over = False
 
     def use_notifier(self, notifier: Notifier) -> None:
@@ -219,7 +216,7 @@ class TimerRunner:
         )
 
     async def _db(self, work: Callable[..., Any], *args: Any) -> Any:
-        return await asyncio.get_running_loop().run_in_executor(self._executor, work, *args)
+        return await asyncio.to_thread(work, *args)
 
     async def run_once(self) -> TickReport:
         """One tick, then the hand-off alerts; database work off the event loop."""

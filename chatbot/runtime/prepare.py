@@ -11,8 +11,8 @@ import sys
 
 from chatbot.admin.accounts import Accounts
 from chatbot.clock import SystemClock
-from db.engine import make_engine, migrate
-from flows.profiles.schema import ProfileError, load_profiles
+from chatbot.runtime.bootstrap import open_desk_for
+from flows.profiles.schema import ProfileError
 from settings import Settings
 
 FIRST_ADMIN = "admin"  # created on the first start, so the console works at once
@@ -41,22 +41,14 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--url", required=True, help="where the web workers listen")
     base = parser.parse_args(argv).url
     settings = Settings()
-    try:
-        profiles = load_profiles(settings.profiles_dir)
+    clock = SystemClock()
+    try:  # the desk's own checks: profiles, their phrases, the default profile
+        engine, _desk = open_desk_for(settings, clock)
     except ProfileError as exc:
         print(f"loket: configuration error: {exc}", file=sys.stderr)
         return 2
-    if settings.profile not in profiles:
-        known = ", ".join(sorted(profiles))
-        print(
-            f"loket: configuration error: profile '{settings.profile}' not found; known: {known}",
-            file=sys.stderr,
-        )
-        return 2
-    engine = make_engine(settings.database_url)
     try:
-        migrate(engine)
-        first_admin(Accounts(engine, SystemClock(), session_hours=settings.session_hours), base)
+        first_admin(Accounts(engine, clock, session_hours=settings.session_hours), base)
     finally:
         engine.dispose()
     print(f"Loket is serving {settings.profile} on {base}", flush=True)

@@ -21,7 +21,7 @@ import subprocess
 import sys
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 logger = logging.getLogger("loket.supervisor")
 
@@ -38,11 +38,9 @@ class Child:
     argv: list[str]
     pass_fds: tuple[int, ...] = ()
     process: subprocess.Popen[bytes] | None = None
-    starts: int = field(default=0)
 
     def start(self) -> None:
         """Start (or start again) the process."""
-        self.starts += 1
         self.process = subprocess.Popen(self.argv, pass_fds=self.pass_fds)  # noqa: S603  # ours
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator, Mapping
-from concurrent.futures import Executor
 from datetime import timedelta
 
 from sqlalchemy import Engine
@@ -42,8 +41,6 @@ def outbox_dispatcher(
     channels: Mapping[str, Channel],
     clock: Clock,
     settings: Settings,
-    *,
-    executor: Executor | None = None,
 ) -> OutboxDispatcher:
     """The dispatcher with the configured retry deadlines and sending limits."""
     return OutboxDispatcher(
@@ -52,7 +49,6 @@ def outbox_dispatcher(
         clock,
         deadlines=outbox_deadlines(settings),
         limits=rate_limits(settings),
-        executor=executor,
     )
 
 

@@ -11,6 +11,7 @@ message fails only its own request. Nothing here knows a channel: it stores `Inb
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
@@ -27,7 +28,7 @@ class IngressWriter:
     def __init__(self, accept: Accept) -> None:
         self._accept = accept
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="loket-ingress")
-        self._waiting: list[tuple[list[Inbound], asyncio.Future[list[bool]]]] = []
+        self._waiting: deque[tuple[list[Inbound], asyncio.Future[list[bool]]]] = deque()
         self._writing = False
 
     async def write(self, inbounds: list[Inbound]) -> list[bool]:
@@ -51,7 +52,7 @@ class IngressWriter:
             while self._waiting:
                 batch, size = [], 0
                 while self._waiting and size < MAX_BATCH:
-                    item = self._waiting.pop(0)
+                    item = self._waiting.popleft()
                     batch.append(item)
                     size += len(item[0])
                 outcomes = await loop.run_in_executor(self._thread, self._write_batch, batch)
