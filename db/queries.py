@@ -636,6 +636,27 @@ def list_chat_messages_after(
     return list(conn.execute(query).mappings())
 
 
+def list_replies_to(
+    conn: Connection, *, channel: str, chat_id: str, external_id: str
+) -> list[str]:
+    """The texts the desk wrote in answer to one client message, up to the client's next one."""
+    inbound_id = conn.execute(
+        select(MESSAGE.c.id).where(
+            MESSAGE.c.channel == channel, MESSAGE.c.external_id == external_id
+        )
+    ).scalar()
+    if inbound_id is None:
+        return []
+    replies: list[str] = []
+    for row in list_chat_messages_after(
+        conn, channel=channel, chat_id=chat_id, after_id=inbound_id
+    ):
+        if row["direction"] != "out":
+            break
+        replies.append(row["text"])
+    return replies
+
+
 def record_health_check(conn: Connection) -> None:
     """Write one row, so a health check proves the database accepts writes, not only reads."""
     conn.execute(

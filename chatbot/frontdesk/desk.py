@@ -188,7 +188,13 @@ class Desk:
                 case_id = queries.get_last_case_id(
                     conn, channel=inbound.channel, chat_id=inbound.chat_id
                 )
-                receipt = Receipt("answered", case_id)
+                replies = queries.list_replies_to(
+                    conn,
+                    channel=inbound.channel,
+                    chat_id=inbound.chat_id,
+                    external_id=inbound.message_id,
+                )
+                receipt = Receipt("answered", case_id, replies)
         return receipt
 
     def step_pending(self, *, chats: int = STEP_BATCH_CHATS) -> int:

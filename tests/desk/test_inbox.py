@@ -27,6 +27,14 @@ def transcript(engine: Engine, chat_id: str) -> list[str]:
         return [r[0] for r in rows]
 
 
+def queries_replies(engine: Engine, message_id: str) -> list[str]:
+    with engine.connect() as conn:
+        chat_id = message_id.split(":")[0]
+        return queries.list_replies_to(
+            conn, channel="telegram", chat_id=chat_id, external_id=message_id
+        )
+
+
 def unstepped(engine: Engine) -> int:
     with engine.connect() as conn:
         return iq.count_unstepped(conn)
@@ -165,6 +173,11 @@ def test_receive_beside_a_running_stepper_steps_each_message_once(desk_for: obje
         stop.set()
         stepper.join()
     assert all(r.status == "answered" and r.case_id is not None for r in receipts)
+    # whoever stepped a message, its receipt carries the replies it got
+    assert [r.replies for r in receipts] == [
+        queries_replies(engine, f"77:{n}") for n in range(len(texts))
+    ]
+    assert receipts[0].replies  # the greeting
     assert transcript(engine, "77") == texts
     with engine.connect() as conn:
         errors = conn.execute(select(iq.INBOX.c.error).where(iq.INBOX.c.error.is_not(None)))
