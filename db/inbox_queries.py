@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import cast
 
-from sqlalchemy import Connection, Table, func, select, update
+from sqlalchemy import Connection, Table, delete, func, select, update
 
 from db.driver import Statement
 from db.models import Chat, ChatClaim, InboxMessage
@@ -184,3 +184,21 @@ def count_unstepped(conn: Connection) -> int:
             select(func.count()).select_from(INBOX).where(INBOX.c.stepped_at.is_(None))
         ).scalar_one()
     )
+
+
+def purge_stepped(
+    conn: Connection, *, stepped_before: datetime, set_aside_before: datetime
+) -> int:
+    """Forget stepped messages (their transcript lives on in the case); returns how many.
+
+    A row is only the idempotency key once it is stepped, and providers re-deliver for hours,
+    not days. Messages set aside after failing are kept longer, for someone to look at.
+    """
+    result = conn.execute(
+        delete(INBOX).where(
+            INBOX.c.stepped_at.is_not(None),
+            ((INBOX.c.error.is_(None)) & (INBOX.c.stepped_at < stepped_before))
+            | (INBOX.c.stepped_at < set_aside_before),
+        )
+    )
+    return int(result.rowcount or 0)

@@ -11,7 +11,7 @@ import json
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
@@ -135,7 +135,16 @@ class Desk:
             sqlalchemy.exc.OperationalError: the database is unreachable; the channel must
                 not acknowledge, so the provider delivers the messages again.
         """
-        rows = [iq.InboxRow(i.channel, i.chat_id, i.message_id, i.to_json()) for i in inbounds]
+        # An OTP or password pasted into the chat is masked before anything stores it.
+        rows = [
+            iq.InboxRow(
+                i.channel,
+                i.chat_id,
+                i.message_id,
+                replace(i, text=guards.mask_secrets(i.text)).to_json(),
+            )
+            for i in inbounds
+        ]
         with self._engine.begin() as conn:
             return iq.record_inbound(conn, rows=rows, now=self._clock.now())
 
@@ -239,7 +248,7 @@ class Desk:
         # Re-deliveries stopped at the inbox; one stepper holds this chat, so nobody else
         # opens its case meanwhile.
         now = self._clock.now()
-        text = guards.mask_secrets(inbound.text)
+        text = inbound.text  # secrets were masked when the message was accepted
         case = queries.get_open_case(
             conn, channel=inbound.channel, chat_id=inbound.chat_id, lock=True
         )

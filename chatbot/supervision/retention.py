@@ -18,6 +18,7 @@ from sqlalchemy import Connection, Engine, String, Table, cast, exists, literal,
 from sqlalchemy.sql.elements import ColumnElement
 
 from chatbot.clock import Clock
+from db import inbox_queries as iq
 from db.models import CaseNote, Escalation
 from db.queries import ATTACHMENT, CASE, CONTACT, MESSAGE, SURVEY
 from flows.profiles.schema import Profile
@@ -27,6 +28,10 @@ logger = logging.getLogger(__name__)
 NOTE = typed(Table, CaseNote.__table__)  # type: ignore[attr-defined]
 ESCALATION = typed(Table, Escalation.__table__)  # type: ignore[attr-defined]
 BATCH = 500
+# Providers re-deliver for hours (Telegram up to a day): a week of receipts answers every
+# re-delivery. Messages set aside after failing steps wait a month for someone to look.
+INBOX_KEEP = timedelta(days=7)
+SET_ASIDE_KEEP = timedelta(days=30)
 
 
 def _anonymous(column: Any) -> ColumnElement[str]:
@@ -49,7 +54,12 @@ class Retention:
         return self._clock.now() - timedelta(days=profile.retention_days)
 
     def run(self, profile: Profile) -> int:
-        """Anonymise every case of the profile closed before the cutoff; returns how many."""
+        """Anonymise every case of the profile closed before the cutoff; returns how many.
+
+        The inbox's stepped messages go first, whatever the profile keeps: the case's
+        transcript is the record, the inbox only a receipt.
+        """
+        self.purge_inbox()
         cutoff = self.cutoff(profile)
         if cutoff is None:
             return 0
@@ -77,6 +87,17 @@ class Retention:
         if done:
             logger.info("Retention: anonymised %s cases closed before %s.", done, cutoff)
         return done
+
+    def purge_inbox(self) -> int:
+        """Delete inbox rows stepped more than INBOX_KEEP ago (set-aside ones: SET_ASIDE_KEEP)."""
+        now = self._clock.now()
+        with self._engine.begin() as conn:
+            purged = iq.purge_stepped(
+                conn, stepped_before=now - INBOX_KEEP, set_aside_before=now - SET_ASIDE_KEEP
+            )
+        if purged:
+            logger.info("Retention: forgot %s stepped inbox messages.", purged)
+        return purged
 
     def _anonymise(self, conn: Connection, ids: list[int]) -> list[str]:
         now = self._clock.now()

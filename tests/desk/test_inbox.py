@@ -8,9 +8,11 @@ from sqlalchemy import Engine, func, select, update
 
 from chatbot.domain import Inbound
 from chatbot.frontdesk.desk import MAX_STEP_ATTEMPTS, Desk
+from chatbot.supervision.retention import Retention
 from db import inbox_queries as iq
 from db import queries
 from tests.chat_driver import ChatDriver
+from tests.clock import FrozenClock
 
 
 def inbound(chat_id: str, n: int, text: str) -> Inbound:
@@ -182,3 +184,45 @@ def test_receive_beside_a_running_stepper_steps_each_message_once(desk_for: obje
     with engine.connect() as conn:
         errors = conn.execute(select(iq.INBOX.c.error).where(iq.INBOX.c.error.is_not(None)))
         assert errors.all() == []
+
+
+def test_a_pasted_otp_is_masked_before_the_inbox_stores_it(chat: ChatDriver) -> None:
+    chat.client_says("halo kak")
+    chat.client_says("kode otp nya 482913 kak")
+    with chat.engine.connect() as conn:
+        payloads = " ".join(conn.execute(select(iq.INBOX.c.payload)).scalars())
+    assert "halo kak" in payloads
+    assert "482913" not in payloads
+
+
+def test_retention_forgets_stepped_inbox_messages_after_a_week(
+    chat: ChatDriver, clock: FrozenClock
+) -> None:
+    desk, engine = chat.desk, chat.engine
+    retention = Retention(engine, clock)
+    chat.client_says("halo kak")
+    desk.accept([inbound("9", 1, "halo kak")])  # never stepped: kept, whatever its age
+    with engine.connect() as conn:
+        stepped_id = conn.execute(
+            select(iq.INBOX.c.id).where(iq.INBOX.c.channel == chat.channel)
+        ).scalar_one()
+    desk.accept([inbound("10", 1, "error kak")])  # one set aside after failing: kept a month
+    with engine.begin() as conn:
+        failed_id = conn.execute(
+            select(iq.INBOX.c.id).where(iq.INBOX.c.external_id == "10:1")
+        ).scalar_one()
+        iq.mark_stepped(conn, inbox_id=failed_id, now=clock.now(), error="boom")
+
+    clock.advance(days=6)
+    assert retention.purge_inbox() == 0
+    clock.advance(days=2)
+    assert retention.purge_inbox() == 1
+    with engine.connect() as conn:
+        left = set(conn.execute(select(iq.INBOX.c.id)).scalars())
+    assert stepped_id not in left
+    assert failed_id in left
+    assert len(left) == 2
+    clock.advance(days=30)
+    assert retention.purge_inbox() == 1
+    assert desk.accept([inbound("10", 1, "error kak")]) == [True]  # long gone: a new message
+    assert unstepped(engine) == 2
