@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -462,7 +462,7 @@ class Desk:
         return turn
 
     def write_replies(
-        self, conn: Connection, case: RowMapping, rows: list[queries.OutboundRow]
+        self, conn: Connection, case: Mapping[Any, Any], rows: list[queries.OutboundRow]
     ) -> None:
         """Put replies in the case's outbox; a case without a channel only records them."""
         queries.enqueue_replies(
@@ -504,12 +504,6 @@ class Desk:
         self, conn: Connection, case_id: int, inbound: Inbound, replies: list[Reply], locale: str
     ) -> list[str]:
         rows = self.render_replies(replies, locale)
-        queries.enqueue_replies(
-            conn,
-            case_id=case_id,
-            channel=inbound.channel,
-            chat_id=inbound.chat_id,
-            replies=rows,
-            now=self._clock.now(),
-        )
+        case = {"id": case_id, "channel": inbound.channel, "chat_id": inbound.chat_id}
+        self.write_replies(conn, case, rows)
         return [row.text for row in rows]
