@@ -30,18 +30,22 @@ def open_desk(
         ProfileError: a profile file is malformed (the message names file and field).
     """
     engine = make_engine(database_url)
-    migrate(engine)
-    profiles = load_profiles(profiles_dir)
-    overrides = Overrides(profiles)  # admin edits from the DB, checked once per message
-    desk = Desk(
-        engine,
-        PhraseBook(scripts_dir, overrides),
-        profiles,
-        profile,
-        clock,
-        default_locale=locale,
-        overrides=overrides,
-    )
+    try:
+        migrate(engine)
+        profiles = load_profiles(profiles_dir)
+        overrides = Overrides(profiles)  # admin edits from the DB, checked once per message
+        desk = Desk(
+            engine,
+            PhraseBook(scripts_dir, overrides),
+            profiles,
+            profile,
+            clock,
+            default_locale=locale,
+            overrides=overrides,
+        )
+    except BaseException:
+        engine.dispose()  # a refused start leaves no connection open behind it
+        raise
     return engine, desk
 
 

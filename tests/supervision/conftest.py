@@ -42,8 +42,12 @@ def _supervision_app(settings: Settings, clock: FrozenClock, builder: CaseBuilde
 
 
 @pytest.fixture
-def supervision_app(settings: Settings, clock: FrozenClock, builder: CaseBuilder) -> Desk:
-    return _supervision_app(settings, clock, builder)
+def supervision_app(
+    settings: Settings, clock: FrozenClock, builder: CaseBuilder
+) -> Iterator[Desk]:
+    desk = _supervision_app(settings, clock, builder)
+    yield desk
+    desk.app.state.engine.dispose()  # also when no TestClient ran the app's lifespan
 
 
 @pytest.fixture
@@ -64,6 +68,7 @@ def supervision_server(
     yield desk
     server.should_exit = True
     thread.join(timeout=10)
+    desk.app.state.engine.dispose()  # also when the server's shutdown ran out of time
 
 
 @pytest.fixture

@@ -37,6 +37,7 @@ def live_server(settings: Settings) -> Iterator[LiveServer]:
     yield LiveServer(app, f"http://127.0.0.1:{port}")
     server.should_exit = True
     thread.join(timeout=10)
+    app.state.engine.dispose()  # also when the server's shutdown ran out of time
 
 
 @pytest.fixture

@@ -36,6 +36,7 @@ def server(settings: Settings, clock: FrozenClock) -> Iterator[str]:
     yield f"http://127.0.0.1:{port}"
     srv.should_exit = True
     thread.join(timeout=10)
+    app.state.engine.dispose()  # also when the server's shutdown ran out of time
 
 
 def _open_editor(page: Page, server: str) -> None:
