@@ -6,7 +6,6 @@ Also the agent console's "send again" for a reply that failed for good (`send_ag
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import time
@@ -144,29 +143,38 @@ class OutboxDispatcher:
         self._wake: asyncio.Event | None = None
 
     async def run(self, poll_seconds: float, stop: asyncio.Event) -> None:
-        """Dispatch until `stop` is set; a failing round is logged, never fatal.
+        """Dispatch until `stop` is set; a failing claim is logged, never fatal.
 
-        A round in progress is finished before returning, so a graceful shutdown leaves no
+        Sends do not go in rounds: whenever one returns, the chat's next reply (and anything
+        new) is claimed at once, so a send the provider sits on delays only its own chat.
+        The sends in flight are finished before returning, so a graceful shutdown leaves no
         reply sent but unmarked (which would be sent again after the restart).
         """
         wake = self._wake = asyncio.Event()
-
-        async def wake_on_stop() -> None:
-            await stop.wait()
-            wake.set()
-
-        watcher = asyncio.create_task(wake_on_stop())
+        in_flight: set[asyncio.Task[None]] = set()
         while not stop.is_set():
-            try:
-                sent = await self.dispatch_once()
-            except Exception:
-                logger.exception("Outbox round failed; retrying on the next tick.")
-                sent = 0
-            if not sent:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(wake.wait(), timeout=poll_seconds)
-                wake.clear()
-        watcher.cancel()
+            claimed: list[RowMapping] = []
+            room = self._batch - len(in_flight)
+            if room > 0:
+                try:
+                    claimed = await self._db(self._claim, room)
+                except Exception:
+                    logger.exception("Claiming outbox replies failed; retrying on the next tick.")
+            in_flight.update(asyncio.create_task(self._send_and_record(i)) for i in claimed)
+            if claimed:
+                continue
+            woken = asyncio.create_task(wake.wait())
+            stopped = asyncio.create_task(stop.wait())
+            await asyncio.wait(
+                {woken, stopped, *in_flight},
+                timeout=poll_seconds,
+                return_when=asyncio.FIRST_COMPLETED,
+            )
+            woken.cancel()
+            stopped.cancel()
+            wake.clear()
+            in_flight = {task for task in in_flight if not task.done()}
+        await asyncio.gather(*in_flight)
 
     def wake(self) -> None:
         """New replies were written in this process (the stepper): look now, not at the tick."""
@@ -178,6 +186,8 @@ class OutboxDispatcher:
 
     async def dispatch_once(self) -> int:
         """Send the head reply of every chat that has one due; returns how many were tried.
+
+        One round, driven by hand (tests, benchmarks); `run` claims the same way, continuously.
 
         One transaction claims the round; each send's outcome is then recorded in its own
         short transaction the moment that send returns, not after the whole round. So a hard
@@ -192,10 +202,10 @@ class OutboxDispatcher:
         await asyncio.gather(*(self._send_and_record(item) for item in claimed))
         return len(claimed)
 
-    def _claim(self) -> list[RowMapping]:
+    def _claim(self, limit: int | None = None) -> list[RowMapping]:
         now = self._clock.now()
         with self._engine.begin() as conn:
-            due = queries.list_due_outbox(conn, now=now, limit=self._batch)
+            due = queries.list_due_outbox(conn, now=now, limit=limit or self._batch)
             return [
                 item
                 for item in due

@@ -4,6 +4,7 @@ and a restart (or a kill) in the middle of delivery."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Iterator
 from datetime import timedelta
@@ -414,3 +415,41 @@ def test_restart_during_delivery_loses_nothing_and_sends_nothing_twice(
         expected = [r["text"] for r in outbound(engine, "telegram", str(chat))]
         assert bot_api.sent_texts(chat) == expected  # each reply once, in order
     assert len(bot_api.calls("sendMessage")) == len(rows)
+
+
+def test_a_send_the_provider_sits_on_delays_only_its_own_chat(
+    manual: TestClient, bot_api: FakeBotApi
+) -> None:
+    """The running dispatcher claims again as each send returns: no round waits for the slowest."""
+    assert manual.portal is not None
+    slow, quick = CHAT, CHAT + 1
+    say(manual, slow, 1, "halo kak")  # each chat gets two replies: the salam, then the welcome
+    say(manual, quick, 1, "halo kak")
+    engine = engine_of(manual)
+    bot_api.hold(slow)
+    stop = asyncio.Event()
+    running = manual.portal.start_task_soon(manual.app.state.dispatcher.run, 0.05, stop)  # type: ignore[attr-defined]
+    try:
+        wait_for(lambda: bot_api.holding(slow) == 1, what="the held send")
+        wait_for(
+            lambda: (
+                [r["status"] for r in outbound(engine, "telegram", str(quick))] == ["sent", "sent"]
+            ),
+            what="the quick chat's two replies",
+        )
+        assert [r["status"] for r in outbound(engine, "telegram", str(slow))] == [
+            "pending",
+            "pending",
+        ]
+        bot_api.release(slow)
+        wait_for(
+            lambda: (
+                [r["status"] for r in outbound(engine, "telegram", str(slow))] == ["sent", "sent"]
+            ),
+            what="the slow chat's replies, in order",
+        )
+    finally:
+        bot_api.release(slow)
+        manual.portal.call(stop.set)
+        running.result(timeout=15)
+    assert bot_api.sent_texts(slow) == [r["text"] for r in outbound(engine, "telegram", str(slow))]
