@@ -14,7 +14,9 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, JSONResponse, StreamingResponse
 from fastapi.templating import Jinja2Templates
 
+from chatbot.channels.web import WebChatForm
 from chatbot.errors import InvalidInput, TooManyRequests
+from chatbot.web.bodies import FORM_TYPE
 from chatbot.web.deps import BodiesDep, ChannelsDep, DeskDep, ThrottleDep, client_address
 from chatbot.web.webhooks import accept
 
@@ -54,7 +56,15 @@ def chat_page(request: Request, desk: DeskDep) -> Response:
 MAX_EVENT_ID = 2**63 - 1  # the largest message id a database column holds
 
 
-@router.post("/chat/messages")
+def _form_schema() -> dict[str, object]:
+    """The posted fields as the description shows them (the chat id comes in the cookie)."""
+    schema = WebChatForm.model_json_schema()
+    schema["properties"].pop("chat_id")
+    schema["required"] = [n for n in schema.get("required", []) if n != "chat_id"]
+    return {"requestBody": {"content": {FORM_TYPE: {"schema": schema}}, "required": True}}
+
+
+@router.post("/chat/messages", openapi_extra=_form_schema())
 async def post_message(
     request: Request, channels: ChannelsDep, throttle: ThrottleDep, bodies: BodiesDep
 ) -> JSONResponse:

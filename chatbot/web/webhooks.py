@@ -22,6 +22,7 @@ from chatbot.channels.telegram import TelegramChannel
 from chatbot.channels.twilio_common import (
     EMPTY_TWIML,
     SIGNATURE_HEADER,
+    MessageForm,
     channel_for,
     parse_status,
 )
@@ -29,7 +30,7 @@ from chatbot.domain import Inbound
 from chatbot.errors import InvalidSignature, UnknownChannel
 from chatbot.frontdesk.desk import Desk
 from chatbot.frontdesk.outbox import record_delivery
-from chatbot.web.bodies import BodyReader
+from chatbot.web.bodies import FORM_TYPE, BodyReader
 from chatbot.web.ingress import IngressWriter
 
 router = APIRouter(prefix="/webhooks", tags=["webhooks"])
@@ -88,7 +89,14 @@ async def telegram_update(request: Request) -> Response:
 router.add_route(f"{router.prefix}/telegram", telegram_update, methods=["POST"])
 
 
-@router.post("/twilio")
+def _twilio_form() -> dict[str, object]:
+    """Twilio's fields as the description shows them (MediaUrlN come numbered: no `media`)."""
+    schema = MessageForm.model_json_schema()
+    schema["properties"].pop("media")
+    return {"requestBody": {"content": {FORM_TYPE: {"schema": schema}}, "required": True}}
+
+
+@router.post("/twilio", openapi_extra=_twilio_form())
 async def twilio_message(request: Request) -> Response:
     """One WhatsApp or SMS message from Twilio; answered with empty TwiML.
 
