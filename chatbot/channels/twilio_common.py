@@ -11,7 +11,7 @@ from urllib.parse import urlsplit, urlunsplit
 import aiohttp
 import httpx
 import phonenumbers
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 from twilio.base.exceptions import TwilioRestException
 from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.request_validator import RequestValidator, get_signature_algorithm
@@ -236,22 +236,31 @@ def parse_message(request: RawRequest, channel: str) -> list[Inbound]:
     ]
 
 
+_STATUS_TEXT = TypeAdapter(ShortText)
+
+
 def parse_status(request: RawRequest) -> DeliveryReport:
     """A status callback: what became of a message we sent.
 
     Raises:
-        MalformedPayload: MessageSid or MessageStatus is missing or unknown.
+        MalformedPayload: MessageSid or MessageStatus is missing or unknown, or a field is
+            over 512 characters or holds a NUL.
     """
     form = request.form
     sid = _first(form, "MessageSid") or _first(form, "SmsSid")
     raw_status = (_first(form, "MessageStatus") or _first(form, "SmsStatus")).lower()
     if not sid or raw_status not in _STATUSES:
         raise MalformedPayload("MessageSid and a known MessageStatus are required")
+    try:
+        sid, code, detail = (
+            _STATUS_TEXT.validate_python(value)
+            for value in (sid, _first(form, "ErrorCode"), _first(form, "ErrorMessage"))
+        )
+    except ValidationError as exc:
+        raise MalformedPayload(f"not a Twilio status: {first_error(exc)}") from None
     status = _STATUSES[raw_status]
     error = None
-    code = _first(form, "ErrorCode")
     if status == "failed" or code:
-        detail = _first(form, "ErrorMessage")
         error = f"Twilio {raw_status}" + (f", error {code}" if code else "")
         error += f": {detail}" if detail else ""
     return DeliveryReport(provider_id=sid, status=status, error=error)

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 from chatbot.channels.base import RawRequest
 from chatbot.channels.telegram import TelegramChannel
-from chatbot.channels.twilio_common import channel_for, parse_message
+from chatbot.channels.twilio_common import channel_for, parse_message, parse_status
 from chatbot.channels.web import WebChannel
 from chatbot.domain import Inbound, OutboundMessage
 from chatbot.errors import MalformedPayload, SendFailed
@@ -260,3 +260,21 @@ def test_telegram_send_fails_for_good_on_a_chat_id_that_is_no_number(
     message = OutboundMessage(channel="telegram", chat_id="abc", text="halo")
     with pytest.raises(SendFailed, match="not a Telegram chat id"):  # not RetryLater 8 times
         asyncio.run(telegram_channel.send(message))
+
+
+@FUZZ
+@given(
+    fields=st.dictionaries(
+        st.sampled_from(["MessageSid", "MessageStatus", "ErrorCode", "ErrorMessage", "x"]),
+        st.lists(form_text | st.sampled_from(["delivered", "failed"]), max_size=2),
+    )
+)
+def test_twilio_any_status_form_parses_or_is_refused(fields: dict[str, list[str]]) -> None:
+    try:
+        report = parse_status(form_of(fields))
+    except MalformedPayload as exc:
+        assert str(exc)  # noqa: PT017  # a reason for the 400
+    else:
+        for value in (report.provider_id, report.status, report.error or ""):
+            assert "\x00" not in value
+            value.encode("utf-8")
