@@ -15,6 +15,7 @@ import asyncio
 from urllib.parse import parse_qs
 
 from fastapi import Request
+from starlette.requests import ClientDisconnect
 
 from chatbot.channels.base import RawRequest
 from chatbot.errors import BodyTooSlow, MalformedPayload, Overloaded, PayloadTooLarge
@@ -55,7 +56,7 @@ class BodyReader:
             PayloadTooLarge: the body is (or says it is) over `limit` bytes.
             Overloaded: `max_pending` unproven bodies are being read already.
             BodyTooSlow: the body did not arrive within the time allowed.
-            MalformedPayload: a form body is not valid UTF-8.
+            MalformedPayload: a form body is not valid UTF-8, or the client left mid-body.
         """
         declared = head.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > limit:
@@ -89,4 +90,6 @@ class BodyReader:
                         raise PayloadTooLarge(f"body is over the {limit}-byte limit")
         except TimeoutError:
             raise BodyTooSlow(f"the body did not arrive within {self._timeout:g} s") from None
+        except ClientDisconnect:  # nobody hears the answer; only a traceback-free log line
+            raise MalformedPayload("the client left before the body was complete") from None
         return bytes(chunks)
