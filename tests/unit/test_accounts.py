@@ -264,12 +264,13 @@ def test_a_stranger_cannot_lock_a_user_out_from_another_address(accounts: Accoun
 
 
 def test_concurrent_attempts_let_only_the_free_ones_reach_the_password_check(
-    engine: Engine, clock: FrozenClock
+    engine: Engine, clock: FrozenClock, settings: Settings
 ) -> None:
     hasher = CountingHasher()
     accounts = Accounts(engine, clock, hasher=hasher)
     accounts.add_user("admin", "admin", PASSWORD)
-    other_worker = Accounts(engine, clock, hasher=hasher)  # another process, same database
+    other_engine = make_engine(settings.database_url)  # another worker: its own connections
+    other_worker = Accounts(other_engine, clock, hasher=hasher)
     start = threading.Barrier(40)
 
     def attempt(index: int) -> str:
@@ -282,6 +283,7 @@ def test_concurrent_attempts_let_only_the_free_ones_reach_the_password_check(
 
     with ThreadPoolExecutor(max_workers=40) as pool:
         outcomes = list(pool.map(attempt, range(40)))
+    other_engine.dispose()
     assert outcomes.count("no") == 5
     assert outcomes.count("refused") == 35
     assert hasher.verified == 5
