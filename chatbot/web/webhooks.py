@@ -1,9 +1,9 @@
 """Provider webhooks: Telegram updates, Twilio messages and Twilio status callbacks.
 
 Each route refuses what it can from the headers alone, reads the body under the limits of
-chatbot/web/bodies.py, lets the channel verify and parse it, stores
-every message in the inbox, and acknowledges only after that commit, so a crash makes the
-provider deliver again and the inbox's idempotency key makes that harmless.
+chatbot/web/bodies.py, lets the channel verify and parse it, stores every message in the
+inbox, and acknowledges only after that commit, so a crash makes the provider deliver again
+and the inbox's idempotency key makes that harmless.
 """
 
 from __future__ import annotations
