@@ -22,6 +22,23 @@ class Settings(BaseSettings):
     profiles_dir: Path = Path(__file__).resolve().parent / "flows" / "profiles"
 
     max_webhook_bytes: int = Field(default=1_000_000, gt=0)
+    # Bodies whose sender is not proven yet (Twilio before its signature check, web chat
+    # posts): read at most this many at once per worker process, each within the timeout.
+    max_pending_bodies: int = Field(default=32, gt=0)
+    body_timeout_seconds: float = Field(default=10.0, gt=0)
+    # The web chat (docs/security.md): form size, posts per minute per chat and per client
+    # address, and new chats per address per hour (each chat has at most one open case).
+    web_chat_max_bytes: int = Field(default=16_384, gt=0)
+    web_chat_posts_per_minute: int = Field(default=20, gt=0)
+    web_chat_posts_per_minute_per_address: int = Field(default=60, gt=0)
+    web_chat_new_chats_per_hour: int = Field(default=10, gt=0)
+    # Failed logins per name and client address: this many free, then a wait that starts
+    # here and doubles with each further failure, up to the maximum.
+    login_free_attempts: int = Field(default=5, gt=0)
+    login_first_wait_seconds: float = Field(default=60.0, gt=0)
+    login_max_wait_seconds: float = Field(default=900.0, gt=0)
+    # /healthz answers 503 when the SQLite database's disk has less free space than this.
+    health_min_free_mb: float = Field(default=64.0, ge=0)
     outbox_poll_seconds: float = Field(default=0.2, gt=0)
     # How long a reply is retried through 429s, 5xx and network errors (capped back-off, at
     # most five minutes apart) before it is marked failed, counted from when it was written.

@@ -507,7 +507,7 @@ async def poll_updates(
             continue
         for update in updates:
             try:
-                inbounds = channel.inbound_from(update)
+                inbounds = channel.parse_update(update.to_dict())
             except MalformedPayload as exc:
                 logger.warning("Skipping Telegram update %s: %s", update.update_id, exc)
                 inbounds = []

@@ -19,6 +19,22 @@ class PayloadTooLarge(LoketError):
     """The body is over the configured limit."""
 
 
+class BodyTooSlow(LoketError):
+    """The body did not arrive in the time allowed (a slow sender holds memory and a slot)."""
+
+
+class Overloaded(LoketError):
+    """Too many requests are in progress here; the caller should try again shortly."""
+
+
+class TooManyRequests(LoketError):
+    """The caller went over a rate limit; `seconds` until it may try again."""
+
+    def __init__(self, reason: str, seconds: float) -> None:
+        super().__init__(reason)
+        self.seconds = seconds
+
+
 class DeskUnavailable(LoketError):
     """The desk could not take the message just now; the provider should send it again."""
 

@@ -61,6 +61,14 @@ def read(engine: Engine) -> Iterator[Connection]:
         yield conn
 
 
+def sqlite_directory(url: str) -> Path | None:
+    """The directory of a SQLite database file; None for another database or in memory."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    return Path(str(parsed.database)).resolve().parent
+
+
 def make_engine(url: str) -> Engine:
     """Build the engine; for SQLite, WAL mode with writers taking the write lock at BEGIN.
 

@@ -365,3 +365,17 @@ class InboxMessage(SQLModel, table=True):
     stepped_at: datetime | None = Field(default=None, sa_column=_utc_column(nullable=True))
     attempts: int = 0  # steps that raised; after a few the message is set aside, not lost
     error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+
+
+class Throttle(SQLModel, table=True):
+    """A counter that every worker process shares: login failures, web chat posts.
+
+    Times are Unix seconds (floats), so the counting statements compare numbers on SQLite
+    and PostgreSQL alike. `window_start` opens the current counting window (for a login key:
+    the last attempt); `blocked_until` is 0 unless the key is refused until then.
+    """
+
+    key: str = Field(primary_key=True, max_length=200)
+    hits: int
+    window_start: float
+    blocked_until: float = 0.0

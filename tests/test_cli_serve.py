@@ -241,3 +241,26 @@ def test_ctrl_c_in_the_terminal_stops_serve_and_its_children_without_a_restart(
     assert "Application shutdown complete" in said
     assert "Traceback" not in said
     assert process.returncode == 0
+
+
+def test_serve_says_in_one_line_when_the_database_directory_cannot_be_made(
+    tmp_path: Path,
+) -> None:
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LOKET_")}
+    env["LOKET_DATABASE_URL"] = f"sqlite:///{blocker}/loket.db"
+    env["PYTHONPATH"] = str(Path(__file__).parents[1])  # this checkout, not an installed one
+    done = subprocess.run(
+        [sys.executable, "-m", "chatbot", "serve", "--port", "0"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode != 0
+    assert "Traceback" not in done.stderr
+    [line] = done.stderr.strip().splitlines()
+    assert line.startswith("loket: cannot open the database sqlite:///")

@@ -3,7 +3,8 @@
 Passwords are argon2id hashes (argon2-cffi); the session cookie's token is kept only as its
 SHA-256, so a copy of the database cannot be replayed as logins. Every method is one short
 transaction. An unknown name costs the same as a wrong password (a dummy hash is verified),
-and repeated failures for one name are refused for a while.
+and repeated failures for one name from one address wait longer and longer (chatbot/throttle.py,
+counted in the database so every worker process shares the count).
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ import hashlib
 import hmac
 import re
 import secrets
-import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
@@ -24,6 +24,7 @@ from sqlalchemy import Connection, Engine, Table, delete, func, insert, select, 
 
 from chatbot.clock import Clock
 from chatbot.errors import LoketError
+from chatbot.throttle import LoginLimits, Throttle, whole_seconds
 from db.engine import as_utc, read
 from db.models import User, WebSession
 
@@ -36,7 +37,6 @@ MAX_PASSWORD = 1024  # argon2 takes any length; this only bounds the work per at
 NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 # last_seen_at is written at most this often per user, not on every request
 SEEN_EVERY = timedelta(seconds=30)
-MAX_TRACKED_NAMES = 10_000  # names with recent login failures kept in memory
 
 
 class AccountError(LoketError):
@@ -68,7 +68,7 @@ class LastAdmin(AccountError):
 
 
 class TooManyAttempts(LoketError):
-    """Too many failed logins for one name; `seconds` until the next try is accepted."""
+    """Too many failed logins for one name from one address; `seconds` until the next try."""
 
     def __init__(self, seconds: int) -> None:
         minutes = max(1, -(-seconds // 60))
@@ -112,19 +112,14 @@ class Accounts:
         clock: Clock,
         *,
         session_hours: float = 12.0,
-        max_failures: int = 5,
-        lockout_minutes: float = 15.0,
+        login_limits: LoginLimits | None = None,
         hasher: PasswordHasher | None = None,
     ) -> None:
         self._engine = engine
         self._clock = clock
         self.session_lifetime = timedelta(hours=session_hours)
-        self._max_failures = max_failures
-        self._lockout = timedelta(minutes=lockout_minutes)
+        self._throttle = Throttle(engine, clock, login=login_limits)
         self._hasher = hasher or PasswordHasher()
-        # name -> failure times within the lockout window (per process)
-        self._failures: dict[str, list[datetime]] = {}
-        self._failures_lock = threading.Lock()
 
     # users
 
@@ -196,14 +191,20 @@ class Accounts:
 
     # login
 
-    def authenticate(self, name: str, password: str) -> UserInfo | None:
+    def authenticate(self, name: str, password: str, address: str = "") -> UserInfo | None:
         """The active user with this name and password, else None.
 
-        Raises TooManyAttempts after `max_failures` failures for the name within the lockout
-        window; the attempt is then not even checked.
+        `address` is the client's (the web login passes the peer address); failures are
+        counted per name and address, so a stranger cannot lock a user out.
+
+        Raises:
+            TooManyAttempts: too many recent failures for the name from this address; the
+                password is then not even checked.
         """
         name = name.strip()
-        self._check_lockout(name)
+        wait = self._throttle.login_attempt(name, address)
+        if wait > 0:
+            raise TooManyAttempts(whole_seconds(wait))
         with read(self._engine) as conn:
             row = conn.execute(
                 select(*_INFO_COLUMNS, USER.c.password_hash).where(USER.c.name == name)
@@ -212,9 +213,8 @@ class Accounts:
         candidate = password if len(password) <= MAX_PASSWORD else ""  # "" never matches
         ok = self._verify(stored, candidate) and row is not None and row.active
         if not ok or row is None:
-            self._record_failure(name)
-            return None
-        self._clear_failures(name)
+            return None  # login_attempt counted it as a failure already
+        self._throttle.login_succeeded(name, address)
         if self._hasher.check_needs_rehash(stored):
             with self._engine.begin() as conn:
                 conn.execute(
@@ -306,30 +306,6 @@ class Accounts:
             return bool(self._hasher.verify(stored, password))
         except (VerificationError, InvalidHashError):
             return False
-
-    def _check_lockout(self, name: str) -> None:
-        now = self._clock.now()
-        with self._failures_lock:
-            recent = [t for t in self._failures.get(name, []) if now - t < self._lockout]
-            self._failures[name] = recent
-            if len(recent) >= self._max_failures:
-                wait = recent[-self._max_failures] + self._lockout - now
-                raise TooManyAttempts(int(wait.total_seconds()) + 1)
-
-    def _record_failure(self, name: str) -> None:
-        now = self._clock.now()
-        with self._failures_lock:
-            if len(self._failures) >= MAX_TRACKED_NAMES:  # random names must not fill memory
-                self._failures = {
-                    n: times
-                    for n, times in self._failures.items()
-                    if times and now - times[-1] < self._lockout
-                }
-            self._failures.setdefault(name, []).append(now)
-
-    def _clear_failures(self, name: str) -> None:
-        with self._failures_lock:
-            self._failures.pop(name, None)
 
 
 _INFO_COLUMNS = (

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import hmac
-import json
 import logging
 import os
 from datetime import timedelta
 from typing import Any, ClassVar
 
 import telegram
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import (
     BadRequest,
     ChatMigrated,
@@ -25,7 +24,6 @@ from telegram.error import (
 from chatbot.domain import Attachment, Inbound, OutboundMessage, OutButton
 from chatbot.errors import (
     InvalidSignature,
-    MalformedPayload,
     MediaUnavailable,
     RetryLater,
     SendFailed,
@@ -33,6 +31,14 @@ from chatbot.errors import (
 
 from .base import RawRequest
 from .telegram_http import AiohttpRequest
+from .telegram_update import (
+    CallbackQueryIn,
+    FileIn,
+    KeyboardIn,
+    MessageIn,
+    UpdateIn,
+    read_update,
+)
 
 # PTB 22 warns when RetryAfter.retry_after is read as an int, and reads it itself while
 # building the exception; opting in to timedelta keeps a 429 from turning into a warning.
@@ -102,7 +108,7 @@ def inline_keyboard(buttons: tuple[OutButton, ...]) -> InlineKeyboardMarkup | No
 
 
 class TelegramChannel:
-    """Telegram: the secret header proves the sender, `Update.de_json` reads the update."""
+    """Telegram: the secret header proves the sender; telegram_update.py validates updates."""
 
     name: ClassVar[str] = "telegram"
 
@@ -138,34 +144,20 @@ class TelegramChannel:
         Raises:
             MalformedPayload: the body is not JSON or not a Telegram update.
         """
-        try:
-            data = json.loads(request.body)
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise MalformedPayload(f"body is not JSON: {exc}") from exc
-        return self.parse_update(data)
+        return self.inbound_from(read_update(request.body))
 
-    def parse_update(self, data: object) -> list[Inbound]:
-        """Turn one update (a decoded JSON object) into messages; shared by webhook and polling.
+    def parse_update(self, data: dict[str, Any]) -> list[Inbound]:
+        """Turn one decoded update (polling: `Update.to_dict()`) into messages.
 
         Raises:
             MalformedPayload: the object is not a Telegram update.
         """
-        if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
-            raise MalformedPayload("not a Telegram update: no integer update_id")
-        try:
-            update = Update.de_json(data, self._bot)
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            raise MalformedPayload(f"not a Telegram update: bad or missing field {exc}") from exc
-        return self.inbound_from(update)
+        return self.inbound_from(read_update(data))
 
-    def inbound_from(self, update: Update) -> list[Inbound]:
-        """Messages in one parsed update; [] for kinds the desk ignores on purpose.
-
-        Raises:
-            MalformedPayload: a message or callback query lacks the fields it must carry.
-        """
+    def inbound_from(self, update: UpdateIn) -> list[Inbound]:
+        """Messages in one validated update; [] for kinds the desk ignores on purpose."""
         if update.callback_query is not None:
-            return self._from_callback(update)
+            return self._from_callback(update.callback_query)
         message = update.message or update.edited_message
         if message is None:
             return []  # channel posts, member updates, polls...: nothing a client wrote
@@ -173,25 +165,22 @@ class TelegramChannel:
         if chat.type != "private" and not self._allow_groups:
             logger.info("Ignoring a Telegram update from a %s chat.", chat.type)
             return []
-        user = message.from_user
+        user = message.sender
         edited = update.edited_message is not None
         message_id = f"{chat.id}:{message.message_id}"  # Telegram numbers messages per chat
         if edited:  # every edit is its own record, and a re-sent edit is still a duplicate
-            stamp = message.edit_date.timestamp() if message.edit_date else 0
-            message_id = f"{message_id}:edit:{stamp:.0f}"
+            message_id = f"{message_id}:edit:{message.edit_date or 0}"
         base: dict[str, Any] = {
             "channel": self.name,
             "chat_id": str(chat.id),
             "message_id": message_id,
             "sender_name": user.full_name if user else None,
             "edited": edited,
-            "sent_at": message.date,
+            "sent_at": message.sent_at,
         }
         return [Inbound(**base, **_content(message, user.id if user else None))]
 
-    def _from_callback(self, update: Update) -> list[Inbound]:
-        query = update.callback_query
-        assert query is not None
+    def _from_callback(self, query: CallbackQueryIn) -> list[Inbound]:
         message = query.message
         if message is None:
             # Buttons on messages sent inline have no chat; Loket never sends those.
@@ -199,7 +188,7 @@ class TelegramChannel:
         if message.chat.type != "private" and not self._allow_groups:
             return []
         # An old message comes back as InaccessibleMessage, without its keyboard.
-        label = _button_label(getattr(message, "reply_markup", None), query.data)
+        label = _button_label(message.reply_markup, query.data)
         return [
             Inbound(
                 channel=self.name,
@@ -207,7 +196,7 @@ class TelegramChannel:
                 message_id=query.id,  # unique per bot: pressing twice is two presses
                 text=label or (query.data or ""),
                 kind="button",
-                sender_name=query.from_user.full_name,
+                sender_name=query.sender.full_name,
                 button=query.data or "",
             )
         ]
@@ -242,10 +231,13 @@ class TelegramChannel:
         Raises:
             RetryLater: Telegram said 429 (its retry_after is honoured), 5xx, was unreachable,
                 or refused the bot token (a setting to fix; the reply must not be lost).
-            SendFailed: Telegram refused this message for good (Forbidden: blocked bot or
+            SendFailed: the chat id is not a number, or Telegram refused this message for
+                good (Forbidden: blocked bot or
                 deactivated user; BadRequest: chat not found, text too long...; the chat
                 migrated to a supergroup).
         """
+        if not _is_chat_id(message.chat_id):  # int() would raise, and look retryable
+            raise SendFailed(f"not a Telegram chat id: {message.chat_id[:32]!r}")
         try:
             sent = await self._bot.send_message(
                 chat_id=int(message.chat_id),
@@ -290,7 +282,12 @@ class TelegramChannel:
         return data
 
 
-def _content(message: telegram.Message, sender_id: int | None) -> dict[str, Any]:
+def _is_chat_id(value: str) -> bool:
+    digits = value.removeprefix("-")
+    return digits.isascii() and digits.isdigit() and len(digits) <= 20
+
+
+def _content(message: MessageIn, sender_id: int | None) -> dict[str, Any]:
     """Kind, text and attachments of one message."""
     text = message.text or message.caption or ""
     if message.text is not None:
@@ -313,15 +310,15 @@ def _content(message: telegram.Message, sender_id: int | None) -> dict[str, Any]
     if message.sticker is not None:
         return {"text": "", "kind": "sticker"}
     for kind in _MEDIA_KINDS:
-        found = getattr(message, kind)
+        found: FileIn | list[FileIn] | None = getattr(message, kind)
         if not found:
             continue
-        item = found[-1] if kind == "photo" else found  # photo sizes come smallest first
+        item = found[-1] if isinstance(found, list) else found  # photo sizes: smallest first
         attachment = Attachment(
             kind={"video_note": "video"}.get(kind, kind),
             file_id=item.file_id,
-            content_type=getattr(item, "mime_type", None) or _DEFAULT_TYPES.get(kind),
-            filename=getattr(item, "file_name", None),
+            content_type=item.mime_type or _DEFAULT_TYPES.get(kind),
+            filename=item.file_name,
             size=item.file_size,
         )
         flow_kind = {"video_note": "video", "audio": "voice"}.get(kind, kind)
@@ -329,7 +326,7 @@ def _content(message: telegram.Message, sender_id: int | None) -> dict[str, Any]
     return {"text": text, "kind": "other"}  # animations, polls, dice, games...
 
 
-def _button_label(markup: InlineKeyboardMarkup | None, data: str | None) -> str | None:
+def _button_label(markup: KeyboardIn | None, data: str | None) -> str | None:
     """The label of the pressed button, read back from the message it sat on."""
     if markup is None or data is None:
         return None

@@ -5,12 +5,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import urlsplit, urlunsplit
 
 import aiohttp
 import httpx
 import phonenumbers
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 from twilio.base.exceptions import TwilioRestException
 from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.request_validator import RequestValidator, get_signature_algorithm
@@ -26,6 +27,9 @@ from chatbot.errors import (
 )
 
 from .base import RawRequest
+from .fields import ShortText, Text, clean_text, first_error
+
+Url = Annotated[str, Field(min_length=1, max_length=2048), AfterValidator(clean_text)]
 
 logger = logging.getLogger(__name__)
 
@@ -127,46 +131,103 @@ class TwilioSignature:
             raise InvalidSignature("X-Twilio-Signature does not match LOKET_PUBLIC_URL + path")
 
 
+class MessageForm(BaseModel):
+    """The fields of Twilio's incoming-message webhook that Loket reads, bounded.
+
+    Twilio posts every value as text; repeated fields keep their first value. Field names are
+    Twilio's (https://www.twilio.com/docs/messaging/guides/webhook-request).
+    """
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    MessageSid: Annotated[ShortText, Field(min_length=1, max_length=64)]
+    From: Annotated[ShortText, Field(min_length=1, max_length=256)]
+    WaId: Annotated[str, Field(max_length=20, pattern=r"^[0-9]*$")] = ""
+    Body: Text = ""
+    ProfileName: ShortText = ""
+    ButtonPayload: ShortText = ""
+    ButtonText: ShortText = ""
+    MessageType: ShortText = ""
+    NumMedia: Annotated[int, Field(ge=0, le=1000)] = 0
+    Latitude: Annotated[float, Field(ge=-90, le=90)] | None = None
+    Longitude: Annotated[float, Field(ge=-180, le=180)] | None = None
+    media: tuple[tuple[Url, ShortText], ...] = ()
+
+    @classmethod
+    def read(cls, form: Mapping[str, list[str]]) -> MessageForm:
+        """Validate the posted fields.
+
+        Raises:
+            MalformedPayload: a required field is missing, or a value is not what Twilio sends.
+        """
+        values: dict[str, object] = {
+            name: _first(form, name) for name in cls.model_fields if name in form
+        }
+        values.setdefault("MessageSid", _first(form, "SmsMessageSid"))
+        for name in ("NumMedia", "Latitude", "Longitude"):
+            if values.get(name) == "":
+                del values[name]  # an empty number field means "none"
+        try:
+            count = min(int(_first(form, "NumMedia") or 0), MAX_MEDIA)
+        except ValueError:
+            count = 0  # the model names the field below
+        values["media"] = tuple(
+            (_first(form, f"MediaUrl{i}"), _first(form, f"MediaContentType{i}"))
+            for i in range(max(count, 0))
+        )
+        try:
+            parsed = cls.model_validate(values)
+        except ValidationError as exc:
+            raise MalformedPayload(f"not a Twilio message: {first_error(exc)}") from None
+        if (parsed.Latitude is None) != (parsed.Longitude is None):
+            raise MalformedPayload("Latitude and Longitude must come together")
+        return parsed
+
+
 def parse_message(request: RawRequest, channel: str) -> list[Inbound]:
     """One incoming WhatsApp or SMS message from Twilio's form fields.
 
     Raises:
-        MalformedPayload: MessageSid or From is missing, or a number field is not a number.
+        MalformedPayload: MessageSid or From is missing, or a field is not what Twilio sends.
     """
-    form = request.form
-    sid = _first(form, "MessageSid") or _first(form, "SmsMessageSid")
-    sender = _first(form, "From")
-    if not sid or not sender:
-        raise MalformedPayload("MessageSid and From are required")
-    if channel_for(form) != channel:
-        raise MalformedPayload(f"From {sender[:12]!r}... does not belong to the {channel} channel")
-    wa_id = _first(form, "WaId")
-    chat_id = e164(f"+{wa_id}" if wa_id.isdigit() else sender)
-    text = _first(form, "Body")
-    attachments = _attachments(form)
-    location = _location(form)
-    button = _first(form, "ButtonPayload") or None
+    form = MessageForm.read(request.form)
+    if channel_for(request.form) != channel:
+        raise MalformedPayload(
+            f"From {form.From[:12]!r}... does not belong to the {channel} channel"
+        )
+    chat_id = e164(f"+{form.WaId}" if form.WaId else form.From)
+    if not chat_id:
+        raise MalformedPayload("From names no sender")
+    text = form.Body
+    attachments = tuple(
+        Attachment(kind=_media_kind(kind or None), url=url, content_type=kind or None)
+        for url, kind in form.media
+    )
+    location = (
+        (form.Latitude, form.Longitude)
+        if form.Latitude is not None and form.Longitude is not None
+        else None
+    )
+    button = form.ButtonPayload or None
     kind = "text"
     if button is not None:
-        kind, text = "button", _first(form, "ButtonText") or text or button
+        kind, text = "button", form.ButtonText or text or button
     elif location is not None:
         kind = "location"
-    elif _first(form, "MessageType") == "sticker" or any(
-        a.content_type == "image/webp" for a in attachments
-    ):
+    elif form.MessageType == "sticker" or any(a.content_type == "image/webp" for a in attachments):
         kind, attachments = "sticker", ()
     elif attachments:
         kind = attachments[0].kind
-    elif not text and _first(form, "MessageType") not in ("", "text"):
+    elif not text and form.MessageType not in ("", "text"):
         kind = "other"  # reactions, contacts cards, orders...
     return [
         Inbound(
             channel=channel,
             chat_id=chat_id,
-            message_id=sid,  # Twilio message SIDs are unique: a retried webhook is a duplicate
+            message_id=form.MessageSid,  # unique SIDs: a retried webhook is a duplicate
             text=text,
             kind=kind,
-            sender_name=_first(form, "ProfileName") or None,
+            sender_name=form.ProfileName or None,
             phone=chat_id if chat_id.startswith("+") else None,
             attachments=attachments,
             location=location,
@@ -175,22 +236,31 @@ def parse_message(request: RawRequest, channel: str) -> list[Inbound]:
     ]
 
 
+_STATUS_TEXT = TypeAdapter(ShortText)
+
+
 def parse_status(request: RawRequest) -> DeliveryReport:
     """A status callback: what became of a message we sent.
 
     Raises:
-        MalformedPayload: MessageSid or MessageStatus is missing or unknown.
+        MalformedPayload: MessageSid or MessageStatus is missing or unknown, or a field is
+            over 512 characters or holds a NUL.
     """
     form = request.form
     sid = _first(form, "MessageSid") or _first(form, "SmsSid")
     raw_status = (_first(form, "MessageStatus") or _first(form, "SmsStatus")).lower()
     if not sid or raw_status not in _STATUSES:
         raise MalformedPayload("MessageSid and a known MessageStatus are required")
+    try:
+        sid, code, detail = (
+            _STATUS_TEXT.validate_python(value)
+            for value in (sid, _first(form, "ErrorCode"), _first(form, "ErrorMessage"))
+        )
+    except ValidationError as exc:
+        raise MalformedPayload(f"not a Twilio status: {first_error(exc)}") from None
     status = _STATUSES[raw_status]
     error = None
-    code = _first(form, "ErrorCode")
     if status == "failed" or code:
-        detail = _first(form, "ErrorMessage")
         error = f"Twilio {raw_status}" + (f", error {code}" if code else "")
         error += f": {detail}" if detail else ""
     return DeliveryReport(provider_id=sid, status=status, error=error)
@@ -340,34 +410,6 @@ def _first(form: Mapping[str, list[str]], name: str) -> str:
     return values[0] if values else ""
 
 
-def _attachments(form: Mapping[str, list[str]]) -> tuple[Attachment, ...]:
-    raw = _first(form, "NumMedia") or "0"
-    try:
-        count = int(raw)
-    except ValueError as exc:
-        raise MalformedPayload(f"NumMedia is not a number: {raw[:20]!r}") from exc
-    found: list[Attachment] = []
-    for index in range(min(max(count, 0), MAX_MEDIA)):
-        url = _first(form, f"MediaUrl{index}")
-        if not url:
-            raise MalformedPayload(f"NumMedia is {count} but MediaUrl{index} is missing")
-        content_type = _first(form, f"MediaContentType{index}") or None
-        found.append(
-            Attachment(kind=_media_kind(content_type), url=url, content_type=content_type)
-        )
-    return tuple(found)
-
-
 def _media_kind(content_type: str | None) -> str:
     major = (content_type or "").partition("/")[0]
     return {"image": "photo", "video": "video", "audio": "voice"}.get(major, "document")
-
-
-def _location(form: Mapping[str, list[str]]) -> tuple[float, float] | None:
-    lat, lon = _first(form, "Latitude"), _first(form, "Longitude")
-    if not lat and not lon:
-        return None
-    try:
-        return float(lat), float(lon)
-    except ValueError as exc:
-        raise MalformedPayload("Latitude and Longitude must both be numbers") from exc

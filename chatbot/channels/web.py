@@ -2,14 +2,33 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Annotated, ClassVar
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
 from chatbot.domain import Inbound, OutboundMessage
 from chatbot.errors import MalformedPayload
 
 from .base import RawRequest
+from .fields import clean_text, first_error
 
 MAX_TEXT = 4000
+MAX_BUTTON = 64  # the flow's payloads are short words (`yes`, `rating:5`)
+MAX_MESSAGE_ID = 64
+CHAT_ID_PATTERN = r"^[A-Za-z0-9]{8,64}$"
+
+
+class WebChatForm(BaseModel):
+    """What the chat page posts: one typed message or one pressed button, every field bounded."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    chat_id: Annotated[str, Field(pattern=CHAT_ID_PATTERN)]
+    message_id: Annotated[
+        str, Field(min_length=1, max_length=MAX_MESSAGE_ID, pattern=r"^[A-Za-z0-9_.:-]+$")
+    ]
+    text: Annotated[str, Field(max_length=MAX_TEXT), AfterValidator(clean_text)] = ""
+    button: Annotated[str, Field(max_length=MAX_BUTTON), AfterValidator(clean_text)] = ""
 
 
 class WebChannel:
@@ -24,23 +43,22 @@ class WebChannel:
         """One typed message or pressed button from the page's form.
 
         Raises:
-            MalformedPayload: no chat id, no message id, or an over-long text.
+            MalformedPayload: no chat id or message id, or a field over its limit.
         """
-        chat_id = _one(request.form, "chat_id")
-        message_id = _one(request.form, "message_id")
-        text = _one(request.form, "text").strip()
-        button = _one(request.form, "button") or None
-        if not chat_id or not message_id:
-            raise MalformedPayload("chat_id and message_id are required")
-        if len(text) > MAX_TEXT:
-            raise MalformedPayload(f"message is longer than {MAX_TEXT} characters")
+        values = {name: found[0] for name, found in request.form.items() if found}
+        try:
+            form = WebChatForm.model_validate(values)
+        except ValidationError as exc:
+            raise MalformedPayload(f"not a chat message: {first_error(exc)}") from None
+        text = form.text.strip()
+        button = form.button or None
         if not text and button is None:
             return []
         return [
             Inbound(
                 channel=self.name,
-                chat_id=chat_id,
-                message_id=f"{chat_id}:{message_id}",
+                chat_id=form.chat_id,
+                message_id=f"{form.chat_id}:{form.message_id}",
                 text=text or (button or ""),
                 kind="button" if button else "text",
                 button=button,
@@ -50,10 +68,3 @@ class WebChannel:
     async def send(self, message: OutboundMessage) -> str:
         """The page reads replies from the database itself; delivery is recording it as sent."""
         return f"web-{message.message_id}"
-
-
-def _one(form: object, name: str) -> str:
-    values = form.get(name) if hasattr(form, "get") else None
-    if isinstance(values, list):
-        return str(values[0]) if values else ""
-    return str(values) if values else ""

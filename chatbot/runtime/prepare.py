@@ -9,6 +9,9 @@ import argparse
 import secrets
 import sys
 
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
+
 from chatbot.admin.accounts import Accounts
 from chatbot.clock import SystemClock
 from chatbot.runtime.bootstrap import open_desk_for
@@ -46,6 +49,12 @@ def main(argv: list[str]) -> int:
         engine, _desk = open_desk_for(settings, clock)
     except ProfileError as exc:
         print(f"loket: configuration error: {exc}", file=sys.stderr)
+        return 2
+    except (OSError, SQLAlchemyError) as exc:  # a missing or read-only directory, no server
+        where = make_url(settings.database_url).render_as_string(hide_password=True)
+        reason = getattr(exc, "orig", None) or exc  # the driver's words, not SQLAlchemy's
+        line = " ".join(str(reason).split())
+        print(f"loket: cannot open the database {where}: {line}", file=sys.stderr)
         return 2
     try:
         first_admin(Accounts(engine, clock, session_hours=settings.session_hours), base)

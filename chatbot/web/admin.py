@@ -24,6 +24,7 @@ from chatbot.web.auth import AdminUser, page_templates, verify_csrf
 from chatbot.web.deps import (
     PhraseEditorDep,
     ProfileEditorDep,
+    RowId,
     SettingsDep,
     UsersDep,
     WebSettings,
@@ -67,6 +68,12 @@ def _page(request: Request, name: str, context: dict[str, Any], status: int = 20
 def admin_home(request: Request) -> Response:
     """The admin's start page."""
     return _page(request, "admin/index.html", {})
+
+
+@router.get("/openapi.json", include_in_schema=False)
+def api_description(request: Request) -> JSONResponse:
+    """The OpenAPI description of every route, for admins only: it maps the attack surface."""
+    return JSONResponse(request.app.openapi())
 
 
 @router.get("/phrases", response_class=HTMLResponse)
@@ -180,7 +187,7 @@ def phrase_revert(
     editor: PhraseEditorDep,
     locale: str,
     key: str,
-    version: int,
+    version: RowId,
     admin: AdminDep,
 ) -> Response:
     """Bring back an earlier version's text as a new version."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import shutil
 from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
 
@@ -25,8 +26,11 @@ from chatbot.runtime.bootstrap import open_desk_for
 from chatbot.runtime.wiring import open_channels, open_notifier
 from chatbot.supervision.pages import SupervisionPages
 from chatbot.supervision.qa import QualityReview
+from chatbot.throttle import ChatLimits, LoginLimits, Throttle
 from chatbot.web import admin, auth, chat, desk_console, errors, kpi, webhooks
+from chatbot.web.bodies import BodyReader
 from chatbot.web.ingress import IngressWriter
+from db.engine import sqlite_directory
 from settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -81,7 +85,10 @@ def create_app(
         ingress.close()
         engine.dispose()
 
-    app = FastAPI(title="Loket", lifespan=lifespan, docs_url=None, redoc_url=None)
+    # The API description is served to logged-in admins only (chatbot/web/admin.py).
+    app = FastAPI(
+        title="Loket", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None
+    )
     app.state.settings = settings
     app.state.engine = engine
     app.state.desk = desk
@@ -100,7 +107,25 @@ def create_app(
     app.state.notifier = Notifier()
     app.state.phrase_editor = PhraseEditor(engine, desk.phrases, clock)
     app.state.profile_editor = ProfileEditor(engine, desk.profiles, clock)
-    accounts = Accounts(engine, clock, session_hours=settings.session_hours)
+    login_limits = LoginLimits(
+        free_attempts=settings.login_free_attempts,
+        first_wait_seconds=settings.login_first_wait_seconds,
+        max_wait_seconds=settings.login_max_wait_seconds,
+    )
+    chat_limits = ChatLimits(
+        per_chat_per_minute=settings.web_chat_posts_per_minute,
+        per_address_per_minute=settings.web_chat_posts_per_minute_per_address,
+        new_chats_per_address_per_hour=settings.web_chat_new_chats_per_hour,
+    )
+    app.state.throttle = Throttle(engine, clock, login=login_limits, chat=chat_limits)
+    app.state.bodies = BodyReader(
+        public_url=settings.public_url,
+        max_pending=settings.max_pending_bodies,
+        timeout_seconds=settings.body_timeout_seconds,
+    )
+    accounts = Accounts(
+        engine, clock, session_hours=settings.session_hours, login_limits=login_limits
+    )
     app.state.accounts = accounts
     app.state.users = AccountDirectory(accounts)
     errors.install(app)
@@ -112,14 +137,30 @@ def create_app(
     app.include_router(desk_console.router)
     app.include_router(kpi.router)
 
+    database_dir = sqlite_directory(settings.database_url)
+    min_free = int(settings.health_min_free_mb * 1_000_000)
+
     @app.get("/healthz")
     def healthz() -> JSONResponse:
-        """200 only while the database accepts a write (a load balancer's and Docker's check)."""
+        """200 only while the database takes writes (a load balancer's and Docker's check).
+
+        A write that fits in pages SQLite already holds succeeds on a full disk, so for a
+        SQLite file the free space of its disk is checked too (LOKET_HEALTH_MIN_FREE_MB).
+        """
         try:
             desk.health_check()
         except Exception as exc:
             logger.warning("Health check: the database refused a write: %s", exc)
             return JSONResponse({"ok": False, "database": "not writable"}, status_code=503)
+        if database_dir is not None:
+            try:
+                free = shutil.disk_usage(database_dir).free
+            except OSError as exc:
+                logger.warning("Health check: cannot read the database disk's space: %s", exc)
+                free = 0
+            if free < min_free:
+                logger.warning("Health check: %s bytes free on the database disk.", free)
+                return JSONResponse({"ok": False, "database": "disk full"}, status_code=503)
         return JSONResponse({"ok": True})
 
     return app

@@ -26,7 +26,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from starlette.websockets import WebSocketClose
 
 from chatbot.admin.accounts import Accounts, SessionUser, TooManyAttempts, same_secret
-from chatbot.web.deps import AccountsDep, SettingsDep, WebSettings
+from chatbot.web.deps import AccountsDep, SettingsDep, WebSettings, client_address
 
 __all__ = [
     "COOKIE",
@@ -293,12 +293,14 @@ def login(
         raise HTTPException(status_code=403, detail="cross-site login refused")
     wanted = safe_next(next) or ""
     try:
-        user = accounts.authenticate(name, password)
+        user = accounts.authenticate(name, password, client_address(request))
     except TooManyAttempts as exc:
-        logger.warning("Login refused: too many failed attempts for one name.")
-        return _login_page(
+        logger.warning("Login refused: too many failed attempts for one name and address.")
+        page = _login_page(
             request, accounts, name=name, next_path=wanted, error=str(exc), status=429
         )
+        page.headers["Retry-After"] = str(exc.seconds)
+        return page
     if user is None:
         return _login_page(
             request,

@@ -6,13 +6,18 @@ import asyncio
 import json
 import secrets
 from collections.abc import AsyncIterator
+from dataclasses import replace
+from typing import Annotated
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, JSONResponse, StreamingResponse
 from fastapi.templating import Jinja2Templates
 
-from chatbot.channels.base import RawRequest
-from chatbot.web.deps import ChannelsDep, DeskDep
+from chatbot.channels.web import WebChatForm
+from chatbot.errors import InvalidInput, TooManyRequests
+from chatbot.web.bodies import FORM_TYPE
+from chatbot.web.deps import BodiesDep, ChannelsDep, DeskDep, ThrottleDep, client_address
 from chatbot.web.webhooks import accept
 
 router = APIRouter(tags=["web chat"])
@@ -48,30 +53,58 @@ def chat_page(request: Request, desk: DeskDep) -> Response:
     return response
 
 
-@router.post("/chat/messages")
-async def post_message(request: Request, channels: ChannelsDep) -> JSONResponse:
-    """One message typed (or button pressed) in the page; the replies come on the stream."""
+MAX_EVENT_ID = 2**63 - 1  # the largest message id a database column holds
+
+
+def _form_schema() -> dict[str, object]:
+    """The posted fields as the description shows them (the chat id comes in the cookie)."""
+    schema = WebChatForm.model_json_schema()
+    schema["properties"].pop("chat_id")
+    schema["required"] = [n for n in schema.get("required", []) if n != "chat_id"]
+    return {"requestBody": {"content": {FORM_TYPE: {"schema": schema}}, "required": True}}
+
+
+@router.post("/chat/messages", openapi_extra=_form_schema())
+async def post_message(
+    request: Request, channels: ChannelsDep, throttle: ThrottleDep, bodies: BodiesDep
+) -> JSONResponse:
+    """One message typed (or button pressed) in the page; the replies come on the stream.
+
+    Counted before the body is read (per chat and per client address; a new chat also per
+    address), so a flood is refused for the price of one small transaction.
+    """
     chat_id = _chat_id(request)
     if chat_id is None:
         return JSONResponse({"ok": False, "error": "open the chat page first"}, status_code=400)
-    form = await request.form()
-    fields = {k: [str(v) for v in form.getlist(k)] for k in form}
-    raw = RawRequest(
-        url=str(request.url), headers={}, body=b"", form={**fields, "chat_id": [chat_id]}
-    )
+    wait = await run_in_threadpool(throttle.chat_post, chat_id, client_address(request))
+    if wait > 0:
+        raise TooManyRequests("too many messages; wait a moment", wait)
+    head = bodies.head(request)
+    limit = request.app.state.settings.web_chat_max_bytes
+    raw = await bodies.read(request, head, limit=limit, proven=False)
     channel = channels["web"]
-    fresh = await accept(request, channel.parse(raw))
+    inbounds = channel.parse(replace(raw, form={**raw.form, "chat_id": [chat_id]}))
+    fresh = await accept(request, inbounds)
     statuses = ["accepted" if new else "duplicate" for new in fresh]
     return JSONResponse({"ok": True, "statuses": statuses})
 
 
 @router.get("/chat/events")
-async def chat_events(request: Request, desk: DeskDep, after: int = 0) -> Response:
+async def chat_events(
+    request: Request,
+    desk: DeskDep,
+    after: Annotated[int, Query(ge=0, le=MAX_EVENT_ID)] = 0,
+    last_event_id: Annotated[str | None, Header(max_length=20)] = None,
+) -> Response:
     """Server-sent events: each new message of this chat, bot or client, as JSON."""
     chat_id = _chat_id(request)
     if chat_id is None:
         return JSONResponse({"ok": False, "error": "open the chat page first"}, status_code=400)
-    last = int(request.headers.get("last-event-id", after) or 0)
+    last = after
+    if last_event_id:  # a reconnecting browser sends the last id it saw
+        if not last_event_id.isascii() or not last_event_id.isdigit():
+            raise InvalidInput("Last-Event-ID must be a message id (digits)")
+        last = min(int(last_event_id), MAX_EVENT_ID)
 
     async def stream() -> AsyncIterator[str]:
         nonlocal last

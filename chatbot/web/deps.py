@@ -13,7 +13,8 @@ from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import Annotated, Any, Protocol
 
-from fastapi import Depends, Request
+from fastapi import Depends, Form, Query, Request
+from fastapi import Path as PathParam
 
 from chatbot.admin.accounts import Accounts
 from chatbot.admin.editor import PhraseEditor, ProfileEditor
@@ -25,6 +26,8 @@ from chatbot.clock import Clock
 from chatbot.frontdesk.desk import Desk
 from chatbot.supervision.pages import SupervisionPages
 from chatbot.supervision.qa import QualityReview
+from chatbot.throttle import Throttle
+from chatbot.web.bodies import BodyReader
 from flows.profiles.schema import Profile
 
 
@@ -52,6 +55,18 @@ class WebSettings(Protocol):
         ...
 
 
+MAX_ROW_ID = 2**63 - 1  # the largest id a BIGINT holds; larger ones overflow the driver
+# Ids in paths, queries and forms: an id no row can have is a 422, not an OverflowError.
+RowId = Annotated[int, PathParam(ge=1, le=MAX_ROW_ID)]
+RowIdQuery = Annotated[int | None, Query(ge=1, le=MAX_ROW_ID)]
+RowIdForm = Annotated[int, Form(ge=1, le=MAX_ROW_ID)]
+
+
+def client_address(request: Request) -> str:
+    """The client's address as the server sees it (behind a proxy: uvicorn --proxy-headers)."""
+    return request.client.host if request.client else "unknown"
+
+
 def _state(name: str) -> Callable[[Request], Awaitable[Any]]:
     """A dependency that reads one service create_app put on `app.state`."""
 
@@ -74,6 +89,8 @@ async def get_users(request: Request) -> UserDirectory | None:
     return directory
 
 
+ThrottleDep = Annotated[Throttle, Depends(_state("throttle"))]  # shared rate counters
+BodiesDep = Annotated[BodyReader, Depends(_state("bodies"))]  # bounded body reads
 SettingsDep = Annotated[WebSettings, Depends(_state("settings"))]
 DeskDep = Annotated[Desk, Depends(_state("desk"))]  # the step service
 ProfileDep = Annotated[Profile, Depends(get_profile)]

@@ -30,7 +30,15 @@ from chatbot.agents.escalation import NEXT_STATUSES
 from chatbot.clock import Clock
 from chatbot.errors import LoketError, MediaUnavailable, UnknownCase
 from chatbot.web.auth import StaffUser, SupervisorUser, page_templates, verify_csrf
-from chatbot.web.deps import AgentsDep, ChannelsDep, ClockDep, EscalationsDep, SettingsDep
+from chatbot.web.deps import (
+    AgentsDep,
+    ChannelsDep,
+    ClockDep,
+    EscalationsDep,
+    RowId,
+    RowIdForm,
+    SettingsDep,
+)
 from chatbot.web.errors import STATUS
 
 router = APIRouter(prefix="/desk", tags=["desk"], dependencies=[Depends(verify_csrf)])
@@ -164,7 +172,7 @@ def _case_page(
     agents: AgentDesk,
     clock: Clock,
     user: Any,
-    case_id: int,
+    case_id: RowId,
     *,
     error: str = "",
     status: int = 200,
@@ -178,7 +186,7 @@ def _case_page(
 
 @router.get("/cases/{case_id}", response_class=HTMLResponse)
 def case_page(
-    request: Request, case_id: int, user: StaffUser, agents: AgentsDep, clock: ClockDep
+    request: Request, case_id: RowId, user: StaffUser, agents: AgentsDep, clock: ClockDep
 ) -> Response:
     """The whole case: transcript, fields, one-click phrases, and every action."""
     return _case_page(request, agents, clock, user, case_id)
@@ -186,7 +194,7 @@ def case_page(
 
 @router.get("/cases/{case_id}/fragment", response_class=HTMLResponse)
 def case_fragment(
-    request: Request, case_id: int, user: StaffUser, agents: AgentsDep, clock: ClockDep
+    request: Request, case_id: RowId, user: StaffUser, agents: AgentsDep, clock: ClockDep
 ) -> Response:
     """The transcript and status alone, for the page's live refresh."""
     try:
@@ -201,7 +209,7 @@ async def _act(
     agents: AgentDesk,
     clock: Clock,
     user: Any,
-    case_id: int,
+    case_id: RowId,
     action: Callable[[], object],
     done: str,
 ) -> Response:
@@ -219,7 +227,7 @@ async def _act(
 
 @router.post("/cases/{case_id}/take")
 async def take(
-    request: Request, case_id: int, user: StaffUser, agents: AgentsDep, clock: ClockDep
+    request: Request, case_id: RowId, user: StaffUser, agents: AgentsDep, clock: ClockDep
 ) -> Response:
     """Become the case's owner; a second agent is told who was first."""
     return await _act(
@@ -230,7 +238,7 @@ async def take(
 @router.post("/cases/{case_id}/reply")
 async def reply(
     request: Request,
-    case_id: int,
+    case_id: RowId,
     user: StaffUser,
     agents: AgentsDep,
     clock: ClockDep,
@@ -252,8 +260,8 @@ async def reply(
 @router.post("/cases/{case_id}/messages/{message_id}/resend")
 async def resend(
     request: Request,
-    case_id: int,
-    message_id: int,
+    case_id: RowId,
+    message_id: RowId,
     user: StaffUser,
     agents: AgentsDep,
     clock: ClockDep,
@@ -274,7 +282,7 @@ async def resend(
 @router.post("/cases/{case_id}/category")
 async def set_category(
     request: Request,
-    case_id: int,
+    case_id: RowId,
     user: StaffUser,
     agents: AgentsDep,
     clock: ClockDep,
@@ -295,7 +303,7 @@ async def set_category(
 @router.post("/cases/{case_id}/notes")
 async def add_note(
     request: Request,
-    case_id: int,
+    case_id: RowId,
     user: StaffUser,
     agents: AgentsDep,
     clock: ClockDep,
@@ -309,7 +317,7 @@ async def add_note(
 
 @router.post("/cases/{case_id}/hand-back")
 async def hand_back(
-    request: Request, case_id: int, user: StaffUser, agents: AgentsDep, clock: ClockDep
+    request: Request, case_id: RowId, user: StaffUser, agents: AgentsDep, clock: ClockDep
 ) -> Response:
     """Give the case back to the bot."""
     return await _act(
@@ -326,11 +334,11 @@ async def hand_back(
 @router.post("/cases/{case_id}/transfer")
 async def transfer(
     request: Request,
-    case_id: int,
+    case_id: RowId,
     user: StaffUser,
     agents: AgentsDep,
     clock: ClockDep,
-    to_user: Annotated[int, Form()],
+    to_user: RowIdForm,
 ) -> Response:
     """Give the case to another agent."""
     return await _act(
@@ -347,11 +355,11 @@ async def transfer(
 @router.post("/cases/{case_id}/reassign")
 async def reassign(
     request: Request,
-    case_id: int,
+    case_id: RowId,
     user: SupervisorUser,
     agents: AgentsDep,
     clock: ClockDep,
-    to_user: Annotated[int, Form()],
+    to_user: RowIdForm,
 ) -> Response:
     """A supervisor gives any open case to an agent."""
     return await _act(
@@ -367,7 +375,7 @@ async def reassign(
 
 @router.post("/cases/{case_id}/resolve")
 async def resolve(
-    request: Request, case_id: int, user: StaffUser, agents: AgentsDep, clock: ClockDep
+    request: Request, case_id: RowId, user: StaffUser, agents: AgentsDep, clock: ClockDep
 ) -> Response:
     """Declare it solved: closing phrase, then confirmation and survey."""
     return await _act(
@@ -378,7 +386,7 @@ async def resolve(
 @router.post("/cases/{case_id}/escalations")
 async def escalate(
     request: Request,
-    case_id: int,
+    case_id: RowId,
     user: StaffUser,
     agents: AgentsDep,
     clock: ClockDep,
@@ -409,7 +417,7 @@ async def escalate(
 @router.post("/escalations/{escalation_id}/status")
 async def escalation_status(
     request: Request,
-    escalation_id: int,
+    escalation_id: RowId,
     user: StaffUser,
     agents: AgentsDep,
     clock: ClockDep,
@@ -434,7 +442,7 @@ async def escalation_status(
 @router.post("/escalations/{escalation_id}/repost")
 async def escalation_repost(
     request: Request,
-    escalation_id: int,
+    escalation_id: RowId,
     _user: StaffUser,
     agents: AgentsDep,
     escalations: EscalationsDep,
@@ -450,7 +458,7 @@ async def escalation_repost(
 @router.post("/cases/{case_id}/compensation")
 async def compensation(
     request: Request,
-    case_id: int,
+    case_id: RowId,
     user: SupervisorUser,
     agents: AgentsDep,
     clock: ClockDep,
@@ -475,8 +483,8 @@ async def compensation(
 
 @router.get("/cases/{case_id}/attachments/{attachment_id}")
 async def attachment(
-    case_id: int,
-    attachment_id: int,
+    case_id: RowId,
+    attachment_id: RowId,
     _user: StaffUser,
     agents: AgentsDep,
     settings: SettingsDep,

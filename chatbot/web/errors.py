@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import math
+
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from chatbot.errors import (
+    BodyTooSlow,
     CaseTaken,
     DeskUnavailable,
     InvalidInput,
@@ -13,9 +16,11 @@ from chatbot.errors import (
     LoketError,
     MalformedPayload,
     NotAllowed,
+    Overloaded,
     PayloadTooLarge,
     PhraseRejected,
     SettingsRejected,
+    TooManyRequests,
     UnknownCase,
     UnknownChannel,
     UnknownPhrase,
@@ -25,6 +30,9 @@ STATUS: dict[type[LoketError], int] = {
     InvalidSignature: 403,
     MalformedPayload: 400,
     PayloadTooLarge: 413,
+    BodyTooSlow: 408,
+    Overloaded: 503,
+    TooManyRequests: 429,
     DeskUnavailable: 503,
     UnknownChannel: 404,
     UnknownPhrase: 404,
@@ -42,6 +50,11 @@ def install(app: FastAPI) -> None:
 
     async def _handle(_request: Request, exc: Exception) -> JSONResponse:
         status = next((code for kind, code in STATUS.items() if isinstance(exc, kind)), 400)
-        return JSONResponse({"ok": False, "error": str(exc)}, status_code=status)
+        headers = {}
+        if isinstance(exc, TooManyRequests):
+            headers["Retry-After"] = str(max(1, math.ceil(exc.seconds)))
+        elif isinstance(exc, Overloaded):
+            headers["Retry-After"] = "1"
+        return JSONResponse({"ok": False, "error": str(exc)}, status_code=status, headers=headers)
 
     app.add_exception_handler(LoketError, _handle)

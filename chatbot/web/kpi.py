@@ -20,7 +20,7 @@ from chatbot.supervision import charts, kpi, reports
 from chatbot.supervision.pages import SupervisionPages
 from chatbot.supervision.qa import QualityReview, ReviewRefused, sample_window
 from chatbot.web.auth import QcUser, StaffUser, SupervisorUser, page_templates, verify_csrf
-from chatbot.web.deps import ClockDep, ProfileDep, QaDep, SupervisionDep
+from chatbot.web.deps import ClockDep, ProfileDep, QaDep, RowId, RowIdQuery, SupervisionDep
 from flows.profiles.schema import Profile
 
 router = APIRouter(prefix="/desk", tags=["supervision"], dependencies=[Depends(verify_csrf)])
@@ -114,7 +114,7 @@ def drill_down(
     period: PeriodName = "today",
     first: FromDay = None,
     last: ToDay = None,
-    agent: int | None = None,
+    agent: RowIdQuery = None,
     which: Annotated[str, Query(pattern=r"^(all|miss)$")] = "all",
 ) -> Response:
     """The cases behind one figure (or those that miss its target)."""
@@ -206,7 +206,7 @@ def _review_page(
     qa: QualityReview,
     pages: SupervisionPages,
     profile: Profile,
-    case_id: int,
+    case_id: RowId,
     error: str | None = None,
     status: int = 200,
 ) -> Response:
@@ -233,7 +233,7 @@ def qa_review(
     qa: QaDep,
     pages: SupervisionDep,
     profile: ProfileDep,
-    case_id: int,
+    case_id: RowId,
 ) -> Response:
     """The transcript and the rubric, items the record decides already ticked."""
     return _review_page(request, user, qa, pages, profile, case_id)
@@ -246,7 +246,7 @@ async def qa_save(
     qa: QaDep,
     pages: SupervisionDep,
     profile: ProfileDep,
-    case_id: int,
+    case_id: RowId,
 ) -> Response:
     """Store the reviewer's answers; a missing answer re-shows the form with the reason."""
     form = await request.form()
@@ -391,7 +391,7 @@ def director_summary(
 
 @router.get("/cases/{case_id}/forms/{form}", response_class=HTMLResponse)
 def case_form(
-    _user: StaffUser, pages: SupervisionDep, profile: ProfileDep, case_id: int, form: str
+    _user: StaffUser, pages: SupervisionDep, profile: ProfileDep, case_id: RowId, form: str
 ) -> Response:
     """PANASEA's printable forms, filled from the case: complaint, evaluation, monitoring."""
     if form not in FORMS:

@@ -1,8 +1,9 @@
 """Provider webhooks: Telegram updates, Twilio messages and Twilio status callbacks.
 
-Each route reads the body under a size limit, lets the channel verify and parse it, stores
-every message in the inbox, and acknowledges only after that commit, so a crash makes the
-provider deliver again and the inbox's idempotency key makes that harmless.
+Each route refuses what it can from the headers alone, reads the body under the limits of
+chatbot/web/bodies.py, lets the channel verify and parse it, stores every message in the
+inbox, and acknowledges only after that commit, so a crash makes the provider deliver again
+and the inbox's idempotency key makes that harmless.
 """
 
 from __future__ import annotations
@@ -10,7 +11,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Request, Response
 from fastapi.concurrency import run_in_threadpool
@@ -19,48 +19,22 @@ from fastapi.responses import JSONResponse
 from chatbot.channels.base import Channel, RawRequest
 from chatbot.channels.media import MediaSource, MediaStore
 from chatbot.channels.telegram import TelegramChannel
-from chatbot.channels.twilio_common import EMPTY_TWIML, channel_for, parse_status
+from chatbot.channels.twilio_common import (
+    EMPTY_TWIML,
+    SIGNATURE_HEADER,
+    MessageForm,
+    channel_for,
+    parse_status,
+)
 from chatbot.domain import Inbound
-from chatbot.errors import MalformedPayload, PayloadTooLarge, UnknownChannel
+from chatbot.errors import InvalidSignature, UnknownChannel
 from chatbot.frontdesk.desk import Desk
 from chatbot.frontdesk.outbox import record_delivery
+from chatbot.web.bodies import FORM_TYPE, BodyReader
 from chatbot.web.ingress import IngressWriter
 
 router = APIRouter(prefix="/webhooks", tags=["webhooks"])
 TWILIO_CHANNELS = ("whatsapp", "sms")
-FORM_TYPE = "application/x-www-form-urlencoded"
-
-
-async def read_raw(request: Request, *, public_url: str, limit: int) -> RawRequest:
-    """The request as channels see it, read without ever holding more than `limit` bytes.
-
-    The URL is the public one the provider called (LOKET_PUBLIC_URL + path + query), since
-    behind a proxy the URL this server sees is not the one Twilio signed.
-
-    Raises:
-        PayloadTooLarge: the body is over `limit` bytes.
-        MalformedPayload: a form body is not valid UTF-8.
-    """
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        raise PayloadTooLarge(f"body is over the {limit}-byte limit")
-    chunks = bytearray()
-    async for chunk in request.stream():
-        chunks += chunk
-        if len(chunks) > limit:
-            raise PayloadTooLarge(f"body is over the {limit}-byte limit")
-    body = bytes(chunks)
-    url = public_url.rstrip("/") + request.url.path
-    if request.url.query:
-        url += f"?{request.url.query}"
-    form: dict[str, list[str]] = {}
-    if request.headers.get("content-type", "").startswith(FORM_TYPE):
-        try:
-            form = parse_qs(body.decode("utf-8"), keep_blank_values=True, strict_parsing=False)
-        except UnicodeDecodeError as exc:
-            raise MalformedPayload("form body is not UTF-8") from exc
-    headers = {name.lower(): value for name, value in request.headers.items()}
-    return RawRequest(url=url, headers=headers, body=body, form=form)
 
 
 def _channel(request: Request, name: str) -> Channel:
@@ -71,11 +45,14 @@ def _channel(request: Request, name: str) -> Channel:
     return channel
 
 
-async def _raw(request: Request) -> RawRequest:
-    settings = request.app.state.settings
-    return await read_raw(
-        request, public_url=settings.public_url, limit=settings.max_webhook_bytes
-    )
+def _bodies(request: Request) -> BodyReader:
+    reader: BodyReader = request.app.state.bodies
+    return reader
+
+
+def _limit(request: Request) -> int:
+    limit: int = request.app.state.settings.max_webhook_bytes
+    return limit
 
 
 async def accept(request: Request, inbounds: list[Inbound]) -> list[bool]:
@@ -99,8 +76,10 @@ async def telegram_update(request: Request) -> Response:
     channel = _channel(request, "telegram")
     if not isinstance(channel, TelegramChannel):  # the route is Telegram's own
         raise UnknownChannel("the telegram channel is not configured on this installation")
-    raw = await _raw(request)
-    channel.verify(raw)
+    bodies = _bodies(request)
+    head = bodies.head(request)
+    channel.verify(head)  # the secret is a header: checked before a byte of body is read
+    raw = await bodies.read(request, head, limit=_limit(request), proven=True)
     inbounds = channel.parse(raw)
     await accept(request, inbounds)
     answer = channel.webhook_answer(inbounds)
@@ -110,14 +89,21 @@ async def telegram_update(request: Request) -> Response:
 router.add_route(f"{router.prefix}/telegram", telegram_update, methods=["POST"])
 
 
-@router.post("/twilio")
+def _twilio_form() -> dict[str, object]:
+    """Twilio's fields as the description shows them (MediaUrlN come numbered: no `media`)."""
+    schema = MessageForm.model_json_schema()
+    schema["properties"].pop("media")
+    return {"requestBody": {"content": {FORM_TYPE: {"schema": schema}}, "required": True}}
+
+
+@router.post("/twilio", openapi_extra=_twilio_form())
 async def twilio_message(request: Request) -> Response:
     """One WhatsApp or SMS message from Twilio; answered with empty TwiML.
 
     Replies leave later through the outbox and the REST API, not in this response, so
     they are retried and paced like every other reply.
     """
-    raw = await _raw(request)
+    raw = await _unproven_form(request)
     channel = _channel(request, channel_for(raw.form))
     channel.verify(raw)
     await accept(request, [await _keep_media(request, channel, i) for i in channel.parse(raw)])
@@ -127,7 +113,7 @@ async def twilio_message(request: Request) -> Response:
 @router.post("/twilio/status")
 async def twilio_status(request: Request) -> Response:
     """A delivery status callback (queued, sent, delivered, read, failed + ErrorCode)."""
-    raw = await _raw(request)
+    raw = await _unproven_form(request)
     channels: Mapping[str, Channel] = request.app.state.channels
     channel = next((channels[n] for n in TWILIO_CHANNELS if n in channels), None)
     if channel is None:
@@ -139,6 +125,19 @@ async def twilio_status(request: Request) -> Response:
         record_delivery, state.engine, report, channels=TWILIO_CHANNELS, clock=state.clock
     )
     return Response(status_code=204)
+
+
+async def _unproven_form(request: Request) -> RawRequest:
+    """A Twilio form, read only when it carries a signature (checked once it is read).
+
+    Raises:
+        InvalidSignature: no X-Twilio-Signature header: refused before reading the body.
+    """
+    bodies = _bodies(request)
+    head = bodies.head(request)
+    if not head.headers.get(SIGNATURE_HEADER):
+        raise InvalidSignature("missing X-Twilio-Signature")
+    return await bodies.read(request, head, limit=_limit(request), proven=False)
 
 
 async def _keep_media(request: Request, channel: Any, inbound: Inbound) -> Inbound:

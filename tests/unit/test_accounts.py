@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -228,10 +231,62 @@ def test_lockout_after_repeated_failures(accounts: Accounts, clock: FrozenClock)
         assert accounts.authenticate("ani", "wrong-wrong") is None
     with pytest.raises(TooManyAttempts) as refused:
         accounts.authenticate("ani", PASSWORD)
-    assert refused.value.seconds == 11 * 60 + 1  # the first failure leaves the window then
+    assert refused.value.seconds == 60  # the fifth failure started the first minute's wait
     assert accounts.authenticate("agus", PASSWORD) is not None  # other names are not locked
-    clock.advance(minutes=11)
+    clock.advance(minutes=1)
     assert accounts.authenticate("ani", PASSWORD) is not None
+
+
+def test_waits_grow_with_each_failure_after_the_free_ones(
+    accounts: Accounts, clock: FrozenClock
+) -> None:
+    accounts.add_user("ani", "admin", PASSWORD)
+    for _ in range(5):
+        assert accounts.authenticate("ani", "wrong-wrong", "10.0.0.9") is None
+    waits = []
+    for _ in range(6):
+        with pytest.raises(TooManyAttempts) as refused:
+            accounts.authenticate("ani", PASSWORD, "10.0.0.9")
+        waits.append(refused.value.seconds)
+        clock.advance(seconds=refused.value.seconds)
+        assert accounts.authenticate("ani", "wrong-wrong", "10.0.0.9") is None
+    assert waits == [60, 120, 240, 480, 900, 900]  # doubling, capped at 15 minutes
+
+
+def test_a_stranger_cannot_lock_a_user_out_from_another_address(accounts: Accounts) -> None:
+    accounts.add_user("admin", "admin", PASSWORD)
+    for _ in range(20):
+        with contextlib.suppress(TooManyAttempts):
+            accounts.authenticate("admin", "guess-guess", "203.0.113.7")
+    with pytest.raises(TooManyAttempts):
+        accounts.authenticate("admin", PASSWORD, "203.0.113.7")
+    assert accounts.authenticate("admin", PASSWORD, "192.0.2.10") is not None
+
+
+def test_concurrent_attempts_let_only_the_free_ones_reach_the_password_check(
+    engine: Engine, clock: FrozenClock, settings: Settings
+) -> None:
+    hasher = CountingHasher()
+    accounts = Accounts(engine, clock, hasher=hasher)
+    accounts.add_user("admin", "admin", PASSWORD)
+    other_engine = make_engine(settings.database_url)  # another worker: its own connections
+    other_worker = Accounts(other_engine, clock, hasher=hasher)
+    start = threading.Barrier(40)
+
+    def attempt(index: int) -> str:
+        start.wait()
+        worker = accounts if index % 2 else other_worker
+        try:
+            return "ok" if worker.authenticate("admin", "guess-guess", "203.0.113.7") else "no"
+        except TooManyAttempts:
+            return "refused"
+
+    with ThreadPoolExecutor(max_workers=40) as pool:
+        outcomes = list(pool.map(attempt, range(40)))
+    other_engine.dispose()
+    assert outcomes.count("no") == 5
+    assert outcomes.count("refused") == 35
+    assert hasher.verified == 5
 
 
 def test_a_success_clears_the_failures(accounts: Accounts) -> None:

@@ -58,7 +58,7 @@ def test_an_over_long_message_is_refused_with_a_reason(live_server: LiveServer) 
         client.get("/")
         answer = client.post("/chat/messages", data={"text": "x" * 5000, "message_id": "2"})
     assert answer.status_code == 400
-    assert "longer than" in answer.json()["error"]
+    assert "at most 4000 characters" in answer.json()["error"]
 
 
 def test_hostile_text_is_escaped_in_the_page(live_server: LiveServer) -> None:

@@ -206,11 +206,11 @@ def test_telegram_without_the_secret_is_403(client: TestClient, secret: str) -> 
 @pytest.mark.parametrize(
     ("body", "reason"),
     [
-        (b"{oops", "not JSON"),
+        (b"{oops", "Invalid JSON"),
         (b'{"update_id": "one"}', "update_id"),
         (
             json.dumps({"update_id": 5, "message": {"message_id": 1, "text": "x"}}).encode(),
-            "field",
+            "message.date: Field required",
         ),
     ],
 )
@@ -235,8 +235,34 @@ def test_oversize_bodies_are_413(client: TestClient, live_settings: Settings) ->
         for _ in range(live_settings.max_webhook_bytes // 65536 + 2):
             yield b"x" * 65536
 
-    response = client.post("/webhooks/twilio", content=chunks())
+    response = client.post(
+        "/webhooks/twilio", content=chunks(), headers={"x-twilio-signature": "checked-later"}
+    )
     assert response.status_code == 413
+
+
+@pytest.mark.parametrize(
+    ("path", "headers"),
+    [
+        ("/webhooks/telegram", {}),
+        ("/webhooks/telegram", {"x-telegram-bot-api-secret-token": "wrong-wrong-wrong"}),
+        ("/webhooks/twilio", {}),
+        ("/webhooks/twilio/status", {}),
+    ],
+)
+def test_a_request_without_its_secret_is_refused_before_its_body_is_read(
+    client: TestClient, path: str, headers: dict[str, str]
+) -> None:
+    sent: list[int] = []
+
+    def body() -> Iterator[bytes]:
+        for index in range(1000):  # 64 MB, if anyone read it
+            sent.append(index)
+            yield b"x" * 65536
+
+    response = client.post(path, content=body(), headers=headers)
+    assert response.status_code == 403
+    assert len(sent) <= 1  # the transport may hand over the first chunk; nothing more is read
 
 
 def test_unconfigured_channel_is_404(settings: Settings) -> None:

@@ -1,0 +1,121 @@
+"""Bad input from anyone gets a 4xx: ids past any column, event ids, web chat floods, health."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from chatbot.web.app import create_app
+from settings import Settings
+from tests.clock import FrozenClock
+from tests.web.auth_helpers import add_user, login
+
+HUGE_ID = "9" * 23  # past 2**63: SQLite's driver raised OverflowError
+
+
+@pytest.fixture
+def app(settings: Settings, clock: FrozenClock) -> Iterator[FastAPI]:
+    application = create_app(settings, clock=clock, background=False)
+    yield application
+    application.state.engine.dispose()
+
+
+@pytest.fixture
+def client(app: FastAPI) -> Iterator[TestClient]:
+    with TestClient(app) as c:
+        yield c
+
+
+def open_chat(client: TestClient) -> None:
+    assert client.get("/").status_code == 200  # sets the chat cookie
+
+
+def test_the_api_description_is_for_admins_only(app: FastAPI, client: TestClient) -> None:
+    for path in ("/openapi.json", "/docs", "/redoc"):
+        assert client.get(path).status_code == 404
+    assert client.get("/admin/openapi.json", follow_redirects=False).status_code == 303
+    add_user(app, "agus", "agent")
+    login(client, "agus")
+    assert client.get("/admin/openapi.json").status_code == 403
+    add_user(app, "ani", "admin")
+    login(client, "ani")
+    described = client.get("/admin/openapi.json").json()
+    assert "/chat/messages" in described["paths"]
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        f"/desk/cases/{HUGE_ID}",
+        f"/desk/cases/{HUGE_ID}/fragment",
+        f"/desk/cases/1/attachments/{HUGE_ID}",
+        f"/desk/cases/{HUGE_ID}/attachments/{HUGE_ID}",
+        "/desk/cases/0",
+    ],
+)
+def test_an_id_no_row_can_have_is_a_422(app: FastAPI, client: TestClient, path: str) -> None:
+    add_user(app, "agus", "agent")
+    login(client, "agus")
+    assert client.get(path).status_code == 422
+
+
+def test_a_last_event_id_that_is_no_number_is_a_422(client: TestClient) -> None:
+    open_chat(client)
+    answer = client.get("/chat/events", headers={"Last-Event-ID": "abc"})
+    assert answer.status_code == 422
+    assert "Last-Event-ID" in answer.json()["error"]
+    assert client.get(f"/chat/events?after={HUGE_ID}").status_code == 422
+
+
+@pytest.mark.parametrize(
+    ("field", "value"), [("button", "b" * 65), ("message_id", "m" * 65), ("text", "x" * 4001)]
+)
+def test_every_web_chat_field_is_bounded(client: TestClient, field: str, value: str) -> None:
+    open_chat(client)
+    answer = client.post("/chat/messages", data={"message_id": "1", "text": "halo", field: value})
+    assert answer.status_code == 400
+    assert field in answer.json()["error"]
+
+
+def test_a_web_chat_body_over_its_limit_is_413(client: TestClient) -> None:
+    open_chat(client)
+    answer = client.post("/chat/messages", data={"message_id": "1", "text": "x" * 20_000})
+    assert answer.status_code == 413
+
+
+def test_one_chat_posting_too_fast_is_told_to_wait(client: TestClient, clock: FrozenClock) -> None:
+    open_chat(client)
+    answers = [
+        client.post("/chat/messages", data={"message_id": str(n), "text": f"halo {n}"})
+        for n in range(25)
+    ]
+    assert [a.status_code for a in answers] == [200] * 20 + [429] * 5
+    assert int(answers[-1].headers["retry-after"]) == 60
+    clock.advance(minutes=1)
+    assert client.post("/chat/messages", data={"message_id": "99", "text": "x"}).status_code == 200
+
+
+def test_one_address_cannot_open_chats_without_end(client: TestClient) -> None:
+    statuses = []
+    for _ in range(12):
+        client.cookies.clear()
+        open_chat(client)  # a new chat id each time
+        statuses.append(
+            client.post("/chat/messages", data={"message_id": "1", "text": "halo"}).status_code
+        )
+    assert statuses == [200] * 10 + [429] * 2
+
+
+def test_health_is_503_when_the_database_disk_is_full(settings: Settings) -> None:
+    if not settings.is_sqlite:
+        pytest.skip("the free-space check is for a SQLite file's disk")
+    full = settings.model_copy(update={"health_min_free_mb": 10.0**12})  # an exabyte
+    app = create_app(full, background=False)
+    with TestClient(app) as client:
+        answer = client.get("/healthz")
+    app.state.engine.dispose()
+    assert answer.status_code == 503
+    assert answer.json() == {"ok": False, "database": "disk full"}
