@@ -38,7 +38,7 @@ class Admin:
     name: str
 
 
-def AdminOnly(user: AdminUser) -> Admin:  # CapWords: the name the brief and issue 5 use
+def AdminOnly(user: AdminUser) -> Admin:  # CapWords: used as a dependency, like a type
     """Let admins through (`require_role("admin")`), refuse everyone else with 403."""
     return Admin(user.name)
 
