@@ -40,7 +40,11 @@ def read_datetime(value: datetime | str | None) -> datetime | None:
 
 
 class Statement:
-    """One SQL statement with named parameters, run on the connection's own DB-API cursor."""
+    """One SQL statement with named parameters, run on the connection's own DB-API cursor.
+
+    `:name` is translated to `%(name)s` for psycopg without parsing the SQL, so a statement
+    must not hold `:word` inside a string literal: pass such values as parameters.
+    """
 
     def __init__(self, sql: str) -> None:
         self.sql = sql
