@@ -96,13 +96,6 @@ def served(
         output.close()
 
 
-@pytest.fixture
-def bot_api() -> Iterator[FakeBotApi]:
-    api = FakeBotApi().start()
-    yield api
-    api.stop()
-
-
 def workers(running: dict[int, str]) -> tuple[list[int], list[int]]:
     """(web worker pids, background worker pids) among serve's children."""
     web = [p for p, command in running.items() if "chatbot.runtime.web_worker" in command]

@@ -53,12 +53,3 @@ def supervision_server(
     desk.url = server.url
     yield desk
     server.stop()
-
-
-@pytest.fixture
-def bot_api() -> Iterator[object]:
-    from tests.fakes.bot_api import FakeBotApi
-
-    api = FakeBotApi().start()
-    yield api
-    api.stop()

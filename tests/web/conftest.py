@@ -10,9 +10,7 @@ from fastapi import FastAPI
 
 from chatbot.web.app import create_app
 from settings import Settings
-from tests.fakes.bot_api import FakeBotApi
 from tests.fakes.server import ThreadedServer
-from tests.fakes.twilio_api import FakeTwilioApi
 
 
 @dataclass
@@ -27,17 +25,3 @@ def live_server(settings: Settings) -> Iterator[LiveServer]:
     server = ThreadedServer(app, lifespan="on").start()
     yield LiveServer(app, server.url)
     server.stop()
-
-
-@pytest.fixture
-def bot_api() -> Iterator[FakeBotApi]:
-    api = FakeBotApi().start()
-    yield api
-    api.stop()
-
-
-@pytest.fixture
-def twilio_api() -> Iterator[FakeTwilioApi]:
-    api = FakeTwilioApi().start()
-    yield api
-    api.stop()
