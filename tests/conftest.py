@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
+from chatbot.agents.agent_desk import AgentDesk
 from chatbot.frontdesk.desk import Desk
 from chatbot.frontdesk.phrases import PhraseBook
 from chatbot.runtime.bootstrap import open_desk
@@ -99,6 +100,12 @@ def desk_for(settings: Settings, clock: FrozenClock) -> Iterator[object]:
 def chat(desk_for) -> ChatDriver:  # type: ignore[no-untyped-def]
     engine, desk = desk_for("erzap")
     return ChatDriver(desk, engine)
+
+
+@pytest.fixture
+def agents(chat: ChatDriver, clock: FrozenClock) -> AgentDesk:
+    """The agent desk over the same database and step service as `chat`."""
+    return AgentDesk(chat.engine, chat.desk, clock)
 
 
 # The vendor fakes: real HTTP servers on 127.0.0.1, port 0, that the real client libraries
