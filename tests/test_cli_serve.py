@@ -18,6 +18,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from tests.fakes.bot_api import FakeBotApi
+from tests.loket_cli import child_env
 from tests.polling import wait_for
 from tests.web.auth_helpers import login
 from tests.web.helpers import SECRET, TOKEN
@@ -61,8 +62,7 @@ def served(
 ) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     port = free_port()
     extra: list[str] = getattr(request, "param", [])
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LOKET_")}
-    env.update(
+    env = child_env(
         LOKET_DATABASE_URL=f"sqlite:///{tmp_path}/loket.db",
         LOKET_TELEGRAM_TOKEN=TOKEN,
         LOKET_TELEGRAM_SECRET=SECRET,
@@ -151,7 +151,7 @@ def test_killed_workers_are_started_again_and_lose_nothing_acknowledged(
     wait_for(lambda: len(bot_api.sent_texts(424242)) >= 4, SERVE_TIMEOUT)
     done = subprocess.run(
         [sys.executable, "-m", "chatbot", "cases", "--json", "--id", "1"],
-        env={**os.environ, "LOKET_DATABASE_URL": f"sqlite:///{tmp_path}/loket.db"},
+        env=child_env(LOKET_DATABASE_URL=f"sqlite:///{tmp_path}/loket.db"),
         cwd=tmp_path,
         capture_output=True,
         text=True,
