@@ -74,7 +74,7 @@ class Settings(BaseSettings):
 
     session_hours: float = Field(default=12.0, gt=0)  # a desk/admin login lasts this long
 
-    reports_dir: Path = Path("data/reports")  # the daily logs Loket writes on schedule (#7)
+    reports_dir: Path = Path("data/reports")  # daily logs written on schedule (docs/kpi.md)
     supervision_poll_seconds: float = Field(default=60.0, gt=0)
 
     discord_webhook_url: SecretStr | None = None

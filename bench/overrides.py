@@ -4,9 +4,9 @@ Usage:
     .venv/bin/python bench/overrides.py [--messages 3000]
 
 Prints `Desk.receive` throughput on fresh SQLite files three ways: without the override source
-(as before issue 6), with it and no override saved, and with every phrase overridden (best of
-two rounds after a warm-up); then the time of one `PhraseBook.render` from the file default
-and from an admin override.
+(as before admin overrides existed), with it and no override saved, and with every phrase
+overridden (best of two rounds after a warm-up); then the time of one `PhraseBook.render`
+from the file default and from an admin override.
 """
 
 from __future__ import annotations

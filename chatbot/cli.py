@@ -85,7 +85,7 @@ def _parser() -> argparse.ArgumentParser:
     cases.add_argument("--json", action="store_true", help="print JSON with transcripts")
     cases.add_argument("--id", type=int, help="only this case")
     cases.set_defaults(run=_cases)
-    report_cli.add_commands(sub, cases)  # report daily|monthly, cases export, retention (#7)
+    report_cli.add_commands(sub, cases)  # report daily|monthly, cases export, retention
 
     flow = sub.add_parser("flow", help="the conversation flow")
     flow_sub = flow.add_subparsers(dest="flow_command", required=True)

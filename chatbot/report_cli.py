@@ -1,4 +1,4 @@
-"""Issue 7's commands: `loket report daily|monthly`, `cases export`, `retention run`."""
+"""The supervision commands: `loket report daily|monthly`, `cases export`, `retention run`."""
 
 from __future__ import annotations
 

@@ -1,10 +1,10 @@
 """SQL run on the DB-API cursor of the caller's transaction: the receive path's few statements.
 
 SQLAlchemy Core spends about 50-100 µs of Python per statement around SQLite's own 5-20 µs
-(LIBRARIES.md: Core ~3,500 against raw ~16,000 transactions/s), and every client message
-runs four or five statements. These few go straight to the driver, on the same connection
-and in the same transaction as the caller's Core block, so they commit or roll back with it.
-Everything else stays on Core.
+(Core ~3,500 against raw ~16,000 transactions/s, docs/decisions/0005-hot-path-below-the-orm.md),
+and every client message runs four or five statements. These few go straight to the driver,
+on the same connection and in the same transaction as the caller's Core block, so they commit
+or roll back with it. Everything else stays on Core.
 
 SQL is written once with `:name` parameters (sqlite3's named style) and translated to
 `%(name)s` for PostgreSQL's psycopg. Datetimes are stored on SQLite the way SQLAlchemy's
@@ -40,7 +40,11 @@ def read_datetime(value: datetime | str | None) -> datetime | None:
 
 
 class Statement:
-    """One SQL statement with named parameters, run on the connection's own DB-API cursor."""
+    """One SQL statement with named parameters, run on the connection's own DB-API cursor.
+
+    `:name` is translated to `%(name)s` for psycopg without parsing the SQL, so a statement
+    must not hold `:word` inside a string literal: pass such values as parameters.
+    """
 
     def __init__(self, sql: str) -> None:
         self.sql = sql

@@ -254,7 +254,7 @@ class CaseNote(SQLModel, table=True):
 
 
 class Escalation(SQLModel, table=True):
-    """A report to the developer/IT team (the seed's template).
+    """A report to the developer/IT team (docs/procedures.md#erzap-developer-report).
 
     Its status moves open -> fix_ready -> verified -> closed.
     """

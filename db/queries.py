@@ -1,8 +1,8 @@
 """Keyword-only queries on SQLAlchemy Core, connection first; the caller owns the transaction.
 
 The receive path runs here at 1,000+ messages/s, so it uses Core statements rather than ORM
-objects (LIBRARIES.md: the ORM tops out near 900 transactions/s), and its four busiest
-statements go straight to the driver (db/driver.py).
+objects (the ORM tops out near 900 transactions/s: docs/decisions/0005-hot-path-below-the-orm.md),
+and its four busiest statements go straight to the driver (db/driver.py).
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ from flows.front_desk import TRANSITIONS, State
 
 
 class _Drawing:
-    """A stand-in model: GraphMachine needs one to draw (LIBRARIES.md)."""
+    """A stand-in model: GraphMachine(model=None) raises IndexError when drawing (0.9.3)."""
 
 
 def mermaid() -> str:

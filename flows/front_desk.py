@@ -250,7 +250,7 @@ TRANSITIONS: list[dict[str, Any]] = [
         "dest": S.CHRONOLOGY,
         "after": ["mark_returned", "say_handed_back", "say_reask_story"],
     },
-    # --- escalation to the developer/IT team (seed 004: Hard cases) ---
+    # --- escalation to the developer/IT team (docs/procedures.md#erzap-developer-report) ---
     {
         "trigger": "agent_escalated",
         "source": AGENT_STATES,
@@ -780,9 +780,11 @@ def step(
         _IDLE_TURNS.append(turn)
 
 
-# Turns bound to MACHINE and free for the next event. add_model costs about 90 µs and
-# remove_model leaves the trigger methods behind (LIBRARIES.md), so a Turn is bound once
-# and reloaded per event; there are as many as steps ever ran at the same time.
+# Turns bound to MACHINE and free for the next event. add_model + remove_model cost about
+# 90 µs a message (docs/decisions/0004-one-transitions-machine.md), and transitions 0.9.3's
+# remove_model leaves working trigger methods on the object, so a removed Turn must not be
+# reused as if unbound. A Turn is bound once and reloaded per event instead; there are as
+# many as steps ever ran at the same time.
 _IDLE_TURNS: list[Turn] = []
 
 

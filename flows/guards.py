@@ -13,284 +13,60 @@ from functools import lru_cache
 
 import phonenumbers
 
-WORD = re.compile(r"[^\W_]+(?:[.'-][^\W_]+)*", re.UNICODE)
+from flows import vocabulary
+
+WORD = vocabulary.WORD
+
+# The words are data: flows/vocabulary/<locale>.yaml, merged and checked at import (start-up).
+# This module is the matcher over them; docs/decisions/0008-vocabulary-as-data.md says why.
+LEXICON = vocabulary.load()
+_W = LEXICON.words
 
 # Informal spellings -> the standard word that keywords in profiles are written with.
-SLANG = {
-    "gk": "tidak",
-    "ga": "tidak",
-    "gak": "tidak",
-    "nggak": "tidak",
-    "ngga": "tidak",
-    "enggak": "tidak",
-    "engga": "tidak",
-    "tdk": "tidak",
-    "tak": "tidak",
-    "kagak": "tidak",
-    "g": "tidak",
-    "gak?": "tidak",
-    "sy": "saya",
-    "aku": "saya",
-    "ak": "saya",
-    "gw": "saya",
-    "gue": "saya",
-    "udh": "sudah",
-    "udah": "sudah",
-    "sdh": "sudah",
-    "dah": "sudah",
-    "blm": "belum",
-    "blom": "belum",
-    "tp": "tapi",
-    "tpi": "tapi",
-    "jg": "juga",
-    "jga": "juga",
-    "sm": "sama",
-    "ama": "sama",
-    "bs": "bisa",
-    "bsa": "bisa",
-    "yg": "yang",
-    "dgn": "dengan",
-    "dg": "dengan",
-    "krn": "karena",
-    "karna": "karena",
-    "gmn": "bagaimana",
-    "gimana": "bagaimana",
-    "gmna": "bagaimana",
-    "knp": "kenapa",
-    "napa": "kenapa",
-    "trs": "terus",
-    "trus": "terus",
-    "lg": "lagi",
-    "lgi": "lagi",
-    "bgt": "banget",
-    "skrg": "sekarang",
-    "skrng": "sekarang",
-    "hr": "hari",
-    "kmrn": "kemarin",
-    "kemaren": "kemarin",
-    "mksh": "terima kasih",
-    "makasih": "terima kasih",
-    "makasi": "terima kasih",
-    "thx": "terima kasih",
-    "tks": "terima kasih",
-    "eror": "error",
-    "erorr": "error",
-    "errorr": "error",
-    "ss": "screenshot",
-    "pls": "tolong",
-    "tlg": "tolong",
-    "kk": "kak",
-    "kakak": "kak",
-    "ok": "oke",
-    "okay": "oke",
-    "okey": "oke",
-    "okee": "oke",
-    "sip": "oke",
-    "siap": "oke",
-    "y": "ya",
-    "iy": "ya",
-    "iya": "ya",
-    "yaa": "ya",
-    "yap": "ya",
-    "yup": "ya",
-    "dmn": "dimana",
-    "dimn": "dimana",
-    "bgmn": "bagaimana",
-    "gabisa": "tidak bisa",
-    "gbs": "tidak bisa",
-    "gakbisa": "tidak bisa",
-    "gkbisa": "tidak bisa",
-    "gajadi": "tidak jadi",
-    "gakjadi": "tidak jadi",
-    "gkjadi": "tidak jadi",
-    "jd": "jadi",
-    "jdi": "jadi",
-    "gpp": "tidak apa",
-    "gapapa": "tidak apa",
-    "gakpapa": "tidak apa",
-    "nggapapa": "tidak apa",
-    "gaada": "tidak ada",
-    "gada": "tidak ada",
-    "msh": "masih",
-    "msih": "masih",
-    "blum": "belum",
-    "belom": "belum",
-    "td": "tadi",
-    "tdi": "tadi",
-    "utk": "untuk",
-    "klo": "kalau",
-    "kalo": "kalau",
-    "pake": "pakai",
-    "dateng": "datang",
-    "dtg": "datang",
-    "nanya": "tanya",
-    "nanyain": "tanya",
-    "nambah": "tambah",
-    "nambahin": "tambah",
-    "tambahin": "tambah",
-    "nyetak": "cetak",
-    "ngeprint": "cetak",
-    "ngeprin": "cetak",
-    "konek": "connect",
-    "konek2": "connect",
-    "nyambung": "connect",
-    "tolongin": "tolong",
-    "bantuin": "bantu",
-    "mkasih": "terima kasih",
-    "mksih": "terima kasih",
-    "makasii": "terima kasih",
-    "makasihh": "terima kasih",
-    "trims": "terima kasih",
-    "trimakasih": "terima kasih",
-    "terimakasih": "terima kasih",
-    "tq": "terima kasih",
-    "ty": "terima kasih",
-    "gmana": "bagaimana",
-    "kecetak": "tercetak",
-    "korslet": "korsleting",
-    "konslet": "korsleting",
-    "pw": "password",
-    "pwd": "password",
-    "passwd": "password",
-    "gimna": "bagaimana",
-    "ngk": "tidak",
-    "ngak": "tidak",
-    "gx": "tidak",
-    "nda": "tidak",
-    "ndak": "tidak",
-    "gag": "tidak",
-    "dh": "sudah",
-    "uda": "sudah",
-    "udahan": "sudah",
-    "lom": "belum",
-    "blon": "belum",
-    "bener": "benar",
-    "bnr": "benar",
-    "pdhl": "padahal",
-    "padahl": "padahal",
-    "ntar": "nanti",
-    "nnti": "nanti",
-    "bntr": "sebentar",
-    "bentar": "sebentar",
-    "msk": "masuk",
-    "bkn": "bukan",
-    "aq": "saya",
-    "jgn": "jangan",
-    "mhn": "mohon",
-    "trmksh": "terima kasih",
-    "mkasi": "terima kasih",
-    "maacih": "terima kasih",
-    "makacih": "terima kasih",
-    "suwun": "terima kasih",
-    "nuhun": "terima kasih",
-    "okeh": "oke",
-    "oce": "oke",
-    "okai": "oke",
-    "okk": "oke",
-    "oks": "oke",
-    "sipp": "oke",
-    "sippp": "oke",
-    "mantab": "mantap",
-    "mntp": "mantap",
-    "mantul": "mantap",
-    "iyaa": "ya",
-    "iyah": "ya",
-    "iyya": "ya",
-    "yoi": "ya",
-    "bgs": "bagus",
-    "kyk": "seperti",
-    "kayak": "seperti",
-    "tf": "transfer",
-    "sbnrnya": "sebenarnya",
-}
+SLANG = dict(LEXICON.slang)  # a plain dict: the hot path looks up every word
+GREETING_WORDS = _W["greeting"]
+SALUTATIONS = _W["salutation"]
+FILLERS = _W["filler"]
+SALAM_WORDS = _W["salam"]
+HUMAN_WORDS = _W["human"]
+HUMAN_ASK_WORDS = _W["human_ask"]
+_CONNECT_WORDS = _W["connect"]
+_ADDRESS_WORDS = _W["address_only"]
+_CANCELLED_THING = _W["cancelled_thing"]
+YES_WORDS = _W["solved"]
+NO_WORDS = _W["not_solved"]
+_NOTHING_WRONG = _W["nothing_wrong"]
+SKIP_WORDS = _W["skip"]
+_SKIP_COMPANIONS = _W["skip_companion"]
+STORY_WORDS = _W["story"]
+_AFFILIATION_WORDS = _W["affiliation"]
+_THANKS_WORDS = _W["thanks"]
+_THANKS_COMPANIONS = _W["thanks_companion"]
+_RATING_WORDS = _W["rating_companion"]
+INTENT_WORDS = _W["intent"]
+_NUMBER_WORDS = dict(LEXICON.rating_numbers)
+# Words after "password" that are not the secret ("lupa password akun owner").
+_NOT_A_SECRET = LEXICON.not_a_secret
+ENGLISH_WORDS = LEXICON.language_markers.get("en", frozenset())
+INDONESIAN_WORDS = LEXICON.language_markers.get("id", frozenset())
 
-GREETING_WORDS = frozenset(
-    "p halo hallo halloo helo hello hai hi hey hay pagi siang sore malam selamat permisi "
-    "assalamualaikum assalamu'alaikum asalamualaikum assalamualaikom salam kak admin bang "
-    "mas mbak bu pak om tes test ping oke ya min mimin urgent penting tolong dong good morning "
-    "afternoon evening night met malem terima kasih thanks thank you sugeng enjing sonten dalu "
-    "punten sampurasun hy hei oi gan sis bro mba".split()
-)
-SALUTATIONS = frozenset(
-    "p halo hallo halloo helo hello hai hi hey hay pagi siang sore malam selamat permisi "
-    "assalamualaikum assalamu'alaikum asalamualaikum salam".split()
-)
-FILLERS = frozenset(
-    "aja saja dong deh ya yah kak please pls sama dengan yang ada nya mana bisa service sih nih "
-    "kok ini dimana bagaimana tidak".split()
-)
-SALAM_WORDS = frozenset(
-    "assalamualaikum assalamu'alaikum asalamualaikum assalamualaikom assalamu'alaikum "
-    "samlekom ass aslm".split()
-)
-HUMAN_WORDS = frozenset(
-    "agen agent cs manusia admin human operator orang staf staff petugas someone person "
-    "customer".split()
-)
-HUMAN_ASK_WORDS = frozenset(
-    "mau ingin pengen pingin minta tolong bicara ngobrol hubungkan sambungkan chat talk "
-    "speak want need connect please call telpon telepon hubungi ngomong omong dibantu "
-    "dihubungkan disambungkan langsung".split()
-)
-# Asking to be put through ("hubungkan saya dengan petugas ...") is a request at any length.
-_CONNECT_WORDS = frozenset(
-    "hubungkan sambungkan dihubungkan disambungkan connect transfer".split()
-)
+
+def _any_phrase(name: str) -> str:
+    """One regex alternation of a phrase list, longest first, each a whole-word match."""
+    phrases = sorted(LEXICON.phrases[name], key=len, reverse=True)
+    return "(?:" + "|".join(re.escape(p) for p in phrases) + ")"
+
+
 # Refusing the bot ("jangan bot", "bukan bot", "no bot") asks for a person too.
-_NOT_BOT = re.compile(r"\b(?:jangan|bukan|ga mau|gak mau|tidak mau|no|not a|not the) bot\b")
-# Words that only address the desk ("admin tolong", "min"): asking a person needs more than them.
-_ADDRESS_WORDS = frozenset({"admin", "tolong", "please", "dong", "kak"})
+_NOT_BOT = re.compile(rf"\b{_any_phrase('refuse_bot')}\b")
 # Matched on normalised words: "gk jadi", "ga jd", "gajadi" all read "tidak jadi".
-_CANCEL = re.compile(r"\b(?:batal|batalin|batalkan|cancel|tidak jadi|never mind|nevermind)\b")
+_CANCEL = re.compile(rf"\b{_any_phrase('cancel')}\b")
 # "udah beres sendiri kak": the problem went away, so the report is called off.
-_SELF_FIXED = re.compile(
-    r"(?<!tidak )\b(?:beres|bisa|normal|nyala|hidup|jalan|aman|keluar|masuk|connect|teratasi|"
-    r"selesai) sendiri\b"
-)
+_SELF_FIXED = re.compile(rf"(?<!tidak )\b{_any_phrase('self_fixed')}\b")
 # "gak usah kak", "ya udah gak usah, udah bisa"; not "gak usah ditelpon, chat aja".
 _NOT_NEEDED = re.compile(
     r"^(?:\w+ ){0,2}tidak usah(?: (?:kak|min|deh|aja|saja|ya|sudah|lagi|terima)\b|$)"
 )
-# "transaksi batal", "cancel order": what happened to a transaction, not the client calling off.
-_CANCELLED_THING = frozenset(
-    "transaksi pesanan order pembayaran bayar booking voucher struk nota penjualan void tiket "
-    "reservasi pengiriman kiriman acara event".split()
-)
-YES_WORDS = frozenset(
-    "ya sudah bisa berhasil oke mantap solved done yes yep betul benar beres terima kasih "
-    "👍 👌 🙏 sesuai aman lancar works worked thanks thank jelas paham mengerti ngerti dapat "
-    "dapet normal fixed mantul jos alhamdulillah".split()
-)
-NO_WORDS = frozenset(
-    "belum tidak no nope masih tetap tetep gagal not didn't doesn't don't".split()
-)
-# "gak papa", "udah gk error lagi": a negation that says nothing is wrong (any more).
-_NOTHING_WRONG = frozenset(
-    "apa apa2 apa-apa papa masalah kendala error gagal macet lemot lambat hang crash loading "
-    "eror lag ngelag".split()
-)
-SKIP_WORDS = frozenset("tidak skip lewati no none - ga gak nggak cukup enggak".split())
-# Words that may come with a refusal to comment ("gak ada kak", "tidak ada saran", "no comment").
-_SKIP_COMPANIONS = frozenset("kak min ada komentar comment saran sudah aja saja itu dulu".split())
-
-ENGLISH_WORDS = frozenset(
-    "the i you my we is are was want to a an of please have someone call me it not hello "
-    "hi file complaint with what when how can could would this that on in for and help "
-    "received last week error shows".split()
-)
-INDONESIAN_WORDS = frozenset(
-    "saya kak tidak sudah yang mau bisa ada ini itu dan di ke dari dengan tolong apa "
-    "bagaimana kenapa belum halo selamat pagi siang sore malam terima kasih mohon "
-    "assalamualaikum gimana udh gk ga sy tp jg sm min".split()
-)
-
-# Words a person's name does not contain: their presence means the client is telling the story.
-STORY_WORDS = frozenset(
-    "di ke dari yang sudah belum tidak mau bisa ada ini itu dan tapi juga lagi kalau karena "
-    "saat waktu hari kemarin tadi sejak jam minggu bulan masih tetap terus error gagal "
-    "kendala masalah aplikasi tamu acara the is was my not when it error help".split()
-)
-TIME_HINTS = frozenset("hari kemarin tadi sejak jam minggu bulan pagi siang sore malam".split())
 
 # "kode otp", "pin", "verification code", "kodenya", "OTPnya"; "kode voucher 5521" is a proof of
 # purchase, not a secret.
@@ -313,15 +89,6 @@ _SECRET_LABEL = re.compile(
     re.I,
 )
 _SECRET_TAIL = re.compile(r"\s*(?P<sep>adalah|is|:|=)?\s*(?P<secret>[^\s,;]+)", re.I)
-# Words that follow "password" in a sentence about it ("lupa password akun owner", "password
-# wifi nya apa"): they are not the secret, so the next words are looked at instead.
-_NOT_A_SECRET = frozenset(
-    "akun account owner admin kasir user wifi wi-fi email baru lama lupa salah ganti reset ubah "
-    "ulang benar bener apa nya saya sy aku ku kok terus trs padahal login log masuk aplikasi app "
-    "pos backoffice dashboard sudah udah udh tidak gk ga gak tdk bisa bs error eror yang yg untuk "
-    "utk buat dengan dgn juga jg ini itu ya kak dong sih tuh mana gimana gmn bagaimana kenapa knp "
-    "berapa tadi td sama sm dan atau of my the your is for was wrong forgot new old".split()
-)
 MASK = "******"
 
 
@@ -489,10 +256,6 @@ def is_human_request(text: str) -> bool:
     return all(w in HUMAN_WORDS or w in GREETING_WORDS or w in FILLERS for w in ws)
 
 
-_THANKS_WORDS = frozenset("terima kasih thanks thank you oke ya mantap 👍 🙏 siap".split())
-_THANKS_COMPANIONS = frozenset("kak min banyak sama sama-sama sekali ya sudah jelas paham".split())
-
-
 def is_thanks_only(text: str) -> bool:
     """Whether the text only thanks or acknowledges ("makasih kak", "ok sip", "👍").
 
@@ -570,25 +333,6 @@ def is_skip(text: str) -> bool:
     )
 
 
-_NUMBER_WORDS = {
-    "satu": 1,
-    "dua": 2,
-    "tiga": 3,
-    "empat": 4,
-    "lima": 5,
-    "one": 1,
-    "two": 2,
-    "three": 3,
-    "four": 4,
-    "five": 5,
-}
-
-
-_RATING_WORDS = frozenset(
-    "bintang nilai nilainya rating kak ya saya deh aja dong mantap puas star stars min".split()
-)
-
-
 def rating_of(text: str, button: str | None = None) -> int | None:
     """A 1-5 rating: a button, a lone digit ("5", "nilai 4", "4/5"), stars, or "lima"."""
     if button is not None and button.startswith("rating:"):
@@ -609,14 +353,6 @@ def rating_of(text: str, button: str | None = None) -> int | None:
         if len(named) == 1 and all(w in _RATING_WORDS for w in rest):  # "bintang empat kak"
             return named[0]
     return None
-
-
-# "mau komplain kak", "I want to file a complaint": an intent to report, not yet the report.
-INTENT_WORDS = frozenset(
-    "mau ingin pengen lapor laporan melapor komplain complain complaint keluhan kendala masalah "
-    "tanya nanya bertanya pertanyaan ada saya kami i want to a an file make report ask question "
-    "have problem issue need help bantu bantuan dibantu minta".split()
-)
 
 
 def has_story(text: str) -> bool:
@@ -690,7 +426,6 @@ _NOT_AN_ANSWER = re.compile(
     r"\b(?:belum|tidak|masih|tetap) (?:bisa|masuk|keluar|tahu|tau|ada|muncul|berhasil)\b"
     r"|\b(?:gagal|error|lupa)\b"
 )
-_AFFILIATION_WORDS = frozenset({"dari", "di"})
 _NAME_SUFFIX = re.compile(
     r"(?:[\s,]+(?:kak|kk|min|ya|yaa|ka|gan|sis|mas|mbak|bro)\b)+[\s.!🙏]*$", re.I
 )

@@ -38,7 +38,8 @@ BUTTON_YES = "buttons.yes"
 BUTTON_NO = "buttons.no"
 BUTTON_SKIP = "buttons.skip"
 
-# The standard phrases an agent sends with one click in the console (seed 004, section 5).
+# The standard phrases an agent sends with one click in the console
+# (docs/procedures.md#erzap-phrases).
 # Each gets `client_name` (may be empty), `agent_name` and `desk_name`.
 STANDARD_PHRASES = (
     AGENT_GREETING,

@@ -16,12 +16,16 @@ import pytest
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
+from chatbot.agents.agent_desk import AgentDesk
 from chatbot.frontdesk.desk import Desk
 from chatbot.frontdesk.phrases import PhraseBook
 from chatbot.runtime.bootstrap import open_desk
 from settings import Settings
 from tests.chat_driver import ChatDriver
 from tests.clock import FrozenClock
+from tests.fakes.bot_api import FakeBotApi
+from tests.fakes.discord_api import FakeDiscord
+from tests.fakes.twilio_api import FakeTwilioApi
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -100,3 +104,32 @@ def desk_for(settings: Settings, clock: FrozenClock) -> Iterator[object]:
 def chat(desk_for) -> ChatDriver:  # type: ignore[no-untyped-def]
     engine, desk = desk_for("erzap")
     return ChatDriver(desk, engine)
+
+
+@pytest.fixture
+def agents(chat: ChatDriver, clock: FrozenClock) -> AgentDesk:
+    """The agent desk over the same database and step service as `chat`."""
+    return AgentDesk(chat.engine, chat.desk, clock)
+
+
+# The vendor fakes: real HTTP servers on 127.0.0.1, port 0, that the real client libraries
+# talk to (tests/fakes/). One of each per test that asks for it.
+@pytest.fixture
+def bot_api() -> Iterator[FakeBotApi]:
+    api = FakeBotApi().start()
+    yield api
+    api.stop()
+
+
+@pytest.fixture
+def twilio_api() -> Iterator[FakeTwilioApi]:
+    api = FakeTwilioApi().start()
+    yield api
+    api.stop()
+
+
+@pytest.fixture
+def discord() -> Iterator[FakeDiscord]:
+    fake = FakeDiscord().start()
+    yield fake
+    fake.stop()

@@ -7,11 +7,25 @@ import subprocess
 import sys
 from pathlib import Path
 
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def child_env(**settings: str) -> dict[str, str]:
+    """The environment for a `python -m chatbot` child: no LOKET_* from the shell, these settings.
+
+    PYTHONPATH puts this checkout first, so the child runs the code under test even when the
+    interpreter's environment has Loket installed from another checkout (an editable install
+    shared between git worktrees would otherwise win, since the child's cwd is tmp_path).
+    """
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LOKET_")}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    env.update(settings)
+    return env
+
 
 def loket(tmp_path: Path, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
     """`python -m chatbot ARGS` in tmp_path, with no LOKET_* setting but its database."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LOKET_")}
-    env["LOKET_DATABASE_URL"] = f"sqlite:///{tmp_path}/loket.db"
+    env = child_env(LOKET_DATABASE_URL=f"sqlite:///{tmp_path}/loket.db")
     return subprocess.run(
         [sys.executable, "-m", "chatbot", *args],
         input=stdin,

@@ -9,7 +9,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,8 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from tests.fakes.bot_api import FakeBotApi
+from tests.loket_cli import child_env
+from tests.polling import wait_for
 from tests.web.auth_helpers import login
 from tests.web.helpers import SECRET, TOKEN
 
@@ -45,11 +46,7 @@ def update(n: int, text: str) -> dict[str, object]:
 
 # 90 s: on a loaded 2-core machine (two xdist workers, PostgreSQL beside them) serve took
 # over 30 s to answer /healthz; the wait ends as soon as it answers.
-def wait_for(check: object, timeout: float = 90.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():  # type: ignore[operator]
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.05)
+SERVE_TIMEOUT = 90.0
 
 
 def children(pid: int) -> dict[int, str]:
@@ -65,8 +62,7 @@ def served(
 ) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     port = free_port()
     extra: list[str] = getattr(request, "param", [])
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LOKET_")}
-    env.update(
+    env = child_env(
         LOKET_DATABASE_URL=f"sqlite:///{tmp_path}/loket.db",
         LOKET_TELEGRAM_TOKEN=TOKEN,
         LOKET_TELEGRAM_SECRET=SECRET,
@@ -100,13 +96,6 @@ def served(
         output.close()
 
 
-@pytest.fixture
-def bot_api() -> Iterator[FakeBotApi]:
-    api = FakeBotApi().start()
-    yield api
-    api.stop()
-
-
 def workers(running: dict[int, str]) -> tuple[list[int], list[int]]:
     """(web worker pids, background worker pids) among serve's children."""
     web = [p for p, command in running.items() if "chatbot.runtime.web_worker" in command]
@@ -133,11 +122,11 @@ def test_serve_answers_through_its_background_worker_and_stops_every_child(
     assert len(background) == 1  # steppers, outbox, clocks
     for n, said in enumerate(["halo kak", "stok di POS beda sama backoffice"], start=1):
         say(url, n, said)
-    wait_for(lambda: len(bot_api.sent_texts(424242)) >= 2)
+    wait_for(lambda: len(bot_api.sent_texts(424242)) >= 2, SERVE_TIMEOUT)
     process.terminate()
     process.wait(timeout=30)
     assert process.returncode == 0
-    wait_for(lambda: not any(Path(f"/proc/{child}").exists() for child in running))
+    wait_for(lambda: not any(Path(f"/proc/{child}").exists() for child in running), SERVE_TIMEOUT)
 
 
 @pytest.mark.parametrize("served", [["--workers", "2"]], indirect=True)
@@ -152,17 +141,17 @@ def test_killed_workers_are_started_again_and_lose_nothing_acknowledged(
     os.kill(background[0], signal.SIGKILL)  # accepted messages wait in the inbox meanwhile
     say(url, 2, "stok di POS beda sama backoffice")
     os.kill(web[0], signal.SIGKILL)
-    wait_for(lambda: all(len(group) for group in workers(children(process.pid))))
-    wait_for(lambda: len(workers(children(process.pid))[0]) == 2)
+    wait_for(lambda: all(len(group) for group in workers(children(process.pid))), SERVE_TIMEOUT)
+    wait_for(lambda: len(workers(children(process.pid))[0]) == 2, SERVE_TIMEOUT)
     say(url, 3, "Rina")
     new_web, new_background = workers(children(process.pid))
     assert background[0] not in new_background
     assert web[0] not in new_web
     # every acknowledged message was stepped, in order, and answered
-    wait_for(lambda: len(bot_api.sent_texts(424242)) >= 4)
+    wait_for(lambda: len(bot_api.sent_texts(424242)) >= 4, SERVE_TIMEOUT)
     done = subprocess.run(
         [sys.executable, "-m", "chatbot", "cases", "--json", "--id", "1"],
-        env={**os.environ, "LOKET_DATABASE_URL": f"sqlite:///{tmp_path}/loket.db"},
+        env=child_env(LOKET_DATABASE_URL=f"sqlite:///{tmp_path}/loket.db"),
         cwd=tmp_path,
         capture_output=True,
         text=True,
@@ -181,7 +170,7 @@ def test_an_admin_phrase_edit_reaches_the_next_agent_resolve_and_auto_close(
     say(url, 1, "halo kak")
     say(url, 2, "mau bicara dengan cs")  # a client asking for a person is queued
     engine = create_engine(f"sqlite:///{tmp_path}/loket.db")
-    wait_for(lambda: case_state(engine) == "queued")
+    wait_for(lambda: case_state(engine) == "queued", SERVE_TIMEOUT)
     with httpx.Client(base_url=url) as admin:
         login(admin, "admin", password)
         for key, wording in [
@@ -192,11 +181,15 @@ def test_an_admin_phrase_edit_reaches_the_next_agent_resolve_and_auto_close(
             assert saved.status_code in (200, 303), saved.text
         assert admin.post("/desk/cases/1/take").status_code in (200, 303)
         assert admin.post("/desk/cases/1/resolve").status_code in (200, 303)
-    wait_for(lambda: any("diubah admin). Sudah" in t for t in bot_api.sent_texts(424242)))
+    wait_for(
+        lambda: any("diubah admin). Sudah" in t for t in bot_api.sent_texts(424242)), SERVE_TIMEOUT
+    )
     # 20 minutes of silence after the closing phrase: the clocks close the case
     with engine.begin() as conn:
         conn.execute(text('UPDATE "case" SET updated_at = :then'), {"then": "2000-01-01 00:00:00"})
-    wait_for(lambda: "Terima kasih kak (diubah admin)." in bot_api.sent_texts(424242))
+    wait_for(
+        lambda: "Terima kasih kak (diubah admin)." in bot_api.sent_texts(424242), SERVE_TIMEOUT
+    )
     engine.dispose()
 
 
@@ -235,7 +228,7 @@ def test_ctrl_c_in_the_terminal_stops_serve_and_its_children_without_a_restart(
     assert len(running) == 2  # a web worker and the background worker
     os.killpg(process.pid, signal.SIGINT)  # what Ctrl-C does: the whole foreground group
     process.wait(timeout=30)
-    wait_for(lambda: not any(Path(f"/proc/{child}").exists() for child in running))
+    wait_for(lambda: not any(Path(f"/proc/{child}").exists() for child in running), SERVE_TIMEOUT)
     said = (tmp_path / "serve.out").read_text()
     assert "starting it again" not in said
     assert "Application shutdown complete" in said

@@ -22,7 +22,7 @@ class UserEntry:
 
 
 class UserDirectory(Protocol):
-    """The user accounts the admin manages; issue 5's user store implements this at merge.
+    """The user accounts the admin manages; `AccountDirectory` below implements it.
 
     Each method raises `LoketError` (its message is shown to the admin) for a refused change,
     e.g. an unknown user, a taken name or a weak password.

@@ -72,7 +72,7 @@ class EscalationDesk:
         detail: str,
         media: str = "",
     ) -> int:
-        """File a report with the seed's template; the client hears the "sedang kami cek" phrase.
+        """File a report with the developers' template; the client hears the "checking" phrase.
 
         Returns the report's id; post it with `post()`.
 
@@ -137,7 +137,9 @@ class EscalationDesk:
             )
 
     def report_text(self, escalation_id: int) -> str:
-        """The report as the developers read it (seed 004, section 9), with a link back.
+        """The report as the developers read it, with a link back to the case.
+
+        The template is docs/procedures.md#erzap-developer-report.
 
         Raises:
             UnknownCase: no such report.

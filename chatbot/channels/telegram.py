@@ -85,7 +85,10 @@ def make_bot(token: str, base_url: str, *, pool_size: int = 8) -> telegram.Bot:
 async def close_bot(bot: telegram.Bot) -> None:
     """Close the Bot's HTTP connection pools, initialised or not."""
     await bot.shutdown()  # does nothing unless initialize() ran
-    # AiohttpRequest.shutdown is idempotent; the getUpdates pool has no public handle.
+    # AiohttpRequest.shutdown is idempotent. The getUpdates pool has no public handle, and
+    # bot.shutdown() skips it when initialize() never ran (sending needs no getMe), so it is
+    # reached through PTB 22's private `Bot._request` (getUpdates first, then the rest).
+    # tests/channels/test_telegram_http.py fails if an upgrade moves it.
     await asyncio.gather(bot.request.shutdown(), bot._request[0].shutdown())
 
 

@@ -12,8 +12,6 @@ timeouts.
 from __future__ import annotations
 
 import aiohttp
-from telegram._utils.defaultvalue import DefaultValue
-from telegram._utils.types import ODVInput
 from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, RequestData
 
@@ -52,10 +50,10 @@ class AiohttpRequest(BaseRequest):
         url: str,
         method: str,
         request_data: RequestData | None = None,
-        read_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
-        write_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,  # noqa: ARG002  # see module
-        connect_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
-        pool_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
+        read_timeout: object = BaseRequest.DEFAULT_NONE,
+        write_timeout: object = BaseRequest.DEFAULT_NONE,  # noqa: ARG002  # see module
+        connect_timeout: object = BaseRequest.DEFAULT_NONE,
+        pool_timeout: object = BaseRequest.DEFAULT_NONE,
     ) -> tuple[int, bytes]:
         """Send one Bot API request; PTB reads the status and the body.
 
@@ -65,9 +63,9 @@ class AiohttpRequest(BaseRequest):
         """
         await self.initialize()
         assert self._session is not None
-        read = READ_SECONDS if isinstance(read_timeout, DefaultValue) else read_timeout
-        connect = CONNECT_SECONDS if isinstance(connect_timeout, DefaultValue) else connect_timeout
-        pool = POOL_SECONDS if isinstance(pool_timeout, DefaultValue) else pool_timeout
+        read = _seconds(read_timeout, READ_SECONDS)
+        connect = _seconds(connect_timeout, CONNECT_SECONDS)
+        pool = _seconds(pool_timeout, POOL_SECONDS)
         timeout = aiohttp.ClientTimeout(
             total=None,
             connect=None if connect is None or pool is None else connect + pool,
@@ -83,6 +81,17 @@ class AiohttpRequest(BaseRequest):
             raise TimedOut from exc
         except aiohttp.ClientError as exc:
             raise NetworkError(f"aiohttp.{type(exc).__name__}: {exc}") from exc
+
+
+def _seconds(value: object, default: float) -> float | None:
+    """A timeout PTB passed: seconds, None (no limit), or its "not given" sentinel.
+
+    The sentinel's class lives in PTB's private `telegram._utils`, so it is recognised by
+    what it is not (a number or None) rather than imported.
+    """
+    if value is None or isinstance(value, int | float):
+        return value
+    return default
 
 
 def _body(request_data: RequestData | None) -> aiohttp.FormData | dict[str, str] | None:

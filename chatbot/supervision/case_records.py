@@ -137,7 +137,7 @@ def cases_json(
             "attachments": attachments[r["id"]],
             "survey": surveys.get(r["id"], {"rating": None, "comment": None}),
             "messages": messages[r["id"]],
-            # --- the case clocks and owners (issue 5 writes them, issue 7 reads them) ---
+            # --- the case clocks and owners (the agent desk writes them, the KPIs read them) ---
             "source": r["source"],
             "contact": contacts.get(r["contact_id"], {"name": None, "phone": None}),
             **{name: iso(r[name]) for name in CLOCK_FIELDS},

@@ -1,6 +1,6 @@
 """The supervisors' KPIs over a period, for the team and per agent; formulas in docs/kpi.md.
 
-Every figure is computed from the case clocks (see the brief's "Case clocks" contract) with
+Every figure is computed from the case clocks (docs/agent-desk.md, "Clocks") with
 one compact query per table: the database does the date arithmetic and hands back numbers,
 so a month of tens of thousands of cases costs a few hundred milliseconds, and each figure
 keeps the ids of the cases behind it for the drill-down.

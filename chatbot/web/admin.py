@@ -1,4 +1,4 @@
-"""Admin pages: phrases (edit, live preview, history, revert, reset), profile settings, users.
+"""Admin pages: phrases (edit, preview, history, revert, reset), profile, users, vocabulary.
 
 Server-rendered Jinja2 with autoescape on; the only script is a small inline one for the live
 preview, and every form works without it. Every route sits behind `AdminOnly` (the admin
@@ -29,6 +29,7 @@ from chatbot.web.deps import (
     UsersDep,
     WebSettings,
 )
+from flows import guards, vocabulary
 from flows.profiles.schema import EditableSettings
 
 
@@ -39,7 +40,7 @@ class Admin:
     name: str
 
 
-def AdminOnly(user: AdminUser) -> Admin:  # CapWords: the name the brief and issue 5 use
+def AdminOnly(user: AdminUser) -> Admin:  # CapWords: used as a dependency, like a type
     """Let admins through (`require_role("admin")`), refuse everyone else with 403."""
     return Admin(user.name)
 
@@ -371,3 +372,29 @@ def users_change(
     except LoketError as exc:
         return _users_page(request, directory, error=str(exc), status=422)
     return RedirectResponse(f"/admin/users?done={quote(done)}", status_code=303)
+
+
+@router.get("/vocabulary", response_class=HTMLResponse)
+def vocabulary_page(request: Request) -> Response:
+    """The words the bot listens for, read-only: they are data in flows/vocabulary/*.yaml."""
+    lexicon = guards.LEXICON  # what the guards of this process match against
+    lists = [
+        ("words", name, field.description, {n: f.words for n, f in lexicon.files.items()})
+        for name, field in vocabulary.WordLists.model_fields.items()
+    ] + [
+        ("phrases", name, field.description, {n: f.phrases for n, f in lexicon.files.items()})
+        for name, field in vocabulary.PhraseLists.model_fields.items()
+    ]
+    rows = [
+        {
+            "name": f"{section}.{name}",
+            "about": about,
+            "by_file": {file: getattr(part, name) for file, part in parts.items()},
+        }
+        for section, name, about, parts in lists
+    ]
+    return _page(
+        request,
+        "admin/vocabulary.html",
+        {"rows": rows, "files": list(lexicon.files), "slang": sorted(lexicon.slang.items())},
+    )

@@ -123,7 +123,7 @@ class Profile(BaseModel):
     agent_capacity: int = Field(default=5, gt=0)
     # An unanswered survey stops waiting after this long; the case closes without it.
     survey_expiry_minutes: int = Field(default=60, gt=0)
-    # --- supervision (issue 7): targets, quality review, reports, retention ---
+    # --- supervision (docs/kpi.md): targets, quality review, reports, retention ---
     timezone: str = "Asia/Jakarta"  # what "today" and "this month" mean for the reports
     kpi: KpiTargets = KpiTargets()
     qa_rubric: tuple[QaItem, ...] = ()

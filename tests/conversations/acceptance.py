@@ -1,4 +1,4 @@
-"""The acceptance check of ../shared/examples, and an in-process way to play a conversation.
+"""The acceptance check of the sample conversations (README.md), and a way to play them in process.
 
 `failures()` states every expectation of the acceptance format (final state family, category,
 secrets nowhere, bot replies, survey rating, no silence) as a list of what went wrong, so a

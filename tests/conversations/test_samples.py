@@ -1,4 +1,4 @@
-"""The sample conversations of ../shared/examples, played through `loket chat`."""
+"""The sample conversations in samples.json (format in README.md), played through `loket chat`."""
 
 from __future__ import annotations
 
@@ -10,14 +10,11 @@ import pytest
 
 from tests.loket_cli import loket
 
-ROOT = Path(__file__).resolve().parents[2]
-SAMPLES = ROOT.parent / "shared" / "examples" / "conversations.json"
-LOCAL_SAMPLES = Path(__file__).with_name("samples.json")
+SAMPLES = Path(__file__).with_name("samples.json")
 
 
 def _samples() -> list[dict[str, Any]]:
-    source = SAMPLES if SAMPLES.is_file() else LOCAL_SAMPLES
-    return list(json.loads(source.read_text(encoding="utf-8")))
+    return list(json.loads(SAMPLES.read_text(encoding="utf-8")))
 
 
 def loket_ok(tmp_path: Path, *args: str, stdin: str = "") -> str:

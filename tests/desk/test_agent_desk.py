@@ -26,11 +26,6 @@ from tests.desk.agent_helpers import (
 )
 
 
-@pytest.fixture
-def agents(chat: ChatDriver, clock: FrozenClock) -> AgentDesk:
-    return AgentDesk(chat.engine, chat.desk, clock)
-
-
 def test_a_handed_off_case_waits_in_the_queue_with_its_clocks(
     chat: ChatDriver, agents: AgentDesk, clock: FrozenClock
 ) -> None:

@@ -73,12 +73,18 @@ def test_a_duplicate_key_raises_sqlalchemys_integrity_error(chat: ChatDriver) ->
         queries.record_message(conn, **values)  # type: ignore[arg-type]
 
 
-def test_named_parameters_are_translated_for_pyformat_drivers_only_outside_literals() -> None:
+def test_named_parameters_become_pyformat_while_casts_times_and_percents_survive() -> None:
     statement = Statement("SELECT :a, '10:30', x::text, 5 % 2 FROM t WHERE b = :b_2")
     assert statement.sql.startswith("SELECT :a")
     assert statement.pyformat_sql == (
         "SELECT %(a)s, '10:30', x::text, 5 %% 2 FROM t WHERE b = %(b_2)s"
     )
+
+
+def test_a_name_inside_a_string_literal_is_translated_too() -> None:
+    # The translation does not parse SQL: driver statements pass values as parameters and
+    # never write ":word" inside a literal (db/driver.py says so).
+    assert Statement("SELECT 'a :b'").pyformat_sql == "SELECT 'a %(b)s'"
 
 
 def test_read_datetime_accepts_what_each_driver_returns() -> None:

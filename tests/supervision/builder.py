@@ -1,7 +1,7 @@
 """Hand-built cases: the client side through the real Desk.receive, the agent side in SQL.
 
-The agent desk (issue 5) writes the clock columns and events; until its service lands these
-tests write them as its contract defines them (the brief's "Case clocks").
+The agent desk writes the clock columns and events; these tests write them directly, as
+docs/agent-desk.md ("Clocks") defines them, to build exact cases cheaply.
 """
 
 from __future__ import annotations

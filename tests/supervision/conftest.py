@@ -1,17 +1,15 @@
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
-import uvicorn
 from fastapi import FastAPI
 
 from chatbot.web.app import create_app
 from settings import Settings
 from tests.clock import FrozenClock
+from tests.fakes.server import ThreadedServer
 from tests.supervision.builder import CaseBuilder
 from tests.web.auth_helpers import add_user
 
@@ -55,26 +53,8 @@ def supervision_server(
     settings: Settings, clock: FrozenClock, builder: CaseBuilder
 ) -> Iterator[Desk]:
     desk = _supervision_app(settings, clock, builder)
-    server = uvicorn.Server(
-        uvicorn.Config(desk.app, host="127.0.0.1", port=0, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert time.monotonic() < deadline, "server did not start"
-        time.sleep(0.02)
-    desk.url = f"http://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}"
+    server = ThreadedServer(desk.app, lifespan="on").start()
+    desk.url = server.url
     yield desk
-    server.should_exit = True
-    thread.join(timeout=10)
+    server.stop()
     desk.app.state.engine.dispose()  # also when the server's shutdown ran out of time
-
-
-@pytest.fixture
-def bot_api() -> Iterator[object]:
-    from tests.fakes.bot_api import FakeBotApi
-
-    api = FakeBotApi().start()
-    yield api
-    api.stop()

@@ -1,4 +1,4 @@
-"""The KPIs and the QA pre-fill read the clocks the real agent desk (#5) writes."""
+"""The KPIs and the QA pre-fill read the clocks the real agent desk writes."""
 
 from __future__ import annotations
 

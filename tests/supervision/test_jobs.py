@@ -59,6 +59,13 @@ def discord() -> Iterator[FakeDiscord]:
     fake.stop()
 
 
+def jobs_for(builder: CaseBuilder, reports_dir: Path, **options: Any) -> SupervisionJobs:
+    """The scheduled jobs over the builder's cases, writing to `reports_dir`."""
+    return SupervisionJobs(
+        builder.engine, builder.desk.profile, builder.clock, reports_dir=reports_dir, **options
+    )
+
+
 def _document_answer(bot_api: FakeBotApi) -> None:
     bot_api.answer(
         "sendDocument",
@@ -87,13 +94,7 @@ async def test_daily_log_is_written_once_at_its_hour_and_posted(
         telegram_bot=bot,
         telegram_chat_id="-100123",
     )
-    jobs = SupervisionJobs(
-        builder.engine,
-        builder.desk.profile,
-        builder.clock,
-        reports_dir=tmp_path / "reports",
-        poster=notifier.post_file,
-    )
+    jobs = jobs_for(builder, tmp_path / "reports", poster=notifier.post_file)
     builder.at(utc(14, 59))  # 21:59 in Jakarta; ERZAP's hour is 22
     assert await jobs.tick() is None
     builder.at(utc(15))
@@ -122,13 +123,7 @@ async def test_a_failed_post_keeps_the_file_and_the_schedule(
     standard_day(builder)
     discord.status = 400  # refused: the Notifier does not retry it
     notifier = Notifier(discord_webhook_url=f"{discord.url}/api/webhooks/1/x")
-    jobs = SupervisionJobs(
-        builder.engine,
-        builder.desk.profile,
-        builder.clock,
-        reports_dir=tmp_path,
-        poster=notifier.post_file,
-    )
+    jobs = jobs_for(builder, tmp_path, poster=notifier.post_file)
     builder.at(utc(15, 30))
     written = await jobs.tick()
     assert written is not None
@@ -154,9 +149,7 @@ async def test_any_poster_can_carry_the_daily_log(builder: CaseBuilder, tmp_path
     async def poster(name: str, data: bytes, caption: str) -> None:
         posted.append((name, data, caption))
 
-    jobs = SupervisionJobs(
-        builder.engine, builder.desk.profile, builder.clock, reports_dir=tmp_path, poster=poster
-    )
+    jobs = jobs_for(builder, tmp_path, poster=poster)
     builder.at(utc(15))
     written = await jobs.tick()
     assert written is not None

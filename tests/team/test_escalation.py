@@ -1,4 +1,4 @@
-"""Escalation reports: the seed's template, posting, status steps with the client's phrases."""
+"""Escalation reports: the developers' template, posting, status steps, the client's phrases."""
 
 from __future__ import annotations
 

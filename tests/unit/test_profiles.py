@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -8,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from flows.profiles.schema import ProfileError, load_profile, load_profiles
+from tests.loket_cli import child_env
 
 ROOT = Path(__file__).resolve().parents[2]
 GOOD = (ROOT / "flows" / "profiles" / "erzap.yaml").read_text(encoding="utf-8")
@@ -58,8 +58,9 @@ def test_loket_refuses_to_start_on_a_malformed_profile(tmp_path: Path) -> None:
     profiles = tmp_path / "profiles"
     profiles.mkdir()
     (profiles / "erzap.yaml").write_text(GOOD.replace("kind: text", "kind: txt"), "utf-8")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LOKET_")}
-    env.update(LOKET_DATABASE_URL=f"sqlite:///{tmp_path}/x.db", LOKET_PROFILES_DIR=str(profiles))
+    env = child_env(
+        LOKET_DATABASE_URL=f"sqlite:///{tmp_path}/x.db", LOKET_PROFILES_DIR=str(profiles)
+    )
     done = subprocess.run(
         [sys.executable, "-m", "chatbot", "cases"],
         env=env,

@@ -5,11 +5,13 @@ from __future__ import annotations
 import time
 
 import pytest
+from jinja2 import TemplateSyntaxError
 
 from chatbot.frontdesk.phrases import PhraseBook
 from chatbot.frontdesk.sandbox import (
     MAX_OUTPUT,
     BoundedTemplate,
+    PhraseSandbox,
     RenderLimitExceeded,
     TemplateRejected,
     check_phrase,
@@ -244,3 +246,12 @@ def test_a_printed_map_shows_its_items_not_a_generator() -> None:
 def test_quadratic_sum_of_lists_is_not_available() -> None:
     refusal = _refused("{{ ('x' * 9000)|list|map('list')|sum(start=[])|length }}")
     assert "sum" in refusal.reason
+
+
+def test_the_policy_applies_to_every_way_of_compiling() -> None:
+    # PhraseSandbox applies its policy by overriding jinja2's private Environment._parse.
+    env = PhraseSandbox()
+    macro = "{% macro m() %}x{% endmacro %}{{ m() }}"
+    for compile_it in (env.from_string, env.parse, env.compile):
+        with pytest.raises(TemplateSyntaxError, match="'macro' is not allowed"):
+            compile_it(macro)

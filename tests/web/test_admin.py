@@ -36,7 +36,14 @@ def admin(app: FastAPI) -> Iterator[TestClient]:
         yield client
 
 
-ADMIN_PAGES = ["/admin", "/admin/phrases", SALAM, "/admin/profile", "/admin/users"]
+ADMIN_PAGES = [
+    "/admin",
+    "/admin/phrases",
+    SALAM,
+    "/admin/profile",
+    "/admin/users",
+    "/admin/vocabulary",
+]
 
 
 @pytest.mark.parametrize("path", ADMIN_PAGES)
@@ -239,3 +246,13 @@ def test_a_user_added_on_the_page_can_log_in(admin: TestClient, app: FastAPI) ->
     with TestClient(app) as other:
         login(other, "dewi", "dewi-pass-1")
         assert other.get("/admin", follow_redirects=False).status_code == 403
+
+
+def test_the_vocabulary_page_shows_each_list_and_the_slang_read_only(admin: TestClient) -> None:
+    page = admin.get("/admin/vocabulary")
+    assert page.status_code == 200
+    assert 'id="list-words.human"' in page.text
+    assert "manusia" in page.text
+    assert "someone" in page.text  # en.yaml
+    assert "<td>gk</td><td>tidak</td>" in page.text
+    assert "<form" not in page.text.split('id="vocabulary-howto"')[1]  # nothing to submit

@@ -2,21 +2,13 @@
 
 from __future__ import annotations
 
-import time
-
 import httpx
 from sqlalchemy import select
 
 from db import queries
+from tests.polling import wait_for
 from tests.web.conftest import LiveServer
 from tests.web.helpers import stepped
-
-
-def wait_for(predicate, timeout: float = 5.0) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "condition not reached in time"
-        time.sleep(0.05)
 
 
 def test_health_answers_once_ready(live_server: LiveServer) -> None:

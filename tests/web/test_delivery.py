@@ -31,15 +31,8 @@ from tests.clock import FrozenClock
 from tests.fakes.bot_api import FakeBotApi
 from tests.fakes.payloads import telegram_text, twilio_form, twilio_signed
 from tests.fakes.twilio_api import AUTH_TOKEN, FakeTwilioApi
-from tests.web.helpers import (
-    PUBLIC,
-    SECRET,
-    channel_settings,
-    outbound,
-    outbox_size,
-    stepped,
-    wait_for,
-)
+from tests.polling import wait_for
+from tests.web.helpers import PUBLIC, SECRET, channel_settings, outbound, outbox_size, stepped
 
 CHAT = 777000222
 CLIENT = "+6281234567890"

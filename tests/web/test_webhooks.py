@@ -22,6 +22,7 @@ from tests.fakes.payloads import (
     twilio_signed,
 )
 from tests.fakes.twilio_api import AUTH_TOKEN, FakeTwilioApi
+from tests.polling import wait_for
 from tests.web.helpers import (
     PUBLIC,
     SECRET,
@@ -30,7 +31,6 @@ from tests.web.helpers import (
     last_buttons,
     outbound,
     stepped,
-    wait_for,
 )
 
 CHAT = 555000111

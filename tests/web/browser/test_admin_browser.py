@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
 
 import pytest
-import uvicorn
 from fastapi import FastAPI
 from playwright.sync_api import Page, expect
 
 from chatbot.web.app import create_app
 from settings import Settings
 from tests.clock import FrozenClock
+from tests.fakes.server import ThreadedServer
 from tests.web.auth_helpers import add_user, login
 
 
@@ -21,21 +19,9 @@ from tests.web.auth_helpers import add_user, login
 def server(settings: Settings, clock: FrozenClock) -> Iterator[str]:
     app: FastAPI = create_app(settings, clock=clock)
     add_user(app, "ani", "admin")
-    srv = uvicorn.Server(
-        uvicorn.Config(
-            app, host="127.0.0.1", port=0, log_level="warning", timeout_graceful_shutdown=2
-        )
-    )
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not srv.started:
-        assert time.monotonic() < deadline, "server did not start"
-        time.sleep(0.02)
-    port = srv.servers[0].sockets[0].getsockname()[1]
-    yield f"http://127.0.0.1:{port}"
-    srv.should_exit = True
-    thread.join(timeout=10)
+    server = ThreadedServer(app, lifespan="on", timeout_graceful_shutdown=2).start()
+    yield server.url
+    server.stop()
     app.state.engine.dispose()  # also when the server's shutdown ran out of time
 
 

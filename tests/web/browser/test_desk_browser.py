@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from playwright.sync_api import Browser, Page, expect
 
+from tests.polling import wait_for
 from tests.web.auth_helpers import add_user, login
 from tests.web.conftest import LiveServer
-from tests.web.helpers import cases, wait_for
+from tests.web.helpers import cases
 
 
 def say(page: Page, text: str) -> None:
