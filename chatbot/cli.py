@@ -15,13 +15,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
-import yaml
 from pydantic import ValidationError
+from sqlalchemy.exc import DBAPIError
 from telegram.error import RetryAfter, TelegramError
 
 from chatbot import report_cli
 from chatbot.admin.accounts import ROLES, AccountError, Accounts
-from chatbot.admin.editor import PhraseEditor, to_yaml
+from chatbot.admin.editor import PhraseEditor, phrase_file_kind, read_phrase_set, to_yaml
 from chatbot.channels.telegram import TelegramChannel, as_seconds
 from chatbot.clock import SystemClock
 from chatbot.domain import Inbound, OutButton, buttons_as_text
@@ -38,7 +38,11 @@ DIAGRAM_PATH = Path("docs/flows/front_desk.mmd")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run one `loket` sub-command; exit code 0 on success, 2 on a configuration error."""
+    """Run one `loket` sub-command; exit code 0 on success, 2 on a configuration error.
+
+    Whatever goes wrong is one line on stderr and a non-zero exit, never a traceback (unless
+    --traceback asks for it): 1 for a file, database or unexpected error, 130 on Ctrl-C.
+    """
     args = _parser().parse_args(argv)
     logging.basicConfig(
         level=logging.INFO if args.command == "serve" else logging.WARNING,
@@ -54,12 +58,36 @@ def main(argv: Sequence[str] | None = None) -> int:
         result: int = args.run(settings, args)
         return result
     except (ProfileError, ValidationError) as exc:
-        print(f"loket: configuration error: {exc}", file=sys.stderr)
+        print(f"loket: configuration error: {_one_line(exc)}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("loket: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:
+        if args.traceback:
+            raise
+        print(f"loket: {_failure(exc)}", file=sys.stderr)
+        return 1
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split())
+
+
+def _failure(exc: Exception) -> str:
+    """What went wrong, on one line: the file and why, the database, or the exception."""
+    if isinstance(exc, OSError) and exc.filename is not None:
+        return f"{exc.filename}: {exc.strerror or _one_line(exc)}"
+    if isinstance(exc, DBAPIError):  # the driver's own message, without the SQL and parameters
+        return f"database error: {_one_line(exc.orig) if exc.orig else type(exc).__name__}"
+    return f"{type(exc).__name__}: {_one_line(exc)} (run again with --traceback for details)"
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="loket", description="Loket customer-service desk.")
+    parser.add_argument(
+        "--traceback", action="store_true", help="show the Python traceback of an error"
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     serve = sub.add_parser(
@@ -83,7 +111,7 @@ def _parser() -> argparse.ArgumentParser:
 
     cases = sub.add_parser("cases", help="list cases")
     cases.add_argument("--json", action="store_true", help="print JSON with transcripts")
-    cases.add_argument("--id", type=int, help="only this case")
+    cases.add_argument("--id", type=report_cli.row_id, help="only this case")
     cases.set_defaults(run=_cases)
     report_cli.add_commands(sub, cases)  # report daily|monthly, cases export, retention (#7)
 
@@ -286,11 +314,6 @@ def _diagram(_settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-def _phrase_format(path: Path) -> str | None:
-    suffix = path.suffix.lower()
-    return {".json": "json", ".yaml": "yaml", ".yml": "yaml"}.get(suffix)
-
-
 def _phrase_editor(settings: Settings) -> PhraseEditor:
     clock = SystemClock()
     engine, desk = open_desk_for(settings, clock)
@@ -298,7 +321,7 @@ def _phrase_editor(settings: Settings) -> PhraseEditor:
 
 
 def _phrases_export(settings: Settings, args: argparse.Namespace) -> int:
-    kind = _phrase_format(args.file)
+    kind = phrase_file_kind(args.file)
     if kind is None:
         print(f"loket: {args.file}: the file must end in .json, .yaml or .yml", file=sys.stderr)
         return 2
@@ -313,22 +336,25 @@ def _phrases_export(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _phrases_import(settings: Settings, args: argparse.Namespace) -> int:
-    kind = _phrase_format(args.file)
+    kind = phrase_file_kind(args.file)
     if kind is None:
         print(f"loket: {args.file}: the file must end in .json, .yaml or .yml", file=sys.stderr)
         return 2
     try:
         raw = args.file.read_text(encoding="utf-8")
-        data = json.loads(raw) if kind == "json" else yaml.safe_load(raw)
     except OSError as exc:
         print(f"loket: {args.file}: cannot read ({exc.strerror})", file=sys.stderr)
         return 1
-    except (ValueError, yaml.YAMLError) as exc:
-        print(f"loket: {args.file}: not valid {kind.upper()}: {exc}", file=sys.stderr)
+    except UnicodeDecodeError:
+        print(f"loket: {args.file}: not UTF-8 text", file=sys.stderr)
         return 1
     try:
+        data = read_phrase_set(raw, kind)
         changed = _phrase_editor(settings).import_phrases(data, author=args.author)
     except PhraseRejected as exc:
+        if [(locale, key) for locale, key, _, _ in exc.problems] == [("-", "-")]:
+            print(f"loket: {args.file}: {exc.problems[0][3]}; nothing imported", file=sys.stderr)
+            return 1
         print(f"loket: {args.file}: nothing imported, nothing changed:", file=sys.stderr)
         for locale, key, line, reason in exc.problems:
             where = f"line {line}: " if line else ""
