@@ -96,7 +96,7 @@ def test_phrase_import_of_unusable_files_is_one_line_and_changes_nothing(
     reason: str,
 ) -> None:
     path = tmp_path / name
-    path.write_bytes(b"{\"id\": \"caf\xe9\"}" if name == "latin1.json" else text.encode())
+    path.write_bytes(b'{"id": "caf\xe9"}' if name == "latin1.json" else text.encode())
     code, line = refusal(capsys, "phrases", "import", str(path))
     assert code == 1
     assert line.startswith(f"loket: {path}: {reason}")
