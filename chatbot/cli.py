@@ -94,7 +94,7 @@ def _parser() -> argparse.ArgumentParser:
         "serve", help="run the web workers and the background worker, supervised"
     )
     serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--port", type=_port, default=8000, help="0-65535 (default 8000)")
     serve.add_argument("--workers", type=int, default=1, help="web worker processes (default 1)")
     serve.add_argument("--profile", help="desk profile (default: LOKET_PROFILE or erzap)")
     serve.set_defaults(run=_serve)
@@ -168,6 +168,16 @@ def _parser() -> argparse.ArgumentParser:
     poll.add_argument("--profile", help="desk profile (default: LOKET_PROFILE or erzap)")
     poll.set_defaults(run=_telegram_poll)
     return parser
+
+
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a port number") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a port number (0-65535)")
+    return port
 
 
 def _serve(settings: Settings, args: argparse.Namespace) -> int:

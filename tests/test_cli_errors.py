@@ -130,6 +130,8 @@ def test_an_unreachable_database_is_one_line(
         (("cases", "export", "--from", "0001-01-01", "--to", DAY, "--format", "csv"), "years"),
         (("cases", "--id", "99999999999999999999"), "is not an id"),
         (("cases", "--id", "0"), "is not an id"),
+        (("serve", "--port", "99999"), "is not a port number"),
+        (("serve", "--port", "http"), "is not a port number"),
     ],
 )
 def test_out_of_range_arguments_are_usage_errors(
