@@ -362,7 +362,7 @@ def _phrases_import(settings: Settings, args: argparse.Namespace) -> int:
         data = read_phrase_set(raw, kind)
         changed = _phrase_editor(settings).import_phrases(data, author=args.author)
     except PhraseRejected as exc:
-        if [(locale, key) for locale, key, _, _ in exc.problems] == [("-", "-")]:
+        if len(exc.problems) == 1 and exc.problems[0][:2] == ("-", "-"):  # the file as a whole
             print(f"loket: {args.file}: {exc.problems[0][3]}; nothing imported", file=sys.stderr)
             return 1
         print(f"loket: {args.file}: nothing imported, nothing changed:", file=sys.stderr)
