@@ -23,7 +23,7 @@ import re
 from collections.abc import Iterable
 from typing import Any, Final, TextIO
 
-MAX_CELL = 32_767  # characters in one cell (Excel's limit; LibreOffice's is the same or more)
+MAX_CELL = 32_767  # characters in one cell: Excel's limit
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 CSV_QUOTING: Final = csv.QUOTE_ALL
 _UNSTORABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
