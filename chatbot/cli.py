@@ -11,7 +11,7 @@ import logging
 import os
 import sys
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -206,6 +206,14 @@ def _worker(settings: Settings, _args: argparse.Namespace) -> int:
 
 def _chat(settings: Settings, args: argparse.Namespace) -> int:
     engine, desk = open_desk_for(settings, SystemClock())
+    try:
+        _converse(engine, desk, args.chat_id)
+    finally:
+        engine.dispose()  # no connection left open (PostgreSQL warns at exit otherwise)
+    return 0
+
+
+def _converse(engine: Any, desk: Desk, chat_id: str) -> None:
     interactive = sys.stdin.isatty()
     session = uuid.uuid4().hex[:12]
     if interactive:
@@ -224,13 +232,12 @@ def _chat(settings: Settings, args: argparse.Namespace) -> int:
         desk.receive(
             Inbound(
                 channel="terminal",
-                chat_id=args.chat_id,
+                chat_id=chat_id,
                 message_id=f"{session}:{count}",
                 text=text,
             )
         )
-        _deliver_terminal(engine, args.chat_id, sys.stdout)
-    return 0
+        _deliver_terminal(engine, chat_id, sys.stdout)
 
 
 def _deliver_terminal(engine: Any, chat_id: str, out: TextIO) -> None:
@@ -324,10 +331,14 @@ def _diagram(_settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-def _phrase_editor(settings: Settings) -> PhraseEditor:
+@contextlib.contextmanager
+def _phrase_editor(settings: Settings) -> Iterator[PhraseEditor]:
     clock = SystemClock()
     engine, desk = open_desk_for(settings, clock)
-    return PhraseEditor(engine, desk.phrases, clock)
+    try:
+        yield PhraseEditor(engine, desk.phrases, clock)
+    finally:
+        engine.dispose()  # no connection left open (PostgreSQL warns at exit otherwise)
 
 
 def _phrases_export(settings: Settings, args: argparse.Namespace) -> int:
@@ -335,7 +346,8 @@ def _phrases_export(settings: Settings, args: argparse.Namespace) -> int:
     if kind is None:
         print(f"loket: {args.file}: the file must end in .json, .yaml or .yml", file=sys.stderr)
         return 2
-    data = _phrase_editor(settings).export()
+    with _phrase_editor(settings) as editor:
+        data = editor.export()
     if kind == "json":
         text = json.dumps(data, ensure_ascii=False, indent=2) + "\n"
     else:
@@ -360,7 +372,8 @@ def _phrases_import(settings: Settings, args: argparse.Namespace) -> int:
         return 1
     try:
         data = read_phrase_set(raw, kind)
-        changed = _phrase_editor(settings).import_phrases(data, author=args.author)
+        with _phrase_editor(settings) as editor:
+            changed = editor.import_phrases(data, author=args.author)
     except PhraseRejected as exc:
         if len(exc.problems) == 1 and exc.problems[0][:2] == ("-", "-"):  # the file as a whole
             print(f"loket: {args.file}: {exc.problems[0][3]}; nothing imported", file=sys.stderr)
@@ -376,10 +389,14 @@ def _phrases_import(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-def _accounts(settings: Settings) -> Accounts:
+@contextlib.contextmanager
+def _accounts(settings: Settings) -> Iterator[Accounts]:
     engine = make_engine(settings.database_url)
-    migrate(engine)
-    return Accounts(engine, SystemClock(), session_hours=settings.session_hours)
+    try:
+        migrate(engine)
+        yield Accounts(engine, SystemClock(), session_hours=settings.session_hours)
+    finally:
+        engine.dispose()
 
 
 def _read_password() -> str | None:
@@ -402,7 +419,8 @@ def _users_add(settings: Settings, args: argparse.Namespace) -> int:
     if password is None:
         return 1
     try:
-        user = _accounts(settings).add_user(args.name, args.role, password)
+        with _accounts(settings) as accounts:
+            user = accounts.add_user(args.name, args.role, password)
     except AccountError as exc:
         print(f"loket: user not added: {exc}", file=sys.stderr)
         return 1
@@ -412,9 +430,10 @@ def _users_add(settings: Settings, args: argparse.Namespace) -> int:
 
 def _users_list(settings: Settings, _args: argparse.Namespace) -> int:
     header = ("NAME", "ROLE", "ACTIVE", "LAST SEEN")
+    with _accounts(settings) as accounts:
+        users = accounts.list_users()
     lines = [header] + [
-        (u.name, u.role, "yes" if u.active else "no", _short(u.last_seen_at))
-        for u in _accounts(settings).list_users()
+        (u.name, u.role, "yes" if u.active else "no", _short(u.last_seen_at)) for u in users
     ]
     widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
     for line in lines:
@@ -423,13 +442,13 @@ def _users_list(settings: Settings, _args: argparse.Namespace) -> int:
 
 
 def _users_passwd(settings: Settings, args: argparse.Namespace) -> int:
-    accounts = _accounts(settings)
     try:
-        accounts.get_user(args.name)
-        password = _read_password()
-        if password is None:
-            return 1
-        accounts.set_password(args.name, password)
+        with _accounts(settings) as accounts:
+            accounts.get_user(args.name)
+            password = _read_password()
+            if password is None:
+                return 1
+            accounts.set_password(args.name, password)
     except AccountError as exc:
         print(f"loket: password not changed: {exc}", file=sys.stderr)
         return 1
@@ -439,7 +458,8 @@ def _users_passwd(settings: Settings, args: argparse.Namespace) -> int:
 
 def _users_set_active(settings: Settings, args: argparse.Namespace) -> int:
     try:
-        _accounts(settings).set_active(args.name, args.active)
+        with _accounts(settings) as accounts:
+            accounts.set_active(args.name, args.active)
     except AccountError as exc:
         print(f"loket: not changed: {exc}", file=sys.stderr)
         return 1
