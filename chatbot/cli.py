@@ -11,17 +11,17 @@ import logging
 import os
 import sys
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
-import yaml
 from pydantic import ValidationError
+from sqlalchemy.exc import DBAPIError
 from telegram.error import RetryAfter, TelegramError
 
 from chatbot import report_cli
 from chatbot.admin.accounts import ROLES, AccountError, Accounts
-from chatbot.admin.editor import PhraseEditor, to_yaml
+from chatbot.admin.editor import PhraseEditor, phrase_file_kind, read_phrase_set, to_yaml
 from chatbot.channels.telegram import TelegramChannel, as_seconds
 from chatbot.clock import SystemClock
 from chatbot.domain import Inbound, OutButton, buttons_as_text
@@ -38,7 +38,11 @@ DIAGRAM_PATH = Path("docs/flows/front_desk.mmd")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run one `loket` sub-command; exit code 0 on success, 2 on a configuration error."""
+    """Run one `loket` sub-command; exit code 0 on success, 2 on a configuration error.
+
+    Whatever goes wrong is one line on stderr and a non-zero exit, never a traceback (unless
+    --traceback asks for it): 1 for a file, database or unexpected error, 130 on Ctrl-C.
+    """
     args = _parser().parse_args(argv)
     logging.basicConfig(
         level=logging.INFO if args.command == "serve" else logging.WARNING,
@@ -54,19 +58,43 @@ def main(argv: Sequence[str] | None = None) -> int:
         result: int = args.run(settings, args)
         return result
     except (ProfileError, ValidationError) as exc:
-        print(f"loket: configuration error: {exc}", file=sys.stderr)
+        print(f"loket: configuration error: {_one_line(exc)}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("loket: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:
+        if args.traceback:
+            raise
+        print(f"loket: {_failure(exc)}", file=sys.stderr)
+        return 1
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split())
+
+
+def _failure(exc: Exception) -> str:
+    """What went wrong, on one line: the file and why, the database, or the exception."""
+    if isinstance(exc, OSError) and exc.filename is not None:
+        return f"{exc.filename}: {exc.strerror or _one_line(exc)}"
+    if isinstance(exc, DBAPIError):  # the driver's own message, without the SQL and parameters
+        return f"database error: {_one_line(exc.orig) if exc.orig else type(exc).__name__}"
+    return f"{type(exc).__name__}: {_one_line(exc)} (run again with --traceback for details)"
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="loket", description="Loket customer-service desk.")
+    parser.add_argument(
+        "--traceback", action="store_true", help="show the Python traceback of an error"
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     serve = sub.add_parser(
         "serve", help="run the web workers and the background worker, supervised"
     )
     serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--port", type=_port, default=8000, help="0-65535 (default 8000)")
     serve.add_argument("--workers", type=int, default=1, help="web worker processes (default 1)")
     serve.add_argument("--profile", help="desk profile (default: LOKET_PROFILE or erzap)")
     serve.set_defaults(run=_serve)
@@ -83,7 +111,7 @@ def _parser() -> argparse.ArgumentParser:
 
     cases = sub.add_parser("cases", help="list cases")
     cases.add_argument("--json", action="store_true", help="print JSON with transcripts")
-    cases.add_argument("--id", type=int, help="only this case")
+    cases.add_argument("--id", type=report_cli.row_id, help="only this case")
     cases.set_defaults(run=_cases)
     report_cli.add_commands(sub, cases)  # report daily|monthly, cases export, retention
 
@@ -142,6 +170,16 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a port number") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a port number (0-65535)")
+    return port
+
+
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
     """Become the supervisor (a small process): it starts the web and background workers.
 
@@ -168,6 +206,14 @@ def _worker(settings: Settings, _args: argparse.Namespace) -> int:
 
 def _chat(settings: Settings, args: argparse.Namespace) -> int:
     engine, desk = open_desk_for(settings, SystemClock())
+    try:
+        _converse(engine, desk, args.chat_id)
+    finally:
+        engine.dispose()  # no connection left open (PostgreSQL warns at exit otherwise)
+    return 0
+
+
+def _converse(engine: Any, desk: Desk, chat_id: str) -> None:
     interactive = sys.stdin.isatty()
     session = uuid.uuid4().hex[:12]
     if interactive:
@@ -186,13 +232,12 @@ def _chat(settings: Settings, args: argparse.Namespace) -> int:
         desk.receive(
             Inbound(
                 channel="terminal",
-                chat_id=args.chat_id,
+                chat_id=chat_id,
                 message_id=f"{session}:{count}",
                 text=text,
             )
         )
-        _deliver_terminal(engine, args.chat_id, sys.stdout)
-    return 0
+        _deliver_terminal(engine, chat_id, sys.stdout)
 
 
 def _deliver_terminal(engine: Any, chat_id: str, out: TextIO) -> None:
@@ -286,23 +331,23 @@ def _diagram(_settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-def _phrase_format(path: Path) -> str | None:
-    suffix = path.suffix.lower()
-    return {".json": "json", ".yaml": "yaml", ".yml": "yaml"}.get(suffix)
-
-
-def _phrase_editor(settings: Settings) -> PhraseEditor:
+@contextlib.contextmanager
+def _phrase_editor(settings: Settings) -> Iterator[PhraseEditor]:
     clock = SystemClock()
     engine, desk = open_desk_for(settings, clock)
-    return PhraseEditor(engine, desk.phrases, clock)
+    try:
+        yield PhraseEditor(engine, desk.phrases, clock)
+    finally:
+        engine.dispose()  # no connection left open (PostgreSQL warns at exit otherwise)
 
 
 def _phrases_export(settings: Settings, args: argparse.Namespace) -> int:
-    kind = _phrase_format(args.file)
+    kind = phrase_file_kind(args.file)
     if kind is None:
         print(f"loket: {args.file}: the file must end in .json, .yaml or .yml", file=sys.stderr)
         return 2
-    data = _phrase_editor(settings).export()
+    with _phrase_editor(settings) as editor:
+        data = editor.export()
     if kind == "json":
         text = json.dumps(data, ensure_ascii=False, indent=2) + "\n"
     else:
@@ -313,22 +358,26 @@ def _phrases_export(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _phrases_import(settings: Settings, args: argparse.Namespace) -> int:
-    kind = _phrase_format(args.file)
+    kind = phrase_file_kind(args.file)
     if kind is None:
         print(f"loket: {args.file}: the file must end in .json, .yaml or .yml", file=sys.stderr)
         return 2
     try:
         raw = args.file.read_text(encoding="utf-8")
-        data = json.loads(raw) if kind == "json" else yaml.safe_load(raw)
     except OSError as exc:
         print(f"loket: {args.file}: cannot read ({exc.strerror})", file=sys.stderr)
         return 1
-    except (ValueError, yaml.YAMLError) as exc:
-        print(f"loket: {args.file}: not valid {kind.upper()}: {exc}", file=sys.stderr)
+    except UnicodeDecodeError:
+        print(f"loket: {args.file}: not UTF-8 text", file=sys.stderr)
         return 1
     try:
-        changed = _phrase_editor(settings).import_phrases(data, author=args.author)
+        data = read_phrase_set(raw, kind)
+        with _phrase_editor(settings) as editor:
+            changed = editor.import_phrases(data, author=args.author)
     except PhraseRejected as exc:
+        if len(exc.problems) == 1 and exc.problems[0][:2] == ("-", "-"):  # the file as a whole
+            print(f"loket: {args.file}: {exc.problems[0][3]}; nothing imported", file=sys.stderr)
+            return 1
         print(f"loket: {args.file}: nothing imported, nothing changed:", file=sys.stderr)
         for locale, key, line, reason in exc.problems:
             where = f"line {line}: " if line else ""
@@ -340,10 +389,14 @@ def _phrases_import(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-def _accounts(settings: Settings) -> Accounts:
+@contextlib.contextmanager
+def _accounts(settings: Settings) -> Iterator[Accounts]:
     engine = make_engine(settings.database_url)
-    migrate(engine)
-    return Accounts(engine, SystemClock(), session_hours=settings.session_hours)
+    try:
+        migrate(engine)
+        yield Accounts(engine, SystemClock(), session_hours=settings.session_hours)
+    finally:
+        engine.dispose()
 
 
 def _read_password() -> str | None:
@@ -366,7 +419,8 @@ def _users_add(settings: Settings, args: argparse.Namespace) -> int:
     if password is None:
         return 1
     try:
-        user = _accounts(settings).add_user(args.name, args.role, password)
+        with _accounts(settings) as accounts:
+            user = accounts.add_user(args.name, args.role, password)
     except AccountError as exc:
         print(f"loket: user not added: {exc}", file=sys.stderr)
         return 1
@@ -376,9 +430,10 @@ def _users_add(settings: Settings, args: argparse.Namespace) -> int:
 
 def _users_list(settings: Settings, _args: argparse.Namespace) -> int:
     header = ("NAME", "ROLE", "ACTIVE", "LAST SEEN")
+    with _accounts(settings) as accounts:
+        users = accounts.list_users()
     lines = [header] + [
-        (u.name, u.role, "yes" if u.active else "no", _short(u.last_seen_at))
-        for u in _accounts(settings).list_users()
+        (u.name, u.role, "yes" if u.active else "no", _short(u.last_seen_at)) for u in users
     ]
     widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
     for line in lines:
@@ -387,13 +442,13 @@ def _users_list(settings: Settings, _args: argparse.Namespace) -> int:
 
 
 def _users_passwd(settings: Settings, args: argparse.Namespace) -> int:
-    accounts = _accounts(settings)
     try:
-        accounts.get_user(args.name)
-        password = _read_password()
-        if password is None:
-            return 1
-        accounts.set_password(args.name, password)
+        with _accounts(settings) as accounts:
+            accounts.get_user(args.name)
+            password = _read_password()
+            if password is None:
+                return 1
+            accounts.set_password(args.name, password)
     except AccountError as exc:
         print(f"loket: password not changed: {exc}", file=sys.stderr)
         return 1
@@ -403,7 +458,8 @@ def _users_passwd(settings: Settings, args: argparse.Namespace) -> int:
 
 def _users_set_active(settings: Settings, args: argparse.Namespace) -> int:
     try:
-        _accounts(settings).set_active(args.name, args.active)
+        with _accounts(settings) as accounts:
+            accounts.set_active(args.name, args.active)
     except AccountError as exc:
         print(f"loket: not changed: {exc}", file=sys.stderr)
         return 1

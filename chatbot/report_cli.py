@@ -12,7 +12,7 @@ from typing import Any
 
 from chatbot.clock import SystemClock
 from chatbot.runtime.bootstrap import open_desk_for
-from chatbot.supervision.kpi import parse_month
+from chatbot.supervision.kpi import parse_day, parse_month
 from db.engine import read
 from settings import Settings
 
@@ -50,9 +50,23 @@ def add_commands(sub: Any, cases: argparse.ArgumentParser) -> None:
 
 def _day(text: str) -> date:
     try:
-        return date.fromisoformat(text)
+        return parse_day(text)
     except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a date (YYYY-MM-DD)") from exc
+        raise argparse.ArgumentTypeError(str(exc)) from exc
+
+
+MAX_ROW_ID = 2**63 - 1  # the largest id either database stores (BIGINT, SQLite INTEGER)
+
+
+def row_id(text: str) -> int:
+    """A database id given on the command line: a whole number from 1 to `MAX_ROW_ID`."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
+    if not 1 <= value <= MAX_ROW_ID:
+        raise argparse.ArgumentTypeError(f"'{text}' is not an id (1 to {MAX_ROW_ID})")
+    return value
 
 
 @contextlib.contextmanager

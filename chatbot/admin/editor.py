@@ -12,6 +12,7 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -63,6 +64,59 @@ _BlockDumper.add_representer(str, _str_block)
 def to_yaml(data: object) -> str:
     """YAML for people: key order kept, unicode as is, no folding, multi-line texts as blocks."""
     return yaml.dump(data, Dumper=_BlockDumper, allow_unicode=True, sort_keys=False, width=10**6)
+
+
+class _PlainLoader(yaml.SafeLoader):
+    """safe_load without aliases: `*x` repeated in `*x` lists is billions of items (YAML bomb)."""
+
+    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()  # type: ignore[no-untyped-call]
+            raise yaml.composer.ComposerError(
+                None, None, "aliases (*name) are not allowed here", event.start_mark
+            )
+        return super().compose_node(parent, index)
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split())
+
+
+def load_data(text: str, kind: str) -> object:
+    """The data of a JSON or YAML text given by a person (a phrase file, the FAQ field).
+
+    Raises:
+        ValueError: not valid JSON or YAML, nested too deeply, or YAML with aliases; the
+            message is one line.
+    """
+    try:
+        if kind == "json":
+            return json.loads(text)
+        return yaml.load(text, Loader=_PlainLoader)  # noqa: S506  # a SafeLoader, aliases refused
+    except RecursionError:
+        raise ValueError(f"not valid {kind.upper()}: nested too deeply") from None
+    except (ValueError, yaml.YAMLError) as exc:
+        raise ValueError(f"not valid {kind.upper()}: {_one_line(exc)}") from exc
+
+
+PHRASE_FILE_KINDS = {".json": "json", ".yaml": "yaml", ".yml": "yaml"}
+
+
+def phrase_file_kind(path: Path) -> str | None:
+    """'json' or 'yaml' by the file name's ending, or None for another ending."""
+    return PHRASE_FILE_KINDS.get(path.suffix.lower())
+
+
+def read_phrase_set(text: str, kind: str) -> object:
+    """The data of a phrase file's text (`kind` is 'json' or 'yaml'), not yet checked.
+
+    Raises:
+        PhraseRejected: the text is not valid JSON or YAML (one problem, naming no phrase).
+    """
+    try:
+        return load_data(text, kind)
+    except ValueError as exc:
+        raise PhraseRejected([("-", "-", None, str(exc))]) from exc
 
 
 @dataclass(frozen=True, slots=True)
@@ -281,12 +335,12 @@ class PhraseEditor:
             exported[state.locale][state.key] = state.text
         return exported
 
-    def import_phrases(self, data: object, author: str) -> list[tuple[str, str]]:
-        """Save a whole phrase set, all or nothing; returns the (locale, key) pairs changed.
+    def check_phrase_set(self, data: object) -> list[tuple[str, str, str]]:
+        """Check a whole phrase set as importing would; returns (locale, key, text) to save.
 
         Raises:
             PhraseRejected: every problem found (unknown locale or key, a non-text value, an
-                invalid template); nothing was saved.
+                invalid template).
         """
         problems: list[tuple[str, str, int | None, str]] = []
         texts: list[tuple[str, str, str]] = []
@@ -312,6 +366,15 @@ class PhraseEditor:
                     texts.append((locale, key, normalize(text)))
         if problems:
             raise PhraseRejected(problems)
+        return texts
+
+    def import_phrases(self, data: object, author: str) -> list[tuple[str, str]]:
+        """Save a whole phrase set, all or nothing; returns the (locale, key) pairs changed.
+
+        Raises:
+            PhraseRejected: every problem found (see `check_phrase_set`); nothing was saved.
+        """
+        texts = self.check_phrase_set(data)
         changed: list[tuple[str, str]] = []
         with self._engine.begin() as conn:  # one transaction: all or nothing
             for locale, key, text in texts:
@@ -334,6 +397,46 @@ class ProfileVersionView:
 def settings_text(settings: EditableSettings) -> str:
     """Settings as stable, readable JSON (what is stored and diffed)."""
     return json.dumps(settings.model_dump(mode="json"), ensure_ascii=False, indent=2)
+
+
+CATEGORIES = ("easy", "normal", "hard")
+
+
+def settings_form(settings: EditableSettings) -> dict[str, str]:
+    """The settings as the fields of the /admin/profile form."""
+    return {
+        "welcome_id": settings.welcome.id,
+        "welcome_en": settings.welcome.en,
+        **{f"sla_{name}": str(minutes) for name, minutes in settings.sla_minutes.items()},
+        "first_response_minutes": str(settings.first_response_minutes),
+        "auto_close_minutes": str(settings.auto_close_minutes),
+        "backlog_limit": str(settings.backlog_limit),
+        "escalation_areas": "\n".join(settings.escalation_areas),
+        "faq": to_yaml([e.model_dump(mode="json") for e in settings.faq]) if settings.faq else "",
+    }
+
+
+def settings_from_form(form: Mapping[str, str]) -> dict[str, Any]:
+    """The fields of the /admin/profile form as data for `ProfileEditor.validate`.
+
+    Raises:
+        SettingsRejected: the FAQ field is not valid YAML.
+    """
+    try:
+        faq = load_data(form.get("faq", ""), "yaml") or []
+    except ValueError as exc:
+        raise SettingsRejected(f"field 'faq': {exc}") from exc
+    return {
+        "welcome": {"id": form.get("welcome_id", ""), "en": form.get("welcome_en", "")},
+        "sla_minutes": {name: form.get(f"sla_{name}", "") for name in CATEGORIES},
+        "first_response_minutes": form.get("first_response_minutes", ""),
+        "auto_close_minutes": form.get("auto_close_minutes", ""),
+        "backlog_limit": form.get("backlog_limit", ""),
+        "escalation_areas": [
+            line.strip() for line in form.get("escalation_areas", "").splitlines() if line.strip()
+        ],
+        "faq": faq,
+    }
 
 
 class ProfileEditor:

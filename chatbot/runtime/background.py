@@ -54,6 +54,7 @@ class Background:
             reports_dir=settings.reports_dir,
             media_dir=settings.media_dir,
             poster=lambda name, data, caption: self._notifier.post_file(name, data, caption),
+            alert=lambda text: self._notifier.post(text),
         )
 
     def use_notifier(self, notifier: Notifier) -> None:

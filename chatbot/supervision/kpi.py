@@ -131,13 +131,34 @@ def month_period(year: int, month: int, zone: ZoneInfo) -> Period:
     )
 
 
+# The years a report may ask for: wide enough for any desk, narrow enough that a period's
+# local midnights (a day before, a month after) never fall outside what datetime can hold.
+YEARS = range(1970, 3000)
+
+
+def _in_years(text: str, year: int) -> None:
+    if year not in YEARS:
+        raise ValueError(f"'{text}' is outside the years {YEARS.start}-{YEARS.stop - 1}")
+
+
 def parse_month(text: str) -> tuple[int, int]:
     """'YYYY-MM' as (year, month); ValueError with a reason otherwise."""
     try:
         moment = datetime.strptime(text, "%Y-%m")  # noqa: DTZ007  # a calendar month, no moment
     except ValueError as exc:
         raise ValueError(f"'{text}' is not a month (YYYY-MM)") from exc
+    _in_years(text, moment.year)
     return moment.year, moment.month
+
+
+def parse_day(text: str) -> date:
+    """'YYYY-MM-DD' as a date; ValueError with a reason otherwise."""
+    try:
+        day = date.fromisoformat(text)
+    except ValueError as exc:
+        raise ValueError(f"'{text}' is not a date (YYYY-MM-DD)") from exc
+    _in_years(text, day.year)
+    return day
 
 
 def named_period(name: str, now: datetime, zone: ZoneInfo) -> Period:

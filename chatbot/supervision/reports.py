@@ -4,11 +4,12 @@ Workbooks are written with openpyxl (charts with openpyxl.chart), imported insid
 functions that write them (OPENPYXL_LATE): it costs about 18 MB resident, and every web and
 background worker imports this module while few ever write a workbook. The printable pages
 are Jinja2 templates under chatbot/web/templates/supervision, rendered with autoescape on.
+Every row of a workbook or CSV file goes through chatbot/supervision/cells.py (`append_row`,
+`CsvRows`), so client text never becomes a formula or an unwritable character.
 """
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 import logging
@@ -25,6 +26,7 @@ from sqlalchemy import Connection, select
 
 from chatbot.supervision import kpi
 from chatbot.supervision.case_records import CONTACT, ESCALATION, USER, cases_json
+from chatbot.supervision.cells import CsvRows, append_row
 from db.engine import as_utc
 from db.queries import CASE, SURVEY
 from flows.profiles.schema import Profile
@@ -177,7 +179,7 @@ def case_lines(
 def _header(sheet: Any, columns: Sequence[str]) -> None:
     from openpyxl.styles import Font  # openpyxl is imported where used (OPENPYXL_LATE)
 
-    sheet.append(list(columns))
+    append_row(sheet, columns)
     for cell in sheet[1]:
         cell.font = Font(bold=True)
     sheet.freeze_panes = "A2"
@@ -215,7 +217,7 @@ def write_daily(
     sheet.title = f"Log {day.isoformat()}"
     _header(sheet, DAILY_COLUMNS)
     for line in lines:
-        sheet.append(line.row(DAILY_COLUMNS))
+        append_row(sheet, line.row(DAILY_COLUMNS))
     _format_times(sheet, DAILY_COLUMNS)
     book.save(out)
     return len(lines)
@@ -245,41 +247,43 @@ def write_monthly(
     team = book.active
     assert team is not None
     team.title = "Team"
-    team.append([f"{profile.desk_name}: performance {report.period.label}"])
+    append_row(team, [f"{profile.desk_name}: performance {report.period.label}"])
     team["A1"].font = Font(bold=True, size=14)
-    team.append([f"As of {now.astimezone(zone):%Y-%m-%d %H:%M} ({profile.timezone})"])
-    team.append([])
-    team.append(["Figure", "Value", "Target", "Met", "Cases"])
+    append_row(team, [f"As of {now.astimezone(zone):%Y-%m-%d %H:%M} ({profile.timezone})"])
+    append_row(team, [])
+    append_row(team, ["Figure", "Value", "Target", "Met", "Cases"])
     for cell in team[4]:
         cell.font = Font(bold=True)
     for key in kpi.FIGURE_KEYS:
         figure = report.team[key]
-        team.append(
+        append_row(
+            team,
             [
                 figure.label,
                 _figure_text(figure),
                 f"{figure.comparison} {figure.target:g}" if figure.target is not None else "",
                 {True: "yes", False: "no", None: "–"}[figure.met],
                 len(figure.case_ids),
-            ]
+            ],
         )
-    team.append([])
-    team.append(["Count", "Cases"])
+    append_row(team, [])
+    append_row(team, ["Count", "Cases"])
     for name, count in report.team.counts.items():
-        team.append([name, count])
+        append_row(team, [name, count])
     team.column_dimensions["A"].width = 36
 
     agents = book.create_sheet("Agents")
     columns = ["Agent", *(kpi.LABELS[k] for k in kpi.FIGURE_KEYS), "Cases", "Reviewed"]
     _header(agents, columns)
     for card in [*report.agents, report.team]:
-        agents.append(
+        append_row(
+            agents,
             [
                 card.name,
                 *(_figure_text(card[k]) for k in kpi.FIGURE_KEYS),
                 card.counts["cases"],
                 card.counts["reviewed"],
-            ]
+            ],
         )
     agents.column_dimensions["A"].width = 20
 
@@ -287,7 +291,8 @@ def write_monthly(
     day_columns = ["Day", "Easy", "Normal", "Hard", "Uncategorised", "FRT within %", "SLA met %"]
     _header(daily, day_columns)
     for point in report.daily:
-        daily.append(
+        append_row(
+            daily,
             [
                 point["day"],
                 point["easy"],
@@ -296,7 +301,7 @@ def write_monthly(
                 point["uncategorised"],
                 point["frt_within"],
                 point["sla_met"],
-            ]
+            ],
         )
     last = len(report.daily) + 1
     bars = BarChart()
@@ -322,22 +327,22 @@ def write_monthly(
     csat = book.create_sheet("CSAT")
     _header(csat, ["Rating", "Cases"])
     for star, count in report.csat_distribution.items():
-        csat.append([star, count])
+        append_row(csat, [star, count])
     chart = BarChart()
     chart.title = "CSAT distribution"
     chart.add_data(Reference(csat, min_col=2, min_row=1, max_row=6), titles_from_data=True)
     chart.set_categories(Reference(csat, min_col=1, min_row=2, max_row=6))
     csat.add_chart(chart, "D2")
-    csat.append([])
-    csat.append(["Case", "Rating", "Comment"])
+    append_row(csat, [])
+    append_row(csat, ["Case", "Rating", "Comment"])
     for case_id, rating, comment in report.comments:
-        csat.append([case_id, rating, comment])
+        append_row(csat, [case_id, rating, comment])
 
     qa = book.create_sheet("QA")
     _header(qa, ["Agent", "Reviews", "QA score", "Target"])
     for card in [*report.agents, report.team]:
         figure = card["qa_score"]
-        qa.append([card.name, len(figure.case_ids), _figure_text(figure), figure.target])
+        append_row(qa, [card.name, len(figure.case_ids), _figure_text(figure), figure.target])
     book.save(out)
     return report
 
@@ -387,11 +392,11 @@ def export_cases(
     zone = ZoneInfo(profile.timezone)
     period = kpi.range_period(first, last, zone)
     if fmt == "csv":
-        writer = csv.writer(out)
-        writer.writerow(EXPORT_COLUMNS)
+        writer = CsvRows(out)
+        writer.write(EXPORT_COLUMNS)
         lines = case_lines(conn, period, profile, now=now)
         for line in lines:
-            writer.writerow(
+            writer.write(
                 [
                     v.isoformat(sep=" ") if isinstance(v, datetime) else v
                     for v in line.row(EXPORT_COLUMNS)

@@ -11,12 +11,17 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 from urllib.parse import quote, urlsplit
 
-import yaml
 from fastapi import APIRouter, Depends, Form, HTTPException, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 
 from chatbot.admin.accounts import ROLES
-from chatbot.admin.editor import PhraseEditor, ProfileEditor, settings_text, to_yaml
+from chatbot.admin.editor import (
+    PhraseEditor,
+    ProfileEditor,
+    settings_form,
+    settings_from_form,
+    settings_text,
+)
 from chatbot.admin.users import UserDirectory
 from chatbot.errors import LoketError, PhraseRejected, SettingsRejected, UnknownPhrase
 from chatbot.frontdesk.phrases import LOCALES
@@ -30,7 +35,6 @@ from chatbot.web.deps import (
     WebSettings,
 )
 from flows import guards, vocabulary
-from flows.profiles.schema import EditableSettings
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,37 +216,6 @@ def phrase_reset(editor: PhraseEditorDep, locale: str, key: str, admin: AdminDep
     return _back(locale, key, "Back to the default text." if made else "The default is in force.")
 
 
-def _settings_form(settings: EditableSettings) -> dict[str, str]:
-    return {
-        "welcome_id": settings.welcome.id,
-        "welcome_en": settings.welcome.en,
-        **{f"sla_{name}": str(minutes) for name, minutes in settings.sla_minutes.items()},
-        "first_response_minutes": str(settings.first_response_minutes),
-        "auto_close_minutes": str(settings.auto_close_minutes),
-        "backlog_limit": str(settings.backlog_limit),
-        "escalation_areas": "\n".join(settings.escalation_areas),
-        "faq": to_yaml([e.model_dump(mode="json") for e in settings.faq]) if settings.faq else "",
-    }
-
-
-def _settings_data(form: dict[str, str]) -> dict[str, Any]:
-    try:
-        faq = yaml.safe_load(form.get("faq", "")) or []
-    except yaml.YAMLError as exc:
-        raise SettingsRejected(f"field 'faq': not valid YAML: {exc}") from exc
-    return {
-        "welcome": {"id": form.get("welcome_id", ""), "en": form.get("welcome_en", "")},
-        "sla_minutes": {name: form.get(f"sla_{name}", "") for name in ("easy", "normal", "hard")},
-        "first_response_minutes": form.get("first_response_minutes", ""),
-        "auto_close_minutes": form.get("auto_close_minutes", ""),
-        "backlog_limit": form.get("backlog_limit", ""),
-        "escalation_areas": [
-            line.strip() for line in form.get("escalation_areas", "").splitlines() if line.strip()
-        ],
-        "faq": faq,
-    }
-
-
 def _profile_name(editor: ProfileEditor, settings: WebSettings, name: str | None) -> str:
     chosen = name or settings.profile
     if chosen not in editor.names():
@@ -267,7 +240,7 @@ def _profile_page(
         {
             "name": name,
             "names": editor.names(),
-            "form": form or _settings_form(settings),
+            "form": form or settings_form(settings),
             "version": version,
             "current": settings_text(settings),
             "error": error,
@@ -306,7 +279,7 @@ async def profile_save(
             made = editor.reset(chosen, admin.name)
             done = "Back to the profile file." if made else "The profile file is in force."
         else:
-            made = editor.save(chosen, _settings_data(form), admin.name)
+            made = editor.save(chosen, settings_from_form(form), admin.name)
             done = f"Saved as version {made}." if made else "No change."
     except SettingsRejected as exc:
         return _profile_page(request, editor, chosen, form=form, error=str(exc), status=422)

@@ -40,9 +40,9 @@ def _page(request: Request, name: str, context: dict[str, Any], status: int = 20
 
 def _day(text: str | None, what: str) -> date:
     try:
-        return date.fromisoformat(text or "")
-    except ValueError:
-        raise HTTPException(400, f"{what}: '{text}' is not a date (YYYY-MM-DD)") from None
+        return kpi.parse_day(text or "")
+    except ValueError as exc:
+        raise HTTPException(400, f"{what}: {exc}") from None
 
 
 def _period(

@@ -2,9 +2,13 @@
 
 `failures()` states every expectation of the acceptance format (final state family, category,
 secrets nowhere, bot replies, survey rating, no silence) as a list of what went wrong, so a
-test can show all of them at once. `play()` runs the very code `loket chat` and
-`loket cases --json` run (chatbot.cli.main), in this process, on a fresh database: the same
-path as the subprocess, without paying an interpreter start per conversation.
+test can show all of them at once. Secrets are looked for in every text a person or the bot
+wrote (`written_texts`), not in what the machine stamps on records: a secret "2580" must not
+match the microseconds of a timestamp such as "14:32:36.258012".
+
+`play()` runs the very code `loket chat` and `loket cases --json` run (chatbot.cli.main), in
+this process, on a fresh database: the same path as the subprocess, without paying an
+interpreter start per conversation.
 """
 
 from __future__ import annotations
@@ -33,10 +37,7 @@ def failures(cases: list[dict[str, Any]], out: str, expect: dict[str, Any]) -> l
         wrong.append(f"final state {state!r} is {actual}, expected {family}")
     if expect.get("category") is not None and first["category"] != expect["category"]:
         wrong.append(f"category {first['category']!r}, expected {expect['category']!r}")
-    dumped = json.dumps(cases, ensure_ascii=False) + out
-    for secret in expect.get("must_not_contain_anywhere", []):
-        if secret in dumped:
-            wrong.append(f"secret {secret!r} appears in the output")
+    wrong.extend(leaks(cases, out, expect.get("must_not_contain_anywhere", [])))
     outbound = [m for m in first["messages"] if m["direction"] == "out"]
     if len(outbound) < expect.get("min_bot_replies", 0):
         wrong.append(f"{len(outbound)} bot replies, expected at least {expect['min_bot_replies']}")
@@ -45,6 +46,38 @@ def failures(cases: list[dict[str, Any]], out: str, expect: dict[str, Any]) -> l
         wrong.append(f"survey rating {first['survey']['rating']!r}, expected {rating}")
     wrong.extend(silences(cases))
     return wrong
+
+
+# Values the machine writes, never a person: moments ("at", "*_at") and provider message ids.
+MACHINE_KEYS = frozenset({"at", "provider_id"})
+
+
+def written_texts(value: Any, key: str = "") -> list[str]:
+    """Every text in the records a person or the bot could have written (where secrets go).
+
+    That is every string (message texts and errors, fields, contact, survey comment, notes,
+    escalation and event details), except the machine-written `MACHINE_KEYS` and `*_at`.
+    Numbers are not texts: ids and counts cannot carry a secret either.
+    """
+    if key in MACHINE_KEYS or key.endswith("_at"):
+        return []
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [t for k, v in value.items() for t in written_texts(v, str(k))]
+    if isinstance(value, list):
+        return [t for item in value for t in written_texts(item, key)]
+    return []
+
+
+def leaks(cases: list[dict[str, Any]], out: str, secrets: list[str]) -> list[str]:
+    """The secrets found in a written text of the cases or in what the chat printed."""
+    texts = [*written_texts(cases), out]
+    return [
+        f"secret {secret!r} appears in the output"
+        for secret in secrets
+        if any(secret in text for text in texts)
+    ]
 
 
 def silences(cases: list[dict[str, Any]]) -> list[str]:

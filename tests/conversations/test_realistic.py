@@ -58,3 +58,42 @@ def test_the_acceptance_check_can_fail(tmp_path: Path) -> None:
     assert len(wrong) == 5
     cases[0]["messages"].append({"direction": "in", "text": "halo?"})
     assert failures(cases, out, {"final_state_family": "open"}) == ["case 1: no answer to 'halo?'"]
+
+
+def _case(**extra: Any) -> dict[str, Any]:
+    return {
+        "id": 1,
+        "state": "queued",
+        "category": None,
+        "opened_at": "2026-12-06T14:32:36.258012+00:00",
+        "fields": {},
+        "survey": {"rating": None, "comment": None},
+        "messages": [
+            {"direction": "in", "text": "halo", "at": "2026-12-06T14:32:36.258012+00:00"},
+            {"direction": "out", "text": "Halo kak", "provider_id": "terminal-2580"},
+        ],
+        "events": [],
+        **extra,
+    }
+
+
+def test_the_secret_check_ignores_timestamps_and_provider_ids() -> None:
+    """A PIN "2580" must not match the microseconds 14:32:36.258012 (a flake under load)."""
+    assert failures([_case()], "bot> Halo kak\n", {"final_state_family": "queued"}) == []
+    expect = {"final_state_family": "queued", "must_not_contain_anywhere": ["2580"]}
+    assert failures([_case()], "bot> Halo kak\n", expect) == []
+
+
+@pytest.mark.parametrize(
+    "leaked",
+    [
+        {"fields": {"note": "pin 2580"}},
+        {"survey": {"rating": 5, "comment": "pin 2580"}},
+        {"events": [{"kind": "note", "detail": "pin 2580", "at": None}]},
+        {"contact": {"name": "Adi 2580", "phone": None}},
+    ],
+)
+def test_the_secret_check_finds_a_secret_in_any_written_text(leaked: dict[str, Any]) -> None:
+    expect = {"final_state_family": "queued", "must_not_contain_anywhere": ["2580"]}
+    assert failures([_case(**leaked)], "", expect) == ["secret '2580' appears in the output"]
+    assert failures([_case()], "bot> pin 2580", expect) == ["secret '2580' appears in the output"]

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from openpyxl import load_workbook
+from sqlalchemy import select
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
@@ -16,6 +18,7 @@ from starlette.routing import Route
 from chatbot.agents.notify import Notifier
 from chatbot.channels.telegram import close_bot, make_bot
 from chatbot.supervision.jobs import SupervisionJobs
+from db.queries import CASE
 from tests.fakes.bot_api import BOT_ID, FakeBotApi
 from tests.fakes.server import ThreadedServer
 from tests.supervision.builder import CaseBuilder, standard_day, utc
@@ -157,3 +160,49 @@ async def test_any_poster_can_carry_the_daily_log(builder: CaseBuilder, tmp_path
         ("daily-2026-11-23.xlsx", "HaloERZAP: daily log 2026-11-23")
     ]
     assert posted[0][1] == written.read_bytes()
+
+
+async def test_a_failing_daily_log_stops_neither_retention_nor_the_schedule(
+    builder: CaseBuilder, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    ids = standard_day(builder)
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the reports folder should be")
+    alerts: list[str] = []
+
+    async def alert(text: str) -> None:
+        alerts.append(text)
+
+    jobs = SupervisionJobs(
+        builder.engine,
+        builder.desk.profile,
+        builder.clock,
+        reports_dir=blocker / "reports",
+        alert=alert,
+    )
+    later = utc(15) + timedelta(days=366)  # 22:00 in Jakarta, a year on: B is past retention
+    builder.at(later)
+    assert await jobs.tick() is None
+    assert list(jobs.failures) == ["daily log"]
+    assert "NotADirectoryError" in jobs.failures["daily log"].error
+    with builder.engine.connect() as conn:
+        anonymised = conn.execute(
+            select(CASE.c.anonymised_at).where(CASE.c.id == ids["B"])
+        ).scalar_one()
+    assert anonymised is not None  # retention ran although the daily log failed
+    assert [r.levelname for r in caplog.records if "daily log" in r.getMessage()] == ["ERROR"]
+    assert len(alerts) == 1
+    assert "daily log" in alerts[0]
+    assert "HaloERZAP" in alerts[0]
+
+    builder.at(later + timedelta(minutes=1))
+    assert await jobs.tick() is None  # not retried at once, and not announced again
+    assert len(alerts) == 1
+
+    blocker.unlink()
+    builder.at(later + timedelta(minutes=16))
+    written = await jobs.tick()
+    assert written is not None
+    assert written.exists()
+    assert jobs.failures == {}
+    assert len(alerts) == 1

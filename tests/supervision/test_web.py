@@ -148,3 +148,30 @@ def test_report_downloads_and_printable_pages(client: TestClient, supervision_ap
     assert "POS: stok minus" in client.get(f"/desk/cases/{ids['B']}/forms/evaluation").text
     assert client.get(f"/desk/cases/{ids['B']}/forms/nope").status_code == 404
     assert client.get("/desk/cases/9999/forms/complaint").status_code == 404
+
+
+def test_downloads_survive_hostile_client_text_and_refuse_far_dates(
+    client: TestClient, supervision_app: Desk
+) -> None:
+    ids = supervision_app.ids
+    with supervision_app.app.state.engine.begin() as conn:
+        conn.execute(
+            update(SURVEY).where(SURVEY.c.case_id == ids["A"]).values(comment="=1+2 \x01\x0b kak")
+        )
+    login(client, "sue")
+    daily = client.get("/desk/reports/daily.xlsx?date=2026-11-23")
+    assert daily.status_code == 200
+    sheet = load_workbook(io.BytesIO(daily.content)).active
+    assert sheet is not None
+    comment = sheet.cell(row=2, column=17)
+    assert (comment.value, comment.data_type) == ("'=1+2  kak", "s")
+    export = client.get("/desk/reports/export?from=2026-11-23&to=2026-11-23&format=csv")
+    assert export.status_code == 200
+    assert '"\'=1+2  kak"' in export.text
+    for path in (
+        "/desk/reports/daily.xlsx?date=9999-12-31",
+        "/desk/reports/daily.xlsx?date=0001-01-01",
+        "/desk/reports/monthly.xlsx?month=9999-12",
+        "/desk/reports/export?from=0001-01-01&to=0001-01-02&format=csv",
+    ):
+        assert client.get(path).status_code == 400, path
