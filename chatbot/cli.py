@@ -12,6 +12,7 @@ import os
 import sys
 import uuid
 from collections.abc import Sequence
+from importlib import metadata
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -58,8 +59,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
 
 
+def version() -> str:
+    """The installed distribution's version; pyproject.toml is its one source."""
+    try:
+        return metadata.version("loket")
+    except metadata.PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown (not installed)"
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="loket", description="Loket customer-service desk.")
+    parser.add_argument("--version", action="version", version=f"loket {version()}")
     sub = parser.add_subparsers(dest="command", required=True)
 
     serve = sub.add_parser(
