@@ -1,4 +1,4 @@
-"""The `loket` command: serve, chat, cases, flow, phrases, users, telegram; a composition root."""
+"""The `loket` command (serve, chat, cases, db, users, phrases...): a composition root."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ import yaml
 from pydantic import ValidationError
 from telegram.error import RetryAfter, TelegramError
 
-from chatbot import report_cli
+from chatbot import db_cli, report_cli
 from chatbot.admin.accounts import ROLES, AccountError, Accounts
 from chatbot.admin.editor import PhraseEditor, to_yaml
 from chatbot.channels.telegram import TelegramChannel, as_seconds
@@ -96,6 +96,7 @@ def _parser() -> argparse.ArgumentParser:
     cases.add_argument("--id", type=int, help="only this case")
     cases.set_defaults(run=_cases)
     report_cli.add_commands(sub, cases)  # report daily|monthly, cases export, retention (#7)
+    db_cli.add_commands(sub)  # db upgrade|check|backup|restore
 
     flow = sub.add_parser("flow", help="the conversation flow")
     flow_sub = flow.add_subparsers(dest="flow_command", required=True)

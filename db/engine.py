@@ -21,6 +21,8 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
@@ -179,13 +181,33 @@ def migrate(engine: Engine) -> None:
     turns under an advisory lock: the first migrates, the others find nothing left to do.
     SQLite's BEGIN IMMEDIATE already makes them take turns.
     """
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
+    config = _alembic_config()
     with engine.connect() as connection:
         take_turn(connection, MIGRATION_LOCK)
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
         connection.commit()
+
+
+def schema_revisions(engine: Engine) -> tuple[str | None, str, bool]:
+    """Where the schema is against this code: (database revision, head, head knows it).
+
+    The database revision is None before the first migration. The flag is False when the
+    database carries a revision this code has never seen: a newer Loket migrated it.
+    """
+    script = ScriptDirectory.from_config(_alembic_config())
+    head = script.get_current_head()
+    assert head is not None  # our migrations are one line, never branched
+    with read(engine) as connection:
+        current = MigrationContext.configure(connection).get_current_revision()
+    known = current is None or current in {rev.revision for rev in script.walk_revisions()}
+    return current, head, known
+
+
+def _alembic_config() -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    return config
 
 
 def as_utc(moment: datetime | None) -> datetime | None:
