@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+from importlib import resources
 from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _package_dir(package: str) -> Path:
+    """A data directory shipped in the installed package: the wheel ships it, never the tree."""
+    found = resources.files(package)
+    if not isinstance(found, Path):  # a zipped install; pip always unpacks wheels
+        raise RuntimeError(f"{package} is not installed as plain files")
+    return found
 
 
 class Settings(BaseSettings):
@@ -18,8 +27,9 @@ class Settings(BaseSettings):
     profile: str = "erzap"
     locale: Literal["id", "en"] = "id"
     public_url: str = "http://127.0.0.1:8000"
-    scripts_dir: Path = Path(__file__).resolve().parent / "scripts_text"
-    profiles_dir: Path = Path(__file__).resolve().parent / "flows" / "profiles"
+    # The shipped phrase texts and profiles (an installed Loket runs from any directory).
+    scripts_dir: Path = _package_dir("scripts_text")
+    profiles_dir: Path = _package_dir("flows.profiles")
 
     max_webhook_bytes: int = Field(default=1_000_000, gt=0)
     # Bodies whose sender is not proven yet (Twilio before its signature check, web chat

@@ -1,4 +1,4 @@
-"""The `loket` command: serve, chat, cases, flow, phrases, users, telegram; a composition root."""
+"""The `loket` command (serve, chat, cases, db, users, phrases...): a composition root."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import os
 import sys
 import uuid
 from collections.abc import Iterator, Sequence
+from importlib import metadata
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -19,7 +20,7 @@ from pydantic import ValidationError
 from sqlalchemy.exc import DBAPIError
 from telegram.error import RetryAfter, TelegramError
 
-from chatbot import report_cli
+from chatbot import db_cli, report_cli
 from chatbot.admin.accounts import ROLES, AccountError, Accounts
 from chatbot.admin.editor import PhraseEditor, phrase_file_kind, read_phrase_set, to_yaml
 from chatbot.channels.telegram import TelegramChannel, as_seconds
@@ -83,11 +84,20 @@ def _failure(exc: Exception) -> str:
     return f"{type(exc).__name__}: {_one_line(exc)} (run again with --traceback for details)"
 
 
+def version() -> str:
+    """The installed distribution's version; pyproject.toml is its one source."""
+    try:
+        return metadata.version("loket")
+    except metadata.PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown (not installed)"
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="loket", description="Loket customer-service desk.")
     parser.add_argument(
         "--traceback", action="store_true", help="show the Python traceback of an error"
     )
+    parser.add_argument("--version", action="version", version=f"loket {version()}")
     sub = parser.add_subparsers(dest="command", required=True)
 
     serve = sub.add_parser(
@@ -114,6 +124,7 @@ def _parser() -> argparse.ArgumentParser:
     cases.add_argument("--id", type=report_cli.row_id, help="only this case")
     cases.set_defaults(run=_cases)
     report_cli.add_commands(sub, cases)  # report daily|monthly, cases export, retention
+    db_cli.add_commands(sub)  # db upgrade|check|backup|restore
 
     flow = sub.add_parser("flow", help="the conversation flow")
     flow_sub = flow.add_subparsers(dest="flow_command", required=True)

@@ -15,17 +15,21 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.pool import NullPool
 
-MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+# Found through the package, as installed (wheel or source tree), never beside the tree.
+MIGRATIONS = Path(str(resources.files("db.migrations")))
 
 WRITE_WAIT_SECONDS = 10.0  # how long a writer queues for its turn before giving up
 BUSY_TIMEOUT_MS = 10_000  # SQLite's own wait, for every statement outside BEGIN IMMEDIATE
@@ -161,7 +165,21 @@ def begin_immediate(dbapi_connection: Any, wait: float) -> None:
         dbapi_connection.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
 
 
-MIGRATION_LOCK = 7_271_001  # PostgreSQL advisory lock key: one migrating process at a time
+# PostgreSQL advisory lock keys: one process at a time does each start-up step.
+MIGRATION_LOCK = 7_271_001
+FIRST_ADMIN_LOCK = 7_271_002
+
+
+def take_turn(connection: Connection, key: int) -> None:
+    """Wait, inside this transaction, until no other process holds the turn named by `key`.
+
+    For one-time work that processes starting together all try (the first admin): the first
+    does it, the others then find it done. PostgreSQL: a transaction-scoped advisory lock,
+    freed at commit, rollback or a crash. SQLite: nothing to do, since every write
+    transaction already holds the database's one write lock from its BEGIN IMMEDIATE.
+    """
+    if connection.dialect.name == "postgresql":
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
 
 
 def migrate(engine: Engine) -> None:
@@ -171,14 +189,33 @@ def migrate(engine: Engine) -> None:
     turns under an advisory lock: the first migrates, the others find nothing left to do.
     SQLite's BEGIN IMMEDIATE already makes them take turns.
     """
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
+    config = _alembic_config()
     with engine.connect() as connection:
-        if connection.dialect.name == "postgresql":
-            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
+        take_turn(connection, MIGRATION_LOCK)
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
         connection.commit()
+
+
+def schema_revisions(engine: Engine) -> tuple[str | None, str, bool]:
+    """Where the schema is against this code: (database revision, head, head knows it).
+
+    The database revision is None before the first migration. The flag is False when the
+    database carries a revision this code has never seen: a newer Loket migrated it.
+    """
+    script = ScriptDirectory.from_config(_alembic_config())
+    head = script.get_current_head()
+    assert head is not None  # our migrations are one line, never branched
+    with read(engine) as connection:
+        current = MigrationContext.configure(connection).get_current_revision()
+    known = current is None or current in {rev.revision for rev in script.walk_revisions()}
+    return current, head, known
+
+
+def _alembic_config() -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    return config
 
 
 def as_utc(moment: datetime | None) -> datetime | None:

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install everything the tests need on a fresh Debian machine, then run linters, type checks,
-# architecture contracts and the whole test suite twice: on SQLite, then on a throwaway
-# PostgreSQL server that this script starts and stops itself. `.ci/run` runs exactly this.
+# architecture contracts, the package check (scripts/check_package.sh) and the whole test
+# suite twice: on SQLite, then on a throwaway PostgreSQL server that this script starts and
+# stops itself. `.ci/run` runs exactly this.
 # Extra arguments go to both pytest runs. docs/testing.md explains the choices and timings.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -40,6 +41,11 @@ echo "--- mypy"
 .venv/bin/mypy chatbot flows db settings.py
 echo "--- import contracts"
 .venv/bin/lint-imports
+
+# Ship-it: the wheel and the sdist build, and the wheel installed into a fresh virtualenv runs a
+# whole conversation and `loket serve` from an empty directory. Once, not in both pytest runs.
+echo "--- package (wheel, sdist, a fresh install)"
+bash scripts/check_package.sh .venv/bin/python
 
 # pytest-xdist workers: 2 measured fastest on the 2-core CI machine (docs/testing.md); a
 # bigger machine may set LOKET_TEST_WORKERS=auto.

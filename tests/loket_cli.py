@@ -1,4 +1,4 @@
-"""Run the real `loket` command as a subprocess on a test's own SQLite file."""
+"""Run the real `loket` command as a subprocess on a test's own database."""
 
 from __future__ import annotations
 
@@ -23,9 +23,14 @@ def child_env(**settings: str) -> dict[str, str]:
     return env
 
 
-def loket(tmp_path: Path, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
-    """`python -m chatbot ARGS` in tmp_path, with no LOKET_* setting but its database."""
-    env = child_env(LOKET_DATABASE_URL=f"sqlite:///{tmp_path}/loket.db")
+def loket(
+    tmp_path: Path, *args: str, stdin: str = "", database_url: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    """`python -m chatbot ARGS` in tmp_path, with no LOKET_* setting but its database.
+
+    The database is a SQLite file in tmp_path unless `database_url` names another.
+    """
+    env = child_env(LOKET_DATABASE_URL=database_url or f"sqlite:///{tmp_path}/loket.db")
     return subprocess.run(
         [sys.executable, "-m", "chatbot", *args],
         input=stdin,

@@ -13,6 +13,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SETTINGS_ROOTS = {
     "chatbot/cli.py",
     "chatbot/report_cli.py",
+    "chatbot/db_cli.py",
     "chatbot/web/app.py",
     "chatbot/runtime/wiring.py",
     "chatbot/runtime/background.py",

@@ -25,7 +25,7 @@ from sqlalchemy import Connection, Engine, Table, delete, func, insert, select, 
 from chatbot.clock import Clock
 from chatbot.errors import LoketError
 from chatbot.throttle import LoginLimits, Throttle, whole_seconds
-from db.engine import as_utc, read
+from db.engine import FIRST_ADMIN_LOCK, as_utc, read, take_turn
 from db.models import User, WebSession
 
 USER = cast(Table, User.__table__)  # type: ignore[attr-defined]
@@ -144,6 +144,29 @@ class Accounts:
             ).inserted_primary_key
         assert new_id is not None
         return UserInfo(int(new_id[0]), name, role, True, now, None)
+
+    def add_first_admin(self, name: str, password: str) -> UserInfo | None:
+        """Create an admin if the installation has no user yet, else do nothing (None).
+
+        Every process that starts on a fresh database may call this at once (several `loket
+        serve` on one PostgreSQL): the check and the insert are one transaction, taken in
+        turns, so exactly one admin is created and the others go on without an error.
+        """
+        _check_name(name)
+        _check_password(password)
+        hashed = self._hasher.hash(password)  # before the turn: argon2 is slow on purpose
+        now = self._clock.now()
+        with self._engine.begin() as conn:
+            take_turn(conn, FIRST_ADMIN_LOCK)
+            if conn.execute(select(USER.c.id).limit(1)).first() is not None:
+                return None
+            new_id = conn.execute(
+                insert(USER).values(
+                    name=name, role="admin", password_hash=hashed, active=True, created_at=now
+                )
+            ).inserted_primary_key
+        assert new_id is not None
+        return UserInfo(int(new_id[0]), name, "admin", True, now, None)
 
     def list_users(self) -> list[UserInfo]:
         """Every user, by name."""

@@ -1,6 +1,9 @@
 """`loket serve`'s first child: migrate the database and create the first admin, then exit.
 
 Run once before the workers start, so they never race to migrate or to create the admin.
+Several `loket serve` (and `loket worker`) processes may start together on one database:
+migrations run in turns under a database lock (db/engine.py) and the first admin is
+created in one transaction taken in turns, so exactly one process creates it.
 """
 
 from __future__ import annotations
@@ -27,10 +30,11 @@ def first_admin(accounts: Accounts, base: str) -> None:
     The console works right after the README's first command, and no known password ever
     exists: the operator reads this one in their own terminal and changes it.
     """
-    if accounts.has_users():
+    if accounts.has_users():  # every later start: no password hashed for nothing
         return
     password = secrets.token_urlsafe(12)
-    accounts.add_user(FIRST_ADMIN, "admin", password)
+    if accounts.add_first_admin(FIRST_ADMIN, password) is None:
+        return  # another process starting at the same moment created it
     print(
         f"First start: created the admin user '{FIRST_ADMIN}' with password {password}\n"
         f"  Log in at {base}/login, then change it: loket users passwd {FIRST_ADMIN}",

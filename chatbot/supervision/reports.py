@@ -24,6 +24,7 @@ from zoneinfo import ZoneInfo
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy import Connection, select
 
+from chatbot.resource import package_dir
 from chatbot.supervision import kpi
 from chatbot.supervision.case_records import CONTACT, ESCALATION, USER, cases_json
 from chatbot.supervision.cells import CsvRows, append_row
@@ -33,7 +34,7 @@ from flows.profiles.schema import Profile
 
 logger = logging.getLogger(__name__)
 
-TEMPLATES = Path(__file__).resolve().parent.parent / "web" / "templates"
+TEMPLATES = package_dir("chatbot", "web", "templates")
 DATETIME_FORMAT = "yyyy-mm-dd hh:mm"
 
 DAILY_COLUMNS = (

@@ -7,7 +7,6 @@ import contextlib
 import logging
 import shutil
 from collections.abc import AsyncIterator, Mapping
-from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
@@ -21,6 +20,7 @@ from chatbot.channels.base import Channel
 from chatbot.channels.media import MediaStore
 from chatbot.channels.web import WebChannel
 from chatbot.clock import Clock, SystemClock
+from chatbot.resource import package_dir
 from chatbot.runtime.background import Background
 from chatbot.runtime.bootstrap import open_desk_for
 from chatbot.runtime.wiring import open_channels, open_notifier
@@ -100,7 +100,7 @@ def create_app(
     app.state.supervision_pages = SupervisionPages(engine)
     app.state.qa = QualityReview(engine, clock)
     app.state.media = MediaStore(settings.media_dir, settings.max_media_bytes)
-    app.state.templates_dir = Path(__file__).parent / "templates"
+    app.state.templates_dir = package_dir("chatbot", "web", "templates")
     app.state.agent_desk = agents
     app.state.escalations = escalations
     app.state.timers = work.timers

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from pathlib import Path
 from typing import Annotated
 from urllib.parse import quote, urlsplit
 
@@ -26,6 +25,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from starlette.websockets import WebSocketClose
 
 from chatbot.admin.accounts import Accounts, SessionUser, TooManyAttempts, same_secret
+from chatbot.resource import package_dir
 from chatbot.web.deps import AccountsDep, SettingsDep, WebSettings, client_address
 
 __all__ = [
@@ -238,7 +238,7 @@ router = APIRouter(tags=["auth"])
 def page_templates() -> Jinja2Templates:
     """The pages' templates: autoescape on (client, agent and admin text), CSRF helpers in."""
     env = Environment(
-        loader=FileSystemLoader(Path(__file__).parent / "templates"), autoescape=True
+        loader=FileSystemLoader(package_dir("chatbot", "web", "templates")), autoescape=True
     )
     install_globals(env)
     return Jinja2Templates(env=env)
