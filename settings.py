@@ -42,6 +42,7 @@ class Settings(BaseSettings):
     web_chat_posts_per_minute: int = Field(default=20, gt=0)
     web_chat_posts_per_minute_per_address: int = Field(default=60, gt=0)
     web_chat_new_chats_per_hour: int = Field(default=10, gt=0)
+    web_chat_open_cases_per_address: int = Field(default=3, gt=0)
     # Failed logins per name and client address: this many free, then a wait that starts
     # here and doubles with each further failure, up to the maximum.
     login_free_attempts: int = Field(default=5, gt=0)

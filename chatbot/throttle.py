@@ -19,6 +19,9 @@ from db import throttle_queries as tq
 SWEEP_EVERY = 1000  # checks between deletions of idle keys (per process)
 IDLE_SECONDS = 86_400.0  # a key untouched this long is forgotten (a day without failures)
 NEW_CHAT_SECONDS = 86_400.0  # a web chat silent this long counts as new when it writes again
+PENDING_CASE_SECONDS = 600.0  # a new chat's first message counts as a case this long before
+# its stepper opens one (it is stepped in well under a second unless the desk is down)
+OPEN_CASES_RETRY_SECONDS = 300.0  # what a refused client is told to wait before trying again
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +40,7 @@ class ChatLimits:
     per_chat_per_minute: int = 20
     per_address_per_minute: int = 60
     new_chats_per_address_per_hour: int = 10
+    open_cases_per_address: int = 3  # web chats with an open (or coming) case, per address
 
 
 class Throttle:
@@ -90,8 +94,9 @@ class Throttle:
         """Count one web chat post; 0 if it may go on, else seconds to wait.
 
         Refused posts count too, so a flood stays refused. A chat that has not written for
-        a day counts as new, and new chats per address are limited: that bounds the cases
-        one address can open, since each chat has at most one open case.
+        a day counts as new; new chats per address are limited per hour, and a new chat is
+        refused while the address already has `open_cases_per_address` web chats with an
+        open case (each chat has at most one), so one address cannot fill the agents' queue.
         """
         now = self._now()
         limits = self.chat
@@ -108,10 +113,19 @@ class Throttle:
                 return max(waits)
             seen, _ = tq.count_hit(conn, key=f"seen:{chat_id}", now=now, window=NEW_CHAT_SECONDS)
             if seen == 1:
+                # The counter's row lock (PostgreSQL) or the write lock (SQLite) makes one
+                # address's new chats take turns, so the open-case count below cannot race.
                 new, start = tq.count_hit(conn, key=f"new:{address[:64]}", now=now, window=3600.0)
                 if new > limits.new_chats_per_address_per_hour:
                     tq.forget_counter(conn, key=f"seen:{chat_id}")  # still new next time
                     return start + 3600.0 - now
+                open_chats = tq.count_open_web_chats(
+                    conn, address=address[:64], pending_since=now - PENDING_CASE_SECONDS
+                )
+                if open_chats >= limits.open_cases_per_address:
+                    tq.forget_counter(conn, key=f"seen:{chat_id}")
+                    return OPEN_CASES_RETRY_SECONDS
+                tq.record_web_chat_origin(conn, chat_id=chat_id, address=address[:64], now=now)
         self._maybe_sweep()
         return 0.0
 
@@ -124,6 +138,7 @@ class Throttle:
             return
         with self._engine.begin() as conn:
             tq.sweep_counters(conn, before=self._now() - IDLE_SECONDS)
+            tq.sweep_web_chat_origins(conn, before=self._now() - IDLE_SECONDS)
 
 
 def whole_seconds(wait: float) -> int:

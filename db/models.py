@@ -379,3 +379,15 @@ class Throttle(SQLModel, table=True):
     hits: int
     window_start: float
     blocked_until: float = 0.0
+
+
+class WebChatOrigin(SQLModel, table=True):
+    """The client address that started a web chat: open web cases are capped per address.
+
+    Written when a chat is new (chatbot/throttle.py); forgotten by the throttle's sweep a day
+    after its case closed, like the other per-address counters.
+    """
+
+    chat_id: str = Field(primary_key=True, max_length=64)
+    address: str = Field(max_length=64, index=True)
+    started_at: float

@@ -7,11 +7,13 @@ from __future__ import annotations
 
 from typing import Any, cast
 
-from sqlalchemy import Connection, Table, delete, select, text, update
+from sqlalchemy import Connection, Table, and_, delete, exists, func, or_, select, text, update
 
-from db.models import Throttle
+from db.models import Throttle, WebChatOrigin
+from db.queries import CASE
 
 THROTTLE = cast(Table, Throttle.__table__)  # type: ignore[attr-defined]
+ORIGIN = cast(Table, WebChatOrigin.__table__)  # type: ignore[attr-defined]
 
 # One statement: PostgreSQL's ON CONFLICT locks the row, SQLite's BEGIN IMMEDIATE holds the
 # only write lock, so concurrent callers each see their own count (no lost updates).
@@ -67,4 +69,34 @@ def sweep_counters(conn: Connection, *, before: float) -> int:
     result = conn.execute(
         delete(THROTTLE).where(THROTTLE.c.window_start < before, THROTTLE.c.blocked_until < before)
     )
+    return int(result.rowcount or 0)
+
+
+def count_open_web_chats(conn: Connection, *, address: str, pending_since: float) -> int:
+    """How many web chats this address started hold an open case or will soon.
+
+    "Soon": the chat started after `pending_since` and its first message waits for a stepper.
+    """
+    web_case = and_(CASE.c.channel == "web", CASE.c.chat_id == ORIGIN.c.chat_id)
+    open_case = exists().where(web_case, CASE.c.closed_at.is_(None))
+    any_case = exists().where(web_case)
+    query = select(func.count()).where(
+        ORIGIN.c.address == address,
+        or_(open_case, and_(~any_case, ORIGIN.c.started_at > pending_since)),
+    )
+    return int(conn.execute(query).scalar_one())
+
+
+def record_web_chat_origin(conn: Connection, *, chat_id: str, address: str, now: float) -> None:
+    """Remember which address started (or restarted, after a day's silence) this chat."""
+    conn.execute(delete(ORIGIN).where(ORIGIN.c.chat_id == chat_id))
+    conn.execute(ORIGIN.insert().values(chat_id=chat_id, address=address, started_at=now))
+
+
+def sweep_web_chat_origins(conn: Connection, *, before: float) -> int:
+    """Forget origins started before `before` whose chat has no open case."""
+    open_case = exists().where(
+        CASE.c.channel == "web", CASE.c.chat_id == ORIGIN.c.chat_id, CASE.c.closed_at.is_(None)
+    )
+    result = conn.execute(delete(ORIGIN).where(ORIGIN.c.started_at < before, ~open_case))
     return int(result.rowcount or 0)

@@ -116,6 +116,7 @@ def create_app(
         per_chat_per_minute=settings.web_chat_posts_per_minute,
         per_address_per_minute=settings.web_chat_posts_per_minute_per_address,
         new_chats_per_address_per_hour=settings.web_chat_new_chats_per_hour,
+        open_cases_per_address=settings.web_chat_open_cases_per_address,
     )
     app.state.throttle = Throttle(engine, clock, login=login_limits, chat=chat_limits)
     app.state.bodies = BodyReader(

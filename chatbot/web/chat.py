@@ -78,7 +78,9 @@ async def post_message(
         return JSONResponse({"ok": False, "error": "open the chat page first"}, status_code=400)
     wait = await run_in_threadpool(throttle.chat_post, chat_id, client_address(request))
     if wait > 0:
-        raise TooManyRequests("too many messages; wait a moment", wait)
+        raise TooManyRequests(
+            "too many messages or open conversations from here; wait a moment", wait
+        )
     head = bodies.head(request)
     limit = request.app.state.settings.web_chat_max_bytes
     raw = await bodies.read(request, head, limit=limit, proven=False)

@@ -7,8 +7,11 @@ from collections.abc import Iterator
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from sqlalchemy import func, select, update
 
+from chatbot.frontdesk.desk import Desk
 from chatbot.web.app import create_app
+from db.queries import CASE
 from settings import Settings
 from tests.clock import FrozenClock
 from tests.web.auth_helpers import add_user, login
@@ -98,15 +101,45 @@ def test_one_chat_posting_too_fast_is_told_to_wait(client: TestClient, clock: Fr
     assert client.post("/chat/messages", data={"message_id": "99", "text": "x"}).status_code == 200
 
 
-def test_one_address_cannot_open_chats_without_end(client: TestClient) -> None:
-    statuses = []
-    for _ in range(12):
-        client.cookies.clear()
-        open_chat(client)  # a new chat id each time
-        statuses.append(
-            client.post("/chat/messages", data={"message_id": "1", "text": "halo"}).status_code
-        )
+def new_chat_says(client: TestClient, text: str = "halo") -> int:
+    client.cookies.clear()
+    open_chat(client)  # a new chat id each time
+    status: int = client.post("/chat/messages", data={"message_id": "1", "text": text}).status_code
+    return status
+
+
+def test_one_address_cannot_open_chats_without_end(settings: Settings, clock: FrozenClock) -> None:
+    many_open = settings.model_copy(update={"web_chat_open_cases_per_address": 100})
+    app = create_app(many_open, clock=clock, background=False)
+    with TestClient(app) as client:
+        statuses = [new_chat_says(client) for _ in range(12)]
+    app.state.engine.dispose()
     assert statuses == [200] * 10 + [429] * 2
+
+
+def test_one_address_holds_at_most_three_open_web_cases(app: FastAPI, client: TestClient) -> None:
+    """Each new chat opens a case for the agents' queue: a fourth waits until one closes."""
+    desk: Desk = app.state.desk
+    assert [new_chat_says(client) for _ in range(3)] == [200] * 3
+    third = dict(client.cookies)
+    assert new_chat_says(client) == 429  # counted before their cases exist (no stepper ran)
+    desk.step_pending()
+    assert new_chat_says(client) == 429
+    client.cookies.clear()
+    client.cookies.update(third)
+    going_on = client.post("/chat/messages", data={"message_id": "2", "text": "halo?"})
+    assert going_on.status_code == 200  # an open chat goes on talking
+    client.cookies.clear()
+    open_chat(client)
+    answer = client.post("/chat/messages", data={"message_id": "1", "text": "halo"})
+    assert answer.status_code == 429
+    assert "open conversations" in answer.text
+    assert int(answer.headers["retry-after"]) == 300
+    with app.state.engine.begin() as conn:
+        first = conn.execute(select(func.min(CASE.c.id)).where(CASE.c.channel == "web")).scalar()
+        conn.execute(update(CASE).where(CASE.c.id == first).values(closed_at=func.now()))
+    assert new_chat_says(client) == 200
+    assert new_chat_says(client) == 429
 
 
 def test_health_is_503_when_the_database_disk_is_full(settings: Settings) -> None:
