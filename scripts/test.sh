@@ -47,9 +47,10 @@ echo "--- import contracts"
 echo "--- package (wheel, sdist, a fresh install)"
 bash scripts/check_package.sh .venv/bin/python
 
-# pytest-xdist workers: 2 measured fastest on the 2-core CI machine (docs/testing.md); a
-# bigger machine may set LOKET_TEST_WORKERS=auto.
-WORKERS="${LOKET_TEST_WORKERS:-2}"
+# pytest-xdist workers: 4 measured fastest on the 2-core CI machine, since many tests wait on
+# child processes and servers rather than compute (docs/testing.md); a bigger machine may set
+# LOKET_TEST_WORKERS=auto.
+WORKERS="${LOKET_TEST_WORKERS:-4}"
 
 # A private PostgreSQL: its own data directory and socket directory under a temporary folder,
 # no TCP listener (nothing to collide with on the machine), and durability off, since the data
