@@ -68,7 +68,7 @@ class Throttle:
         that reaches `free_attempts` on, each one blocks the key for a wait that doubles.
         The key includes the address, so nobody can lock a user out from elsewhere.
         """
-        key = f"login:{name.lower()[:64]}|{address[:64]}"
+        key = _login_key(name, address)
         now = self._now()
         with self._engine.begin() as conn:
             row = tq.lock_counter(conn, key=key, now=now)
@@ -88,7 +88,7 @@ class Throttle:
     def login_succeeded(self, name: str, address: str) -> None:
         """Forget the failures of (name, address)."""
         with self._engine.begin() as conn:
-            tq.forget_counter(conn, key=f"login:{name.lower()[:64]}|{address[:64]}")
+            tq.forget_counter(conn, key=_login_key(name, address))
 
     def chat_post(self, chat_id: str, address: str) -> float:
         """Count one web chat post; 0 if it may go on, else seconds to wait.
@@ -100,11 +100,12 @@ class Throttle:
         """
         now = self._now()
         limits = self.chat
+        address = address[:64]  # the key's and the origin column's width
         waits: list[float] = []
         with self._engine.begin() as conn:
             for key, limit in (
                 (f"chat:{chat_id}", limits.per_chat_per_minute),
-                (f"addr:{address[:64]}", limits.per_address_per_minute),
+                (f"addr:{address}", limits.per_address_per_minute),
             ):
                 hits, start = tq.count_hit(conn, key=key, now=now, window=60.0)
                 if hits > limit:
@@ -115,17 +116,17 @@ class Throttle:
             if seen == 1:
                 # The counter's row lock (PostgreSQL) or the write lock (SQLite) makes one
                 # address's new chats take turns, so the open-case count below cannot race.
-                new, start = tq.count_hit(conn, key=f"new:{address[:64]}", now=now, window=3600.0)
+                new, start = tq.count_hit(conn, key=f"new:{address}", now=now, window=3600.0)
                 if new > limits.new_chats_per_address_per_hour:
                     tq.forget_counter(conn, key=f"seen:{chat_id}")  # still new next time
                     return start + 3600.0 - now
                 open_chats = tq.count_open_web_chats(
-                    conn, address=address[:64], pending_since=now - PENDING_CASE_SECONDS
+                    conn, address=address, pending_since=now - PENDING_CASE_SECONDS
                 )
                 if open_chats >= limits.open_cases_per_address:
                     tq.forget_counter(conn, key=f"seen:{chat_id}")
                     return OPEN_CASES_RETRY_SECONDS
-                tq.record_web_chat_origin(conn, chat_id=chat_id, address=address[:64], now=now)
+                tq.record_web_chat_origin(conn, chat_id=chat_id, address=address, now=now)
         self._maybe_sweep()
         return 0.0
 
@@ -139,6 +140,10 @@ class Throttle:
         with self._engine.begin() as conn:
             tq.sweep_counters(conn, before=self._now() - IDLE_SECONDS)
             tq.sweep_web_chat_origins(conn, before=self._now() - IDLE_SECONDS)
+
+
+def _login_key(name: str, address: str) -> str:
+    return f"login:{name.lower()[:64]}|{address[:64]}"
 
 
 def whole_seconds(wait: float) -> int:
