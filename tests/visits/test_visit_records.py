@@ -94,7 +94,7 @@ def test_the_monthly_workbook_has_a_visits_sheet_for_routing_desks(
         (ids["visit"], "not_fixed", "yes"),
         (ids["visit"], "scheduled", None),
     ]
-    assert listed[0][4] == datetime(2026, 11, 23, 11, 0)  # the window in Jakarta time
+    assert listed[0][4] == datetime(2026, 11, 23, 11, 0)  # noqa: DTZ001 (Jakarta time, as written)
 
 
 def test_other_desks_keep_their_workbook(chat: ChatDriver, tmp_path: Path) -> None:
