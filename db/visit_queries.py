@@ -252,3 +252,41 @@ def list_visits(
     if until is not None:
         query = query.where(VISIT.c.created_at < until)
     return list(conn.execute(query.order_by(VISIT.c.created_at, VISIT.c.id)).mappings())
+
+
+def anonymise_visits(conn: Connection, *, case_ids: Sequence[int]) -> list[str]:
+    """Forget the personal data of the cases' visits; returns the photo files to delete."""
+    ids = list(case_ids)
+    visit_ids = select(VISIT.c.id).where(VISIT.c.case_id.in_(ids)).scalar_subquery()
+    files = [
+        p
+        for p in conn.execute(select(VISIT.c.photo_path).where(VISIT.c.case_id.in_(ids))).scalars()
+        if p
+    ]
+    files += [
+        p
+        for p in conn.execute(
+            select(VISIT_EVENT.c.photo_path).where(VISIT_EVENT.c.visit_id.in_(visit_ids))
+        ).scalars()
+        if p
+    ]
+    conn.execute(
+        update(VISIT)
+        .where(VISIT.c.case_id.in_(ids))
+        .values(
+            address="",
+            latitude=None,
+            longitude=None,
+            contact="",
+            problem="",
+            note=None,
+            photo_path=None,
+            notify_error=None,
+        )
+    )
+    conn.execute(
+        update(VISIT_EVENT)
+        .where(VISIT_EVENT.c.visit_id.in_(visit_ids))
+        .values(note=None, photo_path=None)
+    )
+    return sorted(set(files))

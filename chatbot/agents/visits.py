@@ -331,6 +331,25 @@ class VisitDesk:
                 raise NotAllowed(f"visit {visit_id} is {visit['status']}: it cannot be cancelled")
             self._move(conn, visit, "cancelled", actor.name, note=None, photo=None)
 
+    def renew_link(self, visit_id: int, actor: Actor) -> str:
+        """A new link for an open visit (the old one stops working); returns the token.
+
+        Only the hash is stored, so a lost or leaked link is replaced, never shown again.
+
+        Raises:
+            NotAllowed: not ops/supervisor/admin, or the visit is not open.
+            UnknownVisit: no such visit.
+        """
+        self._check_ops(actor)
+        token = secrets.token_urlsafe(32)
+        with self._agents.desk.transaction() as conn:
+            visit = self._visit(conn, visit_id)
+            if visit["status"] not in OPEN_STATUSES:
+                raise NotAllowed(f"visit {visit_id} is {visit['status']}: it needs no link")
+            vq.update_visit(conn, visit_id=visit_id, token_hash=token_hash(token))
+            self._agents.record_event(conn, visit["case_id"], "visit_link_renewed", actor.name)
+        return token
+
     def link(self, token: str) -> str:
         """The technician's page for a link token."""
         return f"{self._public}/visit/{token}"
@@ -536,7 +555,7 @@ class VisitDesk:
                 )
         except Exception:
             if stored is not None:
-                (self._media / stored).unlink(missing_ok=True)
+                Path(stored).unlink(missing_ok=True)
             raise
 
     def photo_path(self, visit_id: int, event_id: int | None = None) -> Path | None:
@@ -553,7 +572,7 @@ class VisitDesk:
                 name = found[0]["photo_path"] if found else None
         if not name:
             return None
-        path = (self._media / name).resolve()
+        path = Path(name).resolve()
         inside = path.is_relative_to(self._media.resolve())
         return path if inside and path.is_file() else None
 
@@ -825,6 +844,6 @@ class VisitDesk:
             raise InvalidInput("the file is not the image it claims to be")
         folder = self._media / "visits"
         folder.mkdir(parents=True, exist_ok=True)
-        name = f"visits/{secrets.token_hex(16)}{suffix}"
-        (self._media / name).write_bytes(photo.data)
-        return name
+        path = (folder / f"{secrets.token_hex(16)}{suffix}").resolve()
+        path.write_bytes(photo.data)
+        return str(path)  # like attachments' stored_path: retention deletes it by this

@@ -227,6 +227,30 @@ async def cancel(
     )
 
 
+@router.post("/{visit_id}/resend")
+async def resend(
+    request: Request,
+    visit_id: RowId,
+    user: OpsUser,
+    visits: VisitsDep,
+    profile: ProfileDep,
+    case_id: RowIdForm,
+) -> Response:
+    """Tell the technician again with a new link (the old one stops working)."""
+    made: list[str] = []
+    response = await _act(
+        request,
+        visits,
+        case_id,
+        profile.timezone,
+        lambda: made.append(visits.renew_link(visit_id, user)),
+        "link sent again",
+    )
+    if made:
+        await visits.notify(visit_id, made[0])
+    return response
+
+
 @router.get("/{visit_id}/photo")
 async def photo(visit_id: RowId, _user: StaffUser, visits: VisitsDep) -> Response:
     """The technician's latest photo of a visit."""

@@ -246,3 +246,40 @@ def test_technicians_list_is_for_supervisors_and_checks_contacts(
     visits.update_technician(sup, budi, telegram_chat_id="-100200", active=False)
     [row] = visits.technicians()
     assert (row["whatsapp"], row["telegram_chat_id"], row["active"]) == (None, "-100200", False)
+
+
+def test_retention_forgets_a_visits_address_note_and_photo(
+    intera: ChatDriver, visits: VisitDesk, clock: FrozenClock, tmp_path: Path
+) -> None:
+    from chatbot.supervision.retention import Retention
+
+    case_id = reach_operations(intera)
+    ops = create_user(intera.engine, "oki", "ops")
+    budi = visits.add_technician(create_user(intera.engine, "sup", "supervisor"), "Budi")
+    made = visits.decide(case_id, ops, "visit", order(clock, budi))
+    assert made is not None
+    visits.technician_update(made[1], "arrived", note="di depan warung")
+    visits.technician_update(made[1], "fixed", note="beres", photo=Photo(JPEG, "image/jpeg"))
+    photo = visits.photo_path(made[0])
+    assert photo is not None
+    intera.client_says("sudah kak")
+    intera.client_says("5")
+    intera.client_says("mantap")
+    assert intera.case is None or intera.case["state"] == "closed"
+    profile = visits._agents.profile("intera")
+    assert profile.retention_days is not None
+    clock.advance(days=profile.retention_days + 1)
+    Retention(intera.engine, clock, media_dir=tmp_path / "media").run(profile)
+    assert not photo.exists()
+    with intera.engine.connect() as conn:
+        visit = vq.get_visit(conn, visit_id=made[0])
+        history = vq.list_visit_events(conn, visit_id=made[0])
+    assert visit is not None
+    assert (visit["address"], visit["contact"], visit["note"], visit["photo_path"]) == (
+        "",
+        "",
+        None,
+        None,
+    )
+    assert {e["note"] for e in history} == {None}
+    assert visit["status"] == "fixed"  # the figures stay

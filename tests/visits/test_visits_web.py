@@ -202,3 +202,25 @@ def test_the_technician_page_refuses_bad_uploads_with_a_reason(
     )
     assert garbage.status_code in (400, 403, 422)
     assert case_row(app.state.engine, case_id)["state"] == "with_agent"
+
+
+def test_ops_send_a_new_link_and_the_old_one_stops_working(
+    app: FastAPI, client: TestClient, clock: FrozenClock
+) -> None:
+    from chatbot.agents.visits import WorkOrder
+
+    case_id = waiting_case(app)
+    oki = add_user(app, "oki", "ops")
+    budi = app.state.visits.add_technician(Staff(0, "setup", "admin"), "Budi")
+    start = clock.now() + timedelta(hours=1)
+    visit_id, old = app.state.visits.decide(
+        case_id,
+        Staff(oki.id, oki.name, oki.role),
+        "visit",
+        WorkOrder(budi, start, start + timedelta(hours=2), "Jl. Melati 5", problem="mati"),
+    )
+    login(client, "oki")
+    answer = client.post(f"/desk/visits/{visit_id}/resend", data={"case_id": str(case_id)})
+    assert answer.status_code == 200
+    assert "link sent again" in answer.text
+    assert client.get(f"/visit/{old}").status_code == 404
