@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Connection, RowMapping, Table, insert, select, update
+from sqlalchemy import Connection, RowMapping, Table, exists, insert, select, update
 
 from db.models import CaseRoute, RemoteStep, Technician, Visit, VisitEvent
 from db.queries import CASE, CONTACT
@@ -24,6 +24,11 @@ OPEN_VISIT_STATUSES = ("scheduled", "on_the_way", "arrived")
 
 
 # --- routes ---
+
+
+def awaiting_operations() -> Any:
+    """Cases waiting for the Operations decision: kept out of the agents' queue until then."""
+    return exists().where(ROUTE.c.case_id == CASE.c.id, ROUTE.c.route.is_(None))
 
 
 def record_suggestion(

@@ -283,3 +283,17 @@ def test_retention_forgets_a_visits_address_note_and_photo(
     )
     assert {e["note"] for e in history} == {None}
     assert visit["status"] == "fixed"  # the figures stay
+
+
+def test_the_agents_queue_gets_the_case_once_operations_routed_it_remote(
+    intera: ChatDriver, visits: VisitDesk
+) -> None:
+    case_id = reach_operations(intera, SOFT_STORY)
+    agents = visits._agents
+    create_user(intera.engine, "sari", "agent", seen=visits._clock.now())
+    assert [i.id for i in agents.queue()] == []
+    assert agents.auto_assign() == []  # nobody is given a case Operations has not routed
+    assert [i.id for i in agents.all_cases()] == [case_id]  # supervisors see it
+    visits.decide(case_id, create_user(intera.engine, "oki", "ops"), "remote")
+    assert [i.id for i in agents.queue()] == [case_id]
+    assert agents.auto_assign() == [(case_id, "sari")]
