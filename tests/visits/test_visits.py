@@ -6,14 +6,18 @@ from pathlib import Path
 
 import pytest
 
+from chatbot.agents.notify import Notifier
 from chatbot.agents.visits import Photo, UnknownVisit, VisitDesk
+from chatbot.channels.telegram import close_bot, make_bot
 from chatbot.errors import CaseTaken, InvalidInput, NotAllowed
 from db import agent_queries as aq
 from db import visit_queries as vq
 from flows import phrase_keys as keys
 from tests.chat_driver import ChatDriver
 from tests.clock import FrozenClock
-from tests.desk.agent_helpers import case_row, create_user, events
+from tests.desk.agent_helpers import case_row, create_user, events, outbox
+from tests.fakes.bot_api import FakeBotApi
+from tests.team.conftest import no_sleep
 from tests.visits.helpers import SOFT_STORY, order, reach_operations, visit_desk
 
 JPEG = b"\xff\xd8\xff\xe0" + b"0" * 200
@@ -297,3 +301,37 @@ def test_the_agents_queue_gets_the_case_once_operations_routed_it_remote(
     visits.decide(case_id, create_user(intera.engine, "oki", "ops"), "remote")
     assert [i.id for i in agents.queue()] == [case_id]
     assert agents.auto_assign() == [(case_id, "sari")]
+
+
+async def test_the_technician_is_told_on_whatsapp_through_the_outbox_or_in_the_group(
+    intera: ChatDriver, clock: FrozenClock, tmp_path: Path, bot_api: FakeBotApi
+) -> None:
+    bot = make_bot("123:ABC", f"{bot_api.url}/bot")
+    try:
+        notifier = Notifier(telegram_bot=bot, sleep=no_sleep)  # no agents' group: direct only
+        visits = visit_desk(intera, clock, tmp_path, notifier)
+        visits._group = "-100555"  # LOKET_TECHNICIAN_TELEGRAM_CHAT_ID
+        case_id = reach_operations(intera)
+        ops = create_user(intera.engine, "oki", "ops")
+        sup = create_user(intera.engine, "sup", "supervisor")
+        budi = visits.add_technician(sup, "Budi", whatsapp="0812-1111-2222")
+        eko = visits.add_technician(sup, "Eko")
+        made = visits.decide(case_id, ops, "visit", order(clock, budi))
+        assert made is not None
+        result = await visits.notify(*made)
+        assert result.posted_to == ["whatsapp"]
+        sent = [m for m in outbox(intera.engine) if m["chat_id"] == "+6281211112222"]
+        assert [(m["channel"], m["author"]) for m in sent] == [("whatsapp", "operations")]
+        assert f"/visit/{made[1]}" in sent[0]["text"]
+        history = intera.desk.chat_history(intera.channel, intera.chat_id)
+        assert history[-1]["text"].startswith("Baik kak Wulan Sari, teknisi kami (Budi)")
+        assert not any(made[1] in line["text"] for line in history)  # never the client's
+
+        again = visits.schedule(case_id, ops, order(clock, eko))
+        result = await visits.notify(*again)
+        assert result.posted_to == ["telegram"]
+        [text] = bot_api.sent_texts("-100555")
+        assert "Eko" in text
+        assert visits.link(again[1]) in text
+    finally:
+        await close_bot(bot)
