@@ -40,6 +40,7 @@ OpsUser = Annotated[Any, Depends(require_role(*OPS_ROLES))]
 StaffUser = Annotated[Any, Depends(require_role())]
 EditorUser = Annotated[Any, Depends(require_role(*TECHNICIAN_EDITORS))]
 MAX_FORM_FIELDS = 10
+MAX_FORM_OVERHEAD = 64_000  # the note and the multipart framing around the photo
 TECHNICIAN_HEADERS = {
     "Cache-Control": "no-store",
     "Referrer-Policy": "no-referrer",  # the link token must not leak to other sites
@@ -378,7 +379,22 @@ async def technician_page(request: Request, token: str, visits: VisitsDep) -> Re
 
 @technician_router.post("/{token}")
 async def technician_update(request: Request, token: str, visits: VisitsDep) -> Response:
-    """On the way, arrived, fixed or not fixed, with a note and a photo."""
+    """On the way, arrived, fixed or not fixed, with a note and a photo.
+
+    The link is checked before the body is read, and a body larger than a photo and a note
+    is refused unread: nobody without a valid link gets an upload parsed.
+    """
+    try:
+        await run_in_threadpool(visits.visit_for_token, token)
+    except UnknownVisit as exc:
+        return _technician_page(request, {"error": str(exc), "visit": None}, status=404)
+    declared = request.headers.get("content-length", "")
+    if not declared.isdigit() or int(declared) > visits.max_photo_bytes + MAX_FORM_OVERHEAD:
+        return _technician_page(
+            request,
+            {"error": "the photo is too large (or the upload has no length)", "visit": None},
+            status=413,
+        )
     try:
         form = await request.form(max_files=1, max_fields=MAX_FORM_FIELDS)
     except Exception as exc:  # a malformed multipart body

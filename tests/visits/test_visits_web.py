@@ -201,6 +201,12 @@ def test_the_technician_page_refuses_bad_uploads_with_a_reason(
         headers={"content-type": "multipart/form-data; boundary=x"},
     )
     assert garbage.status_code in (400, 403, 422)
+    huge = client.post(
+        f"/visit/{token}",
+        data={"status": "fixed", "note": "ok"},
+        files={"photo": ("a.jpg", b"\xff\xd8\xff" + b"0" * 20_000_000, "image/jpeg")},
+    )
+    assert huge.status_code == 413
     assert case_row(app.state.engine, case_id)["state"] == "with_agent"
 
 
