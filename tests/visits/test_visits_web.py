@@ -230,3 +230,43 @@ def test_ops_send_a_new_link_and_the_old_one_stops_working(
     assert answer.status_code == 200
     assert "link sent again" in answer.text
     assert client.get(f"/visit/{old}").status_code == 404
+
+
+def test_a_supervisor_records_compensation_with_the_technicians_fault_flag(
+    app: FastAPI, client: TestClient, clock: FrozenClock
+) -> None:
+    from chatbot.agents.visits import WorkOrder
+    from db import agent_queries as aq
+
+    case_id = waiting_case(app)
+    sup = add_user(app, "sup", "supervisor")
+    budi = app.state.visits.add_technician(Staff(sup.id, sup.name, sup.role), "Budi")
+    start = clock.now() + timedelta(hours=1)
+    _visit, token = app.state.visits.decide(
+        case_id,
+        Staff(sup.id, sup.name, sup.role),
+        "visit",
+        WorkOrder(budi, start, start + timedelta(hours=2), "Jl. Melati 5", problem="mati"),
+    )
+    client.post(f"/visit/{token}", data={"status": "arrived"})
+    client.post(
+        f"/visit/{token}",
+        data={"status": "not_fixed", "note": "board terbakar", "product_fault": ["0", "1"]},
+    )
+    login(client, "sup")
+    case_page = client.get(f"/desk/cases/{case_id}")
+    assert 'id="operations-link"' in case_page.text
+    assert "Product fault: yes" in case_page.text  # the technician's report, a case note
+    panel = client.get(f"/desk/visits/cases/{case_id}")
+    assert 'name="product_fault" value="1" checked' in panel.text
+    client.post(
+        f"/desk/cases/{case_id}/compensation",
+        data={
+            "product_fault": "1",
+            "loss": "3 hari tanpa pendapatan",
+            "agreed": "voucher 1 bulan",
+        },
+    )
+    with app.state.engine.connect() as conn:
+        [record] = aq.list_compensations(conn, case_id=case_id)
+    assert record["product_fault"] is True
