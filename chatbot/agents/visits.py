@@ -154,12 +154,17 @@ class VisitDesk:
         self._media = Path(media_dir)
         self._max_photo = max_photo_bytes
         self._link = timedelta(hours=link_hours)
-        self._group = technicians_chat_id or None
+        self.technicians_chat_id = technicians_chat_id or None  # the technicians' group
 
     @property
     def notifier(self) -> Notifier:
         """The team notifier (the escalation desk's, set by the app's lifespan)."""
         return self._escalations.notifier
+
+    @property
+    def agents(self) -> AgentDesk:
+        """The agent desk whose transactions and cases this service works on."""
+        return self._agents
 
     @property
     def max_photo_bytes(self) -> int:
@@ -383,8 +388,8 @@ class VisitDesk:
                     now=self._clock.now(),
                 )
             result.posted_to.append("whatsapp")
-        elif self._group:
-            result = await self.notifier.post_telegram(self._group, text)
+        elif self.technicians_chat_id:
+            result = await self.notifier.post_telegram(self.technicians_chat_id, text)
         else:
             result.errors.append(
                 "the technician has no Telegram chat or WhatsApp number and no technicians' "

@@ -29,16 +29,15 @@ from chatbot.agents.visits import (
     WorkOrder,
 )
 from chatbot.errors import InvalidInput, LoketError, UnknownCase
-from chatbot.web.auth import page_templates, require_role, verify_csrf
+from chatbot.web.auth import SessionUser, StaffUser, page_templates, require_role, verify_csrf
 from chatbot.web.deps import ProfileDep, RowId, RowIdForm, VisitsDep
 from chatbot.web.errors import STATUS
 
 router = APIRouter(prefix="/desk/visits", tags=["visits"], dependencies=[Depends(verify_csrf)])
 technician_router = APIRouter(prefix="/visit", tags=["visits"])
 templates = page_templates()
-OpsUser = Annotated[Any, Depends(require_role(*OPS_ROLES))]
-StaffUser = Annotated[Any, Depends(require_role())]
-EditorUser = Annotated[Any, Depends(require_role(*TECHNICIAN_EDITORS))]
+OpsUser = Annotated[SessionUser, Depends(require_role(*OPS_ROLES))]
+EditorUser = Annotated[SessionUser, Depends(require_role(*TECHNICIAN_EDITORS))]
 MAX_FORM_FIELDS = 10
 MAX_FORM_OVERHEAD = 64_000  # the note and the multipart framing around the photo
 TECHNICIAN_HEADERS = {

@@ -74,8 +74,8 @@ def test_the_monthly_workbook_has_a_visits_sheet_for_routing_desks(
     visits, ids, _url = three_cases
     clock.advance(hours=5)  # the second visit's window (1h..4h) is over: overdue
     out = tmp_path / "monthly.xlsx"
-    profile = visits._agents.profile("intera")
-    with visits._agents.desk_engine.connect() as conn:
+    profile = visits.agents.profile("intera")
+    with visits.agents.desk_engine.connect() as conn:
         write_monthly(conn, profile, 2026, 11, out, now=clock.now())
     book = load_workbook(out)
     assert book.sheetnames[-1] == "Visits"

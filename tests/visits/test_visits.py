@@ -91,7 +91,7 @@ def test_remote_steps_are_phrases_and_all_failing_escalates_to_the_technical_tea
     agent = create_user(intera.engine, "sari", "agent")
     visits.decide(case_id, ops, "remote")
     assert case_row(intera.engine, case_id)["state"] == "queued"  # an agent guides the client
-    visits._agents.take(case_id, agent)
+    visits.agents.take(case_id, agent)
     intera.bot_said()
     panel = visits.case_panel(case_id)
     assert panel is not None
@@ -270,7 +270,7 @@ def test_retention_forgets_a_visits_address_note_and_photo(
     intera.client_says("5")
     intera.client_says("mantap")
     assert intera.case is None or intera.case["state"] == "closed"
-    profile = visits._agents.profile("intera")
+    profile = visits.agents.profile("intera")
     assert profile.retention_days is not None
     clock.advance(days=profile.retention_days + 1)
     Retention(intera.engine, clock, media_dir=tmp_path / "media").run(profile)
@@ -290,11 +290,11 @@ def test_retention_forgets_a_visits_address_note_and_photo(
 
 
 def test_the_agents_queue_gets_the_case_once_operations_routed_it_remote(
-    intera: ChatDriver, visits: VisitDesk
+    intera: ChatDriver, visits: VisitDesk, clock: FrozenClock
 ) -> None:
     case_id = reach_operations(intera, SOFT_STORY)
-    agents = visits._agents
-    create_user(intera.engine, "sari", "agent", seen=visits._clock.now())
+    agents = visits.agents
+    create_user(intera.engine, "sari", "agent", seen=clock.now())
     assert [i.id for i in agents.queue()] == []
     assert agents.auto_assign() == []  # nobody is given a case Operations has not routed
     assert [i.id for i in agents.all_cases()] == [case_id]  # supervisors see it
@@ -310,7 +310,7 @@ async def test_the_technician_is_told_on_whatsapp_through_the_outbox_or_in_the_g
     try:
         notifier = Notifier(telegram_bot=bot, sleep=no_sleep)  # no agents' group: direct only
         visits = visit_desk(intera, clock, tmp_path, notifier)
-        visits._group = "-100555"  # LOKET_TECHNICIAN_TELEGRAM_CHAT_ID
+        visits.technicians_chat_id = "-100555"  # LOKET_TECHNICIAN_TELEGRAM_CHAT_ID
         case_id = reach_operations(intera)
         ops = create_user(intera.engine, "oki", "ops")
         sup = create_user(intera.engine, "sup", "supervisor")
