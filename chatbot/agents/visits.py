@@ -65,6 +65,8 @@ PHOTO_TYPES = {"image/jpeg": ".jpg", "image/png": ".png", "image/webp": ".webp"}
 PHOTO_MAGIC = {".jpg": (b"\xff\xd8\xff",), ".png": (b"\x89PNG\r\n\x1a\n",), ".webp": (b"RIFF",)}
 MAX_TEXT = 2000
 MAX_WINDOW = timedelta(days=2)
+# A fixed visit resolves the case from these states (an agent may have resolved it already).
+RESOLVABLE = (State.QUEUED.value, State.WITH_AGENT.value, State.ESCALATED.value)
 
 
 class UnknownVisit(UnknownCase):
@@ -754,7 +756,7 @@ class VisitDesk:
                 f"Product fault: {fault}.\n{note or ''}"
             )
             aq.record_note(conn, case_id=case["id"], author=actor, text=report, now=now)
-        if status == "fixed":
+        if status == "fixed" and case["state"] in RESOLVABLE:  # else resolved already
             self._agents.desk.step_case(
                 conn, case, "agent_resolved", actor=actor, role="technician"
             )

@@ -335,3 +335,20 @@ async def test_the_technician_is_told_on_whatsapp_through_the_outbox_or_in_the_g
         assert visits.link(again[1]) in text
     finally:
         await close_bot(bot)
+
+
+def test_a_fixed_visit_on_a_case_an_agent_resolved_already_is_still_recorded(
+    intera: ChatDriver, visits: VisitDesk, clock: FrozenClock
+) -> None:
+    case_id = reach_operations(intera)
+    ops = create_user(intera.engine, "oki", "ops")
+    budi = visits.add_technician(create_user(intera.engine, "sup", "supervisor"), "Budi")
+    made = visits.decide(case_id, ops, "visit", order(clock, budi))
+    assert made is not None
+    visits.agents.resolve(case_id, ops)  # the client said it works again meanwhile
+    intera.bot_said()
+    visits.technician_update(made[1], "arrived")
+    visits.technician_update(made[1], "fixed", note="dicek, normal")
+    assert intera.bot_said() == ["visit.arrived", "visit.done"]  # no second closing
+    row = case_row(intera.engine, case_id)
+    assert (row["state"], row["resolved_by"]) == ("awaiting_confirmation", "oki")
