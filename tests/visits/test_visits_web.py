@@ -108,6 +108,13 @@ def test_ops_decide_and_bad_work_orders_are_422_with_a_reason(
     assert (
         client.post("/desk/visits/cases/99999/route", data={"route": "remote"}).status_code == 404
     )
+    overview = client.get("/desk/visits")
+    assert 'id="no-overdue"' in overview.text
+    assert 'data-technician="Budi"' in overview.text
+    clock.advance(hours=10, minutes=1)  # the window was 8h..10h from the decision
+    overview = client.get("/desk/visits")
+    assert 'id="overdue"' in overview.text
+    assert "overdue" in overview.text.split('data-technician="Budi"')[1]
 
 
 def test_an_agent_guides_the_client_through_the_remote_steps(
