@@ -95,6 +95,12 @@ class Settings(BaseSettings):
     # Give waiting cases to online agents with free capacity (else agents pick them by hand).
     auto_assign: bool = False
 
+    # --- #17: technician visits (docs/visits.md) ---
+    # The technicians' Telegram group: told of visits whose technician has no chat or number.
+    technician_telegram_chat_id: str | None = None
+    # A technician's link works until this long after the visit window ends.
+    visit_link_hours: float = Field(default=48.0, gt=0)
+
     @model_validator(mode="after")
     def _refuse_unusable_combinations(self) -> Settings:
         """Fail at start, not at the first webhook, when a channel is half configured."""

@@ -13,6 +13,7 @@ from sqlalchemy import Connection, RowMapping, Table, and_, func, insert, select
 
 from db.models import CaseNote, Compensation, Escalation, JobCursor, User
 from db.queries import ATTACHMENT, CASE, CASE_EVENT, CONTACT, MESSAGE
+from db.visit_queries import awaiting_operations
 
 USER = cast(Table, User.__table__)  # type: ignore[attr-defined]
 NOTE = cast(Table, CaseNote.__table__)  # type: ignore[attr-defined]
@@ -173,7 +174,9 @@ def list_case_rows(
     if open_only:
         query = query.where(CASE.c.closed_at.is_(None))
     if queued_only:
-        query = query.where(CASE.c.state == "queued", CASE.c.assignee_id.is_(None))
+        query = query.where(
+            CASE.c.state == "queued", CASE.c.assignee_id.is_(None), ~awaiting_operations()
+        )
     if assignee_id is not None:
         query = query.where(CASE.c.assignee_id == assignee_id)
     if case_id is not None:
@@ -420,6 +423,7 @@ def list_unassigned_queue(conn: Connection) -> list[RowMapping]:
             CASE.c.state == "queued",
             CASE.c.assignee_id.is_(None),
             CASE.c.closed_at.is_(None),
+            ~awaiting_operations(),
         )
         .order_by(CASE.c.queued_at, CASE.c.id)
     )

@@ -391,3 +391,85 @@ class WebChatOrigin(SQLModel, table=True):
     chat_id: str = Field(primary_key=True, max_length=64)
     address: str = Field(max_length=64, index=True)
     started_at: float
+
+
+# --- #17: Intera operations routing (remote fix or technician visit) and visits ---------------
+# docs/visits.md. A profile with `routing` sends each verified case to the Operations queue;
+# an ops user decides remote or visit. Remote steps and visits (work orders) are kept here.
+
+
+class CaseRoute(SQLModel, table=True):
+    """The Operations decision for one case: the bot's suggestion, then remote or visit."""
+
+    case_id: int = Field(primary_key=True, foreign_key="case.id")
+    suggested: str = Field(max_length=16)  # remote | visit
+    reasons: str = Field(default="", sa_column=Column(Text, nullable=False))
+    route: str | None = Field(default=None, max_length=16, index=True)  # remote | visit
+    decided_by: str | None = Field(default=None, max_length=64)
+    decided_at: datetime | None = Field(default=None, sa_column=_utc_column(nullable=True))
+    created_at: datetime = Field(sa_column=_utc_column())
+
+
+class RemoteStep(SQLModel, table=True):
+    """One step-by-step instruction sent to the client on a remote fix, and its result."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="case.id", index=True)
+    phrase_key: str = Field(max_length=64)
+    result: str = Field(default="sent", max_length=16)  # sent | worked | failed
+    sent_by: str = Field(max_length=64)
+    sent_at: datetime = Field(sa_column=_utc_column())
+    result_at: datetime | None = Field(default=None, sa_column=_utc_column(nullable=True))
+
+
+class Technician(SQLModel, table=True):
+    """A field technician: told of visits in Telegram (their chat or a group) or WhatsApp."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=64, unique=True)
+    telegram_chat_id: str | None = Field(default=None, max_length=64)
+    whatsapp: str | None = Field(default=None, max_length=32)
+    active: bool = True
+    created_at: datetime = Field(sa_column=_utc_column())
+
+
+class Visit(SQLModel, table=True):
+    """A work order: a technician goes to the client's machine within a time window.
+
+    The technician's page is reached with a random link token; only its SHA-256 is kept.
+    """
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="case.id", index=True)
+    technician_id: int = Field(foreign_key="technician.id", index=True)
+    status: str = Field(default="scheduled", max_length=16, index=True)
+    address: str = Field(sa_column=Column(Text, nullable=False))
+    latitude: float | None = None
+    longitude: float | None = None
+    contact: str = Field(default="", max_length=64)
+    machine_id: str = Field(default="", max_length=64)
+    problem: str = Field(sa_column=Column(Text, nullable=False))
+    window_start: datetime = Field(sa_column=_utc_column())
+    window_end: datetime = Field(sa_column=_utc_column(index=True))
+    token_hash: str = Field(max_length=64, unique=True)
+    product_fault: bool | None = None
+    note: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    photo_path: str | None = Field(default=None, max_length=255)
+    notified_to: str | None = Field(default=None, max_length=64)
+    notify_error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    created_by: str = Field(max_length=64)
+    created_at: datetime = Field(sa_column=_utc_column())
+    updated_at: datetime = Field(sa_column=_utc_column())
+    finished_at: datetime | None = Field(default=None, sa_column=_utc_column(nullable=True))
+
+
+class VisitEvent(SQLModel, table=True):
+    """One status change of a visit: who, when, the note and photo given with it."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    visit_id: int = Field(foreign_key="visit.id", index=True)
+    status: str = Field(max_length=16)
+    actor: str = Field(max_length=64)
+    note: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    photo_path: str | None = Field(default=None, max_length=255)
+    at: datetime = Field(sa_column=_utc_column())

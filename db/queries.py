@@ -630,7 +630,14 @@ def list_chat_messages_after(
             MESSAGE.c.buttons_json,
         )
         .join(CASE, CASE.c.id == MESSAGE.c.case_id)  # via the case's chat index
-        .where(CASE.c.channel == channel, CASE.c.chat_id == chat_id, MESSAGE.c.id > after_id)
+        .where(
+            CASE.c.channel == channel,
+            CASE.c.chat_id == chat_id,
+            MESSAGE.c.id > after_id,
+            # only this chat's own lines: a case also records what went to a technician
+            # (docs/visits.md), which the client must never see
+            MESSAGE.c.chat_id == chat_id,
+        )
         .order_by(MESSAGE.c.id)
     )
     return list(conn.execute(query).mappings())

@@ -88,4 +88,12 @@ class CloseCase:
     by: str
 
 
-Effect = QueueCase | SetCategory | RecordSurvey | ResolveCase | CloseCase
+@dataclass(frozen=True, slots=True)
+class RouteCase:
+    """#17: the case waits for the Operations decision (remote or visit) with this suggestion."""
+
+    suggested: str
+    reasons: str
+
+
+Effect = QueueCase | SetCategory | RecordSurvey | ResolveCase | CloseCase | RouteCase

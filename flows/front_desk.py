@@ -14,7 +14,7 @@ from typing import Any
 
 from transitions import Machine
 
-from flows import classify, guards
+from flows import classify, guards, routing
 from flows import phrase_keys as keys
 from flows.events import (
     Button,
@@ -25,6 +25,7 @@ from flows.events import (
     RecordSurvey,
     Reply,
     ResolveCase,
+    RouteCase,
     SetCategory,
     Trigger,
 )
@@ -633,7 +634,11 @@ class Turn:
         """Hand the case to the agent queue, saying why."""
         self.context["fails"] = 0
         self.context["reassured"] = False
-        self.effects.append(QueueCase(reason=self._queue_reason()))
+        reason = self._queue_reason()
+        self.effects.append(QueueCase(reason=reason))
+        if reason == "classified" and self.profile.routing is not None:  # #17: Operations
+            found = routing.suggest(self.context.get("story", ""), self.profile.routing)
+            self.effects.append(RouteCase(found.route, found.text()))
 
     def record_rating(self) -> None:
         """Store the 1-5 rating."""

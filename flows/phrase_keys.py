@@ -106,4 +106,26 @@ SAMPLE_VARIABLES: dict[str, dict[str, object]] = {
     **{ask_field(key): _LABEL for key in FIELD_KEYS},
     **{reask_field(kind): _LABEL for kind in FIELD_KINDS},
 }
+# --- #17: Operations routing and technician visits (docs/visits.md) ---
+VISIT_REMOTE_INTRO = "visit.remote_intro"
+VISIT_SCHEDULED = "visit.scheduled"
+VISIT_STATUS_PHRASES = {  # a visit's new status -> what the client hears
+    "on_the_way": "visit.on_the_way",
+    "arrived": "visit.arrived",
+    "fixed": "visit.done",
+    "not_fixed": "visit.not_fixed",
+    "cancelled": "visit.cancelled",
+}
+_CLIENT: dict[str, object] = {"client_name": "Wulan"}
+_TECH: dict[str, object] = {"client_name": "Wulan", "technician": "Budi"}
+SAMPLE_VARIABLES.update(
+    {
+        VISIT_REMOTE_INTRO: _CLIENT,
+        "visit.remote_restart": {},
+        "visit.remote_check_cable": {},
+        "visit.remote_check_coin": {},
+        VISIT_SCHEDULED: {**_TECH, "window": "Senin, 7 Des 2026 09:00-12:00"},
+        **{key: _TECH for key in VISIT_STATUS_PHRASES.values()},
+    }
+)
 ALL: tuple[str, ...] = tuple(SAMPLE_VARIABLES)

@@ -31,7 +31,7 @@ from db.models import User, WebSession
 USER = cast(Table, User.__table__)  # type: ignore[attr-defined]
 WEBSESSION = cast(Table, WebSession.__table__)  # type: ignore[attr-defined]
 
-ROLES = ("agent", "supervisor", "qc", "admin")
+ROLES = ("agent", "supervisor", "qc", "admin", "ops")  # ops: Operations
 MIN_PASSWORD = 8
 MAX_PASSWORD = 1024  # argon2 takes any length; this only bounds the work per attempt
 NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")

@@ -35,7 +35,7 @@ from flows.profiles.schema import Profile
 logger = logging.getLogger(__name__)
 
 SUPERVISOR_ROLES = ("supervisor", "admin")
-AGENT_ROLES = ("agent", "supervisor", "admin")  # who may own a case
+AGENT_ROLES = ("agent", "supervisor", "admin", "ops")  # who may own a case (ops: #17)
 AUTO_ASSIGN_ROLES = ("agent",)  # supervisors pick cases by hand
 MANUAL_SOURCES = ("phone", "walk_in", "suggestion_box", "email")
 CONTACT_CHANNELS = ("whatsapp", "telegram", "sms")
@@ -271,6 +271,17 @@ class AgentDesk:
             case = self._require(conn, case_id, lock=True)
             if case["assignee_id"] == actor.id:
                 return
+            self._claim(conn, case, actor, event="taken", actor_name=actor.name)
+
+    def claim(self, conn: Connection, case_id: int, actor: Actor) -> None:
+        """`take` inside the caller's transaction (an Operations decision takes its case).
+
+        Raises:
+            CaseTaken: another agent owns it already.
+            NotAllowed: the case is closed or cannot be taken in its state.
+        """
+        case = self._require(conn, case_id, lock=True)
+        if case["assignee_id"] != actor.id:
             self._claim(conn, case, actor, event="taken", actor_name=actor.name)
 
     def auto_assign(self) -> list[tuple[int, str]]:

@@ -63,6 +63,7 @@ class Notifier:
     ) -> None:
         self._discord = discord_webhook_url or None
         self._bot = telegram_bot if telegram_chat_id else None
+        self._any_bot = telegram_bot  # #17: technicians' chats and group (post_telegram)
         self._chat_id = telegram_chat_id
         self._http = http
         self._attempts = max(1, attempts)
@@ -84,6 +85,24 @@ class Notifier:
             lambda: self._discord_post({"content": text[:DISCORD_MAX]}, None),
             lambda: self._telegram_text(text[:TELEGRAM_MAX]),
         )
+
+    async def post_telegram(self, chat_id: str, text: str) -> PostResult:
+        """Post a text to one Telegram chat (a technician, their group); never raises."""
+        result = PostResult()
+        bot = self._any_bot
+        if bot is None:
+            result.errors.append("telegram: no bot is configured (LOKET_TELEGRAM_TOKEN)")
+            return result
+
+        async def send() -> None:
+            await bot.send_message(chat_id, text[:TELEGRAM_MAX])
+
+        error = await self._with_retries("telegram", send)
+        if error is None:
+            result.posted_to.append("telegram")
+        else:
+            result.errors.append(f"telegram: {error}")
+        return result
 
     async def post_file(self, name: str, data: bytes, caption: str) -> PostResult:
         """Post a file with a caption everywhere configured (the daily report); never raises."""

@@ -25,6 +25,7 @@ from chatbot.frontdesk.overrides import Overrides
 from chatbot.frontdesk.phrases import PhraseBook
 from db import inbox_queries as iq
 from db import queries
+from db import visit_queries as vq
 from db.engine import as_utc, read
 from flows import guards
 from flows import phrase_keys as keys
@@ -36,6 +37,7 @@ from flows.events import (
     RecordSurvey,
     Reply,
     ResolveCase,
+    RouteCase,
     SetCategory,
     Trigger,
 )
@@ -398,6 +400,11 @@ class Desk:
                 case CloseCase(reason=reason, by=by):
                     values.update(closed_at=now, closed_reason=reason, closed_by=by)
                     events.append(queries.EventRow("closed", by, reason))
+                case RouteCase(suggested=suggested, reasons=reasons):  # #17: docs/visits.md
+                    vq.record_suggestion(
+                        conn, case_id=case_id, suggested=suggested, reasons=reasons, now=now
+                    )
+                    events.append(queries.EventRow("routing", actor, f"suggested {suggested}"))
         if values:
             queries.record_effects(conn, case_id=case_id, values=values)
         queries.record_events(conn, case_id=case_id, events=events, now=now)

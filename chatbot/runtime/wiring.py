@@ -109,7 +109,7 @@ async def open_channels(settings: Settings, clock: Clock) -> AsyncIterator[dict[
 async def open_notifier(settings: Settings) -> AsyncIterator[Notifier]:
     """The team's Discord webhook and Telegram group, as configured, for the app's life."""
     bot = None
-    if settings.agent_telegram_chat_id and settings.telegram_token:
+    if settings.telegram_token:  # the agents' group, and technicians' chats
         bot = make_bot(settings.telegram_token.get_secret_value(), settings.telegram_base_url)
     webhook = settings.discord_webhook_url
     try:

@@ -12,6 +12,7 @@ from typing import Any, cast
 from sqlalchemy import Connection, Table, select
 
 from db import queries
+from db import visit_queries as vq
 from db.engine import as_utc
 from db.models import CaseEvent, Contact, Escalation, QaReview, User
 
@@ -117,6 +118,8 @@ def cases_json(
             )
         )
     }
+    routes = vq.routes_of(conn, case_ids=ids)  # #17
+    visits = {v["case_id"]: v for v in vq.list_visits(conn, case_ids=ids)}  # the latest wins
     return [
         {
             "id": r["id"],
@@ -164,6 +167,22 @@ def cases_json(
                 {"kind": e["kind"], "actor": e["actor"], "detail": e["detail"], "at": iso(e["at"])}
                 for e in events.get(r["id"], [])
             ],
+            # #17 (docs/visits.md): null until Operations decides; "visit" is the latest one
+            "route": routes.get(r["id"]),
+            "visit": _visit_json(visits.get(r["id"])),
         }
         for r in rows
     ]
+
+
+def _visit_json(visit: Any) -> dict[str, Any] | None:
+    """A case's latest visit as `loket cases --json` shows it; None without one."""
+    if visit is None:
+        return None
+    return {
+        "status": visit["status"],
+        "technician": visit["technician"],
+        "window_start": iso(visit["window_start"]),
+        "window_end": iso(visit["window_end"]),
+        "address": visit["address"],
+    }

@@ -25,7 +25,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy import Connection, select
 
 from chatbot.resource import package_dir
-from chatbot.supervision import kpi
+from chatbot.supervision import kpi, visit_report
 from chatbot.supervision.case_records import CONTACT, ESCALATION, USER, cases_json
 from chatbot.supervision.cells import CsvRows, append_row
 from db.engine import as_utc
@@ -344,6 +344,7 @@ def write_monthly(
     for card in [*report.agents, report.team]:
         figure = card["qa_score"]
         append_row(qa, [card.name, len(figure.case_ids), _figure_text(figure), figure.target])
+    visit_report.add_sheet(book, conn, profile, report.period, now=now)  # #17: Intera only
     book.save(out)
     return report
 

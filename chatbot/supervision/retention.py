@@ -19,6 +19,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from chatbot.clock import Clock
 from db import inbox_queries as iq
+from db import visit_queries as vq
 from db.models import CaseNote, Escalation
 from db.queries import ATTACHMENT, CASE, CONTACT, MESSAGE, SURVEY
 from flows.profiles.schema import Profile
@@ -127,6 +128,7 @@ class Retention:
         )
         conn.execute(update(SURVEY).where(SURVEY.c.case_id.in_(ids)).values(comment=None))
         conn.execute(update(NOTE).where(NOTE.c.case_id.in_(ids)).values(text=""))
+        files += vq.anonymise_visits(conn, case_ids=ids)  # addresses, notes, photos (visits.md)
         conn.execute(
             update(ESCALATION).where(ESCALATION.c.case_id.in_(ids)).values(outlet="", detail="")
         )

@@ -16,6 +16,7 @@ from chatbot.admin.editor import PhraseEditor, ProfileEditor
 from chatbot.admin.users import AccountDirectory
 from chatbot.agents.escalation import EscalationDesk
 from chatbot.agents.notify import Notifier
+from chatbot.agents.visits import VisitDesk
 from chatbot.channels.base import Channel
 from chatbot.channels.media import MediaStore
 from chatbot.channels.web import WebChannel
@@ -27,7 +28,7 @@ from chatbot.runtime.wiring import open_channels, open_notifier
 from chatbot.supervision.pages import SupervisionPages
 from chatbot.supervision.qa import QualityReview
 from chatbot.throttle import ChatLimits, LoginLimits, Throttle
-from chatbot.web import admin, auth, chat, desk_console, errors, kpi, webhooks
+from chatbot.web import admin, auth, chat, desk_console, errors, kpi, visits, webhooks
 from chatbot.web.bodies import BodyReader
 from chatbot.web.ingress import IngressWriter
 from db.engine import sqlite_directory
@@ -103,6 +104,17 @@ def create_app(
     app.state.templates_dir = package_dir("chatbot", "web", "templates")
     app.state.agent_desk = agents
     app.state.escalations = escalations
+    app.state.visits = VisitDesk(
+        engine,
+        agents,
+        escalations,
+        clock,
+        public_url=settings.public_base,
+        media_dir=settings.media_dir,
+        max_photo_bytes=settings.max_media_bytes,
+        link_hours=settings.visit_link_hours,
+        technicians_chat_id=settings.technician_telegram_chat_id,
+    )
     app.state.timers = work.timers
     app.state.notifier = Notifier()
     app.state.phrase_editor = PhraseEditor(engine, desk.phrases, clock)
@@ -137,6 +149,8 @@ def create_app(
     app.include_router(admin.router)
     app.include_router(desk_console.router)
     app.include_router(kpi.router)
+    app.include_router(visits.router)  # #17: Operations, visits (login, CSRF)
+    app.include_router(visits.technician_router)  # #17: the technician's link page
 
     database_dir = sqlite_directory(settings.database_url)
     min_free = int(settings.health_min_free_mb * 1_000_000)

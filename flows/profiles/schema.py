@@ -101,6 +101,28 @@ class QaItem(BaseModel):
     auto: QaAuto | None = None
 
 
+class RemoteStepPhrase(BaseModel):
+    """One step-by-step instruction of a remote fix; its text is the phrase `key`."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    key: str = Field(pattern=r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)+$")
+    label: str = Field(min_length=1, max_length=80)
+
+
+class Routing(BaseModel):
+    """Operations routing (docs/visits.md).
+
+    After verification a case waits for the Operations decision, remote fix or technician
+    visit, with the bot's suggestion.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    hardware_words: tuple[str, ...] = Field(min_length=1)  # they suggest a visit
+    tried_words: tuple[str, ...] = ()  # the client says the remote steps were tried already
+    remote_steps: tuple[RemoteStepPhrase, ...] = Field(min_length=1)
+    technical_area: str = Field(min_length=1)  # the escalation area when remote steps fail
+
+
 class Profile(BaseModel):
     """One business's desk: who it is, what it verifies, how it classifies and answers."""
 
@@ -132,6 +154,7 @@ class Profile(BaseModel):
     retention_days: int | None = Field(default=None, ge=1)  # transcripts and personal data
     report_retention_days: int = Field(default=730, ge=1)  # Telkom: reports are kept two years
     daily_report_hour: int | None = Field(default=None, ge=0, le=23)  # local hour; None: off
+    routing: Routing | None = None  # #17: Operations decides remote fix or technician visit
 
     @field_validator("timezone")
     @classmethod

@@ -70,7 +70,7 @@ def accounts(engine: Engine, clock: FrozenClock, hasher: CountingHasher) -> Acco
 
 
 def test_roles() -> None:
-    assert ROLES == ("agent", "supervisor", "qc", "admin")
+    assert ROLES == ("agent", "supervisor", "qc", "admin", "ops")
 
 
 def test_add_and_authenticate(accounts: Accounts, clock: FrozenClock) -> None:

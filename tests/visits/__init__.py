@@ -1,0 +1,1 @@
+"""Operations routing and technician visits."""
