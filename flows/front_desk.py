@@ -148,7 +148,7 @@ TRANSITIONS: list[dict[str, Any]] = [
         "trigger": "client_wrote",
         "source": S.VERIFICATION,
         "dest": None,
-        "conditions": ["is_confirming_known", "is_yes"],
+        "conditions": ["is_confirming_known", "is_data_confirmed"],
         "after": ["adopt_known", "progress"],
     },
     {
@@ -443,6 +443,10 @@ class Turn:
     def is_confirming_known(self) -> bool:
         """Whether the bot just asked the client to confirm their older data."""
         return bool(self.context.get("confirming"))
+
+    def is_data_confirmed(self) -> bool:
+        """The client says the data kept from before still holds."""
+        return guards.is_data_confirmed(self.event.text, self.event.button)
 
     def has_faq_answer(self) -> bool:
         """Whether the story is an Easy question the profile's FAQ answers."""

@@ -9,7 +9,7 @@ always open, and its clocks count calendar time.
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
@@ -128,7 +128,7 @@ def working_seconds(profile: Profile, start: datetime, end: datetime) -> float:
 
 
 def add_working_minutes(profile: Profile, start: datetime, minutes: float) -> datetime:
-    """The deadline `minutes` after `start` on the profile's clock (aware, UTC-comparable).
+    """The deadline `minutes` after `start` on the profile's clock (aware).
 
     With working-time clocks, only open time counts: a case handed off on Friday evening is
     due on Monday morning. A profile that never opens falls back to calendar time.
@@ -145,7 +145,7 @@ def add_working_minutes(profile: Profile, start: datetime, minutes: float) -> da
             if close_at <= lo:
                 continue
             if lo + left <= close_at:
-                return lo + left
+                return (lo + left).astimezone(UTC)  # stored as UTC: SQLite keeps no offset
             left -= close_at - lo
         day += _DAY
     return start + timedelta(minutes=minutes)
