@@ -176,3 +176,11 @@ def reopening(profile: Profile, at: datetime) -> Reopening | None:
         days_ahead=(opens.date() - today).days,
         zone=opens.tzname() or profile.timezone,
     )
+
+
+def holiday_days(profile: Profile, year: int) -> list[date]:
+    """The holidays (and cuti bersama days) the profile observes in `year`, in order."""
+    hours = profile.office_hours
+    if hours is None or not hours.public_holidays:
+        return []
+    return sorted(_holidays(year, hours.collective_leave))
