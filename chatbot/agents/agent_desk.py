@@ -21,7 +21,7 @@ from sqlalchemy import Connection, Engine, RowMapping
 
 from chatbot.clock import Clock
 from chatbot.errors import CaseTaken, InvalidInput, NotAllowed, UnknownCase
-from chatbot.frontdesk import office_hours, outbox
+from chatbot.frontdesk import contacts, office_hours, outbox
 from chatbot.frontdesk.desk import MANUAL_CHANNEL, Desk
 from db import agent_queries as aq
 from db import queries
@@ -247,6 +247,11 @@ class AgentDesk:
                 profile=self.profile(row["profile"]),
             )
         return view
+
+    def contact_history(self, case_id: int) -> contacts.ContactHistory | None:
+        """The case's client across their channels: verified fields and earlier cases."""
+        with read(self._engine) as conn:
+            return contacts.history(conn, case_id=case_id)
 
     def standard_phrases(self, case_id: int, actor: Actor) -> list[tuple[str, str]]:
         """The one-click phrases as this case's client would read them: (key, text)."""
