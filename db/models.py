@@ -393,7 +393,7 @@ class WebChatOrigin(SQLModel, table=True):
     started_at: float
 
 
-# --- returning clients and office hours (#15) ---
+# --- returning clients and office hours (docs/office-hours.md) ---
 
 
 class ContactField(SQLModel, table=True):
