@@ -80,7 +80,12 @@ def is_open(profile: Profile, at: datetime) -> bool:
     if hours is None:
         return True
     local = at.astimezone(_zone(profile))
-    return any(start <= local < end for start, end in _day_spans(profile, hours, local.date()))
+    if not is_working_day(profile, local.date()):
+        return False
+    # minutes since local midnight: no datetime built per shift (this runs on every message)
+    minute = local.hour * 60 + local.minute + (local.second + local.microsecond / 1e6) / 60
+    shifts = hours.week.get(WEEKDAYS[local.weekday()], ())
+    return any(start <= minute < end for start, end in _spans(shifts))
 
 
 def next_opening(profile: Profile, at: datetime) -> datetime | None:
