@@ -163,3 +163,19 @@ def test_the_confirmation_words_hold_or_drop_the_data() -> None:
         assert guards.is_data_confirmed(text), text
     for text in ["bukan", "sudah ganti kak", "gk, udh pindah outlet", "no, it changed"]:
         assert not guards.is_data_confirmed(text), text
+
+
+def test_retention_forgets_the_kept_fields_with_the_cases(
+    chat: ChatDriver, clock: FrozenClock
+) -> None:
+    from chatbot.supervision.retention import Retention
+
+    close_first_case(chat)
+    assert len(rows(chat, cq.CONTACT_FIELD)) == 2
+    profile = chat.desk.profile().model_copy(update={"retention_days": 30})
+    clock.advance(days=31)
+    assert Retention(chat.engine, clock).run(profile) == 1
+    assert rows(chat, cq.CONTACT_FIELD) == []
+    chat.client_says("kak stok di pos minus terus")
+    # a stranger again: the new case asks for the name
+    assert (chat.case["state"], chat.fields) == ("verification", {})
