@@ -1,9 +1,12 @@
 """Returning clients: their verified fields reused in a new case, and their earlier cases.
 
 A contact is one channel identity (channel + chat id); contacts that share a phone number
-(WhatsApp and SMS numbers, a Telegram contact the client shared, a verified phone field)
-are one client. Fields verified within the profile's `verified_fields_valid_days` are
-reused as they are; older ones are shown to the client to confirm (flows/front_desk.py).
+are one client. Only numbers the channel vouches for count (WhatsApp and SMS senders, a
+Telegram client sharing their own contact): a number typed in a field, or someone else's
+contact card, could otherwise borrow another client's data.
+
+Fields verified within the profile's `verified_fields_valid_days` are reused as they are;
+older ones are shown to the client to confirm (flows/front_desk.py).
 """
 
 from __future__ import annotations
@@ -59,14 +62,17 @@ def remember(
     profile: Profile,
     before: Mapping[str, str],
     after: Mapping[str, str],
-    shared_phone: str | None,
+    own_phone: str | None,
     now: datetime,
 ) -> None:
-    """Keep on the contact the fields this step verified, and a phone the client shared."""
-    kinds = {f.key: f.kind for f in profile.fields if f.is_remembered}
-    changed = {k: v for k, v in after.items() if k in kinds and before.get(k) != v}
-    phones = [v for k, v in changed.items() if kinds[k] == "phone"]
-    phone = guards.clean_phone(shared_phone) if shared_phone else None
+    """Keep on the contact the fields this step verified, and the client's own number.
+
+    `own_phone` is the sender's number as the channel vouches for it (a Telegram client
+    sharing their own contact), never a number the client typed.
+    """
+    remembered = {f.key for f in profile.fields if f.is_remembered}
+    changed = {k: v for k, v in after.items() if k in remembered and before.get(k) != v}
+    phone = guards.clean_phone(own_phone) if own_phone else None
     if not changed and phone is None:
         return
     contact_id = cq.get_contact_id(conn, channel=channel, chat_id=chat_id)
@@ -74,10 +80,8 @@ def remember(
         return
     if changed:
         cq.record_fields(conn, contact_id=contact_id, case_id=case_id, fields=changed, now=now)
-    for number in [phone, *phones]:
-        if number:
-            cq.set_phone_if_missing(conn, contact_id=contact_id, phone=number)
-            break
+    if phone is not None:
+        cq.set_phone_if_missing(conn, contact_id=contact_id, phone=phone)
 
 
 @dataclass(frozen=True, slots=True)

@@ -327,7 +327,10 @@ class Desk:
             fields_json=json.dumps(turn.fields, ensure_ascii=False),
             context_json=json.dumps(turn.context, ensure_ascii=False),
         )
-        if turn.fields != case.fields or inbound.contact_phone:
+        # WhatsApp and SMS numbers are kept when the contact is made; a Telegram client's
+        # own number arrives when they share their contact.
+        own_phone = inbound.phone if inbound.kind == "contact" else None
+        if turn.fields != case.fields or own_phone:
             contacts.remember(
                 conn,
                 channel=inbound.channel,
@@ -336,7 +339,7 @@ class Desk:
                 profile=profile,
                 before=case.fields,
                 after=turn.fields,
-                shared_phone=inbound.contact_phone,
+                own_phone=own_phone,
                 now=now,
             )
         if turn.effects:

@@ -110,11 +110,19 @@ def test_the_same_phone_on_another_channel_is_the_same_client(
     sms.client_says("kak stok di pos minus terus", phone="+6281299887766")
     assert sms.bot_said()[-1] == keys.QUEUE_PLEASE_WAIT
     assert sms.fields == {"name": "Wulan", "outlet": "outlet Kedai Wulan"}
-    # a stranger on Telegram is asked; once they share that number, they are known too
+    # someone else's contact card on Telegram borrows nothing
+    other = ChatDriver(desk, engine, channel="telegram", chat_id="5550002")
+    other.client_says("kak stok di pos minus terus")
+    other.client_says("", kind="contact", contact_phone="081299887766")
+    other.client_says("batal")
+    clock.advance(hours=1)
+    other.client_says("kak laporan penjualan kosong")
+    assert other.bot_said()[-1] == keys.ask_field("name")
+    # a stranger on Telegram is asked; once they share their own number, they are known
     telegram = ChatDriver(desk, engine, channel="telegram", chat_id="5550001")
     telegram.client_says("kak stok di pos minus terus")
     assert telegram.bot_said()[-1] == keys.ask_field("name")
-    telegram.client_says("", kind="contact", contact_phone="081299887766")
+    telegram.client_says("", kind="contact", contact_phone="081299887766", phone="081299887766")
     telegram.client_says("batal")
     clock.advance(hours=1)
     telegram.client_says("kak laporan penjualan kosong")
