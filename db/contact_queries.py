@@ -1,7 +1,8 @@
 """Contacts as returning clients see them: verified fields, earlier cases, and the calendar.
 
-Keyword-only queries on SQLAlchemy Core, connection first; the caller owns the transaction.
-They run once per case (at its opening, when a field is verified), never per message.
+Keyword-only queries, connection first; the caller owns the transaction. The three the
+receive path runs (a case's opening, a verified field) go straight to the driver
+(db/driver.py), as the other receive-path statements do; the rest is Core.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import cast
 
 from sqlalchemy import Connection, RowMapping, Table, delete, insert, or_, select, update
 
+from db.driver import Statement, read_datetime
 from db.engine import as_utc
 from db.models import CalendarDate, ContactField
 from db.queries import CASE, CONTACT, SURVEY
@@ -30,6 +32,25 @@ class KnownField:
     verified_at: datetime
 
 
+_CONTACT_ID = Statement("SELECT id FROM contact WHERE channel = :channel AND chat_id = :chat_id")
+# The contact itself and, when it has a phone, every contact with that phone (NULL never
+# equals NULL, so contacts without a phone stay apart).
+_KNOWN_FIELDS = Statement(
+    "SELECT f.key, f.value, f.verified_at FROM contactfield f"
+    " JOIN contact c ON c.id = f.contact_id"
+    " WHERE c.id = :contact_id OR c.phone = (SELECT phone FROM contact WHERE id = :contact_id)"
+    " ORDER BY f.verified_at, f.id"
+)
+_UPDATE_FIELD = Statement(
+    "UPDATE contactfield SET value = :value, case_id = :case_id, verified_at = :now"
+    " WHERE contact_id = :contact_id AND key = :key"
+)
+_INSERT_FIELD = Statement(
+    "INSERT INTO contactfield (contact_id, key, value, case_id, verified_at)"
+    " VALUES (:contact_id, :key, :value, :case_id, :now)"
+)
+
+
 def _same_client(contact_id: int) -> object:
     """The contact itself and, when it has a phone, every contact with that phone."""
     phone = select(CONTACT.c.phone).where(CONTACT.c.id == contact_id).scalar_subquery()
@@ -38,15 +59,10 @@ def _same_client(contact_id: int) -> object:
 
 def list_known_fields(conn: Connection, *, contact_id: int) -> dict[str, KnownField]:
     """The newest verified value per field key, across the client's channels (by phone)."""
-    rows = conn.execute(
-        select(CONTACT_FIELD.c.key, CONTACT_FIELD.c.value, CONTACT_FIELD.c.verified_at)
-        .join(CONTACT, CONTACT.c.id == CONTACT_FIELD.c.contact_id)
-        .where(_same_client(contact_id))  # type: ignore[arg-type]
-        .order_by(CONTACT_FIELD.c.verified_at, CONTACT_FIELD.c.id)
-    )
     known: dict[str, KnownField] = {}
-    for key, value, verified_at in rows:  # oldest first: the newest per key stays
-        at = as_utc(verified_at)
+    # oldest first: the newest per key stays
+    for key, value, verified_at in _KNOWN_FIELDS.all(conn, {"contact_id": contact_id}):
+        at = as_utc(read_datetime(verified_at))
         assert at is not None
         known[key] = KnownField(key, value, at)
     return known
@@ -62,17 +78,9 @@ def record_fields(
 ) -> None:
     """Keep fields as verified now on the contact (one row per key, updated in place)."""
     for key, value in fields.items():
-        changed = conn.execute(
-            update(CONTACT_FIELD)
-            .where(CONTACT_FIELD.c.contact_id == contact_id, CONTACT_FIELD.c.key == key)
-            .values(value=value, case_id=case_id, verified_at=now)
-        ).rowcount
-        if not changed:
-            conn.execute(
-                insert(CONTACT_FIELD).values(
-                    contact_id=contact_id, key=key, value=value, case_id=case_id, verified_at=now
-                )
-            )
+        row = {"contact_id": contact_id, "key": key, "value": value, "case_id": case_id}
+        if not _UPDATE_FIELD.execute(conn, {**row, "now": now}):
+            _INSERT_FIELD.execute(conn, {**row, "now": now})
 
 
 def get_contact_of_case(conn: Connection, *, case_id: int) -> RowMapping | None:
@@ -176,6 +184,5 @@ def delete_calendar_date(conn: Connection, *, profile: str, day: date) -> bool:
 
 def get_contact_id(conn: Connection, *, channel: str, chat_id: str) -> int | None:
     """The id of the contact behind a chat, if the desk has seen it."""
-    return conn.execute(
-        select(CONTACT.c.id).where(CONTACT.c.channel == channel, CONTACT.c.chat_id == chat_id)
-    ).scalar()
+    row = _CONTACT_ID.first(conn, {"channel": channel, "chat_id": chat_id})
+    return int(row[0]) if row is not None else None
