@@ -166,9 +166,30 @@ def sla_deadline(profile: Profile, opened_at: datetime, sla_minutes: int) -> dat
     return add_working_minutes(profile, opened_at, sla_minutes)
 
 
+# The last answer per profile and minute: every message asks, the answer changes at most
+# once a minute (shifts start and end on the minute). The profile itself is kept, so an id
+# is never reused while its entry lives; a reloaded profile is a new entry.
+_REOPENING: dict[int, tuple[Profile, int, Reopening | None]] = {}
+_REOPENING_LIMIT = 64
+
+
 def reopening(profile: Profile, at: datetime) -> Reopening | None:
     """None while the desk is open; otherwise when it opens again, for the after-hours phrase."""
-    if profile.office_hours is None or is_open(profile, at):
+    if profile.office_hours is None:
+        return None
+    minute = int(at.timestamp() // 60)
+    kept = _REOPENING.get(id(profile))
+    if kept is not None and kept[0] is profile and kept[1] == minute:
+        return kept[2]
+    found = _reopening(profile, at)
+    if len(_REOPENING) >= _REOPENING_LIMIT:
+        _REOPENING.clear()
+    _REOPENING[id(profile)] = (profile, minute, found)
+    return found
+
+
+def _reopening(profile: Profile, at: datetime) -> Reopening | None:
+    if is_open(profile, at):
         return None
     opens = next_opening(profile, at)
     if opens is None:
