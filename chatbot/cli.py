@@ -12,26 +12,28 @@ import os
 import sys
 import uuid
 from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 from typing import Any, TextIO
+from zoneinfo import ZoneInfo
 
 from pydantic import ValidationError
 from sqlalchemy.exc import DBAPIError
 from telegram.error import RetryAfter, TelegramError
 
-from chatbot import db_cli, report_cli
+from chatbot import calendar_cli, db_cli, report_cli
 from chatbot.admin.accounts import ROLES, AccountError, Accounts
 from chatbot.admin.editor import PhraseEditor, phrase_file_kind, read_phrase_set, to_yaml
 from chatbot.channels.telegram import TelegramChannel, as_seconds
-from chatbot.clock import SystemClock
+from chatbot.clock import Clock, ShiftedClock, SystemClock
 from chatbot.domain import Inbound, OutButton, buttons_as_text
 from chatbot.errors import MalformedPayload, PhraseRejected
 from chatbot.frontdesk.desk import Desk
 from chatbot.runtime.bootstrap import open_desk_for
 from db import queries
 from db.engine import as_utc, make_engine, migrate, read
-from flows.profiles.schema import ProfileError
+from flows.profiles.schema import ProfileError, load_profiles
 from settings import Settings
 
 logger = logging.getLogger("loket")
@@ -117,6 +119,12 @@ def _parser() -> argparse.ArgumentParser:
     chat = sub.add_parser("chat", help="talk to the bot as a client in the terminal")
     chat.add_argument("--profile", help="desk profile (default: LOKET_PROFILE or erzap)")
     chat.add_argument("--chat-id", default="terminal", help="which terminal client you are")
+    chat.add_argument(
+        "--at",
+        type=_moment,
+        help="pretend the chat starts at this moment, e.g. 2026-12-25T20:00 in the profile's"
+        " time zone (to try office hours)",
+    )
     chat.set_defaults(run=_chat)
 
     cases = sub.add_parser("cases", help="list cases")
@@ -125,6 +133,7 @@ def _parser() -> argparse.ArgumentParser:
     cases.set_defaults(run=_cases)
     report_cli.add_commands(sub, cases)  # report daily|monthly, cases export, retention
     db_cli.add_commands(sub)  # db upgrade|check|backup|restore
+    calendar_cli.add_commands(sub)  # calendar show|close|open|forget
 
     flow = sub.add_parser("flow", help="the conversation flow")
     flow_sub = flow.add_subparsers(dest="flow_command", required=True)
@@ -216,12 +225,26 @@ def _worker(settings: Settings, _args: argparse.Namespace) -> int:
 
 
 def _chat(settings: Settings, args: argparse.Namespace) -> int:
-    engine, desk = open_desk_for(settings, SystemClock())
+    clock: Clock = SystemClock()
+    if args.at is not None:
+        profiles = load_profiles(settings.profiles_dir)
+        zone = (
+            ZoneInfo(profiles[settings.profile].timezone) if settings.profile in profiles else UTC
+        )
+        clock = ShiftedClock(args.at if args.at.tzinfo else args.at.replace(tzinfo=zone))
+    engine, desk = open_desk_for(settings, clock)
     try:
         _converse(engine, desk, args.chat_id)
     finally:
         engine.dispose()  # no connection left open (PostgreSQL warns at exit otherwise)
     return 0
+
+
+def _moment(text: str) -> datetime:
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a moment (YYYY-MM-DDTHH:MM)") from exc
 
 
 def _converse(engine: Any, desk: Desk, chat_id: str) -> None:

@@ -20,3 +20,14 @@ class SystemClock:
     def now(self) -> datetime:
         """The current moment in UTC."""
         return datetime.now(UTC)
+
+
+class ShiftedClock:
+    """The wall clock moved to start at another moment (`loket chat --at`: try office hours)."""
+
+    def __init__(self, start: datetime) -> None:
+        self._offset = start - datetime.now(UTC)
+
+    def now(self) -> datetime:
+        """The shifted moment in UTC; it runs as fast as the wall clock."""
+        return (datetime.now(UTC) + self._offset).astimezone(UTC)

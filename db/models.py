@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import Column, DateTime, Index, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
@@ -473,3 +473,41 @@ class VisitEvent(SQLModel, table=True):
     note: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     photo_path: str | None = Field(default=None, max_length=255)
     at: datetime = Field(sa_column=_utc_column())
+
+
+# --- returning clients and office hours (docs/office-hours.md) ---
+
+
+class ContactField(SQLModel, table=True):
+    """A verified datum of a contact (name, outlet...), reused when the client comes back.
+
+    One row per contact and field key; `verified_at` says when the client last gave or
+    confirmed it, so the desk asks to confirm it once it is older than the profile allows.
+    """
+
+    __table_args__ = (UniqueConstraint("contact_id", "key", name="uq_contactfield_key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    contact_id: int = Field(foreign_key="contact.id")
+    key: str = Field(max_length=64)
+    value: str = Field(sa_column=Column(Text, nullable=False))
+    case_id: int | None = Field(default=None, foreign_key="case.id")  # where it was verified
+    verified_at: datetime = Field(sa_column=_utc_column())
+
+
+class CalendarDate(SQLModel, table=True):
+    """A date an admin added to (closed) or removed from (open) a profile's office calendar."""
+
+    __table_args__ = (UniqueConstraint("profile", "day", name="uq_calendardate_day"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    profile: str = Field(max_length=32)
+    day: date
+    is_open: bool  # True: a working day despite a holiday; False: a day off
+    note: str = Field(default="", max_length=200)
+    author: str = Field(max_length=64)
+    created_at: datetime = Field(sa_column=_utc_column())
+
+
+# Returning clients across channels are found by phone number (migration 0011).
+Index("ix_contact_phone", Contact.__table__.c.phone)  # type: ignore[attr-defined]

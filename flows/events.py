@@ -30,6 +30,18 @@ class FlowEvent:
     has_attachment: bool = False
     location: tuple[float, float] | None = None
     contact_phone: str | None = None
+    reopening: Reopening | None = None  # set while the desk is closed: when it opens again
+
+
+@dataclass(frozen=True, slots=True)
+class Reopening:
+    """When the team is back, in the desk's local time, as the after-hours phrase says it."""
+
+    weekday: int  # 0 Monday ... 6 Sunday; the phrase names the day in its language
+    time: str  # "08.00"
+    date: str  # "28/12/2026"
+    days_ahead: int  # 0 today, 1 tomorrow, ...
+    zone: str  # "WIB"
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import enum
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from transitions import Machine
@@ -144,6 +144,21 @@ TRANSITIONS: list[dict[str, Any]] = [
         "after": ["count_failure", "say_reask_story"],
     },
     # --- verification, one field at a time ---
+    # a returning client's older data: confirmed with a yes, asked afresh otherwise
+    {
+        "trigger": "client_wrote",
+        "source": S.VERIFICATION,
+        "dest": None,
+        "conditions": ["is_confirming_known", "is_data_confirmed"],
+        "after": ["adopt_known", "progress"],
+    },
+    {
+        "trigger": "client_wrote",
+        "source": S.VERIFICATION,
+        "dest": None,
+        "conditions": "is_confirming_known",
+        "after": ["drop_known", "progress"],
+    },
     {
         "trigger": "client_wrote",
         "source": S.VERIFICATION,
@@ -179,6 +194,13 @@ TRANSITIONS: list[dict[str, Any]] = [
         "after": ["count_failure", "say_reask_field"],
     },
     # `progressed` is fired by the flow itself after an answer: ask the next field or decide.
+    {
+        "trigger": "progressed",
+        "source": S.VERIFICATION,
+        "dest": None,
+        "conditions": "has_known_to_confirm",
+        "after": "say_confirm_known",
+    },
     {
         "trigger": "progressed",
         "source": S.VERIFICATION,
@@ -413,6 +435,20 @@ class Turn:
         """Whether some verification field is still unanswered."""
         return self._current_field() is not None
 
+    def has_known_to_confirm(self) -> bool:
+        """Whether a returning client's older data waits to be confirmed (not yet asked)."""
+        return not self.context.get("confirming") and any(
+            key not in self.fields for key in self.context.get("known", {})
+        )
+
+    def is_confirming_known(self) -> bool:
+        """Whether the bot just asked the client to confirm their older data."""
+        return bool(self.context.get("confirming"))
+
+    def is_data_confirmed(self) -> bool:
+        """The client says the data kept from before still holds."""
+        return guards.is_data_confirmed(self.event.text, self.event.button)
+
     def has_faq_answer(self) -> bool:
         """Whether the story is an Easy question the profile's FAQ answers."""
         return self._classify().faq is not None
@@ -491,6 +527,17 @@ class Turn:
         assert current is not None  # guarded by has_missing_field
         self._say(keys.ask_field(current.key), label=current.label.get(self.locale))
 
+    def say_confirm_known(self) -> None:
+        """Show a returning client the data kept from before and ask if it still holds."""
+        self.context["confirming"] = True
+        labels = {f.key: f.label.get(self.locale) for f in self.profile.fields}
+        items = [
+            {"label": labels.get(key, key), "value": value}
+            for key, value in self.context.get("known", {}).items()
+            if key not in self.fields
+        ]
+        self._say(keys.VERIFICATION_CONFIRM_KNOWN, buttons=_YES_NO, items=items)
+
     def say_noted(self) -> None:
         """Take extra chronology gracefully (not a failure); `progress` asks again."""
         self._say(keys.VERIFICATION_NOTED)
@@ -512,7 +559,10 @@ class Turn:
         self._say(keys.VERIFICATION_HANDOFF)
 
     def say_please_wait(self) -> None:
-        """The standard "mohon ditunggu" phrase on entering the queue."""
+        """The standard "mohon ditunggu" phrase on entering the queue (after hours: when)."""
+        if self.event.reopening is not None:
+            self._say(keys.QUEUE_AFTER_HOURS, **asdict(self.event.reopening))
+            return
         self._say(keys.QUEUE_PLEASE_WAIT)
 
     def say_already_queued(self) -> None:
@@ -606,6 +656,17 @@ class Turn:
         assert value is not None
         self.fields[current.key] = value
         self.context["fails"] = self.context["noted"] = 0
+
+    def adopt_known(self) -> None:
+        """The client confirmed their older data: it stands for this case."""
+        for key, value in self.context.pop("known", {}).items():
+            self.fields.setdefault(key, value)
+        self.context.pop("confirming", None)
+
+    def drop_known(self) -> None:
+        """The client did not confirm: every field is asked afresh."""
+        self.context.pop("known", None)
+        self.context.pop("confirming", None)
 
     def note_small_talk(self) -> None:
         """Count small talk apart from failed answers: "P", "kak", "halo 🙏" hand nothing off."""

@@ -35,6 +35,8 @@ _ADDRESS_WORDS = _W["address_only"]
 _CANCELLED_THING = _W["cancelled_thing"]
 YES_WORDS = _W["solved"]
 NO_WORDS = _W["not_solved"]
+_DATA_STILL = _W["data_still"]
+_DATA_CHANGED = _W["data_changed"]
 _NOTHING_WRONG = _W["nothing_wrong"]
 SKIP_WORDS = _W["skip"]
 _SKIP_COMPANIONS = _W["skip_companion"]
@@ -321,6 +323,18 @@ def is_yes(text: str, button: str | None = None) -> bool:
         return False
     ws = words(text)
     return any(w in YES_WORDS for w in ws) or any(ch in text for ch in "👍👌✅")
+
+
+def is_data_confirmed(text: str, button: str | None = None) -> bool:
+    """Whether a returning client says their earlier data still holds ("iya masih kak")."""
+    if button is not None:
+        return button == "yes"
+    ws = words(text)
+    if any(w in _DATA_CHANGED for w in ws):
+        return False
+    return any(w in _DATA_STILL or w in YES_WORDS for w in ws) or any(
+        ch in text for ch in "👍👌✅"
+    )
 
 
 def is_skip(text: str) -> bool:

@@ -14,6 +14,8 @@ VERIFICATION_HANDOFF = "verification.handoff"
 VERIFICATION_TEXT_ONLY = "verification.text_only"
 QUEUE_PLEASE_WAIT = "queue.please_wait"
 QUEUE_ALREADY_QUEUED = "queue.already_queued"
+QUEUE_AFTER_HOURS = "queue.after_hours"  # the hand-off while the team is off
+VERIFICATION_CONFIRM_KNOWN = "verification.confirm_known"  # a returning client's data
 SELF_SERVICE_FAQ_ANSWER = "self_service.faq_answer"
 SELF_SERVICE_ASK_SOLVED = "self_service.ask_solved"
 SELF_SERVICE_REASK_SOLVED = "self_service.reask_solved"
@@ -80,6 +82,16 @@ SAMPLE_VARIABLES: dict[str, dict[str, object]] = {
     VERIFICATION_TEXT_ONLY: _LABEL,
     QUEUE_PLEASE_WAIT: {},
     QUEUE_ALREADY_QUEUED: {},
+    QUEUE_AFTER_HOURS: {
+        "weekday": 0,
+        "time": "08.00",
+        "date": "28/12/2026",
+        "days_ahead": 2,
+        "zone": "WIB",
+    },
+    VERIFICATION_CONFIRM_KNOWN: {
+        "items": [{"label": "nama", "value": "Rina"}, {"label": "outlet", "value": "Toko Berkah"}]
+    },
     SELF_SERVICE_FAQ_ANSWER: {"answer": "1. Buka menu Pengguna."},
     SELF_SERVICE_ASK_SOLVED: {},
     SELF_SERVICE_REASK_SOLVED: {},

@@ -21,7 +21,7 @@ from sqlalchemy import Connection, Engine, RowMapping
 
 from chatbot.clock import Clock
 from chatbot.errors import CaseTaken, InvalidInput, NotAllowed, UnknownCase
-from chatbot.frontdesk import outbox
+from chatbot.frontdesk import contacts, office_hours, outbox
 from chatbot.frontdesk.desk import MANUAL_CHANNEL, Desk
 from db import agent_queries as aq
 from db import queries
@@ -248,6 +248,11 @@ class AgentDesk:
             )
         return view
 
+    def contact_history(self, case_id: int) -> contacts.ContactHistory | None:
+        """The case's client across their channels: verified fields and earlier cases."""
+        with read(self._engine) as conn:
+            return contacts.history(conn, case_id=case_id)
+
     def standard_phrases(self, case_id: int, actor: Actor) -> list[tuple[str, str]]:
         """The one-click phrases as this case's client would read them: (key, text)."""
         with read(self._engine) as conn:
@@ -430,7 +435,7 @@ class AgentDesk:
                 case_id=case_id,
                 category=category,
                 sla_minutes=rule.sla_minutes,
-                sla_due_at=opened + timedelta(minutes=rule.sla_minutes),
+                sla_due_at=office_hours.sla_deadline(profile, opened, rule.sla_minutes),
                 # a new deadline is judged again by the timers
                 sla_breached_at=None,
             )
@@ -711,7 +716,7 @@ class AgentDesk:
         handed = as_utc(row["handed_off_at"])
         first = as_utc(row["first_response_at"])
         frt_due = (
-            handed + timedelta(minutes=self.profile(row["profile"]).first_response_minutes)
+            office_hours.frt_deadline(self.profile(row["profile"]), handed)
             if handed is not None
             else None
         )

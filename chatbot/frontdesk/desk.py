@@ -12,7 +12,7 @@ import logging
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, Literal
 
 from sqlalchemy import Connection, Engine, RowMapping
@@ -21,6 +21,7 @@ from transitions import MachineError
 from chatbot.clock import Clock
 from chatbot.domain import Inbound
 from chatbot.errors import NotAllowed
+from chatbot.frontdesk import contacts, office_hours
 from chatbot.frontdesk.overrides import Overrides
 from chatbot.frontdesk.phrases import PhraseBook
 from db import inbox_queries as iq
@@ -289,6 +290,12 @@ class Desk:
                 state=State.NEW.value,
                 now=now,
             )
+            # A returning client: what they verified before stands (or is confirmed).
+            known, context = contacts.prefill(
+                conn, contact_id=contact_id, profile=profile, now=now
+            )
+            if known or context:
+                case = replace(case, fields=known, context=context)
         self._record_inbound(conn, case.id, inbound, text, now)
         if inbound.edited:  # an edit is kept in the transcript, never replayed into the flow
             return Receipt("recorded", case.id)
@@ -302,6 +309,7 @@ class Desk:
             has_attachment=bool(inbound.attachments),
             location=inbound.location,
             contact_phone=inbound.contact_phone,
+            reopening=office_hours.reopening(profile, now),
         )
         turn = step(
             State[case.state.upper()],
@@ -321,8 +329,23 @@ class Desk:
             fields_json=json.dumps(turn.fields, ensure_ascii=False),
             context_json=json.dumps(turn.context, ensure_ascii=False),
         )
+        # WhatsApp and SMS numbers are kept when the contact is made; a Telegram client's
+        # own number arrives when they share their contact.
+        own_phone = inbound.phone if inbound.kind == "contact" else None
+        if turn.fields != case.fields or own_phone:
+            contacts.remember(
+                conn,
+                channel=inbound.channel,
+                chat_id=inbound.chat_id,
+                case_id=case.id,
+                profile=profile,
+                before=case.fields,
+                after=turn.fields,
+                own_phone=own_phone,
+                now=now,
+            )
         if turn.effects:
-            self.apply_effects(conn, case.id, case.opened_at, turn.effects, now)
+            self.apply_effects(conn, case.id, case.opened_at, turn.effects, now, profile=profile)
         sent = self._say(conn, case.id, inbound, turn.replies, turn.locale)
         if turn.state.value != case.state:
             logger.debug("Case %s moved from %s to %s.", case.id, case.state, turn.state.value)
@@ -366,12 +389,13 @@ class Desk:
         now: datetime,
         *,
         actor: str = "bot",
+        profile: Profile | None = None,
     ) -> None:
         """Store what a flow step decided, with the case clocks and the event log.
 
         One UPDATE of the case and at most one INSERT of events: this runs on the receive
         path. `actor` is who caused the step ("bot" for the client's messages, an agent's
-        name, or "timer").
+        name, or "timer"); `profile` (the default one when None) sets the SLA clock.
         """
         values: dict[str, Any] = {}
         events: list[queries.EventRow] = []
@@ -381,7 +405,9 @@ class Desk:
                     values.update(category=category, sla_minutes=sla)
                     start = as_utc(opened_at)
                     if start is not None:
-                        values["sla_due_at"] = start + timedelta(minutes=sla)
+                        values["sla_due_at"] = office_hours.sla_deadline(
+                            profile or self.profile(), start, sla
+                        )
                     events.append(queries.EventRow("category_set", actor, category))
                 case QueueCase(reason=reason):
                     values["queued_at"] = values["handed_off_at"] = now  # the first hand-off stays
@@ -452,7 +478,13 @@ class Desk:
         )
         if turn.effects:
             self.apply_effects(
-                conn, case["id"], as_utc(case["opened_at"]), turn.effects, now, actor=actor
+                conn,
+                case["id"],
+                as_utc(case["opened_at"]),
+                turn.effects,
+                now,
+                actor=actor,
+                profile=self.profile(case["profile"]),
             )
         author = "bot" if role == "timer" else actor
         rows = self.render_replies(turn.replies, turn.locale, author=author)

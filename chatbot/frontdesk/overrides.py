@@ -15,12 +15,13 @@ import math
 import threading
 import time
 from collections.abc import Callable, Mapping
+from datetime import date
 
 from pydantic import ValidationError
 from sqlalchemy import Connection
 
 from chatbot.frontdesk.sandbox import BoundedTemplate, compile_phrase
-from db import admin_queries
+from db import admin_queries, contact_queries
 from flows.profiles.schema import EditableSettings, Profile, apply_settings, describe_errors
 
 logger = logging.getLogger(__name__)
@@ -129,4 +130,26 @@ class Overrides:
                 )
             except ValueError:
                 logger.exception("Settings of profile %s unreadable; using the file.", base.name)
-        return profiles
+        return with_calendar_dates(conn, self._base, profiles)
+
+
+def with_calendar_dates(
+    conn: Connection, base: Mapping[str, Profile], edited: dict[str, Profile]
+) -> dict[str, Profile]:
+    """Profiles with the admin's calendar dates in their office hours (edited ones first)."""
+    closed: dict[str, list[date]] = {}
+    opened: dict[str, list[date]] = {}
+    for row in contact_queries.list_calendar_dates(conn):
+        (opened if row["is_open"] else closed).setdefault(row["profile"], []).append(row["day"])
+    for name in set(closed) | set(opened):
+        profile = edited.get(name) or base.get(name)
+        if profile is None or profile.office_hours is None:
+            continue
+        hours = profile.office_hours.model_copy(
+            update={
+                "closed_dates": (*profile.office_hours.closed_dates, *closed.get(name, ())),
+                "open_dates": (*profile.office_hours.open_dates, *opened.get(name, ())),
+            }
+        )
+        edited[name] = profile.model_copy(update={"office_hours": hours})
+    return edited

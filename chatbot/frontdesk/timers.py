@@ -21,6 +21,7 @@ from chatbot.agents.agent_desk import AgentDesk, Staff
 from chatbot.agents.notify import Notifier
 from chatbot.clock import Clock
 from chatbot.errors import LoketError
+from chatbot.frontdesk import office_hours
 from db import agent_queries as aq
 from db.engine import as_utc, read
 from flows.front_desk import State
@@ -62,11 +63,12 @@ def due_work(conn: Connection, now: datetime, profile: Profile) -> DueWork:
         handed_off_before=now - timedelta(minutes=profile.first_response_minutes),
     )
     sla = aq.list_sla_due(conn, profile=profile.name, now=now)
+    # A working-time deadline is never earlier than the calendar one the query used.
+    deadlines = [
+        (r["id"], office_hours.frt_deadline(profile, _at(r["handed_off_at"]))) for r in frt
+    ]
     return DueWork(
-        frt_missed=[
-            (r["id"], _at(r["handed_off_at"]) + timedelta(minutes=profile.first_response_minutes))
-            for r in frt
-        ],
+        frt_missed=[(case_id, due) for case_id, due in deadlines if due <= now],
         sla_breached=[(r["id"], _at(r["sla_due_at"])) for r in sla],
         auto_close=aq.list_silent(
             conn,

@@ -36,6 +36,7 @@ from sqlalchemy import (
 from sqlalchemy import cast as sa_cast
 from sqlalchemy.sql.elements import ColumnElement
 
+from chatbot.frontdesk import office_hours
 from db.engine import as_utc
 from db.models import CaseEvent, Escalation, QaReview, User
 from db.queries import CASE, SURVEY
@@ -290,9 +291,18 @@ def _now_param(now: datetime) -> Any:
 
 
 def case_facts(
-    conn: Connection, period: Period, now: datetime, *, case_ids: Sequence[int] | None = None
+    conn: Connection,
+    period: Period,
+    now: datetime,
+    *,
+    case_ids: Sequence[int] | None = None,
+    profile: Profile | None = None,
 ) -> list[CaseFacts]:
-    """The cases opened in the period, reduced to numbers the KPIs need."""
+    """The cases opened in the period, reduced to numbers the KPIs need.
+
+    With a profile whose clocks count working time only, the first-response and waiting
+    durations are working seconds (chatbot/frontdesk/office_hours.py), as the timers count.
+    """
     dialect = conn.dialect.name
     c = CASE.c
     as_of = _now_param(now)
@@ -346,7 +356,37 @@ def case_facts(
                 facts[index] = dataclasses.replace(
                     fact, reopened=True, sla=_reopened_sla(*reopened[fact.id], now=now)
                 )
+    if profile is not None and office_hours.counts_working_time(profile):
+        _on_working_clock(conn, facts, period, profile, now)
     return facts
+
+
+def _on_working_clock(
+    conn: Connection, facts: list[CaseFacts], period: Period, profile: Profile, now: datetime
+) -> None:
+    """Replace the handed-off cases' FRT and wait by working seconds, in place."""
+    index = {f.id: i for i, f in enumerate(facts) if f.handed_off}
+    if not index:
+        return
+    c = CASE.c
+    rows = conn.execute(
+        select(c.id, c.handed_off_at, c.first_response_at, c.closed_at).where(
+            c.opened_at >= period.start, c.opened_at < period.end, c.handed_off_at.is_not(None)
+        )
+    )
+    for r in rows:
+        if r.id not in index:
+            continue
+        handed = as_utc(r.handed_off_at)
+        if handed is None:
+            continue
+        first, closed = as_utc(r.first_response_at), as_utc(r.closed_at)
+        i = index[r.id]
+        facts[i] = dataclasses.replace(
+            facts[i],
+            frt_s=office_hours.working_seconds(profile, handed, first) if first else None,
+            wait_s=office_hours.working_seconds(profile, handed, closed or now),
+        )
 
 
 def _numbers_as_floats(row: tuple[Any, ...]) -> tuple[Any, ...]:
@@ -617,7 +657,7 @@ def _no_cyclic_gc() -> Iterator[None]:
 def _compute(
     conn: Connection, profile: Profile, period: Period, *, now: datetime, charts: bool
 ) -> KpiReport:
-    facts = case_facts(conn, period, now)
+    facts = case_facts(conn, period, now, profile=profile)
     backlog = backlog_now(conn)
     qa = qa_scores(conn, period)
     names = user_names(conn)

@@ -117,7 +117,9 @@ class QualityReview:
             raise ReviewRefused(f"no case {case_id}")
         start = as_utc(row.opened_at) or self._clock.now()
         period = kpi.Period(start, start + timedelta(microseconds=1), f"case {case_id}")
-        facts = kpi.case_facts(conn, period, self._clock.now(), case_ids=[case_id])
+        facts = kpi.case_facts(
+            conn, period, self._clock.now(), case_ids=[case_id], profile=profile
+        )
         fact = facts[0] if facts else None
         target_s = profile.first_response_minutes * 60
         frt: bool | None = None

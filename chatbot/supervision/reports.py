@@ -93,7 +93,7 @@ def case_lines(
 ) -> list[CaseLine]:
     """The cases opened in the period, one line each, oldest first (spam included, marked)."""
     zone = ZoneInfo(profile.timezone)
-    facts = {f.id: f for f in kpi.case_facts(conn, period, now)}
+    facts = {f.id: f for f in kpi.case_facts(conn, period, now, profile=profile)}
     c = CASE.c
     rows = conn.execute(
         select(

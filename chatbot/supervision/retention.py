@@ -14,12 +14,24 @@ from pathlib import Path
 from typing import Any
 from typing import cast as typed
 
-from sqlalchemy import Connection, Engine, String, Table, cast, exists, literal, select, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    String,
+    Table,
+    cast,
+    delete,
+    exists,
+    literal,
+    select,
+    update,
+)
 from sqlalchemy.sql.elements import ColumnElement
 
 from chatbot.clock import Clock
 from db import inbox_queries as iq
 from db import visit_queries as vq
+from db.contact_queries import CONTACT_FIELD
 from db.models import CaseNote, Escalation
 from db.queries import ATTACHMENT, CASE, CONTACT, MESSAGE, SURVEY
 from flows.profiles.schema import Profile
@@ -143,6 +155,17 @@ class Retention:
                 context_json="{}",
                 chat_id=_anonymous(CASE.c.id),
                 anonymised_at=now,
+            )
+        )
+        # A returning client's kept fields go with the case that verified them, and all of
+        # them once the contact is forgotten (docs/office-hours.md#returning-clients).
+        kept_live = exists().where(
+            CASE.c.contact_id == CONTACT_FIELD.c.contact_id, CASE.c.anonymised_at.is_(None)
+        )
+        conn.execute(
+            delete(CONTACT_FIELD).where(
+                CONTACT_FIELD.c.case_id.in_(ids)
+                | (CONTACT_FIELD.c.contact_id.in_(contact_ids) & ~kept_live)
             )
         )
         # A contact forgets its name and number once none of its cases keeps personal data.

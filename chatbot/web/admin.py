@@ -15,6 +15,7 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 
 from chatbot.admin.accounts import ROLES
+from chatbot.admin.calendar import OfficeCalendar, parse_day
 from chatbot.admin.editor import (
     PhraseEditor,
     ProfileEditor,
@@ -27,6 +28,8 @@ from chatbot.errors import LoketError, PhraseRejected, SettingsRejected, Unknown
 from chatbot.frontdesk.phrases import LOCALES
 from chatbot.web.auth import AdminUser, page_templates, verify_csrf
 from chatbot.web.deps import (
+    CalendarDep,
+    ClockDep,
     PhraseEditorDep,
     ProfileEditorDep,
     RowId,
@@ -371,3 +374,84 @@ def vocabulary_page(request: Request) -> Response:
         "admin/vocabulary.html",
         {"rows": rows, "files": list(lexicon.files), "slang": sorted(lexicon.slang.items())},
     )
+
+
+@router.get("/calendar", response_class=HTMLResponse)
+def calendar_page(
+    request: Request,
+    calendar: CalendarDep,
+    settings: SettingsDep,
+    clock: ClockDep,
+    profile: str = "",
+    year: int | None = None,
+    done: str = "",
+) -> Response:
+    """A profile's office calendar for a year: holidays, cuti bersama, the admin's dates."""
+    return _calendar_page(
+        request, calendar, profile or settings.profile, year or clock.now().year, message=done
+    )
+
+
+def _calendar_page(
+    request: Request,
+    calendar: OfficeCalendar,
+    name: str,
+    year: int,
+    *,
+    error: str = "",
+    message: str = "",
+    status: int = 200,
+) -> Response:
+    names = calendar.names()
+    if name not in names:
+        if not names:
+            return _page(request, "admin/calendar.html", {"names": []}, status)
+        name = names[0]
+    profile = calendar.profile(name)
+    return _page(
+        request,
+        "admin/calendar.html",
+        {
+            "name": name,
+            "names": names,
+            "year": year,
+            "hours": profile.office_hours,
+            "days": calendar.year(name, year),
+            "error": error,
+            "message": message,
+        },
+        status,
+    )
+
+
+@router.post("/calendar", response_class=HTMLResponse)
+def calendar_change(
+    request: Request,
+    calendar: CalendarDep,
+    admin: AdminDep,
+    clock: ClockDep,
+    action: Annotated[str, Form()],
+    profile: Annotated[str, Form()],
+    day: Annotated[str, Form()],
+    note: Annotated[str, Form()] = "",
+) -> Response:
+    """Close a day, open a holiday, or forget an admin's date."""
+    year = clock.now().year  # the page shown with an error when the date is unreadable
+    try:
+        when = parse_day(day)
+        year = when.year
+        if action in {"close", "open"}:
+            calendar.set_day(profile, when, is_open=action == "open", note=note, author=admin.name)
+            state = "a working day" if action == "open" else "closed"
+            done = f"{when.isoformat()} is now {state}."
+        elif action == "forget":
+            found = calendar.forget_day(profile, when)
+            done = f"{when.isoformat()}: " + (
+                "back to the usual rules." if found else "nothing was set."
+            )
+        else:
+            raise LoketError(f"unknown action '{action}'")
+    except LoketError as exc:
+        return _calendar_page(request, calendar, profile, year, error=str(exc), status=422)
+    query = f"profile={quote(profile)}&year={year}&done={quote(done)}"
+    return RedirectResponse(f"/admin/calendar?{query}", status_code=303)

@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
 from chatbot.admin.accounts import Accounts
+from chatbot.admin.calendar import OfficeCalendar
 from chatbot.admin.editor import PhraseEditor, ProfileEditor
 from chatbot.admin.users import AccountDirectory
 from chatbot.agents.escalation import EscalationDesk
@@ -119,6 +120,7 @@ def create_app(
     app.state.notifier = Notifier()
     app.state.phrase_editor = PhraseEditor(engine, desk.phrases, clock)
     app.state.profile_editor = ProfileEditor(engine, desk.profiles, clock)
+    app.state.office_calendar = OfficeCalendar(engine, desk.profiles, clock)
     login_limits = LoginLimits(
         free_attempts=settings.login_free_attempts,
         first_wait_seconds=settings.login_first_wait_seconds,

@@ -17,6 +17,7 @@ from fastapi import Depends, Form, Query, Request
 from fastapi import Path as PathParam
 
 from chatbot.admin.accounts import Accounts
+from chatbot.admin.calendar import OfficeCalendar
 from chatbot.admin.editor import PhraseEditor, ProfileEditor
 from chatbot.admin.users import UserDirectory
 from chatbot.agents.agent_desk import AgentDesk
@@ -101,6 +102,7 @@ ClockDep = Annotated[Clock, Depends(_state("clock"))]  # a frozen one in tests
 ChannelsDep = Annotated[Mapping[str, Channel], Depends(_state("channels"))]
 PhraseEditorDep = Annotated[PhraseEditor, Depends(_state("phrase_editor"))]
 ProfileEditorDep = Annotated[ProfileEditor, Depends(_state("profile_editor"))]
+CalendarDep = Annotated[OfficeCalendar, Depends(_state("office_calendar"))]  # office days
 AccountsDep = Annotated[Accounts, Depends(_state("accounts"))]  # users and login sessions
 UsersDep = Annotated[UserDirectory | None, Depends(get_users)]
 QaDep = Annotated[QualityReview, Depends(_state("qa"))]  # samples, rubrics, reviews

@@ -164,6 +164,7 @@ def _case_context(agents: AgentDesk, user: Any, case_id: int, now: datetime) -> 
         "mine": view.item.assignee_id == user.id,
         "now": now,
         "buttons": {m["id"]: json.loads(m["buttons_json"] or "[]") for m in view.messages},
+        "history": agents.contact_history(case_id),
     }
 
 

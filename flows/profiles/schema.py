@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
 import re
+from datetime import date
 from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -38,6 +40,13 @@ class VerificationField(BaseModel):
     kind: FieldKind
     label: Localized
     extract: str | None = None  # regex: prefill from the chronology when the client said it
+    # Kept on the contact and reused next time; None: all but a transaction proof (per case).
+    remember: bool | None = None
+
+    @property
+    def is_remembered(self) -> bool:
+        """Whether a returning client's earlier answer stands for this field."""
+        return self.remember if self.remember is not None else self.kind != "proof"
 
     @field_validator("extract")
     @classmethod
@@ -72,6 +81,53 @@ class TroubleshootingStep(BaseModel):
     when_all: tuple[tuple[str, ...], ...] = Field(min_length=1)  # each group: any of these
     advice: Localized
     category: Category | None = None
+
+
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_SHIFT = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-4]):([0-5]\d)$")
+
+
+def shift_minutes(shift: str) -> tuple[int, int]:
+    """A shift "08:00-12:00" as minutes since local midnight, (start, end); end may be 24:00.
+
+    Raises:
+        ValueError: not HH:MM-HH:MM, or it does not end after it starts.
+    """
+    found = _SHIFT.match(shift.strip())
+    if found is None:
+        raise ValueError(f"shift '{shift}' must read HH:MM-HH:MM")
+    h1, m1, h2, m2 = (int(g) for g in found.groups())
+    start, end = h1 * 60 + m1, h2 * 60 + m2
+    if end <= start or end > 24 * 60:
+        raise ValueError(f"shift '{shift}' must end after it starts, by 24:00")
+    return start, end
+
+
+class OfficeHours(BaseModel):
+    """When people work the queue: shifts per weekday, minus holidays, plus admin dates.
+
+    The calendar itself is chatbot/frontdesk/office_hours.py; an admin's added or removed
+    dates (stored in the database) arrive in `closed_dates` / `open_dates` at run time.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    week: dict[Weekday, tuple[str, ...]] = Field(default_factory=dict)  # a missing day: closed
+    public_holidays: bool = True  # Indonesian public holidays (the `holidays` package)
+    collective_leave: bool = True  # the government's cuti bersama days too
+    working_time_clocks: bool = False  # FRT and SLA count working time only
+    closed_dates: tuple[date, ...] = ()  # extra days off
+    open_dates: tuple[date, ...] = ()  # holidays the desk works anyway
+
+    @field_validator("week")
+    @classmethod
+    def _shifts(cls, value: dict[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:
+        for day, shifts in value.items():
+            spans = sorted(shift_minutes(s) for s in shifts)
+            for (_, end), (start, _) in itertools.pairwise(spans):
+                if start < end:
+                    raise ValueError(f"{day}: shifts overlap")
+        return value
 
 
 QaAuto = Literal[
@@ -155,6 +211,10 @@ class Profile(BaseModel):
     report_retention_days: int = Field(default=730, ge=1)  # Telkom: reports are kept two years
     daily_report_hour: int | None = Field(default=None, ge=0, le=23)  # local hour; None: off
     routing: Routing | None = None  # #17: Operations decides remote fix or technician visit
+    # --- office hours and returning clients (docs/office-hours.md) ---
+    office_hours: OfficeHours | None = None  # None: the desk never closes
+    # A returning client's verified fields are reused; older than this, they are confirmed.
+    verified_fields_valid_days: int = Field(default=90, ge=0)
 
     @field_validator("timezone")
     @classmethod

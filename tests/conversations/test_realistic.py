@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from tests.conversations.acceptance import failures, play
+from tests.conversations.acceptance import failures, missing_replies, play
 
 REALISTIC = Path(__file__).with_name("realistic.json")
 PROFILES = {"erzap", "intera", "ctera", "panasea"}
@@ -37,8 +37,13 @@ def test_the_set_is_varied_enough() -> None:
 def test_realistic_conversation_meets_its_expectations(
     tmp_path: Path, conversation: dict[str, Any]
 ) -> None:
-    cases, out = play(conversation["profile"], conversation["lines"], tmp_path)
-    assert failures(cases, out, conversation["expect"]) == []
+    cases, out = play(
+        conversation["profile"], conversation["lines"], tmp_path, at=conversation.get("at")
+    )
+    expect = conversation["expect"]
+    wrong = failures(cases, out, expect)
+    wrong += missing_replies(cases[0], expect.get("must_reply_containing", [])) if cases else []
+    assert wrong == []
 
 
 def test_the_acceptance_check_can_fail(tmp_path: Path) -> None:
@@ -97,3 +102,20 @@ def test_the_secret_check_finds_a_secret_in_any_written_text(leaked: dict[str, A
     expect = {"final_state_family": "queued", "must_not_contain_anywhere": ["2580"]}
     assert failures([_case(**leaked)], "", expect) == ["secret '2580' appears in the output"]
     assert failures([_case()], "bot> pin 2580", expect) == ["secret '2580' appears in the output"]
+
+
+def test_the_returning_client_and_reply_checks_can_fail(tmp_path: Path) -> None:
+    lines = ["halo", "stok minus terus kak", "Rina", "outlet Mini Berkah", "batal"]
+    cases, out = play("erzap", lines, tmp_path, at="2026-11-23T10:00")
+    expect = {
+        "final_state_family": "closed",
+        "second_case_must_not_repeat_question_before": "Rina",
+    }
+    assert failures(cases, out, expect) == ["no second case was opened"]
+    asked_again = [cases[0], cases[0]]  # a second case that asks the name again
+    wrong = failures(asked_again, out, expect)
+    assert len(wrong) == 1
+    assert wrong[0].startswith("case 2 asks again: 'Untuk verifikasi, boleh kami tahu nama")
+    assert missing_replies(cases[0], ["di luar jam operasional"]) == [
+        "no bot reply contains 'di luar jam operasional'"
+    ]

@@ -43,6 +43,7 @@ ADMIN_PAGES = [
     "/admin/profile",
     "/admin/users",
     "/admin/vocabulary",
+    "/admin/calendar",
 ]
 
 
