@@ -95,6 +95,11 @@ class Settings(BaseSettings):
     # Give waiting cases to online agents with free capacity (else agents pick them by hand).
     auto_assign: bool = False
 
+    # --- #16 outbound caring campaigns (docs/campaigns.md) ---
+    # WhatsApp's messaging tier: unique recipients of business-initiated messages per rolling
+    # 24 hours (250, 1000, 10000, 100000); campaigns pause sending when it is reached.
+    campaign_daily_cap: int = Field(default=1000, gt=0)
+
     @model_validator(mode="after")
     def _refuse_unusable_combinations(self) -> Settings:
         """Fail at start, not at the first webhook, when a channel is half configured."""

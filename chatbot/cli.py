@@ -20,7 +20,7 @@ from pydantic import ValidationError
 from sqlalchemy.exc import DBAPIError
 from telegram.error import RetryAfter, TelegramError
 
-from chatbot import db_cli, report_cli
+from chatbot import campaign_cli, db_cli, report_cli
 from chatbot.admin.accounts import ROLES, AccountError, Accounts
 from chatbot.admin.editor import PhraseEditor, phrase_file_kind, read_phrase_set, to_yaml
 from chatbot.channels.telegram import TelegramChannel, as_seconds
@@ -125,6 +125,7 @@ def _parser() -> argparse.ArgumentParser:
     cases.set_defaults(run=_cases)
     report_cli.add_commands(sub, cases)  # report daily|monthly, cases export, retention
     db_cli.add_commands(sub)  # db upgrade|check|backup|restore
+    campaign_cli.add_commands(sub)  # campaigns create|start|...|status, optout (#16)
 
     flow = sub.add_parser("flow", help="the conversation flow")
     flow_sub = flow.add_subparsers(dest="flow_command", required=True)

@@ -37,7 +37,7 @@ class Background:
     ) -> None:
         self._settings = settings
         self.agents = AgentDesk(engine, desk, clock)
-        self.dispatcher = outbox_dispatcher(engine, channels, clock, settings)
+        self.dispatcher = outbox_dispatcher(engine, channels, clock, settings, desk.profile)
         self.stepper = Stepper(desk, settings.database_url, on_stepped=self.dispatcher.wake)
         self.timers = TimerRunner(
             engine,

@@ -1,0 +1,1 @@
+"""Outbound caring campaigns (#16)."""
