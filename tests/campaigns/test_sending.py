@@ -167,7 +167,8 @@ def test_status_callbacks_count_delivered_and_read_and_handle_meta_codes(
         1,
     )
     [failure] = status["failures"]
-    assert failure["code"] == 131049 and "Jangan kirim ulang" in failure["meaning"]
+    assert failure["code"] == 131049
+    assert "Jangan kirim ulang" in failure["meaning"]
     calls = len(twilio_api.calls())
     clock.advance(hours=1)
     drain(manual)
@@ -287,7 +288,8 @@ def test_a_reply_opens_a_caring_case_tied_to_the_campaign_in_the_queue_path(
     drain(manual)
     with read(engine_of(manual)) as conn:
         case = queries.get_open_case(conn, channel="whatsapp", chat_id=WULAN)
-    assert case is not None and case.state == "queued"  # handed to an agent for the follow-up
+    assert case is not None
+    assert case.state == "queued"
     assert case.fields["satisfaction"] == "kurang puas kak"
     assert recipients(manual, campaign_id)[WULAN]["state"] == "replied"
     assert Campaigns(engine_of(manual)).status(campaign_id)["replied"] == 1
