@@ -99,6 +99,8 @@ class Settings(BaseSettings):
     # WhatsApp's messaging tier: unique recipients of business-initiated messages per rolling
     # 24 hours (250, 1000, 10000, 100000); campaigns pause sending when it is reached.
     campaign_daily_cap: int = Field(default=1000, gt=0)
+    # A claimed recipient whose send was not recorded (a crash) is sent again after this.
+    campaign_lease_seconds: float = Field(default=60.0, gt=0)
 
     @model_validator(mode="after")
     def _refuse_unusable_combinations(self) -> Settings:

@@ -78,12 +78,14 @@ class CampaignFeed:
         clock: Clock,
         *,
         daily_cap: int,
+        lease: timedelta = LEASE,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self._engine = engine
         self._profile = profile
         self._clock = clock
         self._daily_cap = daily_cap
+        self._lease = lease
         self._monotonic = monotonic
         self._paces: dict[int, _Pace] = {}
         self._in_flight = 0  # claimed and not yet recorded, counted against the daily cap
@@ -122,7 +124,7 @@ class CampaignFeed:
                 if room <= 0:
                     continue
                 rows = cq.claim_recipients(
-                    conn, campaign_id=campaign_id, now=now, until=now + LEASE, limit=room
+                    conn, campaign_id=campaign_id, now=now, until=now + self._lease, limit=room
                 )
                 if not rows:
                     if not cq.has_unfinished(conn, campaign_id=campaign_id):

@@ -155,9 +155,14 @@ class OutboxDispatcher:
         new) is claimed at once, so a send the provider sits on delays only its own chat.
         The sends in flight are finished before returning, so a graceful shutdown leaves no
         reply sent but unmarked (which would be sent again after the restart).
+
+        Campaign recipients are claimed only as fast as they can leave: at most
+        `concurrency` of them are claimed and not yet recorded at any time, so a hard kill
+        sends again at most that many, and no lease runs out while its send waits its turn.
         """
         wake = self._wake = asyncio.Event()
         in_flight: set[asyncio.Task[None]] = set()
+        campaign_sends: set[asyncio.Task[None]] = set()
         while not stop.is_set():
             claimed: list[RowMapping] = []
             room = self._batch - len(in_flight)
@@ -168,13 +173,16 @@ class OutboxDispatcher:
                     logger.exception("Claiming outbox replies failed; retrying on the next tick.")
             in_flight.update(asyncio.create_task(self._send_and_record(i)) for i in claimed)
             sends: list[CampaignSend] = []
-            room -= len(claimed)
-            if self._campaigns is not None and room >= min(CAMPAIGN_CHUNK, self._batch):
+            campaign_sends = {task for task in campaign_sends if not task.done()}
+            room = min(room - len(claimed), self._concurrency - len(campaign_sends))
+            if self._campaigns is not None and room >= min(CAMPAIGN_CHUNK, self._concurrency):
                 try:
                     sends = await self._db(self._campaigns.claim, room)
                 except Exception:
                     logger.exception("Claiming campaign recipients failed; retrying later.")
-            in_flight.update(asyncio.create_task(self._send_campaign(i)) for i in sends)
+            started = {asyncio.create_task(self._send_campaign(i)) for i in sends}
+            campaign_sends |= started
+            in_flight |= started
             if claimed or sends:
                 continue
             woken = asyncio.create_task(wake.wait())
@@ -213,7 +221,8 @@ class OutboxDispatcher:
         claimed = await self._db(self._claim)
         sends: list[CampaignSend] = []
         if self._campaigns is not None and len(claimed) < self._batch:
-            sends = await self._db(self._campaigns.claim, self._batch - len(claimed))
+            room = min(self._batch - len(claimed), self._concurrency)
+            sends = await self._db(self._campaigns.claim, room)
         await asyncio.gather(
             *(self._send_and_record(item) for item in claimed),
             *(self._send_campaign(send) for send in sends),

@@ -52,7 +52,13 @@ def outbox_dispatcher(
     """
     campaigns = None
     if profile is not None:
-        campaigns = CampaignFeed(engine, profile, clock, daily_cap=settings.campaign_daily_cap)
+        campaigns = CampaignFeed(
+            engine,
+            profile,
+            clock,
+            daily_cap=settings.campaign_daily_cap,
+            lease=timedelta(seconds=settings.campaign_lease_seconds),
+        )
     return OutboxDispatcher(
         engine,
         channels,
