@@ -73,7 +73,7 @@ def test_create_reports_the_audience_and_prints_the_id_last(tmp_path: Path) -> N
     campaign_id = create(tmp_path, "--window", "08:00-17:00", "--rate", "5")
     result = loket(tmp_path, "campaigns", "status", str(campaign_id), "--json")
     data = json.loads(result.stdout)
-    assert STATUS_KEYS <= set(data)
+    assert set(data) >= STATUS_KEYS
     assert {k: data[k] for k in ("state", "recipients", "invalid", "duplicates", "sent")} == {
         "state": "draft",
         "recipients": 3,
