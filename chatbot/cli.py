@@ -125,7 +125,7 @@ def _parser() -> argparse.ArgumentParser:
     cases.set_defaults(run=_cases)
     report_cli.add_commands(sub, cases)  # report daily|monthly, cases export, retention
     db_cli.add_commands(sub)  # db upgrade|check|backup|restore
-    campaign_cli.add_commands(sub)  # campaigns create|start|...|status, optout (#16)
+    campaign_cli.add_commands(sub)  # campaigns ..., optout (docs/campaigns.md)
 
     flow = sub.add_parser("flow", help="the conversation flow")
     flow_sub = flow.add_subparsers(dest="flow_command", required=True)

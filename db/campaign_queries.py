@@ -1,4 +1,4 @@
-"""Campaigns, their recipients and the opt-out register, in SQLAlchemy Core (#16).
+"""Campaigns, their recipients and the opt-out register, in SQLAlchemy Core.
 
 Sending runs at hundreds of recipients a second, so claims and results are a few Core
 statements each, like the outbox's (db/queries.py). The caller owns the transaction.

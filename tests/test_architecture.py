@@ -14,6 +14,7 @@ SETTINGS_ROOTS = {
     "chatbot/cli.py",
     "chatbot/report_cli.py",
     "chatbot/db_cli.py",
+    "chatbot/campaign_cli.py",
     "chatbot/web/app.py",
     "chatbot/runtime/wiring.py",
     "chatbot/runtime/background.py",

@@ -1,7 +1,7 @@
 """Which days campaigns may send on: working days, not Indonesian holidays.
 
 `is_working_day(profile, date)` has the same name and signature as the profile office-hours
-calendar (#15); when that lands, campaigns use it instead and this module goes.
+calendar being built beside it; when that lands, campaigns use it and this module goes.
 """
 
 from __future__ import annotations
@@ -24,5 +24,5 @@ def _holidays(year: int) -> holidays.HolidayBase:
 
 def is_working_day(profile: Profile, day: date) -> bool:
     """Monday to Friday, and not an Indonesian public holiday or cuti bersama."""
-    del profile  # one national calendar for every desk until #15's office hours
+    del profile  # one national calendar for every desk until the profiles' office hours
     return day.weekday() not in WEEKEND and day not in _holidays(day.year)

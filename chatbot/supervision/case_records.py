@@ -134,7 +134,7 @@ def cases_json(
             "closed_at": iso(r["closed_at"]),
             "closed_reason": r["closed_reason"],
             "closed_by": r["closed_by"],
-            "campaign": campaigns.get(r["id"]),  # the campaign a reply answered (#16), or None
+            "campaign": campaigns.get(r["id"]),  # a reply's campaign, or None (docs/campaigns.md)
             "fields": json.loads(r["fields_json"]),
             "attachments": attachments[r["id"]],
             "survey": surveys.get(r["id"], {"rating": None, "comment": None}),

@@ -1,1 +1,1 @@
-"""Outbound caring campaigns (#16)."""
+"""Outbound caring campaigns (docs/campaigns.md)."""

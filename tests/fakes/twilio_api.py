@@ -48,6 +48,7 @@ class FakeTwilioApi:
         self.delay = 0.0  # seconds each Messages.json call takes (a slow provider)
         self.keep_calls = True  # False: only count them (benchmarks of 100,000 sends)
         self.count = 0
+        self.per_recipient: dict[str, int] = {}  # To -> calls, kept when keep_calls is False
         self._server = ThreadedServer(
             Starlette(
                 routes=[
@@ -113,6 +114,9 @@ class FakeTwilioApi:
             self.count += 1
             if self.keep_calls:
                 self._calls.append(Call(request.url.path, form, auth))
+            else:
+                to = form.get("To", "")
+                self.per_recipient[to] = self.per_recipient.get(to, 0) + 1
             queued = self._answers.popleft() if self._answers else None
         if queued is not None:
             status, body = queued

@@ -1,4 +1,4 @@
-"""campaigns: outbound caring campaigns, their recipients and the opt-out register (#16)
+"""campaigns: outbound caring campaigns, their recipients and the opt-out register
 
 Revision ID: 0012
 Revises: 0010
