@@ -38,6 +38,9 @@ CAP_CHANNELS = ("whatsapp",)  # the messaging tier caps business-initiated Whats
 CAP_RECOUNT_SECONDS = 10.0  # the 24-hour count is read again this often, kept in step between
 
 
+SendResult = tuple["CampaignSend", str, str, float, "int | None"]  # kind, detail, wait, code
+
+
 @dataclass(frozen=True, slots=True)
 class CampaignSend:
     """One recipient's template message, claimed and ready for its channel."""
@@ -145,49 +148,54 @@ class CampaignFeed:
         self._in_flight += len(claimed)
         return claimed
 
-    def record(
-        self, send: CampaignSend, kind: str, detail: str, wait: float, code: int | None
-    ) -> None:
-        """Store one send's result in its own transaction: sent, retried later, or failed.
+    def record(self, results: list[SendResult]) -> None:
+        """Store the results of sends that returned together, in one short transaction.
 
-        Codes that retrying will not fix are never retried: 63016, 131047 and 131049 fail
-        the recipient with the code, 131050 (the user stopped marketing messages) puts the
+        The dispatcher hands over whatever returned while the previous write ran (a group
+        commit), so each result is stored as soon as the database can take it. Codes that
+        retrying will not fix are never retried: 63016, 131047 and 131049 fail the
+        recipient with the code, 131050 (the user stopped marketing messages) puts the
         number in the opt-out register as well.
         """
-        self._in_flight = max(0, self._in_flight - 1)
+        self._in_flight = max(0, self._in_flight - len(results))
         now = self._clock.now()
         with self._engine.begin() as conn:
-            if kind == "sent":
-                if self._cap_count is not None:
-                    self._cap_count = (self._cap_count[0], self._cap_count[1] + 1)
-                cq.mark_sent(conn, recipient_id=send.recipient_id, provider_id=detail, now=now)
-                return
-            if kind == "retry" and send.attempts < MAX_ATTEMPTS:
-                cq.mark_retry(
-                    conn,
-                    recipient_id=send.recipient_id,
-                    due_at=now + timedelta(seconds=wait),
-                    error=detail,
-                )
-                return
-            suppress = errors.suppresses(code)
-            if suppress:
-                cq.opt_out(
-                    conn,
-                    address=send.chat_id,
-                    channel=send.channel,
-                    reason=f"provider error {code}",
-                    actor="provider",
-                    now=now,
-                )
-            cq.mark_failed(
+            for result in results:
+                self._record_one(conn, result, now)
+
+    def _record_one(self, conn: Connection, result: SendResult, now: datetime) -> None:
+        send, kind, detail, wait, code = result
+        if kind == "sent":
+            if self._cap_count is not None:
+                self._cap_count = (self._cap_count[0], self._cap_count[1] + 1)
+            cq.mark_sent(conn, recipient_id=send.recipient_id, provider_id=detail, now=now)
+            return
+        if kind == "retry" and send.attempts < MAX_ATTEMPTS:
+            cq.mark_retry(
                 conn,
                 recipient_id=send.recipient_id,
-                code=code,
+                due_at=now + timedelta(seconds=wait),
                 error=detail,
-                now=now,
-                state="opted_out" if suppress else "failed",
             )
+            return
+        suppress = errors.suppresses(code)
+        if suppress:
+            cq.opt_out(
+                conn,
+                address=send.chat_id,
+                channel=send.channel,
+                reason=f"provider error {code}",
+                actor="provider",
+                now=now,
+            )
+        cq.mark_failed(
+            conn,
+            recipient_id=send.recipient_id,
+            code=code,
+            error=detail,
+            now=now,
+            state="opted_out" if suppress else "failed",
+        )
         logger.warning(
             "Campaign %s: recipient %s was not sent: %s",
             send.campaign_id,

@@ -18,7 +18,12 @@ from typing import Any, Literal
 
 from sqlalchemy import Engine, RowMapping
 
-from chatbot.campaigns.sending import CampaignFeed, CampaignSend, record_campaign_delivery
+from chatbot.campaigns.sending import (
+    CampaignFeed,
+    CampaignSend,
+    SendResult,
+    record_campaign_delivery,
+)
 from chatbot.channels.base import Channel
 from chatbot.clock import Clock
 from chatbot.domain import DeliveryReport, OutboundMessage, OutButton
@@ -32,7 +37,8 @@ LEASE = timedelta(seconds=60)  # a claimed reply is not sent again by others bef
 BACKOFF_CAP_SECONDS = 300.0  # retries of one reply are at most five minutes apart
 DEFAULT_DEADLINE = timedelta(hours=24)  # for a channel given no deadline of its own
 CHAT_MEMORY_SECONDS = 60.0  # per-chat send times older than this are forgotten
-CAMPAIGN_CHUNK = 4  # campaign recipients are claimed when at least this much room is free
+CAMPAIGN_CHUNK = 8  # campaign recipients are claimed when at least this much room is free
+CAMPAIGN_CONCURRENCY = 32  # campaign sends claimed and not yet recorded, at most
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,6 +142,7 @@ class OutboxDispatcher:
         monotonic: Callable[[], float] = time.monotonic,
         concurrency: int = 8,
         campaigns: CampaignFeed | None = None,
+        campaign_concurrency: int = CAMPAIGN_CONCURRENCY,
     ) -> None:
         self._engine = engine
         self._channels = channels
@@ -147,6 +154,11 @@ class OutboxDispatcher:
         self._sending: asyncio.Semaphore | None = None
         self._wake: asyncio.Event | None = None
         self._campaigns = campaigns
+        # Campaign sends have their own limit, so a campaign never holds back the replies.
+        self._campaign_concurrency = campaign_concurrency
+        self._campaign_sending: asyncio.Semaphore | None = None
+        self._campaign_results: list[tuple[SendResult, asyncio.Future[None]]] = []
+        self._campaign_recorder: asyncio.Task[None] | None = None
 
     async def run(self, poll_seconds: float, stop: asyncio.Event) -> None:
         """Dispatch until `stop` is set; a failing claim is logged, never fatal.
@@ -157,8 +169,9 @@ class OutboxDispatcher:
         reply sent but unmarked (which would be sent again after the restart).
 
         Campaign recipients are claimed only as fast as they can leave: at most
-        `concurrency` of them are claimed and not yet recorded at any time, so a hard kill
-        sends again at most that many, and no lease runs out while its send waits its turn.
+        `campaign_concurrency` of them are claimed and not yet recorded at any time, so a
+        hard kill sends again at most that many, and no lease runs out while its send waits
+        its turn.
         """
         wake = self._wake = asyncio.Event()
         in_flight: set[asyncio.Task[None]] = set()
@@ -174,8 +187,10 @@ class OutboxDispatcher:
             in_flight.update(asyncio.create_task(self._send_and_record(i)) for i in claimed)
             sends: list[CampaignSend] = []
             campaign_sends = {task for task in campaign_sends if not task.done()}
-            room = min(room - len(claimed), self._concurrency - len(campaign_sends))
-            if self._campaigns is not None and room >= min(CAMPAIGN_CHUNK, self._concurrency):
+            room = self._campaign_concurrency - len(campaign_sends)
+            if self._campaigns is not None and room >= min(
+                CAMPAIGN_CHUNK, self._campaign_concurrency
+            ):
                 try:
                     sends = await self._db(self._campaigns.claim, room)
                 except Exception:
@@ -221,7 +236,7 @@ class OutboxDispatcher:
         claimed = await self._db(self._claim)
         sends: list[CampaignSend] = []
         if self._campaigns is not None and len(claimed) < self._batch:
-            room = min(self._batch - len(claimed), self._concurrency)
+            room = min(self._batch - len(claimed), self._campaign_concurrency)
             sends = await self._db(self._campaigns.claim, room)
         await asyncio.gather(
             *(self._send_and_record(item) for item in claimed),
@@ -265,10 +280,16 @@ class OutboxDispatcher:
             template=send.template,
             template_variables=send.variables,
         )
-        kind, detail, wait, code = await self._attempt(message, send.attempts)
-        assert self._campaigns is not None
+        if self._campaign_sending is None:
+            self._campaign_sending = asyncio.Semaphore(self._campaign_concurrency)
+        async with self._campaign_sending:
+            kind, detail, wait, code = await self._attempt(message, send.attempts, limit=False)
+        done = asyncio.get_running_loop().create_future()
+        self._campaign_results.append(((send, kind, detail, wait, code), done))
+        if self._campaign_recorder is None or self._campaign_recorder.done():
+            self._campaign_recorder = asyncio.create_task(self._record_campaign_results())
         try:
-            await self._db(self._campaigns.record, send, kind, detail, wait, code)
+            await done
         except Exception:  # the recipient stays leased: it is tried again when the lease ends
             logger.exception(
                 "Campaign %s: could not record the send to recipient %s (%s: %s).",
@@ -278,17 +299,41 @@ class OutboxDispatcher:
                 detail,
             )
 
+    async def _record_campaign_results(self) -> None:
+        """Write the campaign results waiting, a batch per transaction, until none wait.
+
+        A group commit: the results that returned while one write ran go in the next, so
+        a result waits at most one write, and a write costs far less than one per send.
+        """
+        assert self._campaigns is not None
+        while self._campaign_results:
+            batch, self._campaign_results = self._campaign_results, []
+            try:
+                await self._db(self._campaigns.record, [result for result, _ in batch])
+            except Exception as exc:
+                for _, done in batch:
+                    done.set_exception(exc)
+            else:
+                for _, done in batch:
+                    done.set_result(None)
+
     async def _attempt(
-        self, message: OutboundMessage, attempts: int
+        self, message: OutboundMessage, attempts: int, *, limit: bool = True
     ) -> tuple[Literal["sent", "retry", "failed"], str, float, int | None]:
-        """Send once: (what came of it, provider id or error, seconds to wait, error code)."""
+        """Send once: (what came of it, provider id or error, seconds to wait, error code).
+
+        `limit`: wait for one of the replies' `concurrency` places (campaigns have theirs).
+        """
         channel = self._channels.get(message.channel)
         if self._sending is None:
             self._sending = asyncio.Semaphore(self._concurrency)
         try:
             if channel is None:
                 raise SendFailed(f"channel '{message.channel}' is not configured")
-            async with self._sending:
+            if limit:
+                async with self._sending:
+                    provider_id = await channel.send(message)
+            else:
                 provider_id = await channel.send(message)
         except RetryLater as exc:  # a provider's retry_after wins when it is the longer wait
             return "retry", str(exc), max(exc.seconds, backoff_seconds(attempts)), None
