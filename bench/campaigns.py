@@ -36,10 +36,13 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import create_engine, text  # noqa: E402
 
+from chatbot.frontdesk.outbox import CAMPAIGN_CONCURRENCY  # noqa: E402
 from tests.fakes.twilio_api import ACCOUNT_SID, AUTH_TOKEN, FakeTwilioApi  # noqa: E402
 
+IN_FLIGHT_BOUND = CAMPAIGN_CONCURRENCY  # campaign sends claimed and not yet recorded, at most
+LEASE_SECONDS = "10"  # the recipients in flight at the kill are sent again after this
+
 TEMPLATE = "HX" + "ab" * 16
-IN_FLIGHT_BOUND = 8  # OutboxDispatcher's default concurrency
 TICKS = os.sysconf("SC_CLK_TCK")
 
 
@@ -56,6 +59,7 @@ def child_env(database_url: str, twilio_url: str) -> dict[str, str]:
         LOKET_TWILIO_BASE_URL=twilio_url,
         LOKET_CAMPAIGN_DAILY_CAP="10000000",
         LOKET_WHATSAPP_MAX_PER_SECOND="100000",
+        LOKET_CAMPAIGN_LEASE_SECONDS=LEASE_SECONDS,
     )
     return env
 
