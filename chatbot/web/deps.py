@@ -21,6 +21,7 @@ from chatbot.admin.editor import PhraseEditor, ProfileEditor
 from chatbot.admin.users import UserDirectory
 from chatbot.agents.agent_desk import AgentDesk
 from chatbot.agents.escalation import EscalationDesk
+from chatbot.campaigns.register import CampaignDesk
 from chatbot.channels.base import Channel
 from chatbot.clock import Clock
 from chatbot.frontdesk.desk import Desk
@@ -104,3 +105,4 @@ AccountsDep = Annotated[Accounts, Depends(_state("accounts"))]  # users and logi
 UsersDep = Annotated[UserDirectory | None, Depends(get_users)]
 QaDep = Annotated[QualityReview, Depends(_state("qa"))]  # samples, rubrics, reviews
 SupervisionDep = Annotated[SupervisionPages, Depends(_state("supervision_pages"))]
+CampaignsDep = Annotated[CampaignDesk, Depends(_state("campaigns"))]  # campaigns, opt-outs

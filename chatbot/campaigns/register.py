@@ -1,0 +1,78 @@
+"""The campaigns page's service: campaigns with their numbers, and the opt-out register.
+
+Admins see every campaign's progress with its failures explained in Indonesian, and see and
+edit the register of numbers that asked for no more campaign messages.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Engine
+
+from chatbot.campaigns.audience import normalise
+from chatbot.campaigns.service import Campaigns
+from chatbot.errors import InvalidInput
+from db import campaign_queries as cq
+from db.engine import read
+
+MAX_ADDRESS = 64
+
+
+class CampaignDesk:
+    """What /admin/campaigns reads and changes."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._campaigns = Campaigns(engine)
+
+    def overview(self) -> list[dict[str, Any]]:
+        """Every campaign, newest first, with `loket campaigns status` numbers."""
+        return [self._campaigns.status(int(row["id"])) for row in self._campaigns.list()]
+
+    def opt_outs(self) -> list[dict[str, Any]]:
+        """The register, newest first."""
+        with read(self._engine) as conn:
+            return [dict(row) for row in cq.list_opt_outs(conn)]
+
+    def opt_out(self, number: str, *, actor: str, now: datetime) -> str:
+        """Put a number in the register by hand; returns it as stored.
+
+        Raises:
+            InvalidInput: not a phone number or Telegram chat id.
+        """
+        address = _address(number)
+        with self._engine.begin() as conn:
+            cq.opt_out(
+                conn,
+                address=address,
+                channel="admin",
+                reason="added by hand",
+                actor=actor,
+                now=now,
+            )
+        return address
+
+    def opt_in(self, number: str) -> str:
+        """Take a number out of the register; returns it as stored.
+
+        Raises:
+            InvalidInput: not in the register.
+        """
+        address = _address(number)
+        with self._engine.begin() as conn:
+            if not cq.opt_in(conn, address=address):
+                raise InvalidInput(f"{address} is not in the opt-out register")
+        return address
+
+
+def _address(number: str) -> str:
+    """A phone number in E.164, or a Telegram chat id (digits, maybe a leading minus)."""
+    value = number.strip()
+    phone = normalise(value)
+    if phone is not None:
+        return phone
+    if value.lstrip("-").isdigit() and len(value) <= MAX_ADDRESS:
+        return value
+    raise InvalidInput(f"'{value[:40]}' is not a phone number or a Telegram chat id")

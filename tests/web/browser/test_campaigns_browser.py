@@ -1,0 +1,73 @@
+"""/admin/campaigns in headless Chromium: a campaign's numbers, the opt-out register edited."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from fastapi import FastAPI
+from playwright.sync_api import Page, expect
+
+from chatbot.campaigns.service import Campaigns
+from chatbot.web.app import create_app
+from db import campaign_queries as cq
+from db.engine import read
+from settings import Settings
+from tests.clock import FrozenClock
+from tests.fakes.server import ThreadedServer
+from tests.web.auth_helpers import add_user, login
+
+
+@pytest.fixture
+def app(settings: Settings, clock: FrozenClock) -> Iterator[FastAPI]:
+    app: FastAPI = create_app(settings, clock=clock)
+    add_user(app, "ani", "admin")
+    add_user(app, "budi", "agent")
+    yield app
+    app.state.engine.dispose()
+
+
+@pytest.fixture
+def server(app: FastAPI) -> Iterator[str]:
+    server = ThreadedServer(app, lifespan="on", timeout_graceful_shutdown=2).start()
+    yield server.url
+    server.stop()
+
+
+def test_admin_sees_campaigns_and_edits_the_register(
+    page: Page, server: str, app: FastAPI, clock: FrozenClock
+) -> None:
+    Campaigns(app.state.engine).create(
+        name="Caring <b>CT-0</b>",
+        channel="whatsapp",
+        template="HX" + "a" * 32,
+        variables={"1": "name"},
+        audience_csv="phone,name\n081234567890,Wulan\n081234567890,Dup\nxx,Bad\n",
+        profile="telkom",
+        now=clock.now(),
+    )
+    login(page, "ani", base_url=server)
+    page.goto(f"{server}/admin/campaigns")
+    row = page.locator("#campaign-1")
+    expect(row).to_contain_text("Caring <b>CT-0</b>")  # escaped, shown as written
+    expect(row).to_contain_text("draft")
+    expect(row).to_contain_text("1 invalid, 1 duplicates")
+
+    page.fill("#number", "0812-9999-0000")
+    page.click("#add-optout button")
+    expect(page.locator("#message")).to_contain_text("+6281299990000 will get no campaign")
+    expect(page.locator("#optout-\\+6281299990000")).to_contain_text("ani")
+    page.fill("#number", "bukan nomor")
+    page.click("#add-optout button")
+    expect(page.locator("#error")).to_contain_text("not a phone number")
+    page.locator("#optout-\\+6281299990000 button").click()
+    expect(page.locator("#message")).to_contain_text("may get campaign messages again")
+    with read(app.state.engine) as conn:
+        assert cq.list_opt_outs(conn) == []
+
+
+def test_the_page_is_for_admins_only(page: Page, server: str) -> None:
+    login(page, "budi", base_url=server)
+    response = page.goto(f"{server}/admin/campaigns")
+    assert response is not None
+    assert response.status == 403
