@@ -24,11 +24,12 @@ from sqlalchemy import (
     update,
 )
 
-from db.models import Campaign, CampaignRecipient, OptOut
+from db.models import Campaign, CampaignRecipient, Contact, OptOut
 
 CAMPAIGN = cast(Table, Campaign.__table__)  # type: ignore[attr-defined]
 RECIPIENT = cast(Table, CampaignRecipient.__table__)  # type: ignore[attr-defined]
 OPTOUT = cast(Table, OptOut.__table__)  # type: ignore[attr-defined]
+CONTACT = cast(Table, Contact.__table__)  # type: ignore[attr-defined]
 
 # What a delivery status may overwrite: a later status never goes back to an earlier one.
 _DELIVERY_RANK = {"pending": 0, "sent": 1, "delivered": 2, "read": 3, "failed": 3}
@@ -325,6 +326,20 @@ def campaigns_of_cases(conn: Connection, *, case_ids: list[int]) -> dict[int, in
         )
     )
     return {int(case_id): int(campaign_id) for case_id, campaign_id in rows}
+
+
+def telegram_chats(conn: Connection, *, phones: list[str]) -> dict[str, str]:
+    """Telegram chats that shared one of these phone numbers with the bot: phone -> chat id."""
+    found: dict[str, str] = {}
+    for start in range(0, len(phones), 500):
+        chunk = phones[start : start + 500]
+        rows = conn.execute(
+            select(CONTACT.c.phone, CONTACT.c.chat_id).where(
+                CONTACT.c.channel == "telegram", CONTACT.c.phone.in_(chunk)
+            )
+        )
+        found.update({str(phone): str(chat_id) for phone, chat_id in rows})
+    return found
 
 
 # --- the opt-out register ---

@@ -22,7 +22,7 @@ from sqlalchemy import Connection, Engine, RowMapping
 
 from chatbot.campaigns import errors
 from chatbot.campaigns.calendar import is_working_day
-from chatbot.campaigns.service import content_variables
+from chatbot.campaigns.service import content_variables, render_text
 from chatbot.clock import Clock
 from chatbot.domain import DeliveryReport
 from db import campaign_queries as cq
@@ -52,6 +52,7 @@ class CampaignSend:
     template: str
     variables: str  # ContentVariables JSON
     attempts: int  # including this one
+    text: str = ""  # the message itself where there are no templates (Telegram)
 
 
 class _Pace:
@@ -214,6 +215,11 @@ class CampaignFeed:
             template=campaign["template"],
             variables=content_variables(mapping, values),
             attempts=int(row["attempts"]) + 1,
+            text=(
+                render_text(campaign["template"], mapping, values)
+                if campaign["channel"] == "telegram"
+                else ""
+            ),
         )
 
     def _in_window(self, campaign: RowMapping, now: datetime) -> bool:

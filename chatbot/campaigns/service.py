@@ -26,6 +26,7 @@ STATES = ("draft", "scheduled", "running", "paused", "done", "cancelled")
 _WINDOW = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-3]|24):([0-5]\d)$")
 _CONTENT_SID = re.compile(r"^HX[0-9a-fA-F]{32}$")
 MAX_RATE = 1000.0
+MAX_TELEGRAM_TEXT = 4000  # Telegram's limit is 4,096 characters
 
 
 class CampaignError(ValueError):
@@ -78,6 +79,22 @@ def content_variables(mapping: dict[str, str], values: dict[str, str]) -> str:
     return json.dumps({k: values.get(col, "") for k, col in mapping.items()}, ensure_ascii=False)
 
 
+def _initial_state(address: str, phone: str, opted: set[str], chats: dict[str, str] | None) -> str:
+    if address in opted:
+        return "opted_out"
+    if chats is not None and phone not in chats:
+        return "skipped"
+    return "pending"
+
+
+def render_text(template: str, mapping: dict[str, str], values: dict[str, str]) -> str:
+    """A Telegram campaign's text: each {{placeholder}} replaced with its column's value."""
+    text = template
+    for key, column in mapping.items():
+        text = text.replace("{{" + key + "}}", values.get(column, ""))
+    return text
+
+
 class Campaigns:
     """Creating and steering campaigns; reading their numbers."""
 
@@ -117,6 +134,11 @@ class Campaigns:
             raise CampaignError(
                 "--template must be an approved template's Content SID (HX + 32 hex digits)"
             )
+        if channel == "telegram" and not 0 < len(template.strip()) <= MAX_TELEGRAM_TEXT:
+            raise CampaignError(
+                "on Telegram --template is the message text, with {{1}}-style placeholders "
+                f"(1-{MAX_TELEGRAM_TEXT} characters)"
+            )
         if rate is not None and not 0 < rate <= MAX_RATE:
             raise CampaignError(f"--rate must be between 0 and {MAX_RATE:.0f} messages a second")
         audience = read_audience(audience_csv)
@@ -145,17 +167,26 @@ class Campaigns:
                 created_at=now,
                 updated_at=now,
             )
-            opted = cq.opted_out_among(conn, addresses=[r.phone for r in audience.recipients])
+            phones = [r.phone for r in audience.recipients]
+            # Telegram: only chats that started the bot and shared this number can be written.
+            chats = cq.telegram_chats(conn, phones=phones) if channel == "telegram" else None
+            addresses = {p: chats.get(p, p) if chats is not None else p for p in phones}
+            opted = cq.opted_out_among(conn, addresses=list(addresses.values()))
             cq.insert_recipients(
                 conn,
                 [
                     {
                         "campaign_id": campaign_id,
                         "channel": channel,
-                        "chat_id": r.phone,
+                        "chat_id": addresses[r.phone],
                         "name": r.name[:200] if r.name else None,
                         "variables_json": json.dumps(r.values, ensure_ascii=False),
-                        "state": "opted_out" if r.phone in opted else "pending",
+                        "state": _initial_state(addresses[r.phone], r.phone, opted, chats),
+                        "error": (
+                            "no Telegram chat with this number has started the bot"
+                            if chats is not None and r.phone not in chats
+                            else None
+                        ),
                         "attempts": 0,
                         "updated_at": now,
                     }

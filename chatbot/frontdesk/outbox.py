@@ -276,9 +276,9 @@ class OutboxDispatcher:
         message = OutboundMessage(
             channel=send.channel,
             chat_id=send.chat_id,
-            text="",
-            template=send.template,
-            template_variables=send.variables,
+            text=send.text,
+            template=None if send.text else send.template,
+            template_variables=None if send.text else send.variables,
         )
         if self._campaign_sending is None:
             self._campaign_sending = asyncio.Semaphore(self._campaign_concurrency)

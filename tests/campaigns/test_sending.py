@@ -329,3 +329,29 @@ def test_mulai_from_a_number_not_opted_out_is_an_ordinary_message(
         [case] = queries.list_cases(conn)
     assert case["closed_at"] is None  # the desk greeted them as usual
     assert json.dumps(twilio_api.sent_bodies(f"whatsapp:{WULAN}"))
+
+
+def test_a_telegram_campaign_reaches_only_chats_that_started_the_bot(
+    manual: TestClient, bot_api: FakeBotApi, clock: FrozenClock
+) -> None:
+    with engine_of(manual).begin() as conn:  # Wulan started the bot and shared her number
+        queries.ensure_contact(
+            conn, channel="telegram", chat_id="777000", name="Wulan", phone=WULAN, now=clock.now()
+        )
+    service = Campaigns(engine_of(manual))
+    campaign_id = service.create(
+        name="Caring Telegram",
+        channel="telegram",
+        template="Halo kak {{1}}, bagaimana layanan {{2}} kakak?",
+        variables={"1": "name", "2": "paket"},
+        audience_csv=AUDIENCE,
+        profile="telkom",
+        now=clock.now(),
+    ).campaign_id
+    service.start(campaign_id, now=clock.now())
+    drain(manual)
+    assert bot_api.sent_texts(777000) == [
+        "Halo kak Wulan, bagaimana layanan IndiHome 30 Mbps kakak?"
+    ]
+    status = service.status(campaign_id)
+    assert (status["sent"], status["skipped"]) == (1, 2)
