@@ -267,11 +267,9 @@ class Desk:
             )
         # "batal" or "makasih kak" after the case closed: answer on it, open nothing new.
         after_close = None
-        if link is not None:
-            pass
-        elif case is None and guards.is_cancel(text):
+        if case is None and link is None and guards.is_cancel(text):
             after_close = keys.CANCEL_NOTHING_OPEN
-        elif case is None and guards.is_thanks_only(text):
+        elif case is None and link is None and guards.is_thanks_only(text):
             after_close = keys.CLOSING_YOU_ARE_WELCOME
         if after_close is not None:
             last_id = queries.get_last_case_id(
