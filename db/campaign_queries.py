@@ -24,7 +24,7 @@ from sqlalchemy import (
     update,
 )
 
-from db.models import Campaign, CampaignRecipient, Contact, OptOut
+from db.models import Campaign, CampaignRecipient, Case, Contact, Message, OptOut, User
 
 CAMPAIGN = cast(Table, Campaign.__table__)  # type: ignore[attr-defined]
 RECIPIENT = cast(Table, CampaignRecipient.__table__)  # type: ignore[attr-defined]
@@ -328,6 +328,12 @@ def campaigns_of_cases(conn: Connection, *, case_ids: list[int]) -> dict[int, in
     return {int(case_id): int(campaign_id) for case_id, campaign_id in rows}
 
 
+def user_names(conn: Connection) -> list[tuple[int, str]]:
+    """Desk users' ids and names."""
+    user = cast(Table, User.__table__)  # type: ignore[attr-defined]
+    return [(int(i), str(n)) for i, n in conn.execute(select(user.c.id, user.c.name))]
+
+
 def telegram_chats(conn: Connection, *, phones: list[str]) -> dict[str, str]:
     """Telegram chats that shared one of these phone numbers with the bot: phone -> chat id."""
     found: dict[str, str] = {}
@@ -340,6 +346,44 @@ def telegram_chats(conn: Connection, *, phones: list[str]) -> dict[str, str]:
         )
         found.update({str(phone): str(chat_id) for phone, chat_id in rows})
     return found
+
+
+def work_per_agent(conn: Connection, *, campaign_id: int) -> list[RowMapping]:
+    """The team leader's view of a campaign's reply cases, per assigned agent (None: queued).
+
+    contacted: reply cases the agent holds or held; reached: those the agent answered;
+    replied: those where the customer wrote again after the agent's first answer;
+    open: those not closed yet (follow-ups still to do).
+    """
+    case_table = cast(Table, Case.__table__)  # type: ignore[attr-defined]
+    message = cast(Table, Message.__table__)  # type: ignore[attr-defined]
+    c = case_table.c
+    wrote_back = (
+        select(message.c.id)
+        .where(
+            message.c.case_id == c.id,
+            message.c.direction == "in",
+            message.c.created_at > c.first_response_at,
+        )
+        .exists()
+    )
+
+    def count(condition: Any) -> Any:
+        return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+    query = (
+        select(
+            c.assignee_id,
+            func.count().label("contacted"),
+            count(c.first_response_by == c.assignee_id).label("reached"),
+            count(wrote_back).label("replied"),
+            count(c.closed_at.is_(None)).label("open"),
+        )
+        .select_from(RECIPIENT.join(case_table, case_table.c.id == RECIPIENT.c.case_id))
+        .where(RECIPIENT.c.campaign_id == campaign_id)
+        .group_by(c.assignee_id)
+    )
+    return list(conn.execute(query).mappings())
 
 
 # --- the opt-out register ---

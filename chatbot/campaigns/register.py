@@ -31,6 +31,25 @@ class CampaignDesk:
         """Every campaign, newest first, with `loket campaigns status` numbers."""
         return [self._campaigns.status(int(row["id"])) for row in self._campaigns.list()]
 
+    def agents_view(self, campaign_id: int) -> list[dict[str, Any]]:
+        """Per agent: contacted, reached, replied, follow-ups open (None: still queued)."""
+        with read(self._engine) as conn:
+            names = dict(cq.user_names(conn))
+            rows = cq.work_per_agent(conn, campaign_id=campaign_id)
+        return sorted(
+            (
+                {
+                    "agent": names.get(row["assignee_id"]) if row["assignee_id"] else None,
+                    "contacted": int(row["contacted"]),
+                    "reached": int(row["reached"]),
+                    "replied": int(row["replied"]),
+                    "open": int(row["open"]),
+                }
+                for row in rows
+            ),
+            key=lambda r: (r["agent"] is None, r["agent"] or ""),
+        )
+
     def opt_outs(self) -> list[dict[str, Any]]:
         """The register, newest first."""
         with read(self._engine) as conn:

@@ -138,6 +138,7 @@ def create_app(
     app.include_router(chat.router)
     app.include_router(admin.router)
     app.include_router(campaigns.router)
+    app.include_router(campaigns.team_router)
     app.include_router(desk_console.router)
     app.include_router(kpi.router)
 

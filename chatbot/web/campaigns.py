@@ -1,7 +1,8 @@
-"""The campaigns page for admins: progress and failures of each campaign, the opt-out register.
+"""Campaign pages: the admins' (progress, failures, the opt-out register) and the team's.
 
-Campaigns are created and steered with `loket campaigns` (docs/campaigns.md); this page
-shows them and lets an admin add numbers to, and remove them from, the register.
+Campaigns are created and steered with `loket campaigns` (docs/campaigns.md). Admins see
+them at /admin/campaigns and edit the register there; team leaders follow their agents'
+campaign work live at /desk/campaigns.
 """
 
 from __future__ import annotations
@@ -15,15 +16,19 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 
 from chatbot.errors import InvalidInput
 from chatbot.web.admin import AdminDep, AdminOnly, same_origin, templates
-from chatbot.web.auth import verify_csrf
-from chatbot.web.deps import CampaignsDep, ClockDep
+from chatbot.web.auth import SupervisorUser, verify_csrf
+from chatbot.web.deps import CampaignsDep, ClockDep, RowIdQuery
 
 router = APIRouter(
     prefix="/admin/campaigns",
     tags=["admin"],
     dependencies=[Depends(AdminOnly), Depends(same_origin), Depends(verify_csrf)],
 )
+team_router = APIRouter(
+    prefix="/desk/campaigns", tags=["supervision"], dependencies=[Depends(verify_csrf)]
+)
 Number = Annotated[str, Form(min_length=1, max_length=64)]
+REFRESH_SECONDS = 15  # the team leader's page reloads itself: a live view without scripts
 
 
 async def _page(
@@ -33,6 +38,29 @@ async def _page(
     opt_outs = await run_in_threadpool(desk.opt_outs)
     context = {"campaigns": campaigns, "opt_outs": opt_outs, "message": message, "error": error}
     return templates.TemplateResponse(request, "admin/campaigns.html", context, status_code=status)
+
+
+@team_router.get("", response_class=HTMLResponse)
+async def team_page(
+    request: Request, user: SupervisorUser, desk: CampaignsDep, campaign: RowIdQuery = None
+) -> Response:
+    """Per agent, for one campaign: contacted, reached, replied, follow-ups open."""
+    campaigns = await run_in_threadpool(desk.overview)
+    chosen = next((c for c in campaigns if c["id"] == campaign), None)
+    if chosen is None and campaign is None and campaigns:
+        chosen = campaigns[0]
+    agents = await run_in_threadpool(desk.agents_view, chosen["id"]) if chosen else []
+    context = {
+        "user": user,
+        "campaigns": campaigns,
+        "chosen": chosen,
+        "agents": agents,
+        "refresh": REFRESH_SECONDS,
+    }
+    status = 404 if campaign is not None and chosen is None else 200
+    return templates.TemplateResponse(
+        request, "supervision/campaigns.html", context, status_code=status
+    )
 
 
 @router.get("", response_class=HTMLResponse)

@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from playwright.sync_api import Page, expect
 
 from chatbot.campaigns.service import Campaigns
+from chatbot.domain import Inbound
 from chatbot.web.app import create_app
 from db import campaign_queries as cq
 from db.engine import read
@@ -71,3 +72,50 @@ def test_the_page_is_for_admins_only(page: Page, server: str) -> None:
     response = page.goto(f"{server}/admin/campaigns")
     assert response is not None
     assert response.status == 403
+
+
+def test_team_leader_follows_each_agents_campaign_work(
+    page: Page, server: str, app: FastAPI, clock: FrozenClock
+) -> None:
+    add_user(app, "sinta", "supervisor")
+    budi = next(u for u in app.state.accounts.list_users() if u.name == "budi")
+    engine = app.state.engine
+    campaign_id = (
+        Campaigns(engine)
+        .create(
+            name="Caring CT-0",
+            channel="whatsapp",
+            template="HX" + "a" * 32,
+            variables={"1": "name"},
+            audience_csv="phone,name\n081234567890,Wulan\n081298765432,Andi\n",
+            profile="telkom",
+            now=clock.now(),
+        )
+        .campaign_id
+    )
+    Campaigns(engine).start(campaign_id, now=clock.now())
+    with engine.begin() as conn:  # as the dispatcher records two accepted sends
+        for n, row in enumerate(
+            cq.claim_recipients(
+                conn, campaign_id=campaign_id, now=clock.now(), until=clock.now(), limit=10
+            )
+        ):
+            cq.mark_sent(conn, recipient_id=row["id"], provider_id=f"SM{n}", now=clock.now())
+    desk = app.state.desk
+    for number, n in (("+6281234567890", 1), ("+6281298765432", 2)):
+        desk.receive(Inbound("whatsapp", number, f"m{n}", text="internet saya putus terus"))
+    wulan = desk.receive(Inbound("whatsapp", "+6281234567890", "m3", text="Wulan")).case_id
+    agents = app.state.agent_desk
+    agents.take(wulan, budi)
+    clock.advance(minutes=2)
+    agents.reply(wulan, budi, text="Halo kak Wulan, kami cek jaringannya ya.")
+    clock.advance(minutes=3)
+    desk.receive(Inbound("whatsapp", "+6281234567890", "m4", text="baik kak terima kasih"))
+
+    login(page, "sinta", base_url=server)
+    page.goto(f"{server}/desk/campaigns")
+    expect(page.locator("#totals")).to_contain_text("2 replied")
+    cells = page.locator("#agent-budi td")
+    expect(cells).to_have_text(["budi", "1", "1", "1", "1"])
+    expect(page.locator("#agent-queue td")).to_have_text(["(in the queue)", "1", "0", "0", "1"])
+    assert page.goto(f"{server}/desk/campaigns?campaign=99").status == 404  # type: ignore[union-attr]
