@@ -316,6 +316,13 @@ def mark_replied(conn: Connection, *, recipient_id: int, case_id: int, now: date
     )
 
 
+def cases_of_campaign(campaign_id: int) -> Any:
+    """A subquery of the case ids that replies to this campaign opened."""
+    return select(RECIPIENT.c.case_id).where(
+        RECIPIENT.c.campaign_id == campaign_id, RECIPIENT.c.case_id.is_not(None)
+    )
+
+
 def campaigns_of_cases(conn: Connection, *, case_ids: list[int]) -> dict[int, int]:
     """Which campaign each of these cases answered (cases not in the map answered none)."""
     if not case_ids:

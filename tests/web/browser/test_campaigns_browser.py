@@ -13,6 +13,7 @@ from chatbot.domain import Inbound
 from chatbot.web.app import create_app
 from db import campaign_queries as cq
 from db.engine import read
+from flows.events import CloseCase
 from settings import Settings
 from tests.clock import FrozenClock
 from tests.fakes.server import ThreadedServer
@@ -119,3 +120,23 @@ def test_team_leader_follows_each_agents_campaign_work(
     expect(cells).to_have_text(["budi", "1", "1", "1", "1"])
     expect(page.locator("#agent-queue td")).to_have_text(["(in the queue)", "1", "0", "0", "1"])
     assert page.goto(f"{server}/desk/campaigns?campaign=99").status == 404  # type: ignore[union-attr]
+
+    # QC tapping: the campaign's closed cases, per agent, from the QA review's sample.
+    andi = desk.receive(Inbound("whatsapp", "+6281298765432", "m5", text="Andi")).case_id
+    agents.take(andi, budi)
+    with desk.transaction() as conn:
+        for case_id in (wulan, andi):
+            desk.apply_effects(conn, case_id, None, [CloseCase("resolved", "budi")], clock.now())
+    other = agents.open_case(
+        budi, source="phone", complaint="telepon soal tagihan", fields={}, client_name="Rina"
+    )
+    with desk.transaction() as conn:
+        desk.apply_effects(conn, other, None, [CloseCase("resolved", "budi")], clock.now())
+    page.goto(f"{server}/desk/campaigns")
+    page.click("#tapping")
+    expect(page.locator("h1")).to_have_text(f"Quality review: campaign #{campaign_id}")
+    sample = page.locator("#samples a[data-case]")
+    expect(sample).to_have_count(2)
+    assert sorted(int(a.get_attribute("data-case") or 0) for a in sample.all()) == sorted(
+        [wulan, andi]
+    )
