@@ -11,8 +11,14 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from chatbot.campaigns.audience import normalise
-from chatbot.campaigns.service import Campaigns
+from chatbot.campaigns.audience import AudienceError, normalise
+from chatbot.campaigns.service import (
+    CampaignError,
+    Campaigns,
+    content_variables,
+    parse_variables,
+    parse_window,
+)
 from chatbot.errors import InvalidInput
 from db import campaign_queries as cq
 from db.engine import read
@@ -26,6 +32,68 @@ class CampaignDesk:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
         self._campaigns = Campaigns(engine)
+
+    def create(
+        self,
+        *,
+        name: str,
+        channel: str,
+        template: str,
+        variables: str,
+        window: str,
+        rate: float | None,
+        audience_csv: str,
+        profile: str,
+        actor: str,
+        now: datetime,
+    ) -> tuple[int, str]:
+        """A draft campaign from the console's upload; returns its id and a preview line.
+
+        Raises:
+            InvalidInput: a bad field or audience (the reason says which).
+        """
+        try:
+            created = self._campaigns.create(
+                name=name,
+                channel=channel,
+                template=template.strip(),
+                variables=parse_variables(variables or "{}"),
+                audience_csv=audience_csv,
+                profile=profile,
+                now=now,
+                window=parse_window(window or "08:00-20:00"),
+                rate=rate,
+                actor=actor,
+            )
+        except (CampaignError, AudienceError) as exc:
+            raise InvalidInput(str(exc)) from None
+        audience = created.audience
+        mapping = parse_variables(variables or "{}")
+        preview = (
+            f"{len(audience.recipients)} recipients, {len(audience.invalid)} invalid, "
+            f"{len(audience.duplicates)} duplicates, {created.opted_out} opted out."
+        )
+        if audience.recipients:
+            sample = audience.recipients[0]
+            preview += (
+                f" Sample (line {sample.line}, {sample.phone}): "
+                f"{content_variables(mapping, sample.values)}"
+            )
+        return created.campaign_id, preview
+
+    def steer(self, campaign_id: int, verb: str, *, now: datetime) -> str:
+        """start, pause, resume or cancel; returns the new state.
+
+        Raises:
+            NotAllowed: no such campaign, or not in a state that allows it.
+        """
+        actions = {
+            "start": self._campaigns.start,
+            "pause": self._campaigns.pause,
+            "resume": self._campaigns.resume,
+            "cancel": self._campaigns.cancel,
+        }
+        return actions[verb](campaign_id, now=now)
 
     def overview(self) -> list[dict[str, Any]]:
         """Every campaign, newest first, with `loket campaigns status` numbers."""

@@ -10,14 +10,15 @@ from __future__ import annotations
 from typing import Annotated
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, Form, Request, Response
+from fastapi import APIRouter, Depends, Form, Request, Response, UploadFile
+from fastapi import Path as PathParam
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from chatbot.errors import InvalidInput
+from chatbot.errors import InvalidInput, NotAllowed
 from chatbot.web.admin import AdminDep, AdminOnly, same_origin, templates
 from chatbot.web.auth import SupervisorUser, verify_csrf
-from chatbot.web.deps import CampaignsDep, ClockDep, RowIdQuery
+from chatbot.web.deps import CampaignsDep, ClockDep, RowId, RowIdQuery, SettingsDep
 
 router = APIRouter(
     prefix="/admin/campaigns",
@@ -28,6 +29,12 @@ team_router = APIRouter(
     prefix="/desk/campaigns", tags=["supervision"], dependencies=[Depends(verify_csrf)]
 )
 Number = Annotated[str, Form(min_length=1, max_length=64)]
+STEPS = {  # the buttons a campaign in each state shows
+    "draft": ("start", "cancel"),
+    "scheduled": ("pause", "cancel"),
+    "running": ("pause", "cancel"),
+    "paused": ("resume", "cancel"),
+}
 REFRESH_SECONDS = 15  # the team leader's page reloads itself: a live view without scripts
 
 
@@ -36,7 +43,13 @@ async def _page(
 ) -> Response:
     campaigns = await run_in_threadpool(desk.overview)
     opt_outs = await run_in_threadpool(desk.opt_outs)
-    context = {"campaigns": campaigns, "opt_outs": opt_outs, "message": message, "error": error}
+    context = {
+        "campaigns": campaigns,
+        "opt_outs": opt_outs,
+        "message": message,
+        "error": error,
+        "steps": STEPS,
+    }
     return templates.TemplateResponse(request, "admin/campaigns.html", context, status_code=status)
 
 
@@ -67,6 +80,72 @@ async def team_page(
 async def campaigns_page(request: Request, desk: CampaignsDep, done: str = "") -> Response:
     """Each campaign's numbers and failures, and the opt-out register."""
     return await _page(request, desk, message=done[:200])
+
+
+MAX_AUDIENCE_BYTES = 20_000_000  # an audience of a few hundred thousand rows
+
+
+@router.post("/new", response_class=HTMLResponse)
+async def campaign_new(
+    request: Request,
+    desk: CampaignsDep,
+    admin: AdminDep,
+    clock: ClockDep,
+    settings: SettingsDep,
+    name: Annotated[str, Form(min_length=1, max_length=200)],
+    channel: Annotated[str, Form(pattern="^(whatsapp|sms|telegram)$")],
+    template: Annotated[str, Form(min_length=1, max_length=4000)],
+    audience: UploadFile,
+    variables: Annotated[str, Form(max_length=2000)] = "{}",
+    window: Annotated[str, Form(max_length=11)] = "08:00-20:00",
+    rate: Annotated[float | None, Form(gt=0, le=1000)] = None,
+) -> Response:
+    """Upload an audience: a draft campaign, with what the file held and a sample row."""
+    data = await audience.read(MAX_AUDIENCE_BYTES + 1)
+    try:
+        if len(data) > MAX_AUDIENCE_BYTES:
+            raise InvalidInput(f"the audience file is over {MAX_AUDIENCE_BYTES} bytes")
+        try:
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            raise InvalidInput(
+                "the audience file is not UTF-8 text (save it as CSV UTF-8)"
+            ) from None
+        campaign_id, preview = await run_in_threadpool(
+            lambda: desk.create(
+                name=name,
+                channel=channel,
+                template=template,
+                variables=variables,
+                window=window,
+                rate=rate,
+                audience_csv=text,
+                profile=settings.profile,
+                actor=admin.name,
+                now=clock.now(),
+            )
+        )
+    except InvalidInput as exc:
+        return await _page(request, desk, error=str(exc), status=422)
+    done = f"Draft campaign {campaign_id}: {preview}"
+    return RedirectResponse(f"/admin/campaigns?done={quote(done[:1500])}", status_code=303)
+
+
+@router.post("/{campaign_id}/{verb}", response_class=HTMLResponse)
+async def campaign_steer(
+    request: Request,
+    desk: CampaignsDep,
+    clock: ClockDep,
+    campaign_id: RowId,
+    verb: Annotated[str, PathParam(pattern="^(start|pause|resume|cancel)$")],
+) -> Response:
+    """Start, pause, resume or cancel a campaign."""
+    try:
+        state = await run_in_threadpool(lambda: desk.steer(campaign_id, verb, now=clock.now()))
+    except NotAllowed as exc:
+        return await _page(request, desk, error=str(exc), status=409)
+    done = f"Campaign {campaign_id} is {state}."
+    return RedirectResponse(f"/admin/campaigns?done={quote(done)}", status_code=303)
 
 
 @router.post("/optout", response_class=HTMLResponse)

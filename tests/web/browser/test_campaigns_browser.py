@@ -140,3 +140,45 @@ def test_team_leader_follows_each_agents_campaign_work(
     assert sorted(int(a.get_attribute("data-case") or 0) for a in sample.all()) == sorted(
         [wulan, andi]
     )
+
+
+def test_admin_uploads_an_audience_sees_the_preview_and_starts_it(
+    page: Page, server: str, app: FastAPI
+) -> None:
+    login(page, "ani", base_url=server)
+    page.goto(f"{server}/admin/campaigns")
+    page.fill("#c-name", "Caring Desember")
+    page.fill("#c-template", "HX" + "b" * 32)
+    page.fill("#c-variables", '{"1": "name", "2": "paket"}')
+    page.set_input_files(
+        "#c-audience",
+        files=[
+            {
+                "name": "pelanggan.csv",
+                "mimeType": "text/csv",
+                "buffer": (
+                    b"phone;name;paket\n0812-3456-7890;Wulan;IndiHome 30\n"
+                    b"+6281234567890;Dup;x\nsalah;Bad;y\n"
+                ),
+            }
+        ],
+    )
+    page.click("#new-campaign button")
+    message = page.locator("#message")
+    expect(message).to_contain_text("Draft campaign 1: 1 recipients, 1 invalid, 1 duplicates")
+    expect(message).to_contain_text('+6281234567890): {"1": "Wulan", "2": "IndiHome 30"}')
+    page.locator("#campaign-1 button[value=start]").click()
+    expect(page.locator("#message")).to_contain_text("Campaign 1 is running.")
+    expect(page.locator("#campaign-1")).to_contain_text("running")
+    page.locator("#campaign-1 button[value=cancel]").click()
+    expect(page.locator("#campaign-1")).to_contain_text("cancelled")
+
+    page.fill("#c-name", "Tanpa kolom")
+    page.fill("#c-template", "HX" + "b" * 32)
+    page.fill("#c-variables", '{"1": "alamat"}')
+    page.set_input_files(
+        "#c-audience",
+        files=[{"name": "a.csv", "mimeType": "text/csv", "buffer": b"phone\n081234567890\n"}],
+    )
+    page.click("#new-campaign button")
+    expect(page.locator("#error")).to_contain_text("alamat")
