@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from datetime import time as clock_time
@@ -94,14 +94,16 @@ class CampaignFeed:
         self._paces: dict[int, _Pace] = {}
         self._in_flight = 0  # claimed and not yet recorded, counted against the daily cap
         self._capped_logged: set[int] = set()
+        self._unconfigured_logged: set[int] = set()
         self._cap_count: tuple[float, int] | None = None  # (read at, unique sent in 24 h)
 
-    def claim(self, limit: int) -> list[CampaignSend]:
+    def claim(self, limit: int, channels: Collection[str] | None = None) -> list[CampaignSend]:
         """Lease up to `limit` due recipients of the campaigns allowed to send now.
 
         A scheduled campaign whose start time has come becomes running; a running one with
         no recipient left pending becomes done. Outside its daily window, on a non-working
-        day, or with the tier's daily cap reached, a campaign claims nothing.
+        day, with the tier's daily cap reached, or on a channel this process has not
+        configured (`channels`; None: any), a campaign claims nothing: it waits.
         """
         now = self._clock.now()
         claimed: list[CampaignSend] = []
@@ -111,6 +113,15 @@ class CampaignFeed:
                 if room <= 0:
                     break
                 campaign_id = int(campaign["id"])
+                if channels is not None and campaign["channel"] not in channels:
+                    if campaign_id not in self._unconfigured_logged:
+                        self._unconfigured_logged.add(campaign_id)
+                        logger.warning(
+                            "Campaign %s waits: its channel '%s' is not configured here.",
+                            campaign_id,
+                            campaign["channel"],
+                        )
+                    continue
                 if campaign["state"] == "scheduled":
                     start_at = as_utc(campaign["start_at"])
                     if start_at is not None and start_at > now:

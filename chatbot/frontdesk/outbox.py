@@ -192,7 +192,7 @@ class OutboxDispatcher:
                 CAMPAIGN_CHUNK, self._campaign_concurrency
             ):
                 try:
-                    sends = await self._db(self._campaigns.claim, room)
+                    sends = await self._db(self._campaigns.claim, room, self._channels.keys())
                 except Exception:
                     logger.exception("Claiming campaign recipients failed; retrying later.")
             started = {asyncio.create_task(self._send_campaign(i)) for i in sends}
@@ -237,7 +237,7 @@ class OutboxDispatcher:
         sends: list[CampaignSend] = []
         if self._campaigns is not None and len(claimed) < self._batch:
             room = min(self._batch - len(claimed), self._campaign_concurrency)
-            sends = await self._db(self._campaigns.claim, room)
+            sends = await self._db(self._campaigns.claim, room, self._channels.keys())
         await asyncio.gather(
             *(self._send_and_record(item) for item in claimed),
             *(self._send_campaign(send) for send in sends),
