@@ -203,7 +203,7 @@ def _status(settings: Settings, args: argparse.Namespace) -> int:
 def _list(settings: Settings, _args: argparse.Namespace) -> int:
     engine = _engine(settings)
     try:
-        rows = Campaigns(engine).list()
+        rows = Campaigns(engine).all()
     finally:
         engine.dispose()
     for row in rows:

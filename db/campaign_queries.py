@@ -6,7 +6,7 @@ statements each, like the outbox's (db/queries.py). The caller owns the transact
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any, cast
 
@@ -14,7 +14,6 @@ from sqlalchemy import (
     Connection,
     RowMapping,
     Table,
-    and_,
     case,
     delete,
     func,
@@ -437,11 +436,7 @@ def list_opt_outs(conn: Connection) -> list[RowMapping]:
     return list(conn.execute(select(OPTOUT).order_by(OPTOUT.c.created_at.desc())).mappings())
 
 
-def recipients_for(
-    conn: Connection, *, campaign_id: int, states: Mapping[str, Any] | None = None
-) -> list[RowMapping]:
-    """A campaign's recipients (tests and reports; not the sending path)."""
+def recipients_for(conn: Connection, *, campaign_id: int) -> list[RowMapping]:
+    """A campaign's recipients, in audience order (not the sending path)."""
     query = select(RECIPIENT).where(RECIPIENT.c.campaign_id == campaign_id)
-    if states:
-        query = query.where(and_(*(RECIPIENT.c[k] == v for k, v in states.items())))
     return list(conn.execute(query.order_by(RECIPIENT.c.id)).mappings())

@@ -48,25 +48,17 @@ def normalise(raw: str, region: str = DEFAULT_REGION) -> str | None:
     +6281234567890; a number too short or too long for its country is None.
     """
     value = raw.strip().removeprefix("whatsapp:")
-    if not value:
-        return None
-    try:
-        number = phonenumbers.parse(value, region)
-    except phonenumbers.NumberParseException:
-        if value.isdigit() and not value.startswith("0"):
-            return normalise(f"+{value}", region)  # 6281... written without the +
-        return None
-    if not phonenumbers.is_valid_number(number):
-        if value.isdigit() and not value.startswith("0") and not value.startswith("+"):
-            try:
-                number = phonenumbers.parse(f"+{value}", None)
-            except phonenumbers.NumberParseException:
-                return None
-            if not phonenumbers.is_valid_number(number):
-                return None
-        else:
-            return None
-    return str(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))
+    candidates: list[tuple[str, str | None]] = [(value, region)]
+    if value.isdigit() and not value.startswith("0"):
+        candidates.append((f"+{value}", None))  # 14155550100: a country code without the +
+    for text, default_region in candidates:
+        try:
+            number = phonenumbers.parse(text, default_region)
+        except phonenumbers.NumberParseException:
+            continue
+        if phonenumbers.is_valid_number(number):
+            return str(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))
+    return None
 
 
 def read_audience(text: str, region: str = DEFAULT_REGION) -> Audience:

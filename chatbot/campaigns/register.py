@@ -97,7 +97,7 @@ class CampaignDesk:
 
     def overview(self) -> list[dict[str, Any]]:
         """Every campaign, newest first, with `loket campaigns status` numbers."""
-        return [self._campaigns.status(int(row["id"])) for row in self._campaigns.list()]
+        return [self._campaigns.status(int(row["id"])) for row in self._campaigns.all()]
 
     def agents_view(self, campaign_id: int) -> list[dict[str, Any]]:
         """Per agent: contacted, reached, replied, follow-ups open (None: still queued)."""

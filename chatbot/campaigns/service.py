@@ -286,7 +286,7 @@ class Campaigns:
             ],
         }
 
-    def list(self) -> list[dict[str, Any]]:
+    def all(self) -> list[dict[str, Any]]:
         """Every campaign with its state, newest first."""
         with read(self._engine) as conn:
             return [dict(row) for row in cq.list_campaigns(conn)]
