@@ -101,6 +101,13 @@ class Settings(BaseSettings):
     # A technician's link works until this long after the visit window ends.
     visit_link_hours: float = Field(default=48.0, gt=0)
 
+    # --- #16 outbound caring campaigns (docs/campaigns.md) ---
+    # WhatsApp's messaging tier: unique recipients of business-initiated messages per rolling
+    # 24 hours (250, 1000, 10000, 100000); campaigns pause sending when it is reached.
+    campaign_daily_cap: int = Field(default=1000, gt=0)
+    # A claimed recipient whose send was not recorded (a crash) is sent again after this.
+    campaign_lease_seconds: float = Field(default=60.0, gt=0)
+
     @model_validator(mode="after")
     def _refuse_unusable_combinations(self) -> Settings:
         """Fail at start, not at the first webhook, when a channel is half configured."""

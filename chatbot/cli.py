@@ -22,7 +22,7 @@ from pydantic import ValidationError
 from sqlalchemy.exc import DBAPIError
 from telegram.error import RetryAfter, TelegramError
 
-from chatbot import calendar_cli, db_cli, report_cli
+from chatbot import calendar_cli, campaign_cli, db_cli, report_cli
 from chatbot.admin.accounts import ROLES, AccountError, Accounts
 from chatbot.admin.editor import PhraseEditor, phrase_file_kind, read_phrase_set, to_yaml
 from chatbot.channels.telegram import TelegramChannel, as_seconds
@@ -134,6 +134,7 @@ def _parser() -> argparse.ArgumentParser:
     report_cli.add_commands(sub, cases)  # report daily|monthly, cases export, retention
     db_cli.add_commands(sub)  # db upgrade|check|backup|restore
     calendar_cli.add_commands(sub)  # calendar show|close|open|forget
+    campaign_cli.add_commands(sub)  # campaigns ..., optout (docs/campaigns.md)
 
     flow = sub.add_parser("flow", help="the conversation flow")
     flow_sub = flow.add_subparsers(dest="flow_command", required=True)

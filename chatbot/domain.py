@@ -79,6 +79,10 @@ class OutboundMessage:
     buttons: tuple[OutButton, ...] = ()
     message_id: int | None = None  # our Message row, so status callbacks find it
     client_wrote_at: datetime | None = None  # the client's last message (WhatsApp's 24-h window)
+    # An approved template instead of text (campaigns, #16): Twilio's Content SID and its
+    # ContentVariables JSON.
+    template: str | None = None
+    template_variables: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +92,7 @@ class DeliveryReport:
     provider_id: str
     status: str  # queued, sent, delivered, read, failed
     error: str | None = None
+    code: int | None = None  # the provider's error code (Twilio ErrorCode), if any
 
 
 def buttons_as_text(text: str, buttons: tuple[OutButton, ...]) -> str:

@@ -511,3 +511,91 @@ class CalendarDate(SQLModel, table=True):
 
 # Returning clients across channels are found by phone number (migration 0011).
 Index("ix_contact_phone", Contact.__table__.c.phone)  # type: ignore[attr-defined]
+
+
+# --- #16 outbound caring campaigns (chatbot/campaigns/, docs/campaigns.md) ---
+
+
+class Campaign(SQLModel, table=True):
+    """An outbound template send to an audience: draft, scheduled, running, paused, done..."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=200)
+    channel: str = Field(max_length=16)  # whatsapp | sms | telegram
+    template: str = Field(max_length=128)  # Twilio Content SID (HX...)
+    variables_json: str = Field(sa_column=Column(Text, nullable=False))  # {"1": "name", ...}
+    profile: str = Field(max_length=32)  # the desk profile a reply's case follows
+    state: str = Field(max_length=16, index=True)
+    start_at: datetime | None = Field(default=None, sa_column=_utc_column(nullable=True))
+    window_start: str = Field(default="08:00", max_length=5)  # desk's local time, HH:MM
+    window_end: str = Field(default="20:00", max_length=5)
+    every_day: bool = False  # also on weekends and holidays (default: working days only)
+    rate: float | None = None  # messages per second; None: as fast as the outbox goes
+    invalid: int = 0  # audience rows skipped at import: not a phone number
+    duplicates: int = 0  # audience rows skipped at import: the same number again
+    created_by: str = Field(max_length=64)
+    created_at: datetime = Field(sa_column=_utc_column())
+    updated_at: datetime = Field(sa_column=_utc_column())
+
+
+class CampaignRecipient(SQLModel, table=True):
+    """One recipient of a campaign and what became of its message.
+
+    `state` is the latest (pending, sent, delivered, read, failed, replied, opted_out,
+    skipped); the *_at columns keep each milestone, so counts never lose a delivered
+    message that was later replied to. A pending row with a future `due_at` is leased by a
+    dispatcher (or waits for a retry).
+    """
+
+    __table_args__ = (
+        UniqueConstraint("campaign_id", "chat_id", name="uq_campaignrecipient_chat"),
+        Index(
+            "ix_campaignrecipient_pending",
+            "campaign_id",
+            "id",
+            sqlite_where=text("state = 'pending'"),
+            postgresql_where=text("state = 'pending'"),
+        ),
+        Index(
+            "ix_campaignrecipient_provider",
+            "provider_id",
+            sqlite_where=text("provider_id IS NOT NULL"),
+            postgresql_where=text("provider_id IS NOT NULL"),
+        ),
+        Index("ix_campaignrecipient_chat", "channel", "chat_id", "sent_at"),
+        Index(
+            "ix_campaignrecipient_case",
+            "case_id",
+            sqlite_where=text("case_id IS NOT NULL"),
+            postgresql_where=text("case_id IS NOT NULL"),
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    campaign_id: int = Field(foreign_key="campaign.id")
+    channel: str = Field(max_length=16)
+    chat_id: str = Field(max_length=64)  # E.164 for WhatsApp and SMS
+    name: str | None = Field(default=None, max_length=200)
+    variables_json: str = Field(sa_column=Column(Text, nullable=False))  # the CSV row
+    state: str = Field(default="pending", max_length=16)
+    attempts: int = 0
+    due_at: datetime | None = Field(default=None, sa_column=_utc_column(nullable=True))
+    provider_id: str | None = Field(default=None, max_length=128)
+    error_code: int | None = None
+    error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    sent_at: datetime | None = Field(default=None, sa_column=_utc_column(nullable=True))
+    delivered_at: datetime | None = Field(default=None, sa_column=_utc_column(nullable=True))
+    read_at: datetime | None = Field(default=None, sa_column=_utc_column(nullable=True))
+    replied_at: datetime | None = Field(default=None, sa_column=_utc_column(nullable=True))
+    case_id: int | None = Field(default=None, foreign_key="case.id")
+    updated_at: datetime | None = Field(default=None, sa_column=_utc_column(nullable=True))
+
+
+class OptOut(SQLModel, table=True):
+    """A number (or chat) that asked to get no more campaign messages; deleted on opt-in."""
+
+    address: str = Field(primary_key=True, max_length=64)  # E.164, or a Telegram chat id
+    channel: str = Field(max_length=16)  # where the request came from ("admin" by hand)
+    reason: str = Field(max_length=64)  # the keyword, "twilio 131050", or the admin's note
+    actor: str = Field(max_length=64)  # "client", "provider" or the admin's name
+    created_at: datetime = Field(sa_column=_utc_column())

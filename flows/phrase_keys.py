@@ -39,6 +39,8 @@ ESCALATION_FIXED = "escalation.fixed"
 BUTTON_YES = "buttons.yes"
 BUTTON_NO = "buttons.no"
 BUTTON_SKIP = "buttons.skip"
+CAMPAIGN_OPTED_OUT = "campaign.opted_out"  # #16: the opt-out register's confirmations
+CAMPAIGN_OPTED_IN = "campaign.opted_in"
 
 # The standard phrases an agent sends with one click in the console
 # (docs/procedures.md#erzap-phrases).
@@ -54,7 +56,8 @@ STANDARD_PHRASES = (
 )
 
 # Verification questions are per field key, re-asks per field kind (see flows/profiles/).
-FIELD_KEYS = ("name", "outlet", "location", "proof", "event", "identity", "phone")
+FIELD_KEYS: tuple[str, ...] = ("name", "outlet", "location", "proof", "event", "identity", "phone")
+FIELD_KEYS += ("service_status", "satisfaction")  # #16: Telkom's caring questions
 FIELD_KINDS = ("name", "text", "phone", "location", "proof")
 
 
@@ -115,6 +118,8 @@ SAMPLE_VARIABLES: dict[str, dict[str, object]] = {
     BUTTON_YES: {},
     BUTTON_NO: {},
     BUTTON_SKIP: {},
+    CAMPAIGN_OPTED_OUT: {},
+    CAMPAIGN_OPTED_IN: {},
     **{ask_field(key): _LABEL for key in FIELD_KEYS},
     **{reask_field(kind): _LABEL for kind in FIELD_KINDS},
 }

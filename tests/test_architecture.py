@@ -15,6 +15,7 @@ SETTINGS_ROOTS = {
     "chatbot/report_cli.py",
     "chatbot/db_cli.py",
     "chatbot/calendar_cli.py",
+    "chatbot/campaign_cli.py",
     "chatbot/web/app.py",
     "chatbot/runtime/wiring.py",
     "chatbot/runtime/background.py",

@@ -53,6 +53,13 @@ class SmsChannel:
         """
         if not self._sender:
             raise SendFailed("LOKET_TWILIO_SMS_FROM is not set: no SMS sender")
+        if message.template:  # a campaign's template (Twilio's Content API serves SMS too)
+            return await self._account.create_message(
+                to=message.chat_id,
+                from_=self._sender,
+                content_sid=message.template,
+                content_variables=message.template_variables or "{}",
+            )
         return await self._account.create_message(
             to=message.chat_id,
             from_=self._sender,

@@ -263,7 +263,9 @@ def parse_status(request: RawRequest) -> DeliveryReport:
     if status == "failed" or code:
         error = f"Twilio {raw_status}" + (f", error {code}" if code else "")
         error += f": {detail}" if detail else ""
-    return DeliveryReport(provider_id=sid, status=status, error=error)
+    return DeliveryReport(
+        provider_id=sid, status=status, error=error, code=int(code) if code.isdigit() else None
+    )
 
 
 def rebase(url: str, base_url: str | None) -> str:

@@ -71,6 +71,13 @@ class WhatsAppChannel:
         if self._sender is None:
             raise SendFailed("LOKET_TWILIO_WHATSAPP_FROM is not set: no WhatsApp sender")
         to = _address(message.chat_id)
+        if message.template:  # a campaign's approved template: no window applies
+            return await self._account.create_message(
+                to=to,
+                from_=self._sender,
+                content_sid=message.template,
+                content_variables=message.template_variables or "{}",
+            )
         wrote = message.client_wrote_at
         if wrote is not None and self._clock.now() - wrote > WINDOW:
             return await self._send_template(to, message.text)

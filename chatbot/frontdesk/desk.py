@@ -18,6 +18,7 @@ from typing import Any, Literal
 from sqlalchemy import Connection, Engine, RowMapping
 from transitions import MachineError
 
+from chatbot.campaigns import consent, replies
 from chatbot.clock import Clock
 from chatbot.domain import Inbound
 from chatbot.errors import NotAllowed
@@ -255,11 +256,23 @@ class Desk:
         case = queries.get_open_case(
             conn, channel=inbound.channel, chat_id=inbound.chat_id, lock=True
         )
+        # BERHENTI / STOP / MULAI on any channel: the opt-out register, answered, no flow step.
+        consent_key = consent.apply(
+            conn, channel=inbound.channel, chat_id=inbound.chat_id, text=text, now=now
+        )
+        if consent_key is not None:
+            return self._answer_consent(conn, case, inbound, text, consent_key, now)
+        # A campaign recipient writing back opens a case on the campaign's caring flow.
+        link = None
+        if case is None:
+            link = replies.campaign_for_reply(
+                conn, channel=inbound.channel, chat_id=inbound.chat_id, now=now
+            )
         # "batal" or "makasih kak" after the case closed: answer on it, open nothing new.
         after_close = None
-        if case is None and guards.is_cancel(text):
+        if case is None and link is None and guards.is_cancel(text):
             after_close = keys.CANCEL_NOTHING_OPEN
-        elif case is None and guards.is_thanks_only(text):
+        elif case is None and link is None and guards.is_thanks_only(text):
             after_close = keys.CLOSING_YOU_ARE_WELCOME
         if after_close is not None:
             last_id = queries.get_last_case_id(
@@ -271,7 +284,7 @@ class Desk:
                 sent = self._say(conn, last_id, inbound, [Reply(after_close)], locale)
                 return Receipt("answered", last_id, sent)
         if case is None:
-            profile = self.profile()
+            profile = self.profile(link["profile"] if link is not None else None)
             contact_id = queries.ensure_contact(
                 conn,
                 channel=inbound.channel,
@@ -296,6 +309,8 @@ class Desk:
             )
             if known or context:
                 case = replace(case, fields=known, context=context)
+            if link is not None:
+                replies.tie_case(conn, link=link, case_id=case.id, now=now)
         self._record_inbound(conn, case.id, inbound, text, now)
         if inbound.edited:  # an edit is kept in the transcript, never replayed into the flow
             return Receipt("recorded", case.id)
@@ -350,6 +365,54 @@ class Desk:
         if turn.state.value != case.state:
             logger.debug("Case %s moved from %s to %s.", case.id, case.state, turn.state.value)
         return Receipt("answered", case.id, sent)
+
+    def _answer_consent(
+        self,
+        conn: Connection,
+        case: Any,
+        inbound: Inbound,
+        text: str,
+        key: str,
+        now: datetime,
+    ) -> Receipt:
+        """Confirm an opt-out or opt-in on the chat's case (a new chat gets a closed one)."""
+        case_id = case.id if case is not None else None
+        if case_id is None:
+            case_id = queries.get_last_case_id(
+                conn, channel=inbound.channel, chat_id=inbound.chat_id
+            )
+        if case_id is None:  # a first message: the reply needs a case to belong to
+            contact_id = queries.ensure_contact(
+                conn,
+                channel=inbound.channel,
+                chat_id=inbound.chat_id,
+                name=inbound.sender_name,
+                phone=inbound.phone,
+                now=now,
+            )
+            case_id = queries.open_case(
+                conn,
+                contact_id=contact_id,
+                channel=inbound.channel,
+                chat_id=inbound.chat_id,
+                profile=self.profile().name,
+                locale=self.profile().locale,
+                state=State.CLOSED.value,
+                now=now,
+            ).id
+            queries.record_effects(
+                conn,
+                case_id=case_id,
+                values={"closed_at": now, "closed_reason": "opt_out", "closed_by": "bot"},
+            )
+        self._record_inbound(conn, case_id, inbound, text, now)
+        kind = "opted_out" if key == consent.OPT_OUT_KEY else "opted_in"
+        queries.record_events(
+            conn, case_id=case_id, events=[queries.EventRow(kind, "client", text[:64])], now=now
+        )
+        locale = guards.detect_language(text) or self._default_locale
+        sent = self._say(conn, case_id, inbound, [Reply(key)], locale)
+        return Receipt("answered", case_id, sent)
 
     def _record_inbound(
         self, conn: Connection, case_id: int, inbound: Inbound, text: str, now: Any

@@ -1,6 +1,8 @@
 """Durable delivery: send what the desk wrote to the outbox, in order per chat, with retries.
 
-Also the agent console's "send again" for a reply that failed for good (`send_again`).
+Campaign messages (chatbot/campaigns/sending.py) leave through the same dispatcher and
+channel sends, each result recorded as it returns. Also the agent console's "send again"
+for a reply that failed for good (`send_again`).
 """
 
 from __future__ import annotations
@@ -16,6 +18,12 @@ from typing import Any, Literal
 
 from sqlalchemy import Engine, RowMapping
 
+from chatbot.campaigns.sending import (
+    CampaignFeed,
+    CampaignSend,
+    SendResult,
+    record_campaign_delivery,
+)
 from chatbot.channels.base import Channel
 from chatbot.clock import Clock
 from chatbot.domain import DeliveryReport, OutboundMessage, OutButton
@@ -29,6 +37,8 @@ LEASE = timedelta(seconds=60)  # a claimed reply is not sent again by others bef
 BACKOFF_CAP_SECONDS = 300.0  # retries of one reply are at most five minutes apart
 DEFAULT_DEADLINE = timedelta(hours=24)  # for a channel given no deadline of its own
 CHAT_MEMORY_SECONDS = 60.0  # per-chat send times older than this are forgotten
+CAMPAIGN_CHUNK = 8  # campaign recipients are claimed when at least this much room is free
+CAMPAIGN_CONCURRENCY = 32  # campaign sends claimed and not yet recorded, at most
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,6 +141,8 @@ class OutboxDispatcher:
         limits: Mapping[str, RateLimit] | None = None,
         monotonic: Callable[[], float] = time.monotonic,
         concurrency: int = 8,
+        campaigns: CampaignFeed | None = None,
+        campaign_concurrency: int = CAMPAIGN_CONCURRENCY,
     ) -> None:
         self._engine = engine
         self._channels = channels
@@ -141,6 +153,12 @@ class OutboxDispatcher:
         self._concurrency = concurrency  # sends in flight at once; make_bot's pool matches
         self._sending: asyncio.Semaphore | None = None
         self._wake: asyncio.Event | None = None
+        self._campaigns = campaigns
+        # Campaign sends have their own limit, so a campaign never holds back the replies.
+        self._campaign_concurrency = campaign_concurrency
+        self._campaign_sending: asyncio.Semaphore | None = None
+        self._campaign_results: list[tuple[SendResult, asyncio.Future[None]]] = []
+        self._campaign_recorder: asyncio.Task[None] | None = None
 
     async def run(self, poll_seconds: float, stop: asyncio.Event) -> None:
         """Dispatch until `stop` is set; a failing claim is logged, never fatal.
@@ -149,9 +167,15 @@ class OutboxDispatcher:
         new) is claimed at once, so a send the provider sits on delays only its own chat.
         The sends in flight are finished before returning, so a graceful shutdown leaves no
         reply sent but unmarked (which would be sent again after the restart).
+
+        Campaign recipients are claimed only as fast as they can leave: at most
+        `campaign_concurrency` of them are claimed and not yet recorded at any time, so a
+        hard kill sends again at most that many, and no lease runs out while its send waits
+        its turn.
         """
         wake = self._wake = asyncio.Event()
         in_flight: set[asyncio.Task[None]] = set()
+        campaign_sends: set[asyncio.Task[None]] = set()
         while not stop.is_set():
             claimed: list[RowMapping] = []
             room = self._batch - len(in_flight)
@@ -161,7 +185,20 @@ class OutboxDispatcher:
                 except Exception:
                     logger.exception("Claiming outbox replies failed; retrying on the next tick.")
             in_flight.update(asyncio.create_task(self._send_and_record(i)) for i in claimed)
-            if claimed:
+            sends: list[CampaignSend] = []
+            campaign_sends = {task for task in campaign_sends if not task.done()}
+            room = self._campaign_concurrency - len(campaign_sends)
+            if self._campaigns is not None and room >= min(
+                CAMPAIGN_CHUNK, self._campaign_concurrency
+            ):
+                try:
+                    sends = await self._db(self._campaigns.claim, room, self._channels.keys())
+                except Exception:
+                    logger.exception("Claiming campaign recipients failed; retrying later.")
+            started = {asyncio.create_task(self._send_campaign(i)) for i in sends}
+            campaign_sends |= started
+            in_flight |= started
+            if claimed or sends:
                 continue
             woken = asyncio.create_task(wake.wait())
             stopped = asyncio.create_task(stop.wait())
@@ -197,10 +234,15 @@ class OutboxDispatcher:
         grows with the square of its connections).
         """
         claimed = await self._db(self._claim)
-        if not claimed:
-            return 0
-        await asyncio.gather(*(self._send_and_record(item) for item in claimed))
-        return len(claimed)
+        sends: list[CampaignSend] = []
+        if self._campaigns is not None and len(claimed) < self._batch:
+            room = min(self._batch - len(claimed), self._campaign_concurrency)
+            sends = await self._db(self._campaigns.claim, room, self._channels.keys())
+        await asyncio.gather(
+            *(self._send_and_record(item) for item in claimed),
+            *(self._send_campaign(send) for send in sends),
+        )
+        return len(claimed) + len(sends)
 
     def _claim(self, limit: int | None = None) -> list[RowMapping]:
         now = self._clock.now()
@@ -229,8 +271,80 @@ class OutboxDispatcher:
                 outcome.detail,
             )
 
+    async def _send_campaign(self, send: CampaignSend) -> None:
+        """One campaign message: the template through its channel, then its result stored."""
+        message = OutboundMessage(
+            channel=send.channel,
+            chat_id=send.chat_id,
+            text=send.text,
+            template=None if send.text else send.template,
+            template_variables=None if send.text else send.variables,
+        )
+        if self._campaign_sending is None:
+            self._campaign_sending = asyncio.Semaphore(self._campaign_concurrency)
+        async with self._campaign_sending:
+            kind, detail, wait, code = await self._attempt(message, send.attempts, limit=False)
+        done = asyncio.get_running_loop().create_future()
+        self._campaign_results.append(((send, kind, detail, wait, code), done))
+        if self._campaign_recorder is None or self._campaign_recorder.done():
+            self._campaign_recorder = asyncio.create_task(self._record_campaign_results())
+        try:
+            await done
+        except Exception:  # the recipient stays leased: it is tried again when the lease ends
+            logger.exception(
+                "Campaign %s: could not record the send to recipient %s (%s: %s).",
+                send.campaign_id,
+                send.recipient_id,
+                kind,
+                detail,
+            )
+
+    async def _record_campaign_results(self) -> None:
+        """Write the campaign results waiting, a batch per transaction, until none wait.
+
+        A group commit: the results that returned while one write ran go in the next, so
+        a result waits at most one write, and a write costs far less than one per send.
+        """
+        assert self._campaigns is not None
+        while self._campaign_results:
+            batch, self._campaign_results = self._campaign_results, []
+            try:
+                await self._db(self._campaigns.record, [result for result, _ in batch])
+            except Exception as exc:
+                for _, done in batch:
+                    done.set_exception(exc)
+            else:
+                for _, done in batch:
+                    done.set_result(None)
+
+    async def _attempt(
+        self, message: OutboundMessage, attempts: int, *, limit: bool = True
+    ) -> tuple[Literal["sent", "retry", "failed"], str, float, int | None]:
+        """Send once: (what came of it, provider id or error, seconds to wait, error code).
+
+        `limit`: wait for one of the replies' `concurrency` places (campaigns have theirs).
+        """
+        channel = self._channels.get(message.channel)
+        if self._sending is None:
+            self._sending = asyncio.Semaphore(self._concurrency)
+        try:
+            if channel is None:
+                raise SendFailed(f"channel '{message.channel}' is not configured")
+            if limit:
+                async with self._sending:
+                    provider_id = await channel.send(message)
+            else:
+                provider_id = await channel.send(message)
+        except RetryLater as exc:  # a provider's retry_after wins when it is the longer wait
+            return "retry", str(exc), max(exc.seconds, backoff_seconds(attempts)), None
+        except SendFailed as exc:
+            return "failed", str(exc), 0.0, getattr(exc, "code", None)
+        except Exception as exc:  # an unexpected error must not lose the message
+            logger.exception("Sending a %s message raised.", message.channel)
+            return "retry", repr(exc), backoff_seconds(attempts), None
+        return "sent", provider_id, 0.0, None
+
     async def _deliver(self, item: RowMapping) -> _Outcome:
-        channel = self._channels.get(item["channel"])
         attempts = int(item["attempts"]) + 1
         buttons = tuple(
             OutButton(b["payload"], b["label"]) for b in json.loads(item["buttons_json"] or "[]")
@@ -243,23 +357,8 @@ class OutboxDispatcher:
             message_id=item["message_id"],
             client_wrote_at=as_utc(item["client_wrote_at"]),
         )
-        if self._sending is None:
-            self._sending = asyncio.Semaphore(self._concurrency)
-        try:
-            if channel is None:
-                raise SendFailed(f"channel '{item['channel']}' is not configured")
-            async with self._sending:
-                provider_id = await channel.send(message)
-        except RetryLater as exc:  # a provider's retry_after wins when it is the longer wait
-            return _Outcome(item, "retry", str(exc), max(exc.seconds, backoff_seconds(attempts)))
-        except SendFailed as exc:
-            return _Outcome(item, "failed", str(exc))
-        except Exception as exc:  # an unexpected error must not lose the reply
-            logger.exception(
-                "Case %s: sending message %s raised.", item["case_id"], item["message_id"]
-            )
-            return _Outcome(item, "retry", repr(exc), backoff_seconds(attempts))
-        return _Outcome(item, "sent", provider_id)
+        kind, detail, wait, _code = await self._attempt(message, attempts)
+        return _Outcome(item, kind, detail, wait)
 
     def _record(self, outcome: _Outcome) -> None:
         """Store one send's outcome in its own transaction: sent, retried later, or failed.
@@ -349,7 +448,9 @@ def send_again(
 def record_delivery(
     engine: Engine, report: DeliveryReport, *, channels: tuple[str, ...], clock: Clock
 ) -> bool:
-    """Store a provider's status callback on the reply it concerns; False if none matched.
+    """Store a provider's status callback on the reply or campaign message it concerns.
+
+    Returns False if none matched (or the status was older than what is stored).
 
     Raises:
         sqlalchemy.exc.OperationalError: the database is unreachable (the provider retries).
@@ -363,6 +464,8 @@ def record_delivery(
             error=report.error,
             now=clock.now(),
         )
+        if not changed:
+            changed = record_campaign_delivery(conn, report, now=clock.now())
     if report.status == "failed":
         logger.warning("Reply %s was not delivered: %s", report.provider_id, report.error)
     return changed

@@ -14,6 +14,7 @@ from sqlalchemy import Engine
 
 from chatbot.agents.agent_desk import AgentDesk
 from chatbot.agents.notify import Notifier
+from chatbot.campaigns.reports import CaringReports
 from chatbot.channels.base import Channel
 from chatbot.clock import Clock
 from chatbot.frontdesk.desk import Desk
@@ -37,7 +38,7 @@ class Background:
     ) -> None:
         self._settings = settings
         self.agents = AgentDesk(engine, desk, clock)
-        self.dispatcher = outbox_dispatcher(engine, channels, clock, settings)
+        self.dispatcher = outbox_dispatcher(engine, channels, clock, settings, desk.profile)
         self.stepper = Stepper(desk, settings.database_url, on_stepped=self.dispatcher.wake)
         self.timers = TimerRunner(
             engine,
@@ -47,6 +48,9 @@ class Background:
             public_url=settings.public_base,
         )
         self._notifier = Notifier()
+        self.caring_reports = CaringReports(
+            engine, desk.profile, clock, reports_dir=settings.reports_dir
+        )
         self.supervision = SupervisionJobs(
             engine,
             desk.profile,
@@ -71,6 +75,7 @@ class Background:
         if timers:
             loops.append(self.timers.run(settings.timers_poll_seconds, stop))
             loops.append(self.supervision.run(settings.supervision_poll_seconds, stop))
+            loops.append(self.caring_reports.run(settings.supervision_poll_seconds, stop))
         # A TaskGroup, not gather: if one loop fails, the others are cancelled and close what
         # they hold (the stepper's LISTEN connection) instead of running on unawaited.
         async with asyncio.TaskGroup() as group:

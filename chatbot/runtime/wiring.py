@@ -8,12 +8,13 @@ desk process start without loading FastAPI and the pages.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from datetime import timedelta
 
 from sqlalchemy import Engine
 
 from chatbot.agents.notify import Notifier
+from chatbot.campaigns.sending import CampaignFeed
 from chatbot.channels.base import Channel
 from chatbot.channels.sms import SmsChannel
 from chatbot.channels.telegram import TelegramChannel, close_bot, make_bot
@@ -21,6 +22,7 @@ from chatbot.channels.twilio_common import TwilioAccount
 from chatbot.channels.whatsapp import WhatsAppChannel
 from chatbot.clock import Clock
 from chatbot.frontdesk.outbox import OutboxDispatcher, RateLimit
+from flows.profiles.schema import Profile
 from settings import Settings
 
 
@@ -41,14 +43,29 @@ def outbox_dispatcher(
     channels: Mapping[str, Channel],
     clock: Clock,
     settings: Settings,
+    profile: Callable[[str], Profile] | None = None,
 ) -> OutboxDispatcher:
-    """The dispatcher with the configured retry deadlines and sending limits."""
+    """The dispatcher with the configured retry deadlines and sending limits.
+
+    Given the desk's profiles (`profile(name)`), it sends campaigns too: each campaign's
+    window and working days are in its profile's time zone.
+    """
+    campaigns = None
+    if profile is not None:
+        campaigns = CampaignFeed(
+            engine,
+            profile,
+            clock,
+            daily_cap=settings.campaign_daily_cap,
+            lease=timedelta(seconds=settings.campaign_lease_seconds),
+        )
     return OutboxDispatcher(
         engine,
         channels,
         clock,
         deadlines=outbox_deadlines(settings),
         limits=rate_limits(settings),
+        campaigns=campaigns,
     )
 
 

@@ -11,7 +11,7 @@ from typing import Any, cast
 
 from sqlalchemy import Connection, Table, select
 
-from db import queries
+from db import campaign_queries, queries
 from db import visit_queries as vq
 from db.engine import as_utc
 from db.models import CaseEvent, Contact, Escalation, QaReview, User
@@ -110,6 +110,7 @@ def cases_json(
             ).mappings()
         )
     )
+    campaigns = campaign_queries.campaigns_of_cases(conn, case_ids=ids)
     reviews = {
         r.case_id: {"score": r.score, "agent_id": r.agent_id, "reviewer": r.reviewer}
         for r in conn.execute(
@@ -136,6 +137,7 @@ def cases_json(
             "closed_at": iso(r["closed_at"]),
             "closed_reason": r["closed_reason"],
             "closed_by": r["closed_by"],
+            "campaign": campaigns.get(r["id"]),  # a reply's campaign, or None (docs/campaigns.md)
             "fields": json.loads(r["fields_json"]),
             "attachments": attachments[r["id"]],
             "survey": surveys.get(r["id"], {"rating": None, "comment": None}),

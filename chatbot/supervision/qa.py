@@ -19,6 +19,7 @@ from sqlalchemy import Connection, Engine, insert, select, update
 from chatbot.clock import Clock
 from chatbot.errors import LoketError
 from chatbot.supervision import kpi
+from db import campaign_queries
 from db.engine import as_utc, read
 from db.queries import CASE, MESSAGE
 from flows import phrase_keys
@@ -77,24 +78,29 @@ class QualityReview:
         self._engine = engine
         self._clock = clock
 
-    def sample(self, profile: Profile, agent_id: int) -> list[int]:
+    def sample(
+        self, profile: Profile, agent_id: int, *, campaign_id: int | None = None
+    ) -> list[int]:
         """Closed cases of this agent in the window, `qa_sample_size` of them, same every time.
 
         Reviewed cases stay in the sample (so the page shows them as done) and the choice does
-        not move when new cases close, except for cases entering the window.
+        not move when new cases close, except for cases entering the window. With a
+        campaign, only the cases its replies opened (the QC officer's tapping of a campaign,
+        docs/campaigns.md).
         """
         window = sample_window(profile, self._clock.now())
         c = CASE.c
+        query = select(c.id).where(
+            c.assignee_id == agent_id,
+            c.closed_at.is_not(None),
+            c.closed_at >= window.start,
+            c.closed_at < window.end,
+            c.closed_reason.not_in(kpi.SPAM_REASONS),
+        )
+        if campaign_id is not None:
+            query = query.where(c.id.in_(campaign_queries.cases_of_campaign(campaign_id)))
         with read(self._engine) as conn:
-            ids = conn.execute(
-                select(c.id).where(
-                    c.assignee_id == agent_id,
-                    c.closed_at.is_not(None),
-                    c.closed_at >= window.start,
-                    c.closed_at < window.end,
-                    c.closed_reason.not_in(kpi.SPAM_REASONS),
-                )
-            ).scalars()
+            ids = conn.execute(query).scalars()
 
             def draw(case_id: int) -> str:
                 key = f"{agent_id}:{window.start.isoformat()}:{case_id}"

@@ -18,6 +18,7 @@ from chatbot.admin.users import AccountDirectory
 from chatbot.agents.escalation import EscalationDesk
 from chatbot.agents.notify import Notifier
 from chatbot.agents.visits import VisitDesk
+from chatbot.campaigns.register import CampaignDesk
 from chatbot.channels.base import Channel
 from chatbot.channels.media import MediaStore
 from chatbot.channels.web import WebChannel
@@ -29,7 +30,17 @@ from chatbot.runtime.wiring import open_channels, open_notifier
 from chatbot.supervision.pages import SupervisionPages
 from chatbot.supervision.qa import QualityReview
 from chatbot.throttle import ChatLimits, LoginLimits, Throttle
-from chatbot.web import admin, auth, chat, desk_console, errors, kpi, visits, webhooks
+from chatbot.web import (
+    admin,
+    auth,
+    campaigns,
+    chat,
+    desk_console,
+    errors,
+    kpi,
+    visits,
+    webhooks,
+)
 from chatbot.web.bodies import BodyReader
 from chatbot.web.ingress import IngressWriter
 from db.engine import sqlite_directory
@@ -100,6 +111,7 @@ def create_app(
     app.state.clock = clock
     app.state.supervision = work.supervision
     app.state.supervision_pages = SupervisionPages(engine)
+    app.state.campaigns = CampaignDesk(engine)  # /admin/campaigns (docs/campaigns.md)
     app.state.qa = QualityReview(engine, clock)
     app.state.media = MediaStore(settings.media_dir, settings.max_media_bytes)
     app.state.templates_dir = package_dir("chatbot", "web", "templates")
@@ -149,6 +161,8 @@ def create_app(
     app.include_router(auth.router)
     app.include_router(chat.router)
     app.include_router(admin.router)
+    app.include_router(campaigns.router)
+    app.include_router(campaigns.team_router)
     app.include_router(desk_console.router)
     app.include_router(kpi.router)
     app.include_router(visits.router)  # #17: Operations, visits (login, CSRF)

@@ -23,6 +23,7 @@ from chatbot.admin.users import UserDirectory
 from chatbot.agents.agent_desk import AgentDesk
 from chatbot.agents.escalation import EscalationDesk
 from chatbot.agents.visits import VisitDesk
+from chatbot.campaigns.register import CampaignDesk
 from chatbot.channels.base import Channel
 from chatbot.clock import Clock
 from chatbot.frontdesk.desk import Desk
@@ -108,3 +109,4 @@ UsersDep = Annotated[UserDirectory | None, Depends(get_users)]
 QaDep = Annotated[QualityReview, Depends(_state("qa"))]  # samples, rubrics, reviews
 SupervisionDep = Annotated[SupervisionPages, Depends(_state("supervision_pages"))]
 VisitsDep = Annotated[VisitDesk, Depends(_state("visits"))]  # #17: Operations and visits
+CampaignsDep = Annotated[CampaignDesk, Depends(_state("campaigns"))]  # campaigns, opt-outs

@@ -168,14 +168,21 @@ def qa_index(
     pages: SupervisionDep,
     profile: ProfileDep,
     clock: ClockDep,
+    campaign: RowIdQuery = None,
 ) -> Response:
-    """Each agent's sample for the review window, with what is reviewed already."""
+    """Each agent's sample for the review window, with what is reviewed already.
+
+    `?campaign=ID` samples only the cases that campaign's replies opened (QC tapping).
+    """
     names, agents = pages.reviewed_agents()
     done = {r.case_id: r for r in qa.reviews(limit=10_000)}
     samples = [
         {
             "agent": names.get(agent, f"user {agent}"),
-            "cases": [(case_id, done.get(case_id)) for case_id in qa.sample(profile, agent)],
+            "cases": [
+                (case_id, done.get(case_id))
+                for case_id in qa.sample(profile, agent, campaign_id=campaign)
+            ],
         }
         for agent in agents
     ]
@@ -186,6 +193,7 @@ def qa_index(
         {
             "user": user,
             "samples": samples,
+            "campaign": campaign,
             "window": window,
             "profile": profile,
             "saved": request.query_params.get("saved"),

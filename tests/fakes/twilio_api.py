@@ -2,12 +2,16 @@
 
 Messages.json answers like api.twilio.com (a Message resource with an SM... sid); media URLs
 answer with a redirect to storage, as Twilio's do. Errors can be queued once per call.
+Template sends (Content API: ContentSid + ContentVariables) are checked as Twilio does: a
+message needs a Body, MediaUrl or ContentSid, and ContentVariables must be a JSON object.
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import itertools
+import json
 import threading
 from collections import deque
 from dataclasses import dataclass
@@ -41,6 +45,10 @@ class FakeTwilioApi:
         self._ids = itertools.count(1)
         self.media: dict[str, tuple[bytes, str]] = {}  # media sid -> (bytes, content type)
         self.media_fetches: list[tuple[str, tuple[str, str] | None]] = []
+        self.delay = 0.0  # seconds each Messages.json call takes (a slow provider)
+        self.keep_calls = True  # False: only count them (benchmarks of 100,000 sends)
+        self.count = 0
+        self.per_recipient: dict[str, int] = {}  # To -> calls, kept when keep_calls is False
         self._server = ThreadedServer(
             Starlette(
                 routes=[
@@ -86,20 +94,39 @@ class FakeTwilioApi:
         with self._lock:
             return list(self._calls)
 
+    def templates_to(self, to: str) -> list[tuple[str, dict[str, str]]]:
+        """(ContentSid, ContentVariables) of each template message sent to `to`."""
+        return [
+            (c.form["ContentSid"], json.loads(c.form.get("ContentVariables") or "{}"))
+            for c in self.calls()
+            if c.form.get("To") == to and "ContentSid" in c.form
+        ]
+
     def sent_bodies(self, to: str) -> list[str]:
         return [c.form.get("Body", "") for c in self.calls() if c.form.get("To") == to]
 
     async def _create_message(self, request: Request) -> Response:
         form = {k: str(v) for k, v in (await request.form()).items()}
         auth = _basic_auth(request)
+        if self.delay:
+            await asyncio.sleep(self.delay)
         with self._lock:
-            self._calls.append(Call(request.url.path, form, auth))
+            self.count += 1
+            if self.keep_calls:
+                self._calls.append(Call(request.url.path, form, auth))
+            else:
+                to = form.get("To", "")
+                self.per_recipient[to] = self.per_recipient.get(to, 0) + 1
             queued = self._answers.popleft() if self._answers else None
         if queued is not None:
             status, body = queued
             return JSONResponse(body, status_code=status)
         if auth != (ACCOUNT_SID, AUTH_TOKEN):
             return JSONResponse({"code": 20003, "message": "Authenticate", "status": 401}, 401)
+        refused = _refusal(form)
+        if refused is not None:
+            code, message = refused
+            return JSONResponse({"code": code, "message": message, "status": 400}, 400)
         sid = f"SM{next(self._ids):032x}"
         account = request.path_params["sid"]
         return JSONResponse(
@@ -144,6 +171,22 @@ class FakeTwilioApi:
     async def _storage(self, request: Request) -> Response:
         data, content_type = self.media[request.path_params["media"]]
         return Response(data, media_type=content_type)
+
+
+def _refusal(form: dict[str, str]) -> tuple[int, str] | None:
+    """Twilio's 400 for a message it cannot build, or None."""
+    if not (form.get("Body") or form.get("MediaUrl") or form.get("ContentSid")):
+        return 21619, "A text message body, media URL or ContentSid must be specified"
+    sid = form.get("ContentSid")
+    if sid is not None and not (sid.startswith("HX") and len(sid) == 34):
+        return 21655, "The ContentSid is Invalid"
+    try:
+        variables = json.loads(form.get("ContentVariables") or "{}")
+    except json.JSONDecodeError:
+        variables = None
+    if not isinstance(variables, dict):
+        return 21656, "The ContentVariables Parameter is invalid"
+    return None
 
 
 def _basic_auth(request: Request) -> tuple[str, str] | None:

@@ -85,7 +85,9 @@ def test_an_intera_complaint_from_chat_to_a_fixed_visit_and_the_survey(
         say(client, "Jl. Melati 5, Depok")
         expect(client.locator("#log li.out").last).to_contain_text("bukti")
         say(client, "TRX-12345")
-        expect(client.locator("#log li.out").last).to_contain_text("mohon ditunggu")
+        # By day "mohon ditunggu", after hours "Mohon ditunggu" with when the team is back.
+        waiting = client.locator("#log li.out").last
+        expect(waiting).to_contain_text("mohon ditunggu", ignore_case=True)
 
         # --- Operations decides: a visit ---
         login(page, "oki", base_url=base)

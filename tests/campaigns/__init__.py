@@ -1,0 +1,1 @@
+"""Outbound caring campaigns (docs/campaigns.md)."""
