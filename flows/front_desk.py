@@ -566,7 +566,10 @@ class Turn:
         self._say(keys.QUEUE_PLEASE_WAIT)
 
     def say_already_queued(self) -> None:
-        """Reassure a client who asks for a person while already queued."""
+        """Reassure a client who writes while queued (after hours: say when the team is back)."""
+        if self.event.reopening is not None:
+            self._say(keys.QUEUE_AFTER_HOURS, **asdict(self.event.reopening))
+            return
         self._say(keys.QUEUE_ALREADY_QUEUED)
 
     def say_faq_answer(self) -> None:

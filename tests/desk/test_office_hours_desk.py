@@ -51,6 +51,8 @@ def test_a_hand_off_at_night_says_when_the_team_is_back(
     assert "08.00 WIB" in text
     assert "besok" not in text
     assert chat.case["state"] == "queued"  # it waits in the queue for the morning
+    chat.client_says("halo kak? masih lama?")
+    assert chat.bot_said() == [keys.QUEUE_AFTER_HOURS]  # not "an agent replies soon"
 
 
 def test_the_after_hours_phrase_follows_the_client_language(
