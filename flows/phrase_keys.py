@@ -14,6 +14,7 @@ VERIFICATION_HANDOFF = "verification.handoff"
 VERIFICATION_TEXT_ONLY = "verification.text_only"
 QUEUE_PLEASE_WAIT = "queue.please_wait"
 QUEUE_ALREADY_QUEUED = "queue.already_queued"
+QUEUE_HUMAN_REQUESTED = "queue.human_requested"
 SELF_SERVICE_FAQ_ANSWER = "self_service.faq_answer"
 SELF_SERVICE_ASK_SOLVED = "self_service.ask_solved"
 SELF_SERVICE_REASK_SOLVED = "self_service.reask_solved"
@@ -52,7 +53,7 @@ STANDARD_PHRASES = (
 )
 
 # Verification questions are per field key, re-asks per field kind (see flows/profiles/).
-FIELD_KEYS = ("name", "outlet", "location", "proof", "event", "identity", "phone")
+FIELD_KEYS = ("name", "outlet", "domain", "location", "proof", "event", "identity", "phone")
 FIELD_KINDS = ("name", "text", "phone", "location", "proof")
 
 
@@ -80,6 +81,7 @@ SAMPLE_VARIABLES: dict[str, dict[str, object]] = {
     VERIFICATION_TEXT_ONLY: _LABEL,
     QUEUE_PLEASE_WAIT: {},
     QUEUE_ALREADY_QUEUED: {},
+    QUEUE_HUMAN_REQUESTED: {},
     SELF_SERVICE_FAQ_ANSWER: {"answer": "1. Buka menu Pengguna."},
     SELF_SERVICE_ASK_SOLVED: {},
     SELF_SERVICE_REASK_SOLVED: {},

@@ -38,6 +38,8 @@ class VerificationField(BaseModel):
     kind: FieldKind
     label: Localized
     extract: str | None = None  # regex: prefill from the chronology when the client said it
+    # False: never asked, only kept when the client says it (ERZAP's domain beside the outlet)
+    required: bool = True
 
     @field_validator("extract")
     @classmethod
@@ -61,6 +63,8 @@ class FaqEntry(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     id: str
     keywords: tuple[str, ...] = Field(min_length=1)
+    # Questions as clients ask them, in either language; matched fuzzily (flows/understanding).
+    samples: tuple[str, ...] = ()
     answer: Localized
 
 
@@ -117,6 +121,8 @@ class Profile(BaseModel):
     troubleshooting: tuple[TroubleshootingStep, ...] = ()
     escalation_areas: tuple[str, ...] = ()
     max_field_failures: int = Field(default=3, ge=1)
+    # An FAQ question in the first message is answered before the verification questions.
+    faq_before_verification: bool = False
     first_response_minutes: int = Field(default=2, gt=0)
     auto_close_minutes: int = Field(default=20, gt=0)
     backlog_limit: int = Field(default=15, gt=0)

@@ -82,7 +82,7 @@ def test_normal_case_reaches_the_queue_with_its_sla(chat: ChatDriver) -> None:
     ]
     case = chat.case
     assert (case["state"], case["category"], case["sla_minutes"]) == ("queued", "normal", 120)
-    assert chat.fields == {"name": "Rina", "outlet": "outlet Mini Berkah"}
+    assert chat.fields == {"name": "Rina", "outlet": "Mini Berkah"}
 
 
 def test_rendered_indonesian_uses_the_seed_wording(chat: ChatDriver) -> None:

@@ -137,7 +137,7 @@ def test_a_photo_answers_the_transaction_proof() -> None:
 
 def test_the_domain_in_the_story_prefills_the_outlet_field() -> None:
     turn = run(State.CHRONOLOGY, "tokobudi.erzap.id tidak bisa login dari pagi")
-    assert turn.fields == {"outlet": "tokobudi.erzap.id"}
+    assert turn.fields == {"outlet": "tokobudi.erzap.id", "domain": "tokobudi.erzap.id"}
     turn = run(State.VERIFICATION, "Budi", fields=turn.fields, context=turn.context)
     assert turn.state is State.QUEUED
 
