@@ -23,10 +23,9 @@ class Classification:
     faq: FaqEntry | None = None
 
 
-# An FAQ match needs this weight (one two-word keyword, or a question with one word).
+# An FAQ match needs this weight (a two-word keyword, or a question naming one keyword), and
+# more than the generic problem words in the message weigh (match.problem_weight).
 _FAQ_MIN = 2.0
-# Each generic failure phrase counts this much against an FAQ match.
-_FAILURE_WEIGHT = 2.0
 
 
 def troubleshooting_for(story: str, profile: Profile) -> TroubleshootingStep | None:
@@ -51,7 +50,7 @@ def faq_for(story: str, profile: Profile) -> FaqEntry | None:
     found = match.best_faq(story, profile)
     if found.entry is None or found.score < _FAQ_MIN:
         return None
-    if found.score <= _FAILURE_WEIGHT * match.failure_weight(story, profile):
+    if found.score <= match.problem_weight(story, profile):
         return None
     return found.entry
 

@@ -8,6 +8,7 @@ message. flows/classify.py weighs the two; this module measures them.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from flows.profiles.schema import FaqEntry, Profile
@@ -26,15 +27,18 @@ _STOP = frozenset(
         "dengan", "sama", "kalau", "gitu", "begitu", "where", "which", "are", "there", "for",
     }
 )  # fmt: skip
-# A question, as clients type one: the FAQ is meant for it.
+# A question, as clients type one: the FAQ is meant for it. Indonesian question words count
+# anywhere; English ones only where a sentence starts ("my password is ..." asks nothing).
 _QUESTION_WORDS = frozenset(
-    {
-        "cara", "bagaimana", "apakah", "berapa", "dimana", "kapan", "bisakah", "bolehkah",
-        "gimana", "how", "what", "where", "when", "which", "can", "could", "does", "is",
-        "are", "do", "tanya", "bertanya", "mana", "apa", "adakah",
-    }
+    {"cara", "bagaimana", "apakah", "berapa", "dimana", "kapan", "bisakah", "bolehkah", "apa",
+     "adakah", "mana", "gimana", "tanya", "bertanya"}
 )  # fmt: skip
+_QUESTION_OPENERS = frozenset(
+    {"how", "what", "where", "when", "which", "can", "could", "does", "do", "is", "are", "cara"}
+)  # fmt: skip
+_SENTENCE = re.compile(r"[.!?,;\n]+")
 _QUESTION_WEIGHT = 2.0
+_MIN_SAMPLE_WORDS = 3  # "wifi lemot" is too short a sample to tell a question from a report
 _GAP = 2  # words that may slip into a keyword phrase ("tambah akun kasir" for "tambah kasir")
 
 
@@ -66,6 +70,7 @@ class _Index:
                 known.update(s)
             self.entries.append((entry, [k for k in keywords if k], [s for s in samples if s]))
         self.failure = [text.base_words(k) for k in profile.categories["hard"].keywords]
+        self.problem = [text.base_words(k) for k in profile.categories["normal"].keywords]
         for rule in profile.categories.values():
             for word in rule.keywords:
                 known.update(text.base_words(word))
@@ -116,7 +121,13 @@ def has_words_in_order(words: tuple[str, ...], phrase: tuple[str, ...]) -> bool:
 
 def is_question(message: str, words: tuple[str, ...]) -> bool:
     """Whether the message asks something ("?", "cara ...", "how do I ...")."""
-    return "?" in message or any(w in _QUESTION_WORDS for w in words)
+    if "?" in message or any(w in _QUESTION_WORDS for w in words):
+        return True
+    for sentence in _SENTENCE.split(message):
+        first = text.base_words(sentence)[:1]
+        if first and first[0] in _QUESTION_OPENERS:
+            return True
+    return False
 
 
 def best_faq(message: str, profile: Profile) -> FaqMatch:
@@ -133,12 +144,12 @@ def best_faq(message: str, profile: Profile) -> FaqMatch:
         cover = 0.0
         for sample in samples:
             overlap = len(sample & present)
-            if overlap >= 2:
+            if overlap >= 2 and len(sample) >= _MIN_SAMPLE_WORDS:
                 cover = max(cover, overlap / len(sample))
-        if cover >= 0.8:
+        if cover >= 0.9:
             score += 3.0
-        elif cover >= 0.6:
-            score += 1.5
+        elif cover >= 0.75:
+            score += 2.0
         if score > best_score:
             best, best_score = entry, score
     if best is not None and question:
@@ -146,9 +157,13 @@ def best_faq(message: str, profile: Profile) -> FaqMatch:
     return FaqMatch(best, best_score, question)
 
 
-def failure_weight(message: str, profile: Profile) -> int:
-    """How many generic failure phrases (the profile's Hard keywords) the message holds."""
+def problem_weight(message: str, profile: Profile) -> float:
+    """Generic failure words: each Hard keyword phrase counts 2, each Normal one 1."""
     index = index_for(profile)
     words = index.words(message)
     present = set(words)
-    return sum(1 for k in index.failure if k and k[0] in present and has_words_in_order(words, k))
+
+    def hits(phrases: list[tuple[str, ...]]) -> int:
+        return sum(1 for k in phrases if k and k[0] in present and has_words_in_order(words, k))
+
+    return 2.0 * hits(index.failure) + hits(index.problem)
