@@ -16,7 +16,7 @@ from flows.understanding import text
 # Who a client means by a person (after slang; "-nya" dropped).
 _PERSON = (
     r"(?:cs|admin|petugas|orang|manusia|agen|agent|operator|staf|staff|karyawan|pegawai|"
-    r"atasan|supervisor|spv|manager|manajer|marketing|sales|teknisi|human|person|someone|"
+    r"atasan|supervisor|spv|pic|manager|manajer|marketing|sales|teknisi|human|person|someone|"
     r"somebody|representative|customer servis|customer care|tim(?: \w+)?|bagian \w+|"
     r"pihak \w+|live agent|real person|mimin)"
 )
@@ -42,7 +42,7 @@ _REQUEST = re.compile(
             rf"\b{_WANT}(?: {_LINK}){{0,2}} {_PERSON}\b(?! (?:tidak|belum|sudah|kemarin|tadi))",
             # "telpon saya", "please call me", "have someone call me", "minta ditelepon"
             r"\b(?:telpon|telepon|call|hubungi|ditelpon|ditelepon|dihubungi|telfon|ditelfon)"
-            r" (?:saya|me|balik|back)\b",
+            r" (?:saya|me|kami|us|balik|back|kembali)\b",
             r"\b(?:minta|mohon|tolong|please|bisa) (?:ditelpon|ditelepon|ditelfon|dihubungi|"
             r"dibantu langsung)\b",
             # "orang beneran", "bukan bot"
