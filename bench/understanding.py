@@ -105,8 +105,7 @@ def main(argv: list[str] | None = None) -> int:
             t.human_right += human and ex.label == "human"
         wrong = (
             (ex.label.startswith("faq:") and faq != ex.label[4:])
-            or (ex.label in {"none"} or ex.label.startswith("step:"))
-            and faq is not None
+            or ((ex.label in {"none"} or ex.label.startswith("step:")) and faq is not None)
             or (ex.label == "human") != human
             or (ex.label.startswith("step:") and step != ex.label[5:])
         )
@@ -123,8 +122,7 @@ def main(argv: list[str] | None = None) -> int:
 
     print(f"labelled messages: {len(examples)} (bench/understanding_set.tsv)")
     print(
-        f"{'profile':10}{'n':>5}{'faq P':>8}{'faq R':>8}{'human P':>9}{'human R':>9}"
-        f"{'steps':>8}"
+        f"{'profile':10}{'n':>5}{'faq P':>8}{'faq R':>8}{'human P':>9}{'human R':>9}{'steps':>8}"
     )
     for name in [*sorted(n for n in tallies if n != "all"), "all"]:
         t = tallies[name]
