@@ -29,7 +29,7 @@ from flows.events import (
     Trigger,
 )
 from flows.profiles.schema import Profile, VerificationField
-from flows.understanding import extract, language, people
+from flows.understanding import extract, language, people, waiting
 
 
 class State(enum.Enum):
@@ -251,6 +251,13 @@ TRANSITIONS: list[dict[str, Any]] = [
     },
     # --- the agent queue and the agent (worked in the agent desk) ---
     {
+        "trigger": "client_wrote",
+        "source": S.QUEUED,
+        "dest": None,
+        "conditions": "asks_about_wait",
+        "after": "say_queue_position",
+    },
+    {
         # the fallback ladder goes on while the client waits ("search by name juga gagal")
         "trigger": "client_wrote",
         "source": S.QUEUED,
@@ -425,6 +432,10 @@ class Turn:
             return False
         return classify.classify(self.event.text, self.profile).faq is not None
 
+    def asks_about_wait(self) -> bool:
+        """ "masih lama?", "antrian ke berapa", "how long do I wait"."""
+        return waiting.asks_about_wait(self.event.text)
+
     def was_answered_first(self) -> bool:
         """Whether the FAQ answer came before the verification questions."""
         return bool(self.context.get("faq_first"))
@@ -570,6 +581,10 @@ class Turn:
         else:
             self._say(keys.QUEUE_HUMAN_REQUESTED)
 
+    def say_queue_position(self) -> None:
+        """The client's place in the queue (the desk fills it in)."""
+        self._say(keys.QUEUE_POSITION)
+
     def say_please_wait(self) -> None:
         """The standard "mohon ditunggu" phrase on entering the queue."""
         self._say(keys.QUEUE_PLEASE_WAIT)
@@ -708,6 +723,7 @@ class Turn:
         self.context["fails"] = 0
         self.context["reassured"] = False
         self.effects.append(QueueCase(reason=self._queue_reason()))
+        self._say(keys.QUEUE_POSITION)  # once on entering the queue
 
     def record_rating(self) -> None:
         """Store the 1-5 rating."""

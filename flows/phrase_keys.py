@@ -15,6 +15,7 @@ VERIFICATION_TEXT_ONLY = "verification.text_only"
 QUEUE_PLEASE_WAIT = "queue.please_wait"
 QUEUE_ALREADY_QUEUED = "queue.already_queued"
 QUEUE_HUMAN_REQUESTED = "queue.human_requested"
+QUEUE_POSITION = "queue.position"  # `position` is filled in by the desk, which sees the queue
 SELF_SERVICE_FAQ_ANSWER = "self_service.faq_answer"
 SELF_SERVICE_ASK_SOLVED = "self_service.ask_solved"
 SELF_SERVICE_REASK_SOLVED = "self_service.reask_solved"
@@ -82,6 +83,7 @@ SAMPLE_VARIABLES: dict[str, dict[str, object]] = {
     QUEUE_PLEASE_WAIT: {},
     QUEUE_ALREADY_QUEUED: {},
     QUEUE_HUMAN_REQUESTED: {},
+    QUEUE_POSITION: {"position": 3},
     SELF_SERVICE_FAQ_ANSWER: {"answer": "1. Buka menu Pengguna."},
     SELF_SERVICE_ASK_SOLVED: {},
     SELF_SERVICE_REASK_SOLVED: {},

@@ -60,6 +60,18 @@ def test_the_acceptance_check_can_fail(tmp_path: Path) -> None:
     assert failures(cases, out, {"final_state_family": "open"}) == ["case 1: no answer to 'halo?'"]
 
 
+def test_the_optional_expectations_can_fail(tmp_path: Path) -> None:
+    """language, must_reply_containing and field_values each report what is missing."""
+    cases, out = play("erzap", ["halo kak", "stok minus terus", "sy rina kak"], tmp_path)
+    assert cases[0]["fields"] == {"name": "Rina"}
+    base = {"final_state_family": "open"}
+    assert failures(cases, out, {**base, "field_values": ["Rina"]}) == []
+    assert len(failures(cases, out, {**base, "field_values": ["rina", "Budi"]})) == 2
+    assert len(failures(cases, out, {**base, "must_reply_containing": ["manual"]})) == 1
+    assert failures(cases, out, {**base, "must_reply_containing": ["HALOERZAP"]}) == []
+    assert failures(cases, out, {**base, "language": "en"}) != []
+
+
 def _case(**extra: Any) -> dict[str, Any]:
     return {
         "id": 1,

@@ -79,7 +79,7 @@ def test_three_bad_answers_hand_the_case_to_an_agent() -> None:
         context = turn.context
     turn = run(State.VERIFICATION, "-", context=context)
     assert turn.state is State.QUEUED
-    assert said(turn) == [keys.VERIFICATION_HANDOFF, keys.QUEUE_PLEASE_WAIT]
+    assert said(turn) == [keys.VERIFICATION_HANDOFF, keys.QUEUE_PLEASE_WAIT, keys.QUEUE_POSITION]
     assert QueueCase("verification_failed") in turn.effects
 
 
