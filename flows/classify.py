@@ -70,10 +70,10 @@ def classify(story: str, profile: Profile) -> Classification:
         return rule("easy", faq)
     if step is not None and step.category is not None:
         return rule(step.category)
-    if any(guards.has_phrase(ws, k) for k in profile.categories["hard"].keywords):
-        return rule("hard")
-    if any(guards.has_phrase(ws, k) for k in profile.categories["normal"].keywords):
-        return rule("normal")
-    if any(guards.has_phrase(ws, k) for k in profile.categories["easy"].keywords):
-        return rule("easy")
+    for category in ("hard", "normal", "easy"):
+        keywords = profile.categories[category].keywords  # type: ignore[index]
+        if any(guards.has_phrase(ws, k) for k in keywords) or match.mentions(
+            story, keywords, profile
+        ):
+            return rule(category)
     return rule(profile.default_category)

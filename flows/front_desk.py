@@ -433,7 +433,7 @@ class Turn:
         return classify.classify(self.event.text, self.profile).faq is not None
 
     def asks_about_wait(self) -> bool:
-        """ "masih lama?", "antrian ke berapa", "how long do I wait"."""
+        """Whether the queued client asks about the wait ("masih lama?", "how long")."""
         return waiting.asks_about_wait(self.event.text)
 
     def was_answered_first(self) -> bool:
@@ -477,8 +477,8 @@ class Turn:
         return self._current_field() is not None
 
     def has_faq_answer(self) -> bool:
-        """Whether the story is an Easy question the profile's FAQ answers."""
-        return self._classify().faq is not None
+        """Whether the story is an Easy question the FAQ answers (and was not answered yet)."""
+        return not self.context.get("faq_first") and self._classify().faq is not None
 
     def is_easy_case(self) -> bool:
         """Whether the case is classified Easy (its closing phrase differs)."""

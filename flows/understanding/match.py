@@ -69,8 +69,13 @@ class _Index:
             for s in samples:
                 known.update(s)
             self.entries.append((entry, [k for k in keywords if k], [s for s in samples if s]))
-        self.failure = [text.base_words(k) for k in profile.categories["hard"].keywords]
-        self.problem = [text.base_words(k) for k in profile.categories["normal"].keywords]
+        # "rusak" and "broken" are one failure once normalised: counted once
+        self.failure = list(
+            dict.fromkeys(text.base_words(k) for k in profile.categories["hard"].keywords)
+        )
+        self.problem = list(
+            dict.fromkeys(text.base_words(k) for k in profile.categories["normal"].keywords)
+        )
         for rule in profile.categories.values():
             for word in rule.keywords:
                 known.update(text.base_words(word))
@@ -155,6 +160,18 @@ def best_faq(message: str, profile: Profile) -> FaqMatch:
     if best is not None and question:
         best_score += _QUESTION_WEIGHT
     return FaqMatch(best, best_score, question)
+
+
+def mentions(message: str, phrases: tuple[str, ...], profile: Profile) -> bool:
+    """Whether the message holds one of the phrases, both normalised (synonyms, typos)."""
+    index = index_for(profile)
+    words = index.words(message)
+    present = set(words)
+    for phrase in phrases:
+        k = text.base_words(phrase)
+        if k and k[0] in present and has_words_in_order(words, k):
+            return True
+    return False
 
 
 def problem_weight(message: str, profile: Profile) -> float:

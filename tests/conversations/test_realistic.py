@@ -26,7 +26,7 @@ def _conversations() -> list[dict[str, Any]]:
 
 def test_the_set_is_varied_enough() -> None:
     conversations = _conversations()
-    assert len(conversations) >= 40
+    assert len(conversations) >= 150
     assert len({c["id"] for c in conversations}) == len(conversations)
     assert {c["profile"] for c in conversations} == PROFILES
     families = {c["expect"]["final_state_family"] for c in conversations}
