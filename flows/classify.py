@@ -71,7 +71,7 @@ def classify(story: str, profile: Profile) -> Classification:
     if step is not None and step.category is not None:
         return rule(step.category)
     for category in ("hard", "normal", "easy"):
-        keywords = profile.categories[category].keywords  # type: ignore[index]
+        keywords = profile.categories[category].keywords
         if any(guards.has_phrase(ws, k) for k in keywords) or match.mentions(
             story, keywords, profile
         ):

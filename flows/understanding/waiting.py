@@ -6,6 +6,8 @@ import re
 
 from flows.understanding import text
 
+_SHORT = 10  # words: a longer message that says "masih lama" tells a story
+
 _WAIT = re.compile(
     r"\b(?:masih lama|berapa lama|lama banget|lama sekali|lama amat|kok lama|lama ya|"
     r"kapan dibalas|kapan dibales|kapan direspon|kapan diproses|kapan ditangani|"
@@ -19,4 +21,4 @@ _WAIT = re.compile(
 def asks_about_wait(message: str) -> bool:
     """A question about the wait, in a short message (not a story that mentions a wait)."""
     line = " ".join(text.base_words(message))
-    return len(line.split()) <= 12 and _WAIT.search(line) is not None
+    return len(line.split()) <= _SHORT and _WAIT.search(line) is not None

@@ -152,7 +152,7 @@ def test_names_are_capitalised_and_values_lose_their_filler_words() -> None:
         ("kapan dibales kak", True),
         ("how long do I have to wait?", True),
         ("ok kak", False),
-        ("stok masih lama update di laporan dari kemarin padahal udah sinkron berkali2", False),
+        ("stok di laporan masih lama updatenya dari kemarin, udah sinkron ulang berkali2", False),
     ],
 )
 def test_questions_about_the_wait(message: str, asks: bool) -> None:
