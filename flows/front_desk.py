@@ -263,7 +263,7 @@ TRANSITIONS: list[dict[str, Any]] = [
         "source": S.QUEUED,
         "dest": None,
         "conditions": "has_new_troubleshooting",
-        "after": ["note_story", "say_troubleshooting"],
+        "after": ["note_story", "say_troubleshooting", "mark_recategorised"],
     },
     {
         "trigger": "client_wrote",
@@ -442,8 +442,8 @@ class Turn:
 
     def has_new_troubleshooting(self) -> bool:
         """A fallback step the story now meets that the client was not given yet."""
-        if not self.event.text.strip():
-            return False
+        if not self.event.text.strip() or guards.is_yes(self.event.text):
+            return False  # "udah bisa pake search by name" reports no new failure
         story = f"{self.context.get('story', '')}\n{self.event.text}".strip()
         step = classify.troubleshooting_for(story, self.profile)
         return step is not None and step.id not in self.context.get("advised", [])
@@ -715,6 +715,14 @@ class Turn:
         """Record Easy/Normal/Hard and its SLA, from the chronology."""
         if self.category is None and self.context.get("story"):
             found = self._classify()
+            self.category = found.category
+            self.effects.append(SetCategory(found.category, found.sla_minutes))
+
+    def mark_recategorised(self) -> None:
+        """The story grew (a second product failed): its category and SLA follow."""
+        self._classification = None
+        found = self._classify()
+        if self.category is not None and found.category != self.category:
             self.category = found.category
             self.effects.append(SetCategory(found.category, found.sla_minutes))
 

@@ -351,9 +351,18 @@ def test_an_faq_question_first_is_answered_before_verification_where_allowed() -
 
 def test_the_fallback_ladder_goes_on_while_queued() -> None:
     context = {"story": "search by name gk nemu tamunya", "advised": ["search_by_name_fails"]}
-    turn = run(State.QUEUED, "scan qr nya juga gk kebaca", profile="ctera", context=context)
+    turn = run(
+        State.QUEUED,
+        "scan qr nya juga gk kebaca",
+        profile="ctera",
+        context=context,
+        category="normal",
+    )
     assert turn.state is State.QUEUED
     assert said(turn) == [keys.CHRONOLOGY_TROUBLESHOOTING]
+    assert SetCategory("hard", 720) in turn.effects  # both products down: Hard now
+    done = run(State.QUEUED, "udah bisa pake search by name", profile="ctera", context=context)
+    assert keys.CHRONOLOGY_TROUBLESHOOTING not in said(done)
     again = run(State.QUEUED, "scan qr tetep gk bisa", profile="ctera", context=turn.context)
     assert said(again) == [keys.QUEUE_ALREADY_QUEUED]  # once per step
 
