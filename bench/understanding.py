@@ -4,8 +4,8 @@ Reads the hand-labelled set bench/understanding_set.tsv (client first messages p
 each an FAQ entry, a troubleshooting step, a request for a person, or none) and prints, per
 profile and overall, the precision and recall of FAQ matching (the entry must be the right
 one), the recall and precision of human-request detection, troubleshooting-step accuracy, and
-the time per message of the whole reading (classification, person, language). Targets
-(issue #15): FAQ precision >= 0.9 and recall >= 0.8, human recall >= 0.95, < 1 ms a message.
+the time per message of the whole reading (classification, person, language). Targets:
+FAQ precision >= 0.9 and recall >= 0.8, human recall >= 0.95, < 1 ms a message.
 
 Usage: python -m bench.understanding [--repeat 20] [--misses]
 """

@@ -667,7 +667,7 @@ def record_health_check(conn: Connection) -> None:
     )
 
 
-# --- #15: where a queued case stands ---
+# --- where a queued case stands (the client asks "masih lama?") ---
 
 
 def queue_position(conn: Connection, *, case_id: int) -> int | None:

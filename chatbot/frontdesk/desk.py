@@ -504,7 +504,7 @@ class Desk:
     def _with_queue_position(
         self, conn: Connection, case_id: int, replies: list[Reply]
     ) -> list[Reply]:
-        """The queue-position phrase gets the case's place among its desk's queued cases (#15)."""
+        """The queue-position phrase gets the case's place among its desk's queued cases."""
         if not any(r.key == keys.QUEUE_POSITION for r in replies):
             return replies
         position = queries.queue_position(conn, case_id=case_id)

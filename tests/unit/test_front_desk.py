@@ -314,7 +314,7 @@ def test_story_instead_of_an_answer_is_noted_twice_then_counts_as_a_failure() ->
     assert said(turn) == [keys.reask_field("name")]
 
 
-# --- #15: understanding clients ---
+# --- understanding clients: people, English, FAQ first, ladder, queue ---
 
 
 def test_a_request_for_a_person_without_a_report_gets_the_fitting_phrase() -> None:
