@@ -72,26 +72,14 @@ def read(example: Example, profile: Profile) -> tuple[str | None, str | None, bo
     return (found.faq.id if found.faq else None), (step.id if step else None), human
 
 
-def ratio(num: int, den: int) -> str:
-    """A ratio to three places, or n/a."""
-    return f"{num / den:.3f}" if den else "n/a"
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Run the set and print the numbers."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeat", type=int, default=20, help="timing passes over the set")
-    parser.add_argument("--misses", action="store_true", help="list every wrong reading")
-    args = parser.parse_args(argv)
-
-    profiles = load_profiles(ROOT / "flows" / "profiles")
-    examples = load_set()
+def evaluate(
+    examples: list[Example], profiles: dict[str, Profile]
+) -> tuple[dict[str, Tally], list[str]]:
+    """Counts per profile (and "all"), and a line per wrong reading."""
     tallies: dict[str, Tally] = defaultdict(Tally)
     misses: list[str] = []
-    first_started = time.perf_counter()
-    readings = [read(ex, profiles[ex.profile]) for ex in examples]
-    first_ms = (time.perf_counter() - first_started) * 1000 / len(examples)
-    for ex, (faq, step, human) in zip(examples, readings, strict=True):
+    for ex in examples:
+        faq, step, human = read(ex, profiles[ex.profile])
         for t in (tallies[ex.profile], tallies["all"]):
             t.total += 1
             if ex.label.startswith("faq:"):
@@ -107,12 +95,32 @@ def main(argv: list[str] | None = None) -> int:
             t.human_right += human and ex.label == "human"
         wrong = (
             (ex.label.startswith("faq:") and faq != ex.label[4:])
-            or ((ex.label in {"none"} or ex.label.startswith("step:")) and faq is not None)
+            or ((ex.label == "none" or ex.label.startswith("step:")) and faq is not None)
             or (ex.label == "human") != human
             or (ex.label.startswith("step:") and step != ex.label[5:])
         )
         if wrong:
             misses.append(f"  {ex.profile:8} {ex.label:32} faq={faq} human={human}  {ex.text}")
+    return tallies, misses
+
+
+def ratio(num: int, den: int) -> str:
+    """A ratio to three places, or n/a."""
+    return f"{num / den:.3f}" if den else "n/a"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the set and print the numbers."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=20, help="timing passes over the set")
+    parser.add_argument("--misses", action="store_true", help="list every wrong reading")
+    args = parser.parse_args(argv)
+
+    profiles = load_profiles(ROOT / "flows" / "profiles")
+    examples = load_set()
+    first_started = time.perf_counter()
+    tallies, misses = evaluate(examples, profiles)
+    first_ms = (time.perf_counter() - first_started) * 1000 / len(examples)
 
     # Timing: the whole reading of every message, repeated, with the caches as warm as a
     # running desk's; the first reading above paid for building them.
