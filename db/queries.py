@@ -672,3 +672,25 @@ def record_health_check(conn: Connection) -> None:
             " ON CONFLICT (name) DO UPDATE SET value = jobcursor.value + 1"
         )
     )
+
+
+# --- where a queued case stands (the client asks "masih lama?") ---
+
+
+def queue_position(conn: Connection, *, case_id: int) -> int | None:
+    """1 for the case an agent takes next among its desk's queued cases; None if not queued."""
+    mine = conn.execute(
+        select(CASE.c.profile, CASE.c.queued_at, CASE.c.state).where(CASE.c.id == case_id)
+    ).one_or_none()
+    if mine is None or mine.state != "queued" or mine.queued_at is None:
+        return None
+    ahead = conn.execute(
+        select(func.count()).where(
+            CASE.c.state == "queued",
+            CASE.c.profile == mine.profile,
+            CASE.c.id != case_id,
+            (CASE.c.queued_at < mine.queued_at)
+            | ((CASE.c.queued_at == mine.queued_at) & (CASE.c.id < case_id)),
+        )
+    ).scalar_one()
+    return int(ahead) + 1

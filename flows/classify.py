@@ -1,4 +1,9 @@
-"""Easy / Normal / Hard from a profile's keywords, FAQ and troubleshooting ladder."""
+"""Easy / Normal / Hard from a profile's keywords, FAQ and troubleshooting ladder.
+
+No fixed priority: a question that names a failure ("cara reset password? kasir gk bisa
+login") is weighed by how specifically it matches an FAQ entry or a troubleshooting step
+against the generic failure words it holds (flows/understanding/match.py).
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,7 @@ from dataclasses import dataclass
 
 from flows import guards
 from flows.profiles.schema import FaqEntry, Profile, TroubleshootingStep
+from flows.understanding import match
 
 
 @dataclass(frozen=True, slots=True)
@@ -15,6 +21,11 @@ class Classification:
     category: str
     sla_minutes: int
     faq: FaqEntry | None = None
+
+
+# An FAQ match needs this weight (a two-word keyword, or a question naming one keyword), and
+# more than the generic problem words in the message weigh (match.problem_weight).
+_FAQ_MIN = 2.0
 
 
 def troubleshooting_for(story: str, profile: Profile) -> TroubleshootingStep | None:
@@ -29,31 +40,40 @@ def troubleshooting_for(story: str, profile: Profile) -> TroubleshootingStep | N
     return best
 
 
+def _step_weight(step: TroubleshootingStep) -> float:
+    """A step matched on N conditions weighs like an N-condition phrase and a question."""
+    return 1.0 + 2.0 * len(step.when_all)
+
+
 def faq_for(story: str, profile: Profile) -> FaqEntry | None:
-    """The FAQ entry with the most matching keyword phrases, if any matches."""
-    ws = guards.words(story)
-    scored = [(sum(guards.has_phrase(ws, k) for k in e.keywords), e) for e in profile.faq]
-    score, entry = max(scored, key=lambda pair: pair[0], default=(0, None))
-    return entry if score > 0 else None
+    """The FAQ entry the story asks about, when it outweighs the failure words in it."""
+    found = match.best_faq(story, profile)
+    if found.entry is None or found.score < _FAQ_MIN:
+        return None
+    if found.score <= match.problem_weight(story, profile):
+        return None
+    return found.entry
 
 
 def classify(story: str, profile: Profile) -> Classification:
-    """Hard words win (a broken system outranks a question), then the FAQ, then the rest."""
+    """The FAQ, a troubleshooting step or the category keywords, whichever fits best."""
     ws = guards.words(story)
 
     def rule(category: str, faq: FaqEntry | None = None) -> Classification:
         return Classification(category, profile.categories[category].sla_minutes, faq)  # type: ignore[index]
 
     step = troubleshooting_for(story, profile)
+    faq = faq_for(story, profile)
+    if faq is not None and (
+        step is None or match.best_faq(story, profile).score > _step_weight(step)
+    ):
+        return rule("easy", faq)
     if step is not None and step.category is not None:
         return rule(step.category)
-    if any(guards.has_phrase(ws, k) for k in profile.categories["hard"].keywords):
-        return rule("hard")
-    faq = faq_for(story, profile)
-    if faq is not None:
-        return rule("easy", faq)
-    if any(guards.has_phrase(ws, k) for k in profile.categories["normal"].keywords):
-        return rule("normal")
-    if any(guards.has_phrase(ws, k) for k in profile.categories["easy"].keywords):
-        return rule("easy")
+    for category in ("hard", "normal", "easy"):
+        keywords = profile.categories[category].keywords
+        if any(guards.has_phrase(ws, k) for k in keywords) or match.mentions(
+            story, keywords, profile
+        ):
+            return rule(category)
     return rule(profile.default_category)

@@ -30,6 +30,7 @@ from flows.events import (
     Trigger,
 )
 from flows.profiles.schema import Profile, VerificationField
+from flows.understanding import extract, language, people, waiting
 
 
 class State(enum.Enum):
@@ -72,13 +73,13 @@ TRANSITIONS: list[dict[str, Any]] = [
         "trigger": "client_asked_for_human",
         "source": S.NEW,
         "dest": S.QUEUED,
-        "after": ["say_salam", "say_please_wait", "mark_queued"],
+        "after": ["say_salam", "note_request_story", "say_handover", "mark_queued"],
     },
     {
         "trigger": "client_asked_for_human",
         "source": [*BOT_STATES[1:], *SURVEY_STATES],
         "dest": S.QUEUED,
-        "after": ["mark_category", "say_please_wait", "mark_queued"],
+        "after": ["mark_category", "say_handover", "mark_queued"],
     },
     {
         "trigger": "client_asked_for_human",
@@ -89,6 +90,20 @@ TRANSITIONS: list[dict[str, Any]] = [
     # a person already has the chat: the agent sees the message, the bot stays silent
     {"trigger": "client_asked_for_human", "source": AGENT_STATES, "dest": None},
     # --- greeting and chronology ---
+    {
+        "trigger": "client_wrote",
+        "source": S.NEW,
+        "dest": S.SELF_SERVICE,
+        "conditions": ["has_story", "answers_faq_first"],
+        "after": [
+            "say_salam",
+            "note_story",
+            "note_faq_first",
+            "mark_category",
+            "say_faq_answer",
+            "say_ask_solved",
+        ],
+    },
     {
         "trigger": "client_wrote",
         "source": S.NEW,
@@ -223,6 +238,14 @@ TRANSITIONS: list[dict[str, Any]] = [
     },
     # --- Easy: the FAQ answer, then "did that solve it?" ---
     {
+        # answered before verification (faq_before_verification): verify, then an agent
+        "trigger": "client_wrote",
+        "source": S.SELF_SERVICE,
+        "dest": S.VERIFICATION,
+        "conditions": ["is_no", "was_answered_first", "has_missing_field"],
+        "after": ["say_received", "say_ask_field"],
+    },
+    {
         "trigger": "client_wrote",
         "source": S.SELF_SERVICE,
         "dest": S.QUEUED,
@@ -250,6 +273,21 @@ TRANSITIONS: list[dict[str, Any]] = [
         "after": ["count_failure", "say_reask_solved"],
     },
     # --- the agent queue and the agent (worked in the agent desk) ---
+    {
+        "trigger": "client_wrote",
+        "source": S.QUEUED,
+        "dest": None,
+        "conditions": "asks_about_wait",
+        "after": "say_queue_position",
+    },
+    {
+        # the fallback ladder goes on while the client waits ("search by name juga gagal")
+        "trigger": "client_wrote",
+        "source": S.QUEUED,
+        "dest": None,
+        "conditions": "has_new_troubleshooting",
+        "after": ["note_story", "say_troubleshooting", "mark_recategorised"],
+    },
     {
         "trigger": "client_wrote",
         "source": S.QUEUED,
@@ -370,6 +408,7 @@ TRANSITIONS: list[dict[str, Any]] = [
 _YES_NO = (Button("yes", label_key=keys.BUTTON_YES), Button("no", label_key=keys.BUTTON_NO))
 _RATING = tuple(Button(f"rating:{n}", label="⭐" * n) for n in range(1, 6))
 _SMALL_TALK_LIMIT = 3  # greetings before the story that do not count as failed answers
+_REQUEST_ONLY_WORDS = 8  # a request for a person longer than this tells the story too
 _STORY_LIMIT = 4000  # characters of chronology kept for classification
 
 
@@ -404,8 +443,33 @@ class Turn:
 
     # --- guards ---
     def has_story(self) -> bool:
-        """Whether the message tells something about the problem (a caption counts)."""
-        return guards.has_story(self.event.text)
+        """Whether the message tells something about the problem (a caption counts).
+
+        "Hello, can you help me?" opens the conversation; it is not the report.
+        """
+        return guards.has_story(self.event.text) and not language.is_opening(self.event.text)
+
+    def answers_faq_first(self) -> bool:
+        """An FAQ question in the first message, answered before verification if allowed."""
+        if not self.profile.faq_before_verification:
+            return False
+        return classify.classify(self.event.text, self.profile).faq is not None
+
+    def asks_about_wait(self) -> bool:
+        """Whether the queued client asks about the wait ("masih lama?", "how long")."""
+        return waiting.asks_about_wait(self.event.text)
+
+    def was_answered_first(self) -> bool:
+        """Whether the FAQ answer came before the verification questions."""
+        return bool(self.context.get("faq_first"))
+
+    def has_new_troubleshooting(self) -> bool:
+        """A fallback step the story now meets that the client was not given yet."""
+        if not self.event.text.strip() or guards.is_yes(self.event.text):
+            return False  # "udah bisa pake search by name" reports no new failure
+        story = f"{self.context.get('story', '')}\n{self.event.text}".strip()
+        step = classify.troubleshooting_for(story, self.profile)
+        return step is not None and step.id not in self.context.get("advised", [])
 
     def has_attachment(self) -> bool:
         """Whether the client sent a photo, video, document or voice note."""
@@ -450,8 +514,8 @@ class Turn:
         return guards.is_data_confirmed(self.event.text, self.event.button)
 
     def has_faq_answer(self) -> bool:
-        """Whether the story is an Easy question the profile's FAQ answers."""
-        return self._classify().faq is not None
+        """Whether the story is an Easy question the FAQ answers (and was not answered yet)."""
+        return not self.context.get("faq_first") and self._classify().faq is not None
 
     def is_easy_case(self) -> bool:
         """Whether the case is classified Easy (its closing phrase differs)."""
@@ -558,6 +622,22 @@ class Turn:
         """Explain that a person will take over the verification."""
         self._say(keys.VERIFICATION_HANDOFF)
 
+    def say_handover(self) -> None:
+        """On a request for a person: the "checking your report" phrase only if one was given.
+
+        After hours both give way to the phrase that says when the team is back.
+        """
+        if self.context.get("story") or self.event.reopening is not None:
+            self.say_please_wait()
+        else:
+            self._say(keys.QUEUE_HUMAN_REQUESTED)
+
+    def say_queue_position(self) -> None:
+        """The client's place in the queue (the desk fills it in); after hours, when first."""
+        if self.event.reopening is not None:
+            self._say(keys.QUEUE_AFTER_HOURS, **asdict(self.event.reopening))
+        self._say(keys.QUEUE_POSITION)
+
     def say_please_wait(self) -> None:
         """The standard "mohon ditunggu" phrase on entering the queue (after hours: when)."""
         if self.event.reopening is not None:
@@ -637,12 +717,25 @@ class Turn:
         text = self.event.text.strip()
         if self.origin in (S.NEW, S.CHRONOLOGY):
             self.context["fails"] = 0  # re-asks for the story do not count against verification
-        else:
+        elif self.origin is S.VERIFICATION:
             self.context["noted"] = int(self.context.get("noted", 0)) + 1
         if text:
             story = f"{self.context.get('story', '')}\n{text}".strip()
             self.context["story"] = story[-_STORY_LIMIT:]
             self._classification = None
+        self._prefill(text)
+
+    def note_faq_first(self) -> None:
+        """Remember the FAQ was answered before verification: a "no" verifies, then queues."""
+        self.context["faq_first"] = True
+
+    def note_request_story(self) -> None:
+        """A first message that asks for a person and tells the problem too keeps the story."""
+        if len(guards.words(self.event.text)) > _REQUEST_ONLY_WORDS:
+            self.note_story()
+
+    def _prefill(self, text: str) -> None:
+        """Fields the client gave without being asked ("... domainnya toko.erzap.id")."""
         for candidate in self.profile.fields:
             if candidate.key in self.fields or candidate.extract is None:
                 continue
@@ -659,6 +752,7 @@ class Turn:
         assert value is not None
         self.fields[current.key] = value
         self.context["fails"] = self.context["noted"] = 0
+        self._prefill(self.event.text)
 
     def adopt_known(self) -> None:
         """The client confirmed their older data: it stands for this case."""
@@ -694,6 +788,14 @@ class Turn:
             self.category = found.category
             self.effects.append(SetCategory(found.category, found.sla_minutes))
 
+    def mark_recategorised(self) -> None:
+        """The story grew (a second product failed): its category and SLA follow."""
+        self._classification = None
+        found = self._classify()
+        if self.category is not None and found.category != self.category:
+            self.category = found.category
+            self.effects.append(SetCategory(found.category, found.sla_minutes))
+
     def mark_queued(self) -> None:
         """Hand the case to the agent queue, saying why."""
         self.context["fails"] = 0
@@ -703,6 +805,8 @@ class Turn:
         if reason == "classified" and self.profile.routing is not None:  # #17: Operations
             found = routing.suggest(self.context.get("story", ""), self.profile.routing)
             self.effects.append(RouteCase(found.route, found.text()))
+        else:  # Operations decides first: no place in the agents' queue yet
+            self._say(keys.QUEUE_POSITION)  # once on entering the queue
 
     def record_rating(self) -> None:
         """Store the 1-5 rating."""
@@ -745,7 +849,9 @@ class Turn:
         self.replies.append(Reply(key, variables, buttons))
 
     def _current_field(self) -> VerificationField | None:
-        return next((f for f in self.profile.fields if f.key not in self.fields), None)
+        return next(
+            (f for f in self.profile.fields if f.required and f.key not in self.fields), None
+        )
 
     def _label(self, current: VerificationField | None) -> str:
         return current.label.get(self.locale) if current is not None else ""
@@ -762,7 +868,7 @@ class Turn:
         event = self.event
         match current.kind:
             case "name":
-                return guards.clean_name(text)
+                return extract.person_name(text)
             case "phone":
                 return guards.clean_phone(event.contact_phone or text)
             case "location":
@@ -774,7 +880,8 @@ class Turn:
                     return f"attachment:{event.kind}"
                 return guards.clean_reference(text)
             case _:
-                return guards.clean_text(text)
+                value = guards.clean_text(text)
+                return extract.labelled_value(value) if value is not None else None
 
     def _classify(self) -> classify.Classification:
         if self._classification is None:
@@ -815,7 +922,7 @@ def client_trigger(state: State, event: FlowEvent) -> Trigger:
         return event.trigger
     if guards.is_cancel(event.text):
         return "client_cancelled"
-    if guards.is_human_request(event.text):
+    if people.is_human_request(event.text):
         return "client_asked_for_human"
     return "client_wrote"
 
@@ -834,7 +941,7 @@ def step(
     trigger = client_trigger(state, event)
     event = replace(event, trigger=trigger)
     if trigger == "client_wrote" and state is not S.SURVEY_COMMENT and event.text:
-        locale = guards.detect_language(event.text) or locale
+        locale = language.detect(event.text) or locale
     fresh = Turn(state, event, profile, locale, dict(context), dict(fields), category, state)
     turn = _IDLE_TURNS.pop() if _IDLE_TURNS else _bind(fresh)
     vars(turn).update(vars(fresh))  # every field anew; the machine's trigger methods stay

@@ -16,6 +16,8 @@ QUEUE_PLEASE_WAIT = "queue.please_wait"
 QUEUE_ALREADY_QUEUED = "queue.already_queued"
 QUEUE_AFTER_HOURS = "queue.after_hours"  # the hand-off while the team is off
 VERIFICATION_CONFIRM_KNOWN = "verification.confirm_known"  # a returning client's data
+QUEUE_HUMAN_REQUESTED = "queue.human_requested"
+QUEUE_POSITION = "queue.position"  # `position` is filled in by the desk, which sees the queue
 SELF_SERVICE_FAQ_ANSWER = "self_service.faq_answer"
 SELF_SERVICE_ASK_SOLVED = "self_service.ask_solved"
 SELF_SERVICE_REASK_SOLVED = "self_service.reask_solved"
@@ -56,7 +58,8 @@ STANDARD_PHRASES = (
 )
 
 # Verification questions are per field key, re-asks per field kind (see flows/profiles/).
-FIELD_KEYS: tuple[str, ...] = ("name", "outlet", "location", "proof", "event", "identity", "phone")
+FIELD_KEYS: tuple[str, ...] = ("name", "outlet", "domain", "location", "proof", "event")
+FIELD_KEYS += ("identity", "phone")
 FIELD_KEYS += ("service_status", "satisfaction")  # #16: Telkom's caring questions
 FIELD_KINDS = ("name", "text", "phone", "location", "proof")
 
@@ -95,6 +98,8 @@ SAMPLE_VARIABLES: dict[str, dict[str, object]] = {
     VERIFICATION_CONFIRM_KNOWN: {
         "items": [{"label": "nama", "value": "Rina"}, {"label": "outlet", "value": "Toko Berkah"}]
     },
+    QUEUE_HUMAN_REQUESTED: {},
+    QUEUE_POSITION: {"position": 3},
     SELF_SERVICE_FAQ_ANSWER: {"answer": "1. Buka menu Pengguna."},
     SELF_SERVICE_ASK_SOLVED: {},
     SELF_SERVICE_REASK_SOLVED: {},

@@ -361,7 +361,8 @@ class Desk:
             )
         if turn.effects:
             self.apply_effects(conn, case.id, case.opened_at, turn.effects, now, profile=profile)
-        sent = self._say(conn, case.id, inbound, turn.replies, turn.locale)
+        answers = self._with_queue_position(conn, case.id, turn.replies)
+        sent = self._say(conn, case.id, inbound, answers, turn.locale)
         if turn.state.value != case.state:
             logger.debug("Case %s moved from %s to %s.", case.id, case.state, turn.state.value)
         return Receipt("answered", case.id, sent)
@@ -600,6 +601,22 @@ class Desk:
                 author=author,
             )
             for reply in replies
+        ]
+
+    def _with_queue_position(
+        self, conn: Connection, case_id: int, replies: list[Reply]
+    ) -> list[Reply]:
+        """The queue-position phrase gets the case's place among its desk's queued cases."""
+        if not any(r.key == keys.QUEUE_POSITION for r in replies):
+            return replies
+        position = queries.queue_position(conn, case_id=case_id)
+        if position is None:
+            return [r for r in replies if r.key != keys.QUEUE_POSITION]
+        return [
+            replace(r, variables={**r.variables, "position": position})
+            if r.key == keys.QUEUE_POSITION
+            else r
+            for r in replies
         ]
 
     def _say(

@@ -42,6 +42,8 @@ class VerificationField(BaseModel):
     extract: str | None = None  # regex: prefill from the chronology when the client said it
     # Kept on the contact and reused next time; None: all but a transaction proof (per case).
     remember: bool | None = None
+    # False: never asked, only kept when the client says it (ERZAP's domain beside the outlet)
+    required: bool = True
 
     @property
     def is_remembered(self) -> bool:
@@ -70,6 +72,8 @@ class FaqEntry(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     id: str
     keywords: tuple[str, ...] = Field(min_length=1)
+    # Questions as clients ask them, in either language; matched fuzzily (flows/understanding).
+    samples: tuple[str, ...] = ()
     answer: Localized
 
 
@@ -195,6 +199,8 @@ class Profile(BaseModel):
     troubleshooting: tuple[TroubleshootingStep, ...] = ()
     escalation_areas: tuple[str, ...] = ()
     max_field_failures: int = Field(default=3, ge=1)
+    # An FAQ question in the first message is answered before the verification questions.
+    faq_before_verification: bool = False
     first_response_minutes: int = Field(default=2, gt=0)
     auto_close_minutes: int = Field(default=20, gt=0)
     backlog_limit: int = Field(default=15, gt=0)

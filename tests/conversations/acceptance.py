@@ -1,7 +1,8 @@
 """The acceptance check of the sample conversations (README.md), and a way to play them in process.
 
 `failures()` states every expectation of the acceptance format (final state family, category,
-secrets nowhere, bot replies, survey rating, no silence) as a list of what went wrong, so a
+secrets nowhere, bot replies, survey rating, no silence, and the optional language, reply
+text and exact field values) as a list of what went wrong, so a
 test can show all of them at once. Secrets are looked for in every text a person or the bot
 wrote (`written_texts`), not in what the machine stamps on records: a secret "2580" must not
 match the microseconds of a timestamp such as "14:32:36.258012".
@@ -22,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from chatbot import cli
+from flows.understanding import language
 
 
 def failures(cases: list[dict[str, Any]], out: str, expect: dict[str, Any]) -> list[str]:
@@ -46,20 +48,29 @@ def failures(cases: list[dict[str, Any]], out: str, expect: dict[str, Any]) -> l
         wrong.append(f"survey rating {first['survey']['rating']!r}, expected {rating}")
     wrong.extend(silences(cases))
     wrong.extend(repeated_question(cases, expect))
+    wrong.extend(_language(first, expect.get("language")))
+    replies = [m["text"] for c in cases for m in c["messages"] if m["direction"] == "out"]
+    for wanted in expect.get("must_reply_containing", []):
+        if not any(wanted.lower() in (text or "").lower() for text in replies):
+            wrong.append(f"no bot reply contains {wanted!r}")
+    values = set(first["fields"].values())
+    wrong.extend(
+        f"no field holds exactly {wanted!r} (fields: {first['fields']})"
+        for wanted in expect.get("field_values", [])
+        if wanted not in values
+    )
     return wrong
 
 
-def missing_replies(case: dict[str, Any], wanted: list[str]) -> list[str]:
-    """The strings no bot reply of the case contains (case-insensitive).
-
-    Checked for realistic.json (test_realistic.py); the samples' own `must_reply_containing`
-    waits for the Ctera ladder after a hand-off, which the bot does not do yet.
-    """
-    replies = [m["text"].lower() for m in case["messages"] if m["direction"] == "out"]
+def _language(case: dict[str, Any], locale: str | None) -> list[str]:
+    """`language: en`: every bot reply after the first two is English (not Indonesian)."""
+    if locale != "en":
+        return []
+    outbound = [m["text"] or "" for m in case["messages"] if m["direction"] == "out"]
     return [
-        f"no bot reply contains {text!r}"
-        for text in wanted
-        if not any(text.lower() in reply for reply in replies)
+        f"reply {n} is not English: {text[:60]!r}"
+        for n, text in enumerate(outbound[2:], 3)
+        if language.detect(text) == "id"
     ]
 
 

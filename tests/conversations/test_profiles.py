@@ -79,10 +79,14 @@ def test_normal_case_reaches_the_queue_with_its_sla(chat: ChatDriver) -> None:
         keys.ask_field("name"),
         keys.ask_field("outlet"),
         keys.QUEUE_PLEASE_WAIT,
+        keys.QUEUE_POSITION,
     ]
     case = chat.case
     assert (case["state"], case["category"], case["sla_minutes"]) == ("queued", "normal", 120)
-    assert chat.fields == {"name": "Rina", "outlet": "outlet Mini Berkah"}
+    assert chat.fields == {"name": "Rina", "outlet": "Mini Berkah"}
+    assert "antrean ke-1" in chat.last_texts()[0]
+    chat.client_says("masih lama ya kak?")
+    assert chat.bot_said() == [keys.QUEUE_POSITION]
 
 
 def test_rendered_indonesian_uses_the_seed_wording(chat: ChatDriver) -> None:

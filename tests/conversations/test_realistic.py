@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from tests.conversations.acceptance import failures, missing_replies, play
+from tests.conversations.acceptance import failures, play
 
 REALISTIC = Path(__file__).with_name("realistic.json")
 PROFILES = {"erzap", "intera", "ctera", "panasea"}
@@ -26,7 +26,7 @@ def _conversations() -> list[dict[str, Any]]:
 
 def test_the_set_is_varied_enough() -> None:
     conversations = _conversations()
-    assert len(conversations) >= 40
+    assert len(conversations) >= 150
     assert len({c["id"] for c in conversations}) == len(conversations)
     assert {c["profile"] for c in conversations} == PROFILES
     families = {c["expect"]["final_state_family"] for c in conversations}
@@ -41,9 +41,7 @@ def test_realistic_conversation_meets_its_expectations(
         conversation["profile"], conversation["lines"], tmp_path, at=conversation.get("at")
     )
     expect = conversation["expect"]
-    wrong = failures(cases, out, expect)
-    wrong += missing_replies(cases[0], expect.get("must_reply_containing", [])) if cases else []
-    assert wrong == []
+    assert failures(cases, out, expect) == []
 
 
 def test_the_acceptance_check_can_fail(tmp_path: Path) -> None:
@@ -63,6 +61,18 @@ def test_the_acceptance_check_can_fail(tmp_path: Path) -> None:
     assert len(wrong) == 5
     cases[0]["messages"].append({"direction": "in", "text": "halo?"})
     assert failures(cases, out, {"final_state_family": "open"}) == ["case 1: no answer to 'halo?'"]
+
+
+def test_the_optional_expectations_can_fail(tmp_path: Path) -> None:
+    """language, must_reply_containing and field_values each report what is missing."""
+    cases, out = play("erzap", ["halo kak", "stok minus terus", "sy rina kak"], tmp_path)
+    assert cases[0]["fields"] == {"name": "Rina"}
+    base = {"final_state_family": "open"}
+    assert failures(cases, out, {**base, "field_values": ["Rina"]}) == []
+    assert len(failures(cases, out, {**base, "field_values": ["rina", "Budi"]})) == 2
+    assert len(failures(cases, out, {**base, "must_reply_containing": ["manual"]})) == 1
+    assert failures(cases, out, {**base, "must_reply_containing": ["HALOERZAP"]}) == []
+    assert failures(cases, out, {**base, "language": "en"}) != []
 
 
 def _case(**extra: Any) -> dict[str, Any]:
@@ -116,6 +126,8 @@ def test_the_returning_client_and_reply_checks_can_fail(tmp_path: Path) -> None:
     wrong = failures(asked_again, out, expect)
     assert len(wrong) == 1
     assert wrong[0].startswith("case 2 asks again: 'Untuk verifikasi, boleh kami tahu nama")
-    assert missing_replies(cases[0], ["di luar jam operasional"]) == [
-        "no bot reply contains 'di luar jam operasional'"
-    ]
+    missing = {
+        "final_state_family": "closed",
+        "must_reply_containing": ["di luar jam operasional"],
+    }
+    assert failures(cases[:1], out, missing) == ["no bot reply contains 'di luar jam operasional'"]

@@ -45,14 +45,14 @@ def test_a_hand_off_at_night_says_when_the_team_is_back(
         keys.ask_field("outlet"),
     ]
     chat.client_says("outlet Mini Berkah")
-    assert chat.bot_said() == [keys.QUEUE_AFTER_HOURS]
-    text = chat.last_texts(1)[0]
+    assert chat.bot_said() == [keys.QUEUE_AFTER_HOURS, keys.QUEUE_POSITION]
+    text = chat.last_texts(2)[0]
     assert "Senin" in text
     assert "08.00 WIB" in text
     assert "besok" not in text
     assert chat.case["state"] == "queued"  # it waits in the queue for the morning
-    chat.client_says("halo kak? masih lama?")
-    assert chat.bot_said() == [keys.QUEUE_AFTER_HOURS]  # not "an agent replies soon"
+    chat.client_says("halo kak? masih lama?")  # not "an agent replies soon"
+    assert chat.bot_said() == [keys.QUEUE_AFTER_HOURS, keys.QUEUE_POSITION]
 
 
 def test_the_after_hours_phrase_follows_the_client_language(
@@ -61,8 +61,8 @@ def test_the_after_hours_phrase_follows_the_client_language(
     at_wib(clock, 2026, 11, 23, 19, 0)  # Monday evening
     for line in ["Hello, my sales report is empty since this morning", "Wulan", "outlet Kedai"]:
         chat.client_says(line)
-    text = chat.last_texts(1)[0]
-    assert chat.bot_said()[-1] == keys.QUEUE_AFTER_HOURS
+    text = chat.last_texts(2)[0]
+    assert chat.bot_said()[-2:] == [keys.QUEUE_AFTER_HOURS, keys.QUEUE_POSITION]
     assert "tomorrow, Tuesday" in text
     assert "08.00 WIB" in text
 
@@ -73,15 +73,15 @@ def test_faq_answers_do_not_wait_for_office_hours(chat: ChatDriver, clock: Froze
         chat.client_says(line)
     assert chat.bot_said()[-2:] == [keys.SELF_SERVICE_FAQ_ANSWER, keys.SELF_SERVICE_ASK_SOLVED]
     chat.client_says("belum kak")
-    assert chat.bot_said() == [keys.QUEUE_AFTER_HOURS]
+    assert chat.bot_said() == [keys.QUEUE_AFTER_HOURS, keys.QUEUE_POSITION]
     # Friday is Christmas; ERZAP works Saturday mornings
-    assert "besok, hari Sabtu mulai pukul 08.00 WIB" in chat.last_texts(1)[0]
+    assert "besok, hari Sabtu mulai pukul 08.00 WIB" in chat.last_texts(2)[0]
 
 
 def test_in_office_hours_the_usual_phrase_stays(chat: ChatDriver, clock: FrozenClock) -> None:
     at_wib(clock, 2026, 11, 23, 10, 0)
     chat.client_says("mau bicara dengan cs")
-    assert chat.bot_said()[-1] == keys.QUEUE_PLEASE_WAIT
+    assert chat.bot_said()[-2:] == [keys.QUEUE_HUMAN_REQUESTED, keys.QUEUE_POSITION]
 
 
 def queue_panasea(desk_for, clock: FrozenClock) -> tuple[ChatDriver, AgentDesk, int]:  # type: ignore[no-untyped-def]

@@ -82,6 +82,7 @@ def test_three_verification_failures_queue_instead_of_looping(chat: ChatDriver) 
         keys.reask_field("name"),
         keys.VERIFICATION_HANDOFF,
         keys.QUEUE_PLEASE_WAIT,
+        keys.QUEUE_POSITION,
     ]
     assert chat.case["state"] == "queued"
     assert chat.case["queued_at"] is not None
@@ -157,5 +158,5 @@ def test_survey_buttons_are_stored_with_the_message(chat: ChatDriver) -> None:
     assert (survey[0]["rating"], survey[0]["comment"]) == (4, "mantap")
     assert json.loads(chat.case["fields_json"]) == {
         "name": "Wulan",
-        "outlet": "outlet Kedai Wulan",
+        "outlet": "Kedai Wulan",
     }

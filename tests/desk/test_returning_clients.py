@@ -42,8 +42,8 @@ def test_a_client_back_an_hour_later_is_not_asked_again(
     assert chat.case["id"] != first_id
     assert keys.ask_field("name") not in said
     assert keys.ask_field("outlet") not in said
-    assert said[-1] == keys.QUEUE_PLEASE_WAIT
-    assert chat.fields == {"name": "Wulan", "outlet": "outlet Kedai Wulan"}
+    assert said[-2:] == [keys.QUEUE_PLEASE_WAIT, keys.QUEUE_POSITION]
+    assert chat.fields == {"name": "Wulan", "outlet": "Kedai Wulan"}
     assert (chat.case["state"], chat.case["category"]) == ("queued", "normal")
 
 
@@ -54,11 +54,11 @@ def test_old_data_is_confirmed_and_a_yes_keeps_it(chat: ChatDriver, clock: Froze
     assert chat.bot_said()[-1] == keys.VERIFICATION_CONFIRM_KNOWN
     shown = chat.last_texts(1)[0]
     assert "nama: Wulan" in shown
-    assert "outlet Kedai Wulan" in shown
+    assert "Kedai Wulan" in shown
     assert [b["payload"] for b in chat.last_buttons()] == ["yes", "no"]
     chat.client_says("iya masih kak")
-    assert chat.bot_said() == [keys.QUEUE_PLEASE_WAIT]
-    assert chat.fields == {"name": "Wulan", "outlet": "outlet Kedai Wulan"}
+    assert chat.bot_said() == [keys.QUEUE_PLEASE_WAIT, keys.QUEUE_POSITION]
+    assert chat.fields == {"name": "Wulan", "outlet": "Kedai Wulan"}
     # confirming renews the data: the next case reuses it without asking
     with read(chat.engine) as conn:
         contact_id = cq.get_contact_id(conn, channel="terminal", chat_id="client-1")
@@ -76,8 +76,12 @@ def test_old_data_not_confirmed_is_asked_afresh(chat: ChatDriver, clock: FrozenC
     assert chat.bot_said() == [keys.ask_field("name")]
     chat.client_says("Wulan Sari")
     chat.client_says("outlet Kedai Baru")
-    assert chat.bot_said() == [keys.ask_field("outlet"), keys.QUEUE_PLEASE_WAIT]
-    assert chat.fields == {"name": "Wulan Sari", "outlet": "outlet Kedai Baru"}
+    assert chat.bot_said() == [
+        keys.ask_field("outlet"),
+        keys.QUEUE_PLEASE_WAIT,
+        keys.QUEUE_POSITION,
+    ]
+    assert chat.fields == {"name": "Wulan Sari", "outlet": "Kedai Baru"}
 
 
 def test_a_transaction_proof_is_never_reused(desk_for, clock: FrozenClock) -> None:  # type: ignore[no-untyped-def]
@@ -108,8 +112,8 @@ def test_the_same_phone_on_another_channel_is_the_same_client(
     clock.advance(hours=3)
     sms = ChatDriver(desk, engine, channel="sms", chat_id="+6281299887766")
     sms.client_says("kak stok di pos minus terus", phone="+6281299887766")
-    assert sms.bot_said()[-1] == keys.QUEUE_PLEASE_WAIT
-    assert sms.fields == {"name": "Wulan", "outlet": "outlet Kedai Wulan"}
+    assert sms.bot_said()[-2:] == [keys.QUEUE_PLEASE_WAIT, keys.QUEUE_POSITION]
+    assert sms.fields == {"name": "Wulan", "outlet": "Kedai Wulan"}
     # someone else's contact card on Telegram borrows nothing
     other = ChatDriver(desk, engine, channel="telegram", chat_id="5550002")
     other.client_says("kak stok di pos minus terus")
@@ -126,8 +130,8 @@ def test_the_same_phone_on_another_channel_is_the_same_client(
     telegram.client_says("batal")
     clock.advance(hours=1)
     telegram.client_says("kak laporan penjualan kosong")
-    assert telegram.bot_said()[-1] == keys.QUEUE_PLEASE_WAIT
-    assert telegram.fields == {"name": "Wulan", "outlet": "outlet Kedai Wulan"}
+    assert telegram.bot_said()[-2:] == [keys.QUEUE_PLEASE_WAIT, keys.QUEUE_POSITION]
+    assert telegram.fields == {"name": "Wulan", "outlet": "Kedai Wulan"}
 
 
 def test_the_history_lists_earlier_cases_with_their_outcomes(

@@ -79,7 +79,7 @@ def test_three_bad_answers_hand_the_case_to_an_agent() -> None:
         context = turn.context
     turn = run(State.VERIFICATION, "-", context=context)
     assert turn.state is State.QUEUED
-    assert said(turn) == [keys.VERIFICATION_HANDOFF, keys.QUEUE_PLEASE_WAIT]
+    assert said(turn) == [keys.VERIFICATION_HANDOFF, keys.QUEUE_PLEASE_WAIT, keys.QUEUE_POSITION]
     assert QueueCase("verification_failed") in turn.effects
 
 
@@ -137,7 +137,7 @@ def test_a_photo_answers_the_transaction_proof() -> None:
 
 def test_the_domain_in_the_story_prefills_the_outlet_field() -> None:
     turn = run(State.CHRONOLOGY, "tokobudi.erzap.id tidak bisa login dari pagi")
-    assert turn.fields == {"outlet": "tokobudi.erzap.id"}
+    assert turn.fields == {"outlet": "tokobudi.erzap.id", "domain": "tokobudi.erzap.id"}
     turn = run(State.VERIFICATION, "Budi", fields=turn.fields, context=turn.context)
     assert turn.state is State.QUEUED
 
@@ -312,3 +312,73 @@ def test_story_instead_of_an_answer_is_noted_twice_then_counts_as_a_failure() ->
         context = turn.context
     turn = run(State.VERIFICATION, "udh dari kemarin sore kak", context=context)
     assert said(turn) == [keys.reask_field("name")]
+
+
+# --- understanding clients: people, English, FAQ first, ladder, queue ---
+
+
+def test_a_request_for_a_person_without_a_report_gets_the_fitting_phrase() -> None:
+    turn = run(State.NEW, "bisa sambungkan ke orang aja?")
+    assert turn.state is State.QUEUED
+    assert said(turn) == [keys.GREETING_SALAM, keys.QUEUE_HUMAN_REQUESTED, keys.QUEUE_POSITION]
+    told = run(State.NEW, "stok minus terus dari kemarin padahal udh opname, mau bicara dengan cs")
+    assert said(told)[1] == keys.QUEUE_PLEASE_WAIT  # a report was given: "checking your report"
+    assert told.context["story"]
+
+
+def test_an_english_opening_is_answered_in_english_and_waits_for_the_story() -> None:
+    turn = run(State.NEW, "Hello, can you help me?")
+    assert (turn.state, turn.locale) == (State.CHRONOLOGY, "en")
+    assert said(turn) == [keys.GREETING_SALAM, keys.GREETING_WELCOME]
+    back = run(State.CHRONOLOGY, "stok di pos sama backoffice beda kak", context=turn.context)
+    assert back.locale == "id"  # the client switched: so does the bot
+
+
+def test_an_faq_question_first_is_answered_before_verification_where_allowed() -> None:
+    turn = run(State.NEW, "wifi connected tapi gk ada internet", profile="intera")
+    assert turn.state is State.SELF_SERVICE
+    assert said(turn) == [
+        keys.GREETING_SALAM,
+        keys.SELF_SERVICE_FAQ_ANSWER,
+        keys.SELF_SERVICE_ASK_SOLVED,
+    ]
+    no = run(State.SELF_SERVICE, "belum kak", profile="intera", context=turn.context)
+    assert no.state is State.VERIFICATION  # verified first, then an agent
+    assert said(no) == [keys.CHRONOLOGY_RECEIVED, keys.ask_field("name")]
+    erzap = run(State.NEW, "cara tambah kasir baru gmn?")  # ERZAP verifies first
+    assert erzap.state is State.VERIFICATION
+
+
+def test_the_fallback_ladder_goes_on_while_queued() -> None:
+    context = {"story": "search by name gk nemu tamunya", "advised": ["search_by_name_fails"]}
+    turn = run(
+        State.QUEUED,
+        "scan qr nya juga gk kebaca",
+        profile="ctera",
+        context=context,
+        category="normal",
+    )
+    assert turn.state is State.QUEUED
+    assert said(turn) == [keys.CHRONOLOGY_TROUBLESHOOTING]
+    assert SetCategory("hard", 720) in turn.effects  # both products down: Hard now
+    done = run(State.QUEUED, "udah bisa pake search by name", profile="ctera", context=context)
+    assert keys.CHRONOLOGY_TROUBLESHOOTING not in said(done)
+    again = run(State.QUEUED, "scan qr tetep gk bisa", profile="ctera", context=turn.context)
+    assert said(again) == [keys.QUEUE_ALREADY_QUEUED]  # once per step
+
+
+def test_the_queue_position_is_said_when_asked() -> None:
+    turn = run(State.QUEUED, "masih lama ya kak?", context={"reassured": True})
+    assert said(turn) == [keys.QUEUE_POSITION]
+
+
+def test_answers_are_extracted_from_sentences() -> None:
+    turn = run(State.VERIFICATION, "sy rina kak", context={"story": "stok minus"})
+    assert turn.fields == {"name": "Rina"}
+    line = "outletnya toko berkah jaya, domainnya berkahjaya.erzap.id"
+    turn = run(State.VERIFICATION, line, fields={"name": "Rina"}, context={"story": "stok"})
+    assert turn.fields == {
+        "name": "Rina",
+        "outlet": "toko berkah jaya",
+        "domain": "berkahjaya.erzap.id",
+    }
