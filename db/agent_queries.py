@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Connection, RowMapping, Table, and_, func, insert, select, update
+from sqlalchemy import Connection, RowMapping, Table, and_, func, insert, or_, select, update
 
 from db.models import CaseNote, Compensation, Escalation, JobCursor, User
 from db.queries import ATTACHMENT, CASE, CASE_EVENT, CONTACT, MESSAGE
@@ -147,24 +147,75 @@ _FAILED_OUT = (
 )
 
 
+# The client's messages since the last one an agent wrote (the console's unread count).
+_LAST_AGENT_REPLY = (
+    select(func.coalesce(func.max(MESSAGE.c.id), 0))
+    .where(
+        MESSAGE.c.case_id == CASE.c.id,
+        MESSAGE.c.direction == "out",
+        MESSAGE.c.author.is_not(None),
+        MESSAGE.c.author != "bot",
+    )
+    .correlate(CASE)
+    .scalar_subquery()
+)
+_UNREAD = (
+    select(func.count())
+    .where(
+        MESSAGE.c.case_id == CASE.c.id,
+        MESSAGE.c.direction == "in",
+        MESSAGE.c.id > _LAST_AGENT_REPLY,
+    )
+    .correlate(CASE)
+    .scalar_subquery()
+)
+
+
+def _search(term: str) -> Any:
+    """Client name, phone, chat id, verified fields (domain/outlet) or any message's text."""
+    like = f"%{term.lower()}%"
+    in_text = (
+        select(MESSAGE.c.id)
+        .where(MESSAGE.c.case_id == CASE.c.id, func.lower(MESSAGE.c.text).like(like))
+        .correlate(CASE)
+        .exists()
+    )
+    return or_(
+        func.lower(func.coalesce(CONTACT.c.display_name, "")).like(like),
+        func.lower(func.coalesce(CONTACT.c.phone, "")).like(like),
+        func.lower(CASE.c.chat_id).like(like),
+        func.lower(CASE.c.fields_json).like(like),
+        in_text,
+    )
+
+
 def list_case_rows(
     conn: Connection,
     *,
     queued_only: bool = False,
     assignee_id: int | None = None,
     open_only: bool = True,
+    closed_only: bool = False,
     case_id: int | None = None,
+    search: str = "",
+    filters: dict[str, str] | None = None,
     limit: int = 500,
 ) -> list[RowMapping]:
-    """Cases with what the queue shows: client, owner, last client words, escalation status."""
+    """Cases with what the queue shows: client, owner, last client words, escalation status.
+
+    `filters` narrows by exact column value: state, category, channel, source, and owner
+    (a user name, or "none" for waiting cases nobody owns).
+    """
     query = (
         select(
             CASE,
             CONTACT.c.display_name.label("contact_name"),
+            CONTACT.c.phone.label("contact_phone"),
             USER.c.name.label("assignee_name"),
             _LAST_CLIENT_TEXT.label("last_client_text"),
             _ESCALATION_STATUS.label("escalation_status"),
             _FAILED_OUT.label("failed_messages"),
+            _UNREAD.label("unread"),
         )
         .join(CONTACT, CONTACT.c.id == CASE.c.contact_id)
         .outerjoin(USER, USER.c.id == CASE.c.assignee_id)
@@ -172,15 +223,77 @@ def list_case_rows(
     )
     if open_only:
         query = query.where(CASE.c.closed_at.is_(None))
+    if closed_only:
+        query = query.where(CASE.c.closed_at.is_not(None))
+    if search.strip():
+        query = query.where(_search(search.strip()[:100]))
+    for key, value in (filters or {}).items():
+        if key == "owner":
+            owned = USER.c.name == value
+            query = query.where(CASE.c.assignee_id.is_(None) if value == "none" else owned)
+        elif key in ("state", "category", "channel", "source") and value:
+            query = query.where(CASE.c[key] == value)
     if queued_only:
         query = query.where(CASE.c.state == "queued", CASE.c.assignee_id.is_(None))
     if assignee_id is not None:
         query = query.where(CASE.c.assignee_id == assignee_id)
     if case_id is not None:
         query = query.where(CASE.c.id == case_id)
+    if closed_only:  # the newest closed first
+        newest = query.order_by(CASE.c.closed_at.desc(), CASE.c.id.desc())
+        return list(conn.execute(newest).mappings())
     # Longest waiting first; cases never queued (still with the bot) after them.
     query = query.order_by(
         CASE.c.queued_at.is_(None), CASE.c.queued_at, CASE.c.opened_at, CASE.c.id
+    )
+    return list(conn.execute(query).mappings())
+
+
+def count_views(conn: Connection, *, user_id: int) -> dict[str, int]:
+    """How many cases the console's list tabs hold: waiting, mine, all open."""
+    open_ = CASE.c.closed_at.is_(None)
+    waiting = and_(open_, CASE.c.state == "queued", CASE.c.assignee_id.is_(None))
+    mine = and_(open_, CASE.c.assignee_id == user_id)
+    row = conn.execute(
+        select(
+            func.count().filter(waiting).label("waiting"),
+            func.count().filter(mine).label("mine"),
+            func.count().filter(open_).label("open"),
+        ).select_from(CASE)
+    ).one()
+    unread = conn.execute(
+        select(func.coalesce(func.sum(_UNREAD), 0)).select_from(CASE).where(mine)
+    ).scalar_one()
+    return {
+        "waiting": int(row.waiting),
+        "mine": int(row.mine),
+        "open": int(row.open),
+        "mine_unread": int(unread),
+    }
+
+
+def list_earlier_cases(
+    conn: Connection, *, case_id: int, channel: str, chat_id: str, phone: str | None, limit: int
+) -> list[RowMapping]:
+    """Other cases of the same client: same channel identity, or the same phone anywhere."""
+    same = and_(CASE.c.channel == channel, CASE.c.chat_id == chat_id)
+    if phone:
+        same = or_(same, CONTACT.c.phone == phone, CASE.c.chat_id == phone)
+    query = (
+        select(
+            CASE.c.id,
+            CASE.c.channel,
+            CASE.c.state,
+            CASE.c.category,
+            CASE.c.opened_at,
+            CASE.c.closed_at,
+            CASE.c.closed_reason,
+            CASE.c.resolved_by,
+        )
+        .join(CONTACT, CONTACT.c.id == CASE.c.contact_id)
+        .where(same, CASE.c.id != case_id)
+        .order_by(CASE.c.id.desc())
+        .limit(limit)
     )
     return list(conn.execute(query).mappings())
 

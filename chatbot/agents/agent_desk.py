@@ -41,6 +41,9 @@ MANUAL_SOURCES = ("phone", "walk_in", "suggestion_box", "email")
 CONTACT_CHANNELS = ("whatsapp", "telegram", "sms")
 ONLINE_MINUTES = 5  # "online" = seen by the console within this many minutes
 MAX_TEXT = 4000
+INBOX_VIEWS = ("waiting", "mine", "open", "closed")  # the console's list tabs
+INBOX_FILTERS = ("state", "category", "channel", "source", "owner")
+INBOX_LIMIT = 100  # rows per list tab; search narrows further
 
 
 class Actor(Protocol):
@@ -96,6 +99,7 @@ class QueueItem:
     failed_messages: int
     resolved_at: datetime | None
     closed_at: datetime | None
+    unread: int = 0  # client messages since an agent last wrote
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,6 +171,65 @@ class AgentDesk:
         with read(self._engine) as conn:
             rows = aq.list_case_rows(conn, open_only=not include_closed)
         return [self._item(r) for r in rows]
+
+    def inbox(
+        self,
+        actor: Actor,
+        view: str,
+        *,
+        search: str = "",
+        filters: dict[str, str] | None = None,
+        limit: int = INBOX_LIMIT,
+    ) -> list[QueueItem]:
+        """One tab of the console's list: waiting, mine, all open or closed (newest first).
+
+        Raises:
+            InvalidInput: an unknown tab or filter.
+        """
+        if view not in INBOX_VIEWS:
+            raise InvalidInput(f"the list is one of {', '.join(INBOX_VIEWS)}")
+        chosen = {k: v.strip() for k, v in (filters or {}).items() if v and v.strip()}
+        unknown = set(chosen) - set(INBOX_FILTERS)
+        if unknown:
+            raise InvalidInput(f"unknown filter {', '.join(sorted(unknown))}")
+        with read(self._engine) as conn:
+            rows = aq.list_case_rows(
+                conn,
+                queued_only=view == "waiting",
+                assignee_id=actor.id if view == "mine" else None,
+                open_only=view != "closed",
+                closed_only=view == "closed",
+                search=search,
+                filters=chosen,
+                limit=limit,
+            )
+        return [self._item(r) for r in rows]
+
+    def earlier_cases(self, case_id: int, limit: int = 10) -> list[dict[str, Any]]:
+        """The client's other cases, newest first, for the console's client panel.
+
+        Matched by the case's channel identity, and by phone across channels where known.
+        The one place that decides who "the same client" is: re-point it at a contacts
+        service when there is one.
+        """
+        with read(self._engine) as conn:
+            case = self._require(conn, case_id)
+            contact = aq.get_contact(conn, contact_id=case["contact_id"])
+            phone = contact["phone"] if contact is not None else None
+            rows = aq.list_earlier_cases(
+                conn,
+                case_id=case_id,
+                channel=case["channel"],
+                chat_id=case["chat_id"],
+                phone=phone,
+                limit=limit,
+            )
+        return [{**dict(r), "opened_at": as_utc(r["opened_at"])} for r in rows]
+
+    def view_counts(self, actor: Actor) -> dict[str, int]:
+        """How many cases are waiting, mine and open: the list tabs' counts."""
+        with read(self._engine) as conn:
+            return aq.count_views(conn, user_id=actor.id)
 
     def backlog(self) -> tuple[int, int]:
         """(active cases, the profile's limit): more than the limit is a warning."""
@@ -353,7 +416,13 @@ class AgentDesk:
         """
         if phrase is not None and phrase not in keys.STANDARD_PHRASES:
             raise InvalidInput(f"'{phrase}' is not a standard phrase")
+        if phrase is None and not text.strip():
+            raise InvalidInput("the reply is empty")
         with self._tx() as conn:
+            case = self._require(conn, case_id, lock=True)
+            if case["assignee_id"] is None and case["closed_at"] is None:
+                # replying to a case nobody owns takes it: one step, one transaction
+                self._claim(conn, case, actor, event="taken", actor_name=actor.name)
             return self.say(conn, case_id, actor, phrase, text=text)
 
     def say(
@@ -732,4 +801,5 @@ class AgentDesk:
             failed_messages=int(row["failed_messages"] or 0),
             resolved_at=resolved,
             closed_at=closed,
+            unread=int(row["unread"] or 0) if "unread" in row else 0,
         )
