@@ -14,11 +14,9 @@
   const inbox = document.getElementById("inbox");
   if (!inbox) return;
   const parser = new DOMParser();
-  const baseTitle = document.title.replace(/^\(\d+\) /, "");
   const serverOffset = Date.parse(inbox.dataset.now) - Date.now();
   let seen = inbox.dataset.seen || "";
   let counts = readCounts(document);
-  let alerts = 0;
 
   function caseId() {
     const found = location.pathname.match(/^\/desk\/cases\/(\d+)$/);
@@ -59,11 +57,13 @@
     const landed = new URL(answer.url);
     if (push === "push") history.pushState({}, "", landed);
     else if (push === "replace" || answer.redirected) history.replaceState({}, "", landed);
+    if (!doc.getElementById("case-pane")) { location.assign(landed); return; }  /* not ours */
     const full = replace(doc, "list-live");
+    if (full) notifyIfNew(readCounts(document));
     replace(doc, "case-pane");
     replace(doc, "client-pane");
-    if (!doc.getElementById("case-pane") && !full) { location.assign(landed); return; }
     if (doc.title) document.title = doc.title;
+    showCount();
     setup();
     if (!full) refreshList();
     const reply = document.getElementById("reply-text");
@@ -179,21 +179,18 @@
     if (fresh.waiting > counts.waiting) lines.push("New hand-off waiting (" + fresh.waiting + ")");
     if (fresh.unread > counts.unread) lines.push("Client message on your case");
     counts = fresh;
+    showCount();
     if (!lines.length) return;
-    if (document.hidden || !document.hasFocus()) alerts += lines.length;
-    document.title = (alerts ? "(" + alerts + ") " : "") + document.title.replace(/^\(\d+\) /, "");
-    document.body.dataset.alerts = String(alerts);
-    document.body.dataset.lastAlert = lines.join("; ");
     beep();
     if ("Notification" in window && Notification.permission === "granted") {
       new Notification("Loket", {body: lines.join("\n"), tag: "loket-desk"});
     }
   }
-  function clearAlerts() {
-    if (!document.hidden) { alerts = 0; document.title = document.title.replace(/^\(\d+\) /, ""); }
+  function showCount() {
+    /* waiting cases plus client messages on my cases: seen from any other tab */
+    const total = counts ? counts.waiting + counts.unread : 0;
+    document.title = (total ? "(" + total + ") " : "") + document.title.replace(/^\(\d+\) /, "");
   }
-  document.addEventListener("visibilitychange", clearAlerts);
-  window.addEventListener("focus", clearAlerts);
 
   /* --- the composer: / phrases, Enter sends --- */
   let phrases = [], choices = [], chosen = 0;
@@ -281,5 +278,6 @@
   });
   document.getElementById("help-open").addEventListener("click", function () { document.getElementById("help").showModal(); });
 
+  showCount();
   setup();
 })();
