@@ -46,6 +46,10 @@ def chat_page(request: Request, desk: DeskDep) -> Response:
         {
             "messages": messages,
             "last_id": messages[-1]["id"] if messages else 0,
+            # the quick replies still open (Sudah/Belum, the stars) come back on a reload
+            "open_buttons": messages[-1]["buttons"]
+            if messages and messages[-1]["direction"] == "out"
+            else [],
             "desk_name": desk.desk_name,
         },
     )
