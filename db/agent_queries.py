@@ -11,7 +11,7 @@ from typing import Any, cast
 
 from sqlalchemy import Connection, RowMapping, Table, and_, func, insert, or_, select, update
 
-from db.models import CaseNote, Compensation, Escalation, JobCursor, User
+from db.models import AgentSetting, CaseNote, Compensation, Escalation, JobCursor, User
 from db.queries import ATTACHMENT, CASE, CASE_EVENT, CONTACT, MESSAGE
 
 USER = cast(Table, User.__table__)  # type: ignore[attr-defined]
@@ -19,6 +19,8 @@ NOTE = cast(Table, CaseNote.__table__)  # type: ignore[attr-defined]
 ESCALATION = cast(Table, Escalation.__table__)  # type: ignore[attr-defined]
 COMPENSATION = cast(Table, Compensation.__table__)  # type: ignore[attr-defined]
 JOB_CURSOR = cast(Table, JobCursor.__table__)  # type: ignore[attr-defined]
+SETTING = cast(Table, AgentSetting.__table__)  # type: ignore[attr-defined]
+_PRESENCE = func.coalesce(SETTING.c.presence, "online")
 
 WORKING_STATES = ("with_agent", "escalated")  # what counts against an agent's capacity
 
@@ -113,8 +115,18 @@ def list_staff(conn: Connection) -> list[RowMapping]:
         .scalar_subquery()
         .label("load")
     )
-    query = select(USER.c.id, USER.c.name, USER.c.role, USER.c.last_seen_at, load).where(
-        USER.c.active.is_(True)
+    query = (
+        select(
+            USER.c.id,
+            USER.c.name,
+            USER.c.role,
+            USER.c.last_seen_at,
+            load,
+            _PRESENCE.label("presence"),
+            SETTING.c.display_name,
+        )
+        .outerjoin(SETTING, SETTING.c.user_id == USER.c.id)
+        .where(USER.c.active.is_(True))
     )
     return list(conn.execute(query.order_by(USER.c.name)).mappings())
 
@@ -566,7 +578,20 @@ def list_online(conn: Connection, *, roles: tuple[str, ...], since: datetime) ->
     )
     query = (
         select(USER.c.id, USER.c.name, USER.c.role, load)
-        .where(staff_filter(roles, since))
+        .outerjoin(SETTING, SETTING.c.user_id == USER.c.id)
+        .where(staff_filter(roles, since), _PRESENCE == "online")  # away/offline: no new cases
         .order_by(USER.c.id)
     )
     return list(conn.execute(query).mappings())
+
+
+def get_setting(conn: Connection, *, user_id: int) -> RowMapping | None:
+    """A user's console settings (display name, language, presence); None if never set."""
+    return conn.execute(select(SETTING).where(SETTING.c.user_id == user_id)).mappings().first()
+
+
+def save_setting(conn: Connection, *, user_id: int, **values: Any) -> None:
+    """Change some of a user's console settings (the row is created on first use)."""
+    changed = conn.execute(update(SETTING).where(SETTING.c.user_id == user_id).values(**values))
+    if changed.rowcount == 0:
+        conn.execute(insert(SETTING).values(user_id=user_id, **values))

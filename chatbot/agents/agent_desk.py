@@ -44,6 +44,8 @@ MAX_TEXT = 4000
 INBOX_VIEWS = ("waiting", "mine", "open", "closed")  # the console's list tabs
 INBOX_FILTERS = ("state", "category", "channel", "source", "owner")
 INBOX_LIMIT = 100  # rows per list tab; search narrows further
+PRESENCES = ("online", "away", "offline")  # away and offline get no new cases by routing
+UI_LOCALES = ("id", "en")  # the console's languages (the clients' phrases have their own)
 
 
 class Actor(Protocol):
@@ -109,9 +111,20 @@ class StaffStatus:
     id: int
     name: str
     role: str
-    online: bool
+    online: bool  # seen lately and presence "online": routing may give them cases
     load: int
     last_seen_at: datetime | None
+    presence: str = "online"
+    display_name: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AgentSettings:
+    """A user's console settings: the name clients read, the console's language, presence."""
+
+    display_name: str | None
+    ui_locale: str
+    presence: str
 
 
 @dataclass(slots=True)
@@ -246,12 +259,51 @@ class AgentDesk:
                 id=r["id"],
                 name=r["name"],
                 role=r["role"],
-                online=(seen := as_utc(r["last_seen_at"])) is not None and seen >= since,
+                online=(seen := as_utc(r["last_seen_at"])) is not None
+                and seen >= since
+                and r["presence"] == "online",
                 load=int(r["load"]),
                 last_seen_at=seen,
+                presence=r["presence"],
+                display_name=r["display_name"],
             )
             for r in rows
         ]
+
+    def settings_of(self, actor: Actor) -> AgentSettings:
+        """The user's console settings (defaults when never changed)."""
+        with read(self._engine) as conn:
+            row = aq.get_setting(conn, user_id=actor.id)
+        if row is None:
+            return AgentSettings(display_name=None, ui_locale="id", presence="online")
+        return AgentSettings(row["display_name"], row["ui_locale"], row["presence"])
+
+    def set_presence(self, actor: Actor, presence: str) -> None:
+        """Online, away or offline; routing gives new cases to online agents only.
+
+        Raises:
+            InvalidInput: not one of PRESENCES.
+        """
+        if presence not in PRESENCES:
+            raise InvalidInput(f"presence is one of {', '.join(PRESENCES)}")
+        with self._tx() as conn:
+            aq.save_setting(
+                conn, user_id=actor.id, presence=presence, presence_at=self._clock.now()
+            )
+
+    def save_settings(self, actor: Actor, *, display_name: str, ui_locale: str) -> None:
+        """The name clients read in the agent's greetings, and the console's language.
+
+        Raises:
+            InvalidInput: an unknown language, or a name over 64 characters or with controls.
+        """
+        name = " ".join(display_name.split())
+        if len(name) > 64 or any(not ch.isprintable() for ch in name):
+            raise InvalidInput("the display name has at most 64 printable characters")
+        if ui_locale not in UI_LOCALES:
+            raise InvalidInput(f"the console's language is one of {', '.join(UI_LOCALES)}")
+        with self._tx() as conn:
+            aq.save_setting(conn, user_id=actor.id, display_name=name or None, ui_locale=ui_locale)
 
     def last_activity(self) -> tuple[int, int]:
         """The newest message id and event id: the console's live pages watch these move.
@@ -740,9 +792,11 @@ class AgentDesk:
         contact = aq.get_contact(conn, contact_id=case["contact_id"])
         shown = contact["display_name"] if contact is not None else None
         name = fields.get("name") or fields.get("identity") or shown
+        setting = aq.get_setting(conn, user_id=actor.id)
         return {
             "client_name": name or "",
-            "agent_name": actor.name,
+            # clients read the agent's display name (a profile field), never the login name
+            "agent_name": (setting["display_name"] if setting else None) or actor.name,
             "desk_name": self.profile(case["profile"]).desk_name,
         }
 

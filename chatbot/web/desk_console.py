@@ -23,13 +23,16 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, StreamingResponse
 from jinja2 import pass_context
 
+from chatbot.admin.accounts import AccountError, TooManyAttempts
 from chatbot.agents.agent_desk import (
     AGENT_ROLES,
     CONTACT_CHANNELS,
     INBOX_FILTERS,
     INBOX_VIEWS,
     MANUAL_SOURCES,
+    PRESENCES,
     SUPERVISOR_ROLES,
+    UI_LOCALES,
     AgentDesk,
     CaseView,
 )
@@ -37,8 +40,9 @@ from chatbot.agents.escalation import NEXT_STATUSES
 from chatbot.clock import Clock
 from chatbot.errors import InvalidInput, LoketError, MediaUnavailable, UnknownCase
 from chatbot.resource import package_dir
-from chatbot.web.auth import StaffUser, SupervisorUser, page_templates, verify_csrf
+from chatbot.web.auth import StaffUser, SupervisorUser, page_templates, safe_next, verify_csrf
 from chatbot.web.deps import (
+    AccountsDep,
     AgentsDep,
     ChannelsDep,
     ClockDep,
@@ -46,11 +50,23 @@ from chatbot.web.deps import (
     RowId,
     RowIdForm,
     SettingsDep,
+    client_address,
 )
 from chatbot.web.errors import STATUS
 from flows.front_desk import State
 
-router = APIRouter(prefix="/desk", tags=["desk"], dependencies=[Depends(verify_csrf)])
+
+def _load_settings(request: Request, agents: AgentsDep) -> None:
+    """The user's console settings (language, presence), read once for the whole page."""
+    user = getattr(request.state, "user", None)
+    request.state.desk_settings = agents.settings_of(user) if user is not None else None
+
+
+router = APIRouter(
+    prefix="/desk",
+    tags=["desk"],
+    dependencies=[Depends(verify_csrf), Depends(_load_settings)],
+)
 templates = page_templates()  # client text, agent notes and report details are escaped
 STREAM_POLL_SECONDS = 0.5
 STREAM_MAX_SECONDS = 300  # EventSource reconnects by itself
@@ -96,6 +112,8 @@ def _page(request: Request, name: str, context: dict[str, Any], status: int = 20
     done = request.cookies.get(DONE_COOKIE, "")
     base = {
         "user": user,
+        "me": getattr(request.state, "desk_settings", None),
+        "presences": PRESENCES,
         "is_supervisor": user is not None and user.role in SUPERVISOR_ROLES,
         "message": done if done.replace("_", "").isalpha() else "",
     }
@@ -723,3 +741,81 @@ async def new_case(request: Request, user: StaffUser, agents: AgentsDep) -> Resp
     except LoketError as exc:
         return _new_case(request, agents, values, str(exc), _status_of(exc))
     return _done(request, case_id, "opened")
+
+
+# --- the user's own account: display name, language, password, presence ---
+
+
+def _account_page(
+    request: Request, agents: AgentDesk, user: Any, error: str = "", status: int = 200
+) -> Response:
+    context = {"settings": agents.settings_of(user), "locales": UI_LOCALES, "error": error}
+    return _page(request, "desk/account.html", context, status)
+
+
+@router.get("/account", response_class=HTMLResponse)
+def account_page(request: Request, user: StaffUser, agents: AgentsDep) -> Response:
+    """The name clients read, the console's language, and a new password."""
+    return _account_page(request, agents, user)
+
+
+@router.post("/account")
+async def save_account(
+    request: Request,
+    user: StaffUser,
+    agents: AgentsDep,
+    display_name: Annotated[str, Form(max_length=200)] = "",
+    ui_locale: Annotated[str, Form(max_length=8)] = "id",
+) -> Response:
+    """Save the display name and the console's language."""
+    try:
+        await run_in_threadpool(
+            lambda: agents.save_settings(user, display_name=display_name, ui_locale=ui_locale)
+        )
+    except LoketError as exc:
+        return _account_page(request, agents, user, str(exc), _status_of(exc))
+    response = RedirectResponse("/desk/account", status_code=303)
+    response.set_cookie(DONE_COOKIE, "saved", max_age=60, path="/desk", httponly=True)
+    return response
+
+
+@router.post("/account/password")
+async def change_password(
+    request: Request,
+    user: StaffUser,
+    agents: AgentsDep,
+    accounts: AccountsDep,
+    current: Annotated[str, Form(max_length=4096)] = "",
+    new: Annotated[str, Form(max_length=4096)] = "",
+    repeat: Annotated[str, Form(max_length=4096)] = "",
+) -> Response:
+    """A new password for oneself: the current one first; every session ends, log in again."""
+    if new != repeat:
+        return _account_page(request, agents, user, "the new passwords differ", 422)
+    try:
+        known = await run_in_threadpool(
+            lambda: accounts.authenticate(user.name, current, client_address(request))
+        )
+        if known is None:
+            return _account_page(request, agents, user, "the current password is wrong", 403)
+        await run_in_threadpool(lambda: accounts.set_password(user.name, new))
+    except TooManyAttempts as exc:
+        return _account_page(request, agents, user, str(exc), 429)
+    except AccountError as exc:
+        return _account_page(request, agents, user, str(exc), 422)
+    return RedirectResponse("/login?next=/desk&changed=1", status_code=303)
+
+
+@router.post("/presence")
+async def set_presence(
+    user: StaffUser,
+    agents: AgentsDep,
+    presence: Annotated[str, Form(max_length=16)],
+    back: Annotated[str, Form(max_length=2000)] = "",
+) -> Response:
+    """Online, away or offline; routing gives new cases to online agents only."""
+    try:
+        await run_in_threadpool(lambda: agents.set_presence(user, presence))
+    except LoketError as exc:
+        return HTMLResponse(str(exc), status_code=_status_of(exc))
+    return RedirectResponse(safe_next(back) or "/desk", status_code=303)

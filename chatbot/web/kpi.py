@@ -113,8 +113,14 @@ def dashboard(
         chosen, params = _period(profile, clock, period, first, last)
     except HTTPException as exc:  # a bad range is said on the page, with the form to fix it
         asked = {"period": period, "from": first or "", "to": last or ""}
-        context = {"user": user, "report": None, "profile": profile, "params": asked}
-        context |= {"error": exc.detail, "as_of": clock.now().astimezone(ZoneInfo(profile.timezone))}
+        context: dict[str, Any] = {
+            "user": user,
+            "report": None,
+            "profile": profile,
+            "params": asked,
+            "error": exc.detail,
+            "as_of": clock.now().astimezone(ZoneInfo(profile.timezone)),
+        }
         return _page(request, "kpi.html", context, exc.status_code)
     now = clock.now()
     report = pages.kpi_report(profile, chosen, now=now)

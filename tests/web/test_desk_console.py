@@ -263,7 +263,7 @@ def test_supervisor_sees_everyone_reassigns_and_records_compensation(
     page = client.get("/desk/supervisor")
     assert page.status_code == 200
     assert "sari" in page.text
-    assert "lead</td><td>supervisor</td><td>online" in page.text
+    assert 'lead</td><td>supervisor</td><td class="presence">online' in page.text
     client.post(f"/desk/cases/{case_id}/reassign", data={"to_user": str(sari.id)})
     assert case_row(app.state.engine, case_id)["assignee_id"] == sari.id
     client.post(

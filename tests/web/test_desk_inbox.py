@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from settings import Settings
 from tests.clock import FrozenClock
 from tests.desk.agent_helpers import case_row, events
-from tests.web.auth_helpers import add_user, login
+from tests.web.auth_helpers import PASSWORD, add_user, login
 from tests.web.test_desk_console import queued_case, say
 
 
@@ -157,3 +157,73 @@ def test_the_console_script_is_served_to_staff_only(app: FastAPI, client: TestCl
     assert client.get("/desk/static/desk.css").status_code == 200
     assert client.get("/desk/static/..%2Fapp.py").status_code == 404
     assert client.get("/desk/static/other.js").status_code == 404
+
+
+def test_change_ones_own_password(app: FastAPI, client: TestClient) -> None:
+    add_user(app, "sari", "agent")
+    login(client, "sari")
+    page = client.get("/desk/account")
+    assert 'id="password-form"' in page.text
+    path = "/desk/account/password"
+    wrong = client.post(path, data={"current": "nope", "new": "x" * 12, "repeat": "x" * 12})
+    assert wrong.status_code == 403
+    assert "the current password is wrong" in wrong.text
+    differ = client.post(path, data={"current": PASSWORD, "new": "y" * 12, "repeat": "z" * 12})
+    assert differ.status_code == 422
+    assert "the new passwords differ" in differ.text
+    short = client.post(path, data={"current": PASSWORD, "new": "short", "repeat": "short"})
+    assert short.status_code == 422
+    new = "a much better secret"
+    done = client.post(
+        path, data={"current": PASSWORD, "new": new, "repeat": new}, follow_redirects=False
+    )
+    assert done.status_code == 303
+    assert done.headers["location"].startswith("/login")
+    assert client.get("/desk", follow_redirects=False).status_code == 303  # logged out
+    login(client, "sari", new)
+    assert client.get("/desk").status_code == 200
+
+
+def test_display_name_presence_and_routing(
+    app: FastAPI, client: TestClient, clock: FrozenClock
+) -> None:
+    sari = add_user(app, "sari", "agent")
+    add_user(app, "sue", "supervisor")
+    login(client, "sari")
+    saved = client.post(
+        "/desk/account", data={"display_name": "  Sari  Wulandari ", "ui_locale": "id"}
+    )
+    assert saved.status_code == 200
+    assert 'value="Sari Wulandari"' in saved.text
+    case_id = queued_case(app)
+    page = client.get(f"/desk/cases/{case_id}").text
+    assert "Sari Wulandari" in page  # in the standard phrases clients would read
+    bad = client.post("/desk/account", data={"display_name": "x", "ui_locale": "fr"})
+    assert bad.status_code == 422
+
+    # away: routing gives sari nothing, the supervisor sees it
+    moved = client.post(
+        "/desk/presence",
+        data={"presence": "away", "back": "/desk?view=mine"},
+        follow_redirects=False,
+    )
+    assert moved.headers["location"] == "/desk?view=mine"
+    assert client.post("/desk/presence", data={"presence": "asleep"}).status_code == 422
+    agents = app.state.agent_desk
+    assert agents.auto_assign() == []
+    assert case_row(app.state.engine, case_id)["assignee_id"] is None
+    client.post("/desk/presence", data={"presence": "online"})
+    assert agents.auto_assign() == [(case_id, "sari")]
+    assert case_row(app.state.engine, case_id)["assignee_id"] == sari.id
+    client.post("/desk/presence", data={"presence": "offline"})
+    login(client, "sue")
+    staff = client.get("/desk/supervisor").text
+    assert re.search(r'data-user="sari">.*?class="presence">offline<', staff, re.S)
+    assert "(Sari Wulandari)" in staff
+
+
+def test_the_admin_menu_links_to_the_desk(app: FastAPI, client: TestClient) -> None:
+    add_user(app, "ani", "admin")
+    login(client, "ani")
+    assert '<a href="/desk">Desk</a>' in client.get("/admin").text
+    assert '<a href="/admin">Admin</a>' in client.get("/desk").text

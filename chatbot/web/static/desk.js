@@ -281,3 +281,11 @@
   showCount();
   setup();
 })();
+
+/* Presence: choosing saves at once (the form's button is for pages without script). */
+(function () {
+  "use strict";
+  const form = document.getElementById("presence");
+  if (!form) return;
+  form.querySelector("select").addEventListener("change", function () { form.requestSubmit(); });
+})();
