@@ -41,6 +41,7 @@ from chatbot.clock import Clock
 from chatbot.errors import InvalidInput, LoketError, MediaUnavailable, UnknownCase
 from chatbot.resource import package_dir
 from chatbot.web.auth import StaffUser, SupervisorUser, page_templates, safe_next, verify_csrf
+from chatbot.web.console_text import DEFAULT_LOCALE, gettext_for
 from chatbot.web.deps import (
     AccountsDep,
     AgentsDep,
@@ -117,6 +118,8 @@ def _page(request: Request, name: str, context: dict[str, Any], status: int = 20
         "is_supervisor": user is not None and user.role in SUPERVISOR_ROLES,
         "message": done if done.replace("_", "").isalpha() else "",
     }
+    lang = base["me"].ui_locale if base["me"] is not None else DEFAULT_LOCALE
+    base |= {"lang": lang, "_": gettext_for(lang)}
     response = templates.TemplateResponse(request, name, {**base, **context}, status_code=status)
     if done:
         response.delete_cookie(DONE_COOKIE, path="/desk")

@@ -46,7 +46,7 @@ def test_reply_to_a_case_nobody_owns_takes_it_and_sends(app: FastAPI, client: Te
     sari = add_user(app, "sari", "agent")
     login(client, "sari")
     page = client.get(f"/desk/cases/{case_id}").text
-    assert ">Take and send</button>" in page
+    assert ">Ambil dan kirim</button>" in page  # "Take and send": Indonesian by default
     answer = client.post(
         f"/desk/cases/{case_id}/reply",
         data={"text": "Halo kak, saya cek ya"},
@@ -74,7 +74,7 @@ def test_done_shows_once_and_not_again_on_reload(app: FastAPI, client: TestClien
     login(client, "sari")
     landed = client.post(f"/desk/cases/{case_id}/take")
     assert landed.url.path == f"/desk/cases/{case_id}"
-    assert 'id="done">Done: taken' in landed.text
+    assert 'id="done">Berhasil: kasus diambil' in landed.text  # "Done: taken"
     assert 'id="done"' not in client.get(f"/desk/cases/{case_id}").text
 
 
@@ -132,7 +132,7 @@ def test_a_case_alone_for_the_script_and_the_client_panel(
     assert 'id="client-pane"' in part
     assert 'id="list-pane"' not in part
     assert "<html" not in part
-    assert "None: a first contact." in part
+    assert "Belum ada: kontak pertama." in part  # no earlier case
 
 
 def test_times_are_in_the_desk_time_zone(

@@ -153,7 +153,7 @@
   const mute = document.getElementById("mute");
   function muted() { return localStorage.getItem("desk-muted") === "1"; }
   function showMute() {
-    mute.textContent = muted() ? "Sound off" : "Sound on";
+    mute.textContent = muted() ? mute.dataset.off : mute.dataset.on;
     mute.setAttribute("aria-pressed", muted() ? "true" : "false");
   }
   mute.addEventListener("click", function () { localStorage.setItem("desk-muted", muted() ? "0" : "1"); showMute(); });
@@ -176,8 +176,8 @@
   function notifyIfNew(fresh) {
     if (!fresh || !counts) { counts = fresh; return; }
     const lines = [];
-    if (fresh.waiting > counts.waiting) lines.push("New hand-off waiting (" + fresh.waiting + ")");
-    if (fresh.unread > counts.unread) lines.push("Client message on your case");
+    if (fresh.waiting > counts.waiting) lines.push(inbox.dataset.tHandoff + " (" + fresh.waiting + ")");
+    if (fresh.unread > counts.unread) lines.push(inbox.dataset.tMessage);
     counts = fresh;
     showCount();
     if (!lines.length) return;
@@ -223,7 +223,7 @@
     });
     if (!choices.length) {
       const none = document.createElement("div");
-      none.className = "muted"; none.textContent = "No standard phrase matches.";
+      none.className = "muted"; none.textContent = inbox.dataset.tNomatch;
       list.append(none);
     }
     list.hidden = false;

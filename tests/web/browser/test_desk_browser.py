@@ -22,7 +22,7 @@ def test_an_agent_works_a_case_from_queue_to_survey(
     add_user(app, "sari", "agent")
     login(page, "sari", base_url=live_server.url)
     page.goto(f"{live_server.url}/desk")
-    expect(page.locator("#queue")).to_contain_text("Nobody is waiting")
+    expect(page.locator("#queue")).to_contain_text("Tidak ada yang menunggu")  # nobody waits
 
     client_context = browser.new_context()
     client = client_context.new_page()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 import pytest
@@ -80,7 +81,7 @@ def test_actions_update_in_place_and_urls_stay_real(live_server: LiveServer, age
     expect(page.locator(f'.case-row[data-case="{case_id}"]')).to_have_class("case-row current")
     page.click("#take")
     expect(page.locator("#owner")).to_have_text("sari")
-    expect(page.locator("#done")).to_have_text("Done: taken")
+    expect(page.locator("#done")).to_have_text("Berhasil: kasus diambil")  # Done: taken
     page.fill("#note-form textarea", "cek akun demo")
     page.click("#add-note")
     expect(page.locator("#notes")).to_contain_text("cek akun demo")
@@ -104,7 +105,7 @@ def test_slash_phrases_fill_in_names_and_send_only_on_enter(
     app, page = live_server.app, agent
     case_id = hand_off(app, "w2", "Wulan")
     page.goto(f"{live_server.url}/desk/cases/{case_id}")
-    expect(page.locator("#send")).to_have_text("Take and send")
+    expect(page.locator("#send")).to_have_text("Ambil dan kirim")  # Take and send
     box = page.locator("#reply-text")
     box.press_sequentially("/")
     options = page.locator("#phrase-menu [role=option]")
@@ -152,11 +153,11 @@ def test_live_hand_off_and_client_message_notify_while_reading_another_case(
     second = hand_off(app, "w4", "Budi")  # a new hand-off while sari reads Wulan's case
     expect(page.locator("#tab-waiting .count")).to_have_text("1")
     expect(page).to_have_title(f"(1) #{first} Wulan · Loket")
-    page.wait_for_function("window.__notes.some(n => n.includes('New hand-off'))")
+    page.wait_for_function("window.__notes.some(n => n.includes('klien baru menunggu'))")
 
     client_says(app, "w3", "kak sudah dicek belum?")  # a client message on sari's case
     expect(page.locator("#transcript li.in").last).to_contain_text("sudah dicek belum")
-    page.wait_for_function("window.__notes.some(n => n.includes('Client message'))")
+    page.wait_for_function("window.__notes.some(n => n.includes('Pesan klien'))")
     expect(page).to_have_title(f"(2) #{first} Wulan · Loket")
     page.click("#tab-mine")
     expect(page.locator(f'.case-row[data-case="{first}"] .unread')).to_have_text("1")
@@ -171,7 +172,7 @@ def test_shortcuts_help_next_conversation_and_take(live_server: LiveServer, agen
     page.goto(f"{live_server.url}/desk")
     page.keyboard.press("?")
     expect(page.locator("#help")).to_be_visible()
-    expect(page.locator("#help")).to_contain_text("next / previous conversation")
+    expect(page.locator("#help")).to_contain_text("percakapan berikut / sebelumnya")
     page.keyboard.press("Escape")
     page.keyboard.press("j")
     expect(page).to_have_url(f"{live_server.url}/desk/cases/{first}")
@@ -210,3 +211,24 @@ def test_a_phone_shows_one_pane_at_a_time(live_server: LiveServer, browser: Brow
         expect(page.locator("#list-pane")).to_be_visible()
     finally:
         context.close()
+
+
+def test_the_console_speaks_indonesian_until_the_agent_picks_english(
+    live_server: LiveServer, agent: Page
+) -> None:
+    case_id = hand_off(live_server.app, "w8", "Wulan")
+    page = agent
+    page.goto(f"{live_server.url}/desk")
+    expect(page.locator("#tab-waiting")).to_contain_text("Menunggu")
+    page.goto(f"{live_server.url}/desk/account")
+    page.fill("#display_name", "Sari W.")
+    page.select_option("#ui_locale", "en")
+    page.click("#save-settings")
+    expect(page.locator("#done")).to_have_text("Done: saved")
+    page.goto(f"{live_server.url}/desk/cases/{case_id}")
+    expect(page.locator("#tab-waiting")).to_contain_text("Waiting")
+    expect(page.locator("#send")).to_have_text("Take and send")
+    expect(page.locator("header .who")).to_contain_text("Sari W.")
+    page.locator("#reply-text").press_sequentially("/greet")
+    page.locator("#reply-text").press("Enter")
+    expect(page.locator("#reply-text")).to_have_value(re.compile("Sari W\\."))  # clients read it
