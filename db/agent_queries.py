@@ -9,7 +9,18 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Connection, RowMapping, Table, and_, func, insert, or_, select, update
+from sqlalchemy import (
+    Connection,
+    RowMapping,
+    Table,
+    and_,
+    func,
+    insert,
+    literal_column,
+    or_,
+    select,
+    update,
+)
 
 from db.models import AgentSetting, CaseNote, Compensation, Escalation, JobCursor, User
 from db.queries import ATTACHMENT, CASE, CASE_EVENT, CONTACT, MESSAGE
@@ -106,14 +117,16 @@ def user_name(conn: Connection, *, user_id: int | None) -> str | None:
     return conn.execute(select(USER.c.name).where(USER.c.id == user_id)).scalar()
 
 
-def list_staff(conn: Connection) -> list[RowMapping]:
-    """Active desk users with how many cases each is working on now."""
-    load = (
+def list_staff(conn: Connection, *, with_load: bool = True) -> list[RowMapping]:
+    """Active desk users with how many cases each is working on now (0 without `with_load`)."""
+    load: Any = (
         select(func.count())
         .where(CASE.c.assignee_id == USER.c.id, CASE.c.state.in_(WORKING_STATES))
         .correlate(USER)
         .scalar_subquery()
         .label("load")
+        if with_load
+        else literal_column("0").label("load")
     )
     query = (
         select(
@@ -218,6 +231,11 @@ def list_case_rows(
     `filters` narrows by exact column value: state, category, channel, source, and owner
     (a user name, or "none" for waiting cases nobody owns).
     """
+    ids = (
+        select(CASE.c.id)
+        .join(CONTACT, CONTACT.c.id == CASE.c.contact_id)
+        .outerjoin(USER, USER.c.id == CASE.c.assignee_id)
+    )
     query = (
         select(
             CASE,
@@ -231,34 +249,38 @@ def list_case_rows(
         )
         .join(CONTACT, CONTACT.c.id == CASE.c.contact_id)
         .outerjoin(USER, USER.c.id == CASE.c.assignee_id)
-        .limit(limit)
     )
     if open_only:
-        query = query.where(CASE.c.closed_at.is_(None))
+        ids = ids.where(CASE.c.closed_at.is_(None))
     if closed_only:
-        query = query.where(CASE.c.closed_at.is_not(None))
+        ids = ids.where(CASE.c.closed_at.is_not(None))
     if search.strip():
-        query = query.where(_search(search.strip()[:100]))
+        ids = ids.where(_search(search.strip()[:100]))
     for key, value in (filters or {}).items():
         if key == "owner":
             owned = USER.c.name == value
-            query = query.where(CASE.c.assignee_id.is_(None) if value == "none" else owned)
+            ids = ids.where(CASE.c.assignee_id.is_(None) if value == "none" else owned)
         elif key in ("state", "category", "channel", "source") and value:
-            query = query.where(CASE.c[key] == value)
+            ids = ids.where(CASE.c[key] == value)
     if queued_only:
-        query = query.where(CASE.c.state == "queued", CASE.c.assignee_id.is_(None))
+        ids = ids.where(CASE.c.state == "queued", CASE.c.assignee_id.is_(None))
     if assignee_id is not None:
-        query = query.where(CASE.c.assignee_id == assignee_id)
+        ids = ids.where(CASE.c.assignee_id == assignee_id)
     if case_id is not None:
-        query = query.where(CASE.c.id == case_id)
+        ids = ids.where(CASE.c.id == case_id)
     if closed_only:  # the newest closed first
-        newest = query.order_by(CASE.c.closed_at.desc(), CASE.c.id.desc())
-        return list(conn.execute(newest).mappings())
-    # Longest waiting first; cases never queued (still with the bot) after them.
-    query = query.order_by(
-        CASE.c.queued_at.is_(None), CASE.c.queued_at, CASE.c.opened_at, CASE.c.id
-    )
+        order: tuple[Any, ...] = (CASE.c.closed_at.desc(), CASE.c.id.desc())
+    else:  # longest waiting first; cases never queued (still with the bot) after them
+        order = (CASE.c.queued_at.is_(None), CASE.c.queued_at, CASE.c.opened_at, CASE.c.id)
+    # The page's ids first, then the per-row subqueries for those rows only (not every match).
+    page = ids.order_by(*order).limit(limit).subquery()
+    query = query.where(CASE.c.id.in_(select(page.c.id))).order_by(*order)
     return list(conn.execute(query).mappings())
+
+
+_ACTIVE = and_(  # the backlog: handed to people, not yet resolved, not closed
+    CASE.c.closed_at.is_(None), CASE.c.resolved_at.is_(None), CASE.c.handed_off_at.is_not(None)
+)
 
 
 def count_views(conn: Connection, *, user_id: int) -> dict[str, int]:
@@ -271,6 +293,7 @@ def count_views(conn: Connection, *, user_id: int) -> dict[str, int]:
             func.count().filter(waiting).label("waiting"),
             func.count().filter(mine).label("mine"),
             func.count().filter(open_).label("open"),
+            func.count().filter(_ACTIVE).label("backlog"),
         ).select_from(CASE)
     ).one()
     unread = conn.execute(
@@ -281,6 +304,7 @@ def count_views(conn: Connection, *, user_id: int) -> dict[str, int]:
         "mine": int(row.mine),
         "open": int(row.open),
         "mine_unread": int(unread),
+        "backlog": int(row.backlog),
     }
 
 
@@ -288,9 +312,10 @@ def list_earlier_cases(
     conn: Connection, *, case_id: int, channel: str, chat_id: str, phone: str | None, limit: int
 ) -> list[RowMapping]:
     """Other cases of the same client: same channel identity, or the same phone anywhere."""
-    same = and_(CASE.c.channel == channel, CASE.c.chat_id == chat_id)
-    if phone:
-        same = or_(same, CONTACT.c.phone == phone, CASE.c.chat_id == phone)
+    same: Any = and_(CASE.c.channel == channel, CASE.c.chat_id == chat_id)
+    if phone:  # the same phone on another channel (a contact row per channel identity)
+        by_phone = select(CONTACT.c.id).where(CONTACT.c.phone == phone)
+        same = or_(same, CASE.c.contact_id.in_(by_phone))
     query = (
         select(
             CASE.c.id,

@@ -249,11 +249,11 @@ class AgentDesk:
         with read(self._engine) as conn:
             return aq.count_backlog(conn), self.profile().backlog_limit
 
-    def staff(self) -> list[StaffStatus]:
-        """Desk users, who is online, and how many cases each works on."""
+    def staff(self, *, with_load: bool = True) -> list[StaffStatus]:
+        """Desk users, who is online, and how many cases each works on (0 without load)."""
         since = self._clock.now() - timedelta(minutes=ONLINE_MINUTES)
         with read(self._engine) as conn:
-            rows = aq.list_staff(conn)
+            rows = aq.list_staff(conn, with_load=with_load)
         return [
             StaffStatus(
                 id=r["id"],

@@ -165,20 +165,20 @@ def _list_context(
     except InvalidInput as exc:
         error, view, params = str(exc), "waiting", {}
         rows = agents.inbox(user, view)
-    backlog, limit = agents.backlog()
+    counts = agents.view_counts(user)
     profile = agents.profile()
-    staff = agents.staff()
+    staff = agents.staff(with_load=False)
     return {
         "tab": view,
         "tabs": INBOX_VIEWS,
         "rows": rows,
-        "counts": agents.view_counts(user),
+        "counts": counts,
         "q": params.get("q", ""),
         "filters": filters,
         "qs": urlencode(params),
         "list_error": error,
-        "backlog": backlog,
-        "backlog_limit": limit,
+        "backlog": counts["backlog"],
+        "backlog_limit": profile.backlog_limit,
         "filter_choices": {
             "state": [s.value for s in State],
             "category": list(profile.categories),
@@ -279,7 +279,7 @@ def _case_context(agents: AgentDesk, user: Any, case_id: int, now: datetime) -> 
     by_message: dict[int, list[dict[str, Any]]] = {}
     for item in view.attachments:
         by_message.setdefault(item["message_id"], []).append(item)
-    staff = agents.staff()
+    staff = agents.staff(with_load=False)  # names and presence for the transfer list
     phrases = agents.standard_phrases(case_id, user)
     return {
         "view": view,

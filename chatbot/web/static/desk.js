@@ -74,10 +74,19 @@
     if (caseId()) query.set("case", caseId());
     return "/desk/fragments/queue?" + query.toString();
   }
-  let busy = false, again = false;
+  /* At most one refresh at a time and one per REFRESH_GAP ms: with many clients writing, the
+     stream says "changed" all the time, and fifty consoles must not refetch back to back. */
+  const REFRESH_GAP = 1000;
+  let busy = false, again = false, lastRefresh = 0, timer = 0;
+  function refreshSoon() {
+    if (timer) return;
+    const wait = Math.max(0, lastRefresh + REFRESH_GAP - Date.now());
+    timer = setTimeout(function () { timer = 0; refreshList(); }, wait);
+  }
   async function refreshList() {
     if (busy) { again = true; return; }
     busy = true;
+    lastRefresh = Date.now();
     try {
       const answer = await fetch(listUrl());
       if (answer.ok) {
@@ -93,7 +102,7 @@
       setup();
     } finally {
       busy = false;
-      if (again) { again = false; refreshList(); }
+      if (again) { again = false; refreshSoon(); }
     }
   }
 
@@ -134,7 +143,7 @@
   events.onmessage = function (message) {
     const data = JSON.parse(message.data);
     const mark = data.message + "," + data.event;
-    if (mark !== seen) { seen = mark; refreshList(); }
+    if (mark !== seen) { seen = mark; refreshSoon(); }
   };
   function waited(seconds) {
     seconds = Math.max(0, Math.floor(seconds));
