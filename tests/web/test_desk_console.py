@@ -423,7 +423,7 @@ def test_a_reply_not_delivered_can_be_sent_again_from_the_case_page(
             add_user(app, "sari", "agent")
             token = login(client, "sari", csrf_header=False)
             page = client.get(f"/desk/cases/{case_id}").text
-            assert "not delivered: Telegram refused the message: " in page
+            assert "tidak terkirim: Telegram refused the message: " in page  # not delivered
             assert f'action="{resend}"' in page  # next to the failed reply, and only there
             assert page.count("/resend") == 1
             assert client.post(resend, follow_redirects=False).status_code == 403  # no CSRF
