@@ -37,6 +37,7 @@ from chatbot.agents.agent_desk import (
     CaseView,
 )
 from chatbot.agents.escalation import NEXT_STATUSES
+from chatbot.channels.whatsapp import WINDOW as WHATSAPP_WINDOW
 from chatbot.clock import Clock
 from chatbot.errors import InvalidInput, LoketError, MediaUnavailable, UnknownCase
 from chatbot.resource import package_dir
@@ -54,13 +55,15 @@ from chatbot.web.deps import (
     client_address,
 )
 from chatbot.web.errors import STATUS
+from db.engine import as_utc
 from flows.front_desk import State
 
 
-def _load_settings(request: Request, agents: AgentsDep) -> None:
+def _load_settings(request: Request, agents: AgentsDep, settings: SettingsDep) -> None:
     """The user's console settings (language, presence), read once for the whole page."""
     user = getattr(request.state, "user", None)
     request.state.desk_settings = agents.settings_of(user) if user is not None else None
+    request.state.whatsapp_template = bool(settings.twilio_whatsapp_template_sid)
 
 
 router = APIRouter(
@@ -114,6 +117,7 @@ def _page(request: Request, name: str, context: dict[str, Any], status: int = 20
     base = {
         "user": user,
         "me": getattr(request.state, "desk_settings", None),
+        "whatsapp_template": getattr(request.state, "whatsapp_template", False),
         "presences": PRESENCES,
         "is_supervisor": user is not None and user.role in SUPERVISOR_ROLES,
         "message": done if done.replace("_", "").isalpha() else "",
@@ -296,7 +300,17 @@ def _case_context(agents: AgentDesk, user: Any, case_id: int, now: datetime) -> 
         "now": now,
         "zone": ZoneInfo(view.profile.timezone),
         "buttons": {m["id"]: json.loads(m["buttons_json"] or "[]") for m in view.messages},
+        "window_closed_since": _window_closed_since(view, now),
     }
+
+
+def _window_closed_since(view: CaseView, now: datetime) -> datetime | None:
+    """For WhatsApp: the client's last message when it is older than the 24-hour window."""
+    if view.case["channel"] != "whatsapp":
+        return None
+    wrote = [as_utc(m["created_at"]) for m in view.messages if m["direction"] == "in"]
+    last = max((w for w in wrote if w is not None), default=None)
+    return last if last is not None and now - last > WHATSAPP_WINDOW else None
 
 
 def _case_page(

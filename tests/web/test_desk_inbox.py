@@ -10,11 +10,12 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from chatbot.domain import Inbound
 from settings import Settings
 from tests.clock import FrozenClock
 from tests.desk.agent_helpers import case_row, events
 from tests.web.auth_helpers import PASSWORD, add_user, login
-from tests.web.test_desk_console import queued_case, say
+from tests.web.test_desk_console import HOSTILE, queued_case, say
 
 
 @pytest.fixture
@@ -227,3 +228,26 @@ def test_the_admin_menu_links_to_the_desk(app: FastAPI, client: TestClient) -> N
     login(client, "ani")
     assert '<a href="/desk">Desk</a>' in client.get("/admin").text
     assert '<a href="/admin">Admin</a>' in client.get("/desk").text
+
+
+def test_the_composer_says_when_whatsapp_s_window_is_closed(
+    app: FastAPI, client: TestClient, clock: FrozenClock
+) -> None:
+    desk = app.state.desk
+    receipt = None
+    for n, line in enumerate(["halo kak", HOSTILE, "Wulan", "outlet Kedai Wulan"]):
+        receipt = desk.receive(
+            Inbound(channel="whatsapp", chat_id="+6281234567890", message_id=f"wa{n}", text=line)
+        )
+    assert receipt is not None
+    add_user(app, "sari", "agent")
+    login(client, "sari")
+    page = client.get(f"/desk/cases/{receipt.case_id}").text
+    assert 'id="wa-window"' not in page
+    clock.advance(hours=25)
+    login(client, "sari")  # the session of yesterday has ended
+    page = client.get(f"/desk/cases/{receipt.case_id}").text
+    assert 'id="wa-window"' in page
+    assert "Belum ada template yang disetujui" in page  # no template: will not be delivered
+    other = queued_case(app, chat_id="999")  # Telegram has no such window
+    assert 'id="wa-window"' not in client.get(f"/desk/cases/{other}").text
