@@ -143,6 +143,7 @@ class CaseView:
     escalations: list[dict[str, Any]]
     compensations: list[dict[str, Any]]
     profile: Profile
+    last_client_at: datetime | None = None  # the client's latest message (WhatsApp's window)
 
 
 class AgentDesk:
@@ -361,6 +362,8 @@ class AgentDesk:
                 compensations=[dict(c) for c in aq.list_compensations(conn, case_id=case_id)],
                 profile=self.profile(row["profile"]),
             )
+        wrote = [as_utc(m["created_at"]) for m in view.messages if m["direction"] == "in"]
+        view.last_client_at = max((w for w in wrote if w is not None), default=None)
         return view
 
     def standard_phrases(self, case_id: int, actor: Actor) -> list[tuple[str, str]]:

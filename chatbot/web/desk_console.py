@@ -55,7 +55,6 @@ from chatbot.web.deps import (
     client_address,
 )
 from chatbot.web.errors import STATUS
-from db.engine import as_utc
 from flows.front_desk import State
 
 
@@ -308,8 +307,7 @@ def _window_closed_since(view: CaseView, now: datetime) -> datetime | None:
     """For WhatsApp: the client's last message when it is older than the 24-hour window."""
     if view.case["channel"] != "whatsapp":
         return None
-    wrote = [as_utc(m["created_at"]) for m in view.messages if m["direction"] == "in"]
-    last = max((w for w in wrote if w is not None), default=None)
+    last = view.last_client_at
     return last if last is not None and now - last > WHATSAPP_WINDOW else None
 
 

@@ -1,4 +1,4 @@
-"""agent setting: the display name clients see, the console's language, presence (#14)
+"""agent setting: the display name clients see, the console's language, presence
 
 Revision ID: 0014
 Revises: 0010
