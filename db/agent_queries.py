@@ -620,3 +620,27 @@ def save_setting(conn: Connection, *, user_id: int, **values: Any) -> None:
     changed = conn.execute(update(SETTING).where(SETTING.c.user_id == user_id).values(**values))
     if changed.rowcount == 0:
         conn.execute(insert(SETTING).values(user_id=user_id, **values))
+
+
+def agent_typing(conn: Connection, *, channel: str, chat_id: str, since: datetime) -> str | None:
+    """The name (display name, else login) of an agent writing to this chat's open case."""
+    query = (
+        select(func.coalesce(SETTING.c.display_name, USER.c.name))
+        .select_from(SETTING)
+        .join(USER, USER.c.id == SETTING.c.user_id)
+        .join(CASE, CASE.c.id == SETTING.c.typing_case_id)
+        .where(
+            CASE.c.channel == channel,
+            CASE.c.chat_id == chat_id,
+            CASE.c.closed_at.is_(None),
+            SETTING.c.typing_at >= since,
+        )
+        .limit(1)
+    )
+    found = conn.execute(query).scalar()
+    return str(found) if found is not None else None
+
+
+def clear_typing(conn: Connection, *, user_id: int) -> None:
+    """The agent sent (or left) the reply they were writing."""
+    conn.execute(update(SETTING).where(SETTING.c.user_id == user_id).values(typing_case_id=None))

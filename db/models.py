@@ -408,3 +408,5 @@ class AgentSetting(SQLModel, table=True):
     ui_locale: str = Field(default="id", max_length=8)  # the console's language: id | en
     presence: str = Field(default="online", max_length=8)  # online | away | offline
     presence_at: datetime | None = Field(default=None, sa_column=_utc_column(nullable=True))
+    typing_case_id: int | None = None  # the case whose reply the agent is writing
+    typing_at: datetime | None = Field(default=None, sa_column=_utc_column(nullable=True))

@@ -45,6 +45,7 @@ INBOX_VIEWS = ("waiting", "mine", "open", "closed")  # the console's list tabs
 INBOX_FILTERS = ("state", "category", "channel", "source", "owner")
 INBOX_LIMIT = 100  # rows per list tab; search narrows further
 PRESENCES = ("online", "away", "offline")  # away and offline get no new cases by routing
+TYPING_SECONDS = 6  # "typing…" lasts this long after the agent's last keystroke notice
 UI_LOCALES = ("id", "en")  # the console's languages (the clients' phrases have their own)
 
 
@@ -292,6 +293,24 @@ class AgentDesk:
                 conn, user_id=actor.id, presence=presence, presence_at=self._clock.now()
             )
 
+    def typing(self, case_id: int, actor: Actor) -> None:
+        """The agent is writing a reply to this case (the web chat shows it for a few seconds).
+
+        Raises:
+            UnknownCase: no such case.
+        """
+        with self._tx() as conn:
+            self._require(conn, case_id)
+            aq.save_setting(
+                conn, user_id=actor.id, typing_case_id=case_id, typing_at=self._clock.now()
+            )
+
+    def agent_typing(self, channel: str, chat_id: str) -> str | None:
+        """Who is writing to this chat right now (display name), for the client's page."""
+        since = self._clock.now() - timedelta(seconds=TYPING_SECONDS)
+        with read(self._engine) as conn:
+            return aq.agent_typing(conn, channel=channel, chat_id=chat_id, since=since)
+
     def save_settings(self, actor: Actor, *, display_name: str, ui_locale: str) -> None:
         """The name clients read in the agent's greetings, and the console's language.
 
@@ -478,7 +497,9 @@ class AgentDesk:
             if case["assignee_id"] is None and case["closed_at"] is None:
                 # replying to a case nobody owns takes it: one step, one transaction
                 self._claim(conn, case, actor, event="taken", actor_name=actor.name)
-            return self.say(conn, case_id, actor, phrase, text=text)
+            sent = self.say(conn, case_id, actor, phrase, text=text)
+            aq.clear_typing(conn, user_id=actor.id)  # sent: no longer "typing…"
+            return sent
 
     def say(
         self,

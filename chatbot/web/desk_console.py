@@ -388,6 +388,16 @@ async def _act(
     return _done(request, case_id, done)
 
 
+@router.post("/cases/{case_id}/typing")
+async def typing(case_id: RowId, user: StaffUser, agents: AgentsDep) -> Response:
+    """The agent is writing to this case; the web chat shows "… is typing" for a moment."""
+    try:
+        await run_in_threadpool(lambda: agents.typing(case_id, user))
+    except UnknownCase as exc:
+        return HTMLResponse(str(exc), status_code=404)
+    return Response(status_code=204)
+
+
 @router.post("/cases/{case_id}/take")
 async def take(
     request: Request, case_id: RowId, user: StaffUser, agents: AgentsDep, clock: ClockDep

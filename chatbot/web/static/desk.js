@@ -249,8 +249,17 @@
     closeMenu();
     box.focus();
   }
+  let typingSent = 0;
+  function sayTyping() {
+    /* the client's web chat shows "… sedang mengetik" while the agent writes */
+    const form = document.getElementById("reply-form");
+    if (!form || Date.now() - typingSent < 3000) return;
+    typingSent = Date.now();
+    const token = document.querySelector('meta[name="csrf-token"]').content;
+    fetch(form.action.replace(/\/reply(\?.*)?$/, "/typing"), {method: "POST", headers: {"X-CSRF-Token": token}});
+  }
   document.addEventListener("input", function (event) {
-    if (event.target.id === "reply-text") showMenu(event.target);
+    if (event.target.id === "reply-text") { showMenu(event.target); sayTyping(); }
   });
   document.addEventListener("keydown", function (event) {
     const box = event.target;

@@ -1,4 +1,4 @@
-"""agent setting: the display name clients see, the console's language, presence
+"""agent setting: the display name clients see, the console's language, presence, typing
 
 Revision ID: 0014
 Revises: 0010
@@ -21,6 +21,8 @@ def upgrade() -> None:
         sa.Column("ui_locale", sa.String(length=8), nullable=False),
         sa.Column("presence", sa.String(length=8), nullable=False),
         sa.Column("presence_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("typing_case_id", sa.Integer(), nullable=True),
+        sa.Column("typing_at", sa.DateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(["user_id"], ["desk_user.id"]),
         sa.PrimaryKeyConstraint("user_id"),
     )

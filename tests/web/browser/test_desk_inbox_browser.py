@@ -232,3 +232,31 @@ def test_the_console_speaks_indonesian_until_the_agent_picks_english(
     page.locator("#reply-text").press_sequentially("/greet")
     page.locator("#reply-text").press("Enter")
     expect(page.locator("#reply-text")).to_have_value(re.compile("Sari W\\."))  # clients read it
+
+
+def test_the_web_chat_client_sees_the_agent_typing(
+    live_server: LiveServer, agent: Page, browser: Browser
+) -> None:
+    context = browser.new_context()
+    client = context.new_page()
+    client.set_default_timeout(10_000)
+    try:
+        client.goto(live_server.url)
+        for line in ("halo kak", "laporan penjualan di BI kosong semua", "Wulan", "outlet Kedai"):
+            client.fill("#text", line)
+            client.press("#text", "Enter")
+            expect(client.locator("#log li.in").last).to_have_text(line)
+        expect(client.locator("#log li.out").last).to_contain_text("mohon ditunggu")
+        page = agent
+        page.goto(f"{live_server.url}/desk")
+        page.click("#queue .case-row a")
+        page.click("#take")
+        expect(page.locator("#owner")).to_have_text("sari")
+        expect(client.locator("#typing")).to_be_hidden()
+        page.locator("#reply-text").press_sequentially("Halo kak Wulan")
+        expect(client.locator("#typing")).to_have_text("sari sedang mengetik…")
+        page.locator("#reply-text").press("Enter")
+        expect(client.locator("#log li.out").last).to_have_text("Halo kak Wulan")
+        expect(client.locator("#typing")).to_be_hidden()
+    finally:
+        context.close()
