@@ -9,9 +9,20 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Connection, RowMapping, Table, and_, func, insert, select, update
+from sqlalchemy import (
+    Connection,
+    RowMapping,
+    Table,
+    and_,
+    func,
+    insert,
+    literal_column,
+    or_,
+    select,
+    update,
+)
 
-from db.models import CaseNote, Compensation, Escalation, JobCursor, User
+from db.models import AgentSetting, CaseNote, Compensation, Escalation, JobCursor, User
 from db.queries import ATTACHMENT, CASE, CASE_EVENT, CONTACT, MESSAGE
 from db.visit_queries import awaiting_operations
 
@@ -20,6 +31,8 @@ NOTE = cast(Table, CaseNote.__table__)  # type: ignore[attr-defined]
 ESCALATION = cast(Table, Escalation.__table__)  # type: ignore[attr-defined]
 COMPENSATION = cast(Table, Compensation.__table__)  # type: ignore[attr-defined]
 JOB_CURSOR = cast(Table, JobCursor.__table__)  # type: ignore[attr-defined]
+SETTING = cast(Table, AgentSetting.__table__)  # type: ignore[attr-defined]
+_PRESENCE = func.coalesce(SETTING.c.presence, "online")
 
 WORKING_STATES = ("with_agent", "escalated")  # what counts against an agent's capacity
 
@@ -105,17 +118,29 @@ def user_name(conn: Connection, *, user_id: int | None) -> str | None:
     return conn.execute(select(USER.c.name).where(USER.c.id == user_id)).scalar()
 
 
-def list_staff(conn: Connection) -> list[RowMapping]:
-    """Active desk users with how many cases each is working on now."""
-    load = (
+def list_staff(conn: Connection, *, with_load: bool = True) -> list[RowMapping]:
+    """Active desk users with how many cases each is working on now (0 without `with_load`)."""
+    load: Any = (
         select(func.count())
         .where(CASE.c.assignee_id == USER.c.id, CASE.c.state.in_(WORKING_STATES))
         .correlate(USER)
         .scalar_subquery()
         .label("load")
+        if with_load
+        else literal_column("0").label("load")
     )
-    query = select(USER.c.id, USER.c.name, USER.c.role, USER.c.last_seen_at, load).where(
-        USER.c.active.is_(True)
+    query = (
+        select(
+            USER.c.id,
+            USER.c.name,
+            USER.c.role,
+            USER.c.last_seen_at,
+            load,
+            _PRESENCE.label("presence"),
+            SETTING.c.display_name,
+        )
+        .outerjoin(SETTING, SETTING.c.user_id == USER.c.id)
+        .where(USER.c.active.is_(True))
     )
     return list(conn.execute(query.order_by(USER.c.name)).mappings())
 
@@ -148,44 +173,144 @@ _FAILED_OUT = (
 )
 
 
+# The client's messages since the last one an agent wrote (the console's unread count).
+_LAST_AGENT_REPLY = (
+    select(func.coalesce(func.max(MESSAGE.c.id), 0))
+    .where(
+        MESSAGE.c.case_id == CASE.c.id,
+        MESSAGE.c.direction == "out",
+        MESSAGE.c.author.is_not(None),
+        MESSAGE.c.author != "bot",
+    )
+    .correlate(CASE)
+    .scalar_subquery()
+)
+_UNREAD = (
+    select(func.count())
+    .where(
+        MESSAGE.c.case_id == CASE.c.id,
+        MESSAGE.c.direction == "in",
+        MESSAGE.c.id > _LAST_AGENT_REPLY,
+    )
+    .correlate(CASE)
+    .scalar_subquery()
+)
+
+
+def _search(term: str) -> Any:
+    """Client name, phone, chat id, verified fields (domain/outlet) or any message's text."""
+    like = f"%{term.lower()}%"
+    in_text = (
+        select(MESSAGE.c.id)
+        .where(MESSAGE.c.case_id == CASE.c.id, func.lower(MESSAGE.c.text).like(like))
+        .correlate(CASE)
+        .exists()
+    )
+    return or_(
+        func.lower(func.coalesce(CONTACT.c.display_name, "")).like(like),
+        func.lower(func.coalesce(CONTACT.c.phone, "")).like(like),
+        func.lower(CASE.c.chat_id).like(like),
+        func.lower(CASE.c.fields_json).like(like),
+        in_text,
+    )
+
+
 def list_case_rows(
     conn: Connection,
     *,
     queued_only: bool = False,
     assignee_id: int | None = None,
     open_only: bool = True,
+    closed_only: bool = False,
     case_id: int | None = None,
+    search: str = "",
+    filters: dict[str, str] | None = None,
     limit: int = 500,
 ) -> list[RowMapping]:
-    """Cases with what the queue shows: client, owner, last client words, escalation status."""
+    """Cases with what the queue shows: client, owner, last client words, escalation status.
+
+    `filters` narrows by exact column value: state, category, channel, source, and owner
+    (a user name, or "none" for waiting cases nobody owns).
+    """
+    ids = (
+        select(CASE.c.id)
+        .join(CONTACT, CONTACT.c.id == CASE.c.contact_id)
+        .outerjoin(USER, USER.c.id == CASE.c.assignee_id)
+    )
     query = (
         select(
             CASE,
             CONTACT.c.display_name.label("contact_name"),
+            CONTACT.c.phone.label("contact_phone"),
             USER.c.name.label("assignee_name"),
             _LAST_CLIENT_TEXT.label("last_client_text"),
             _ESCALATION_STATUS.label("escalation_status"),
             _FAILED_OUT.label("failed_messages"),
+            _UNREAD.label("unread"),
         )
         .join(CONTACT, CONTACT.c.id == CASE.c.contact_id)
         .outerjoin(USER, USER.c.id == CASE.c.assignee_id)
-        .limit(limit)
     )
     if open_only:
-        query = query.where(CASE.c.closed_at.is_(None))
+        ids = ids.where(CASE.c.closed_at.is_(None))
+    if closed_only:
+        ids = ids.where(CASE.c.closed_at.is_not(None))
+    if search.strip():
+        ids = ids.where(_search(search.strip()[:100]))
+    for key, value in (filters or {}).items():
+        if key == "owner":
+            owned = USER.c.name == value
+            ids = ids.where(CASE.c.assignee_id.is_(None) if value == "none" else owned)
+        elif key in ("state", "category", "channel", "source") and value:
+            ids = ids.where(CASE.c[key] == value)
     if queued_only:
-        query = query.where(
+        ids = ids.where(
             CASE.c.state == "queued", CASE.c.assignee_id.is_(None), ~awaiting_operations()
         )
     if assignee_id is not None:
-        query = query.where(CASE.c.assignee_id == assignee_id)
+        ids = ids.where(CASE.c.assignee_id == assignee_id)
     if case_id is not None:
-        query = query.where(CASE.c.id == case_id)
-    # Longest waiting first; cases never queued (still with the bot) after them.
-    query = query.order_by(
-        CASE.c.queued_at.is_(None), CASE.c.queued_at, CASE.c.opened_at, CASE.c.id
-    )
+        ids = ids.where(CASE.c.id == case_id)
+    if closed_only:  # the newest closed first
+        order: tuple[Any, ...] = (CASE.c.closed_at.desc(), CASE.c.id.desc())
+    else:  # longest waiting first; cases never queued (still with the bot) after them
+        order = (CASE.c.queued_at.is_(None), CASE.c.queued_at, CASE.c.opened_at, CASE.c.id)
+    # The page's ids first, then the per-row subqueries for those rows only (not every match).
+    page = ids.order_by(*order).limit(limit).subquery()
+    query = query.where(CASE.c.id.in_(select(page.c.id))).order_by(*order)
     return list(conn.execute(query).mappings())
+
+
+_ACTIVE = and_(  # the backlog: handed to people, not yet resolved, not closed
+    CASE.c.closed_at.is_(None), CASE.c.resolved_at.is_(None), CASE.c.handed_off_at.is_not(None)
+)
+
+
+def count_views(conn: Connection, *, user_id: int) -> dict[str, int]:
+    """How many cases the console's list tabs hold: waiting, mine, all open."""
+    open_ = CASE.c.closed_at.is_(None)
+    waiting = and_(
+        open_, CASE.c.state == "queued", CASE.c.assignee_id.is_(None), ~awaiting_operations()
+    )
+    mine = and_(open_, CASE.c.assignee_id == user_id)
+    row = conn.execute(
+        select(
+            func.count().filter(waiting).label("waiting"),
+            func.count().filter(mine).label("mine"),
+            func.count().filter(open_).label("open"),
+            func.count().filter(_ACTIVE).label("backlog"),
+        ).select_from(CASE)
+    ).one()
+    unread = conn.execute(
+        select(func.coalesce(func.sum(_UNREAD), 0)).select_from(CASE).where(mine)
+    ).scalar_one()
+    return {
+        "waiting": int(row.waiting),
+        "mine": int(row.mine),
+        "open": int(row.open),
+        "mine_unread": int(unread),
+        "backlog": int(row.backlog),
+    }
 
 
 def count_backlog(conn: Connection) -> int:
@@ -457,7 +582,44 @@ def list_online(conn: Connection, *, roles: tuple[str, ...], since: datetime) ->
     )
     query = (
         select(USER.c.id, USER.c.name, USER.c.role, load)
-        .where(staff_filter(roles, since))
+        .outerjoin(SETTING, SETTING.c.user_id == USER.c.id)
+        .where(staff_filter(roles, since), _PRESENCE == "online")  # away/offline: no new cases
         .order_by(USER.c.id)
     )
     return list(conn.execute(query).mappings())
+
+
+def get_setting(conn: Connection, *, user_id: int) -> RowMapping | None:
+    """A user's console settings (display name, language, presence); None if never set."""
+    return conn.execute(select(SETTING).where(SETTING.c.user_id == user_id)).mappings().first()
+
+
+def save_setting(conn: Connection, *, user_id: int, **values: Any) -> None:
+    """Change some of a user's console settings (the row is created on first use)."""
+    changed = conn.execute(update(SETTING).where(SETTING.c.user_id == user_id).values(**values))
+    if changed.rowcount == 0:
+        conn.execute(insert(SETTING).values(user_id=user_id, **values))
+
+
+def agent_typing(conn: Connection, *, channel: str, chat_id: str, since: datetime) -> str | None:
+    """The name (display name, else login) of an agent writing to this chat's open case."""
+    query = (
+        select(func.coalesce(SETTING.c.display_name, USER.c.name))
+        .select_from(SETTING)
+        .join(USER, USER.c.id == SETTING.c.user_id)
+        .join(CASE, CASE.c.id == SETTING.c.typing_case_id)
+        .where(
+            CASE.c.channel == channel,
+            CASE.c.chat_id == chat_id,
+            CASE.c.closed_at.is_(None),
+            SETTING.c.typing_at >= since,
+        )
+        .limit(1)
+    )
+    found = conn.execute(query).scalar()
+    return str(found) if found is not None else None
+
+
+def clear_typing(conn: Connection, *, user_id: int) -> None:
+    """The agent sent (or left) the reply they were writing."""
+    conn.execute(update(SETTING).where(SETTING.c.user_id == user_id).values(typing_case_id=None))

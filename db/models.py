@@ -599,3 +599,22 @@ class OptOut(SQLModel, table=True):
     reason: str = Field(max_length=64)  # the keyword, "twilio 131050", or the admin's note
     actor: str = Field(max_length=64)  # "client", "provider" or the admin's name
     created_at: datetime = Field(sa_column=_utc_column())
+
+
+# --- #14: the agent console's per-user settings ---
+
+
+class AgentSetting(SQLModel, table=True):
+    """One desk user's console settings: the name clients see, the console's language, presence.
+
+    A row appears the first time the user changes something; without one the user is shown
+    by login name, the console speaks Indonesian, and presence is "online".
+    """
+
+    user_id: int = Field(primary_key=True, foreign_key="desk_user.id")
+    display_name: str | None = Field(default=None, max_length=64)  # what clients read
+    ui_locale: str = Field(default="id", max_length=8)  # the console's language: id | en
+    presence: str = Field(default="online", max_length=8)  # online | away | offline
+    presence_at: datetime | None = Field(default=None, sa_column=_utc_column(nullable=True))
+    typing_case_id: int | None = None  # the case whose reply the agent is writing
+    typing_at: datetime | None = Field(default=None, sa_column=_utc_column(nullable=True))

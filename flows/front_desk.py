@@ -406,7 +406,8 @@ TRANSITIONS: list[dict[str, Any]] = [
 ]
 
 _YES_NO = (Button("yes", label_key=keys.BUTTON_YES), Button("no", label_key=keys.BUTTON_NO))
-_RATING = tuple(Button(f"rating:{n}", label="⭐" * n) for n in range(1, 6))
+# The digit too: where no emoji font exists the stars show as empty boxes.
+_RATING = tuple(Button(f"rating:{n}", label=f"{n} " + "⭐" * n) for n in range(1, 6))
 _SMALL_TALK_LIMIT = 3  # greetings before the story that do not count as failed answers
 _REQUEST_ONLY_WORDS = 8  # a request for a person longer than this tells the story too
 _STORY_LIMIT = 4000  # characters of chronology kept for classification

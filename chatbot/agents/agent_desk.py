@@ -41,6 +41,12 @@ MANUAL_SOURCES = ("phone", "walk_in", "suggestion_box", "email")
 CONTACT_CHANNELS = ("whatsapp", "telegram", "sms")
 ONLINE_MINUTES = 5  # "online" = seen by the console within this many minutes
 MAX_TEXT = 4000
+INBOX_VIEWS = ("waiting", "mine", "open", "closed")  # the console's list tabs
+INBOX_FILTERS = ("state", "category", "channel", "source", "owner")
+INBOX_LIMIT = 100  # rows per list tab; search narrows further
+PRESENCES = ("online", "away", "offline")  # away and offline get no new cases by routing
+TYPING_SECONDS = 6  # "typing…" lasts this long after the agent's last keystroke notice
+UI_LOCALES = ("id", "en")  # the console's languages (the clients' phrases have their own)
 
 
 class Actor(Protocol):
@@ -96,6 +102,7 @@ class QueueItem:
     failed_messages: int
     resolved_at: datetime | None
     closed_at: datetime | None
+    unread: int = 0  # client messages since an agent last wrote
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,9 +112,20 @@ class StaffStatus:
     id: int
     name: str
     role: str
-    online: bool
+    online: bool  # seen lately and presence "online": routing may give them cases
     load: int
     last_seen_at: datetime | None
+    presence: str = "online"
+    display_name: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AgentSettings:
+    """A user's console settings: the name clients read, the console's language, presence."""
+
+    display_name: str | None
+    ui_locale: str
+    presence: str
 
 
 @dataclass(slots=True)
@@ -126,6 +144,7 @@ class CaseView:
     escalations: list[dict[str, Any]]
     compensations: list[dict[str, Any]]
     profile: Profile
+    last_client_at: datetime | None = None  # the client's latest message (WhatsApp's window)
 
 
 class AgentDesk:
@@ -168,27 +187,122 @@ class AgentDesk:
             rows = aq.list_case_rows(conn, open_only=not include_closed)
         return [self._item(r) for r in rows]
 
+    def inbox(
+        self,
+        actor: Actor,
+        view: str,
+        *,
+        search: str = "",
+        filters: dict[str, str] | None = None,
+        limit: int = INBOX_LIMIT,
+    ) -> list[QueueItem]:
+        """One tab of the console's list: waiting, mine, all open or closed (newest first).
+
+        Raises:
+            InvalidInput: an unknown tab or filter.
+        """
+        if view not in INBOX_VIEWS:
+            raise InvalidInput(f"the list is one of {', '.join(INBOX_VIEWS)}")
+        chosen = {k: v.strip() for k, v in (filters or {}).items() if v and v.strip()}
+        unknown = set(chosen) - set(INBOX_FILTERS)
+        if unknown:
+            raise InvalidInput(f"unknown filter {', '.join(sorted(unknown))}")
+        with read(self._engine) as conn:
+            rows = aq.list_case_rows(
+                conn,
+                queued_only=view == "waiting",
+                assignee_id=actor.id if view == "mine" else None,
+                open_only=view != "closed",
+                closed_only=view == "closed",
+                search=search,
+                filters=chosen,
+                limit=limit,
+            )
+        return [self._item(r) for r in rows]
+
+    def view_counts(self, actor: Actor) -> dict[str, int]:
+        """How many cases are waiting, mine and open: the list tabs' counts."""
+        with read(self._engine) as conn:
+            return aq.count_views(conn, user_id=actor.id)
+
     def backlog(self) -> tuple[int, int]:
         """(active cases, the profile's limit): more than the limit is a warning."""
         with read(self._engine) as conn:
             return aq.count_backlog(conn), self.profile().backlog_limit
 
-    def staff(self) -> list[StaffStatus]:
-        """Desk users, who is online, and how many cases each works on."""
+    def staff(self, *, with_load: bool = True) -> list[StaffStatus]:
+        """Desk users, who is online, and how many cases each works on (0 without load)."""
         since = self._clock.now() - timedelta(minutes=ONLINE_MINUTES)
         with read(self._engine) as conn:
-            rows = aq.list_staff(conn)
+            rows = aq.list_staff(conn, with_load=with_load)
         return [
             StaffStatus(
                 id=r["id"],
                 name=r["name"],
                 role=r["role"],
-                online=(seen := as_utc(r["last_seen_at"])) is not None and seen >= since,
+                online=(seen := as_utc(r["last_seen_at"])) is not None
+                and seen >= since
+                and r["presence"] == "online",
                 load=int(r["load"]),
                 last_seen_at=seen,
+                presence=r["presence"],
+                display_name=r["display_name"],
             )
             for r in rows
         ]
+
+    def settings_of(self, actor: Actor) -> AgentSettings:
+        """The user's console settings (defaults when never changed)."""
+        with read(self._engine) as conn:
+            row = aq.get_setting(conn, user_id=actor.id)
+        if row is None:
+            return AgentSettings(display_name=None, ui_locale="id", presence="online")
+        return AgentSettings(row["display_name"], row["ui_locale"], row["presence"])
+
+    def set_presence(self, actor: Actor, presence: str) -> None:
+        """Online, away or offline; routing gives new cases to online agents only.
+
+        Raises:
+            InvalidInput: not one of PRESENCES.
+        """
+        if presence not in PRESENCES:
+            raise InvalidInput(f"presence is one of {', '.join(PRESENCES)}")
+        with self._tx() as conn:
+            aq.save_setting(
+                conn, user_id=actor.id, presence=presence, presence_at=self._clock.now()
+            )
+
+    def typing(self, case_id: int, actor: Actor) -> None:
+        """The agent is writing a reply to this case (the web chat shows it for a few seconds).
+
+        Raises:
+            UnknownCase: no such case.
+        """
+        with self._tx() as conn:
+            self._require(conn, case_id)
+            aq.save_setting(
+                conn, user_id=actor.id, typing_case_id=case_id, typing_at=self._clock.now()
+            )
+
+    def agent_typing(self, channel: str, chat_id: str) -> str | None:
+        """Who is writing to this chat right now (display name), for the client's page."""
+        since = self._clock.now() - timedelta(seconds=TYPING_SECONDS)
+        with read(self._engine) as conn:
+            return aq.agent_typing(conn, channel=channel, chat_id=chat_id, since=since)
+
+    def save_settings(self, actor: Actor, *, display_name: str, ui_locale: str) -> None:
+        """The name clients read in the agent's greetings, and the console's language.
+
+        Raises:
+            InvalidInput: an unknown language, or a name over 64 characters or with controls.
+        """
+        name = " ".join(display_name.split())
+        if len(name) > 64 or any(not ch.isprintable() for ch in name):
+            raise InvalidInput("the display name has at most 64 printable characters")
+        if ui_locale not in UI_LOCALES:
+            raise InvalidInput(f"the console's language is one of {', '.join(UI_LOCALES)}")
+        with self._tx() as conn:
+            aq.save_setting(conn, user_id=actor.id, display_name=name or None, ui_locale=ui_locale)
 
     def last_activity(self) -> tuple[int, int]:
         """The newest message id and event id: the console's live pages watch these move.
@@ -246,6 +360,8 @@ class AgentDesk:
                 compensations=[dict(c) for c in aq.list_compensations(conn, case_id=case_id)],
                 profile=self.profile(row["profile"]),
             )
+        wrote = [as_utc(m["created_at"]) for m in view.messages if m["direction"] == "in"]
+        view.last_client_at = max((w for w in wrote if w is not None), default=None)
         return view
 
     def contact_history(self, case_id: int) -> contacts.ContactHistory | None:
@@ -369,8 +485,16 @@ class AgentDesk:
         """
         if phrase is not None and phrase not in keys.STANDARD_PHRASES:
             raise InvalidInput(f"'{phrase}' is not a standard phrase")
+        if phrase is None and not text.strip():
+            raise InvalidInput("the reply is empty")
         with self._tx() as conn:
-            return self.say(conn, case_id, actor, phrase, text=text)
+            case = self._require(conn, case_id, lock=True)
+            if case["assignee_id"] is None and case["closed_at"] is None:
+                # replying to a case nobody owns takes it: one step, one transaction
+                self._claim(conn, case, actor, event="taken", actor_name=actor.name)
+            sent = self.say(conn, case_id, actor, phrase, text=text)
+            aq.clear_typing(conn, user_id=actor.id)  # sent: no longer "typing…"
+            return sent
 
     def say(
         self,
@@ -687,9 +811,11 @@ class AgentDesk:
         contact = aq.get_contact(conn, contact_id=case["contact_id"])
         shown = contact["display_name"] if contact is not None else None
         name = fields.get("name") or fields.get("identity") or shown
+        setting = aq.get_setting(conn, user_id=actor.id)
         return {
             "client_name": name or "",
-            "agent_name": actor.name,
+            # clients read the agent's display name (a profile field), never the login name
+            "agent_name": (setting["display_name"] if setting else None) or actor.name,
             "desk_name": self.profile(case["profile"]).desk_name,
         }
 
@@ -748,4 +874,5 @@ class AgentDesk:
             failed_messages=int(row["failed_messages"] or 0),
             resolved_at=resolved,
             closed_at=closed,
+            unread=int(row["unread"] or 0) if "unread" in row else 0,
         )

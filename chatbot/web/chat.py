@@ -17,13 +17,21 @@ from fastapi.templating import Jinja2Templates
 from chatbot.channels.web import WebChatForm
 from chatbot.errors import InvalidInput, TooManyRequests
 from chatbot.web.bodies import FORM_TYPE
-from chatbot.web.deps import BodiesDep, ChannelsDep, DeskDep, ThrottleDep, client_address
+from chatbot.web.deps import (
+    AgentsDep,
+    BodiesDep,
+    ChannelsDep,
+    DeskDep,
+    ThrottleDep,
+    client_address,
+)
 from chatbot.web.webhooks import accept
 
 router = APIRouter(tags=["web chat"])
 COOKIE = "loket_chat"
 STREAM_POLL_SECONDS = 0.25
 STREAM_MAX_SECONDS = 300  # browsers reconnect EventSource streams by themselves
+TYPING_EVERY = 4  # polls between two looks at whether an agent is typing (once a second)
 
 
 def _templates(request: Request) -> Jinja2Templates:
@@ -46,6 +54,10 @@ def chat_page(request: Request, desk: DeskDep) -> Response:
         {
             "messages": messages,
             "last_id": messages[-1]["id"] if messages else 0,
+            # the quick replies still open (Sudah/Belum, the stars) come back on a reload
+            "open_buttons": messages[-1]["buttons"]
+            if messages and messages[-1]["direction"] == "out"
+            else [],
             "desk_name": desk.desk_name,
         },
     )
@@ -95,10 +107,15 @@ async def post_message(
 async def chat_events(
     request: Request,
     desk: DeskDep,
+    agents: AgentsDep,
     after: Annotated[int, Query(ge=0, le=MAX_EVENT_ID)] = 0,
     last_event_id: Annotated[str | None, Header(max_length=20)] = None,
 ) -> Response:
-    """Server-sent events: each new message of this chat, bot or client, as JSON."""
+    """Server-sent events: each new message of this chat, bot or client, as JSON.
+
+    Also `event: typing` with `{"name": ...}` when an agent starts or stops writing a reply
+    (an empty name: nobody is).
+    """
     chat_id = _chat_id(request)
     if chat_id is None:
         return JSONResponse({"ok": False, "error": "open the chat page first"}, status_code=400)
@@ -112,11 +129,18 @@ async def chat_events(
         nonlocal last
         loop = asyncio.get_running_loop()
         deadline = loop.time() + STREAM_MAX_SECONDS
+        typing, rounds = "", 0
         yield "retry: 1000\n\n"
         while loop.time() < deadline and not await request.is_disconnected():
             for message in await asyncio.to_thread(desk.chat_history, "web", chat_id, last):
                 last = message["id"]
                 yield f"id: {last}\ndata: {json.dumps(message, ensure_ascii=False)}\n\n"
+            if rounds % TYPING_EVERY == 0:  # an agent writing a reply: "Sari sedang mengetik…"
+                now = await asyncio.to_thread(agents.agent_typing, "web", chat_id) or ""
+                if now != typing:
+                    typing = now
+                    yield f"event: typing\ndata: {json.dumps({'name': now})}\n\n"
+            rounds += 1
             await asyncio.sleep(STREAM_POLL_SECONDS)
 
     return StreamingResponse(

@@ -57,6 +57,11 @@ class WebSettings(Protocol):
         """The largest media file fetched for the console."""
         ...
 
+    @property
+    def twilio_whatsapp_template_sid(self) -> str | None:
+        """The approved WhatsApp template sent outside the 24-hour window, if any."""
+        ...
+
 
 MAX_ROW_ID = 2**63 - 1  # the largest id a BIGINT holds; larger ones overflow the driver
 # Ids in paths, queries and forms: an id no row can have is a 422, not an OverflowError.

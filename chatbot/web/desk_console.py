@@ -13,24 +13,38 @@ import json
 import mimetypes
 from collections.abc import AsyncIterator, Callable
 from datetime import datetime
+from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Form, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, StreamingResponse
+from jinja2 import pass_context
 
+from chatbot.admin.accounts import AccountError, TooManyAttempts
 from chatbot.agents.agent_desk import (
+    AGENT_ROLES,
     CONTACT_CHANNELS,
+    INBOX_FILTERS,
+    INBOX_VIEWS,
     MANUAL_SOURCES,
+    PRESENCES,
     SUPERVISOR_ROLES,
+    UI_LOCALES,
     AgentDesk,
     CaseView,
 )
 from chatbot.agents.escalation import NEXT_STATUSES
+from chatbot.channels.whatsapp import WINDOW as WHATSAPP_WINDOW
 from chatbot.clock import Clock
-from chatbot.errors import LoketError, MediaUnavailable, UnknownCase
-from chatbot.web.auth import StaffUser, SupervisorUser, page_templates, verify_csrf
+from chatbot.errors import InvalidInput, LoketError, MediaUnavailable, UnknownCase
+from chatbot.resource import package_dir
+from chatbot.web.auth import StaffUser, SupervisorUser, page_templates, safe_next, verify_csrf
+from chatbot.web.console_text import DEFAULT_LOCALE, gettext_for
 from chatbot.web.deps import (
+    AccountsDep,
     AgentsDep,
     ChannelsDep,
     ClockDep,
@@ -38,14 +52,35 @@ from chatbot.web.deps import (
     RowId,
     RowIdForm,
     SettingsDep,
+    client_address,
 )
 from chatbot.web.errors import STATUS
+from flows.front_desk import State
 
-router = APIRouter(prefix="/desk", tags=["desk"], dependencies=[Depends(verify_csrf)])
+
+def _load_settings(request: Request, agents: AgentsDep, settings: SettingsDep) -> None:
+    """The user's console settings (language, presence), read once for the whole page."""
+    user = getattr(request.state, "user", None)
+    request.state.desk_settings = agents.settings_of(user) if user is not None else None
+    request.state.whatsapp_template = bool(settings.twilio_whatsapp_template_sid)
+
+
+router = APIRouter(
+    prefix="/desk",
+    tags=["desk"],
+    dependencies=[Depends(verify_csrf), Depends(_load_settings)],
+)
 templates = page_templates()  # client text, agent notes and report details are escaped
 STREAM_POLL_SECONDS = 0.5
 STREAM_MAX_SECONDS = 300  # EventSource reconnects by itself
 POST_TIMEOUT_SECONDS = 10.0  # the agent waits this long at most for Discord / Telegram
+STATIC_DIR = Path(package_dir("chatbot", "web", "static"))
+STATIC_FILES = {"desk.js": "text/javascript", "desk.css": "text/css"}
+CHANNELS = ("telegram", "whatsapp", "sms", "web", "manual")
+
+
+LIST_KEYS = ("view", "q", *INBOX_FILTERS)  # what the list keeps across clicks and actions
+DONE_COOKIE = "desk_done"  # "Done: sent" is shown once, not on every reload
 
 
 def _minutes(delta: Any) -> str:
@@ -57,29 +92,52 @@ def _minutes(delta: Any) -> str:
     return f"{seconds // 3600}h {seconds % 3600 // 60:02d}m"
 
 
-def _time(moment: datetime | None) -> str:
-    return moment.strftime("%d %b %H:%M") if moment is not None else "-"
+@pass_context
+def _time(context: Any, moment: datetime | None) -> str:
+    """A moment in the desk's time zone (the profile's, as the KPI pages and reports use)."""
+    if moment is None:
+        return "-"
+    zone = context.get("zone")
+    return (moment.astimezone(zone) if zone is not None else moment).strftime("%d %b %H:%M")
+
+
+def _iso(moment: datetime | None) -> str:
+    return moment.isoformat() if moment is not None else ""
 
 
 templates.env.filters["waited"] = _minutes
 templates.env.filters["when"] = _time
+templates.env.filters["iso"] = _iso
 
 
 def _page(request: Request, name: str, context: dict[str, Any], status: int = 200) -> HTMLResponse:
     user = request.state.user
+    done = request.cookies.get(DONE_COOKIE, "")
     base = {
         "user": user,
+        "me": getattr(request.state, "desk_settings", None),
+        "whatsapp_template": getattr(request.state, "whatsapp_template", False),
+        "presences": PRESENCES,
         "is_supervisor": user is not None and user.role in SUPERVISOR_ROLES,
-        "message": request.query_params.get("done", ""),
+        "message": done if done.replace("_", "").isalpha() else "",
     }
-    return templates.TemplateResponse(request, name, {**base, **context}, status_code=status)
+    lang = base["me"].ui_locale if base["me"] is not None else DEFAULT_LOCALE
+    base |= {"lang": lang, "_": gettext_for(lang)}
+    response = templates.TemplateResponse(request, name, {**base, **context}, status_code=status)
+    if done:
+        response.delete_cookie(DONE_COOKIE, path="/desk")
+    return response
 
 
 def _status_of(exc: LoketError) -> int:
     return next((code for kind, code in STATUS.items() if isinstance(exc, kind)), 400)
 
 
-# --- the queue ---
+def _zone(agents: AgentDesk) -> ZoneInfo:
+    return ZoneInfo(agents.profile().timezone)
+
+
+# --- the inbox: list, conversation, client panel on one screen ---
 
 
 def _activity(agents: AgentDesk) -> str:
@@ -92,31 +150,106 @@ def _activity(agents: AgentDesk) -> str:
     return f"{message},{event}"
 
 
-def _queue_context(agents: AgentDesk, user: Any, now: datetime) -> dict[str, Any]:
-    activity = _activity(agents)
-    backlog, limit = agents.backlog()
+def _list_params(request: Request) -> dict[str, str]:
+    """The list's tab, search and filters from the query string (kept in every link)."""
+    params = {k: request.query_params.get(k, "").strip()[:100] for k in LIST_KEYS}
+    return {k: v for k, v in params.items() if v}
+
+
+def _list_context(
+    request: Request, agents: AgentDesk, user: Any, *, default_view: str = "waiting"
+) -> dict[str, Any]:
+    params = _list_params(request)
+    view = params.get("view", default_view)
+    filters = {k: v for k, v in params.items() if k in INBOX_FILTERS}
+    error = ""
+    try:
+        rows = agents.inbox(user, view, search=params.get("q", ""), filters=filters)
+    except InvalidInput as exc:
+        error, view, params = str(exc), "waiting", {}
+        rows = agents.inbox(user, view)
+    counts = agents.view_counts(user)
+    profile = agents.profile()
+    staff = agents.staff(with_load=False)
     return {
-        "activity": activity,
-        "queue": agents.queue(),
-        "mine": agents.my_cases(user),
-        "backlog": backlog,
-        "backlog_limit": limit,
-        "now": now,
+        "tab": view,
+        "tabs": INBOX_VIEWS,
+        "rows": rows,
+        "counts": counts,
+        "q": params.get("q", ""),
+        "filters": filters,
+        "qs": urlencode(params),
+        "list_error": error,
+        "backlog": counts["backlog"],
+        "backlog_limit": profile.backlog_limit,
+        "filter_choices": {
+            "state": [s.value for s in State],
+            "category": list(profile.categories),
+            "channel": list(CHANNELS),
+            "source": ["chat", *MANUAL_SOURCES],
+            "owner": ["none", *[s.name for s in staff if s.role in AGENT_ROLES]],
+        },
+        "zone": ZoneInfo(profile.timezone),
     }
+
+
+def _inbox_page(
+    request: Request,
+    agents: AgentDesk,
+    user: Any,
+    now: datetime,
+    case_id: int | None = None,
+    *,
+    error: str = "",
+    draft: str = "",
+    status: int = 200,
+) -> Response:
+    """The one screen; with `X-Desk-Part: case` only the conversation and client panes."""
+    activity = _activity(agents)
+    context: dict[str, Any] = {"activity": activity, "now": now, "item": None, "error": error}
+    if case_id is not None:
+        try:
+            context.update(_case_context(agents, user, case_id, now))
+        except UnknownCase as exc:
+            return _page(request, "desk/error.html", {"error": str(exc)}, status=404)
+        context["draft"] = draft
+    if request.headers.get("x-desk-part") == "case" and case_id is not None:
+        params = _list_params(request)
+        context.update({"qs": urlencode(params), "zone": _zone(agents)})
+        return _page(request, "desk/_panes.html", context, status)
+    default = "mine" if context["item"] is not None and context.get("mine") else "waiting"
+    context.update(_list_context(request, agents, user, default_view=default))
+    if context["list_error"] and status == 200:
+        status = 422  # an unknown tab or filter: said on the page, the waiting list shown
+    return _page(request, "desk/inbox.html", context, status)
 
 
 @router.get("", response_class=HTMLResponse)
 def queue_page(request: Request, user: StaffUser, agents: AgentsDep, clock: ClockDep) -> Response:
-    """Waiting cases (longest first) and the user's own cases; updates itself live."""
-    return _page(request, "desk/queue.html", _queue_context(agents, user, clock.now()))
+    """The inbox: the list (waiting, mine, all open, closed), nothing opened yet."""
+    return _inbox_page(request, agents, user, clock.now())
 
 
 @router.get("/fragments/queue", response_class=HTMLResponse)
 def queue_fragment(
     request: Request, user: StaffUser, agents: AgentsDep, clock: ClockDep
 ) -> Response:
-    """The queue tables alone, for the page's live refresh."""
-    return _page(request, "desk/_queue.html", _queue_context(agents, user, clock.now()))
+    """The list alone (tab counts, rows), for the page's live refresh."""
+    context = _list_context(request, agents, user)
+    context.update({"now": clock.now(), "item": None, "current": request.query_params.get("case")})
+    return _page(request, "desk/_list.html", context)
+
+
+@router.get("/static/{name}")
+def static_file(name: str, _user: StaffUser) -> Response:
+    """The console's script and style (chatbot/web/static): no build step, no CDN."""
+    if name not in STATIC_FILES:
+        return HTMLResponse("no such file", status_code=404)
+    return FileResponse(
+        STATIC_DIR / name,
+        media_type=STATIC_FILES[name],
+        headers={"Cache-Control": "private, max-age=300"},
+    )
 
 
 @router.get("/events")
@@ -145,27 +278,37 @@ async def desk_events(request: Request, _user: StaffUser, agents: AgentsDep) -> 
 
 
 def _case_context(agents: AgentDesk, user: Any, case_id: int, now: datetime) -> dict[str, Any]:
-    activity = _activity(agents)
     view: CaseView = agents.case_view(case_id)
     by_message: dict[int, list[dict[str, Any]]] = {}
     for item in view.attachments:
         by_message.setdefault(item["message_id"], []).append(item)
-    staff = agents.staff()
+    staff = agents.staff(with_load=False)  # names and presence for the transfer list
+    phrases = agents.standard_phrases(case_id, user)
     return {
-        "activity": activity,
         "view": view,
         "item": view.item,
         "attachments_by_message": by_message,
-        "phrases": agents.standard_phrases(case_id, user),
-        "staff": [s for s in staff if s.role in ("agent", "supervisor", "admin")],
+        "phrases": phrases,
+        "phrase_list": [{"key": k, "text": t} for k, t in phrases],
+        "history": agents.contact_history(case_id),
+        "staff": [s for s in staff if s.role in AGENT_ROLES],
         "categories": list(view.profile.categories),
         "areas": view.profile.escalation_areas,
         "next_statuses": NEXT_STATUSES,
         "mine": view.item.assignee_id == user.id,
         "now": now,
+        "zone": ZoneInfo(view.profile.timezone),
         "buttons": {m["id"]: json.loads(m["buttons_json"] or "[]") for m in view.messages},
-        "history": agents.contact_history(case_id),
+        "window_closed_since": _window_closed_since(view, now),
     }
+
+
+def _window_closed_since(view: CaseView, now: datetime) -> datetime | None:
+    """For WhatsApp: the client's last message when it is older than the 24-hour window."""
+    if view.case["channel"] != "whatsapp":
+        return None
+    last = view.last_client_at
+    return last if last is not None and now - last > WHATSAPP_WINDOW else None
 
 
 def _case_page(
@@ -176,20 +319,19 @@ def _case_page(
     case_id: RowId,
     *,
     error: str = "",
+    draft: str = "",
     status: int = 200,
 ) -> Response:
-    try:
-        context = _case_context(agents, user, case_id, clock.now())
-    except UnknownCase as exc:
-        return _page(request, "desk/error.html", {"error": str(exc)}, status=404)
-    return _page(request, "desk/case.html", {**context, "error": error}, status)
+    return _inbox_page(
+        request, agents, user, clock.now(), case_id, error=error, draft=draft, status=status
+    )
 
 
 @router.get("/cases/{case_id}", response_class=HTMLResponse)
 def case_page(
     request: Request, case_id: RowId, user: StaffUser, agents: AgentsDep, clock: ClockDep
 ) -> Response:
-    """The whole case: transcript, fields, one-click phrases, and every action."""
+    """The inbox with this case open: list, conversation, client panel, every action."""
     return _case_page(request, agents, clock, user, case_id)
 
 
@@ -205,6 +347,18 @@ def case_fragment(
     return _page(request, "desk/_transcript.html", context)
 
 
+def _back_to(request: Request, case_id: int) -> str:
+    query = urlencode(_list_params(request))
+    return f"/desk/cases/{case_id}" + (f"?{query}" if query else "")
+
+
+def _done(request: Request, case_id: int, done: str) -> Response:
+    """Back to the case (its list tab kept); "Done: ..." shows once, not on each reload."""
+    response = RedirectResponse(_back_to(request, case_id), status_code=303)
+    response.set_cookie(DONE_COOKIE, done, max_age=60, path="/desk", httponly=True, samesite="lax")
+    return response
+
+
 async def _act(
     request: Request,
     agents: AgentDesk,
@@ -213,6 +367,7 @@ async def _act(
     case_id: RowId,
     action: Callable[[], object],
     done: str,
+    draft: str = "",
 ) -> Response:
     """Run a service call; success goes back to the case page, a refusal is shown there."""
     try:
@@ -221,9 +376,26 @@ async def _act(
         return _page(request, "desk/error.html", {"error": str(exc)}, status=404)
     except LoketError as exc:
         return _case_page(
-            request, agents, clock, user, case_id, error=str(exc), status=_status_of(exc)
+            request,
+            agents,
+            clock,
+            user,
+            case_id,
+            error=str(exc),
+            draft=draft,
+            status=_status_of(exc),
         )
-    return RedirectResponse(f"/desk/cases/{case_id}?done={done}", status_code=303)
+    return _done(request, case_id, done)
+
+
+@router.post("/cases/{case_id}/typing")
+async def typing(case_id: RowId, user: StaffUser, agents: AgentsDep) -> Response:
+    """The agent is writing to this case; the web chat shows "… is typing" for a moment."""
+    try:
+        await run_in_threadpool(lambda: agents.typing(case_id, user))
+    except UnknownCase as exc:
+        return HTMLResponse(str(exc), status_code=404)
+    return Response(status_code=204)
 
 
 @router.post("/cases/{case_id}/take")
@@ -255,6 +427,7 @@ async def reply(
         case_id,
         lambda: agents.reply(case_id, user, text=text, phrase=phrase or None),
         "sent",
+        draft=text,
     )
 
 
@@ -412,7 +585,7 @@ async def escalate(
         )
     # never raises; a failure shows on the case page, with a button to post again
     await escalations.post(report, within_seconds=POST_TIMEOUT_SECONDS)
-    return RedirectResponse(f"/desk/cases/{case_id}?done=escalated", status_code=303)
+    return _done(request, case_id, "escalated")
 
 
 @router.post("/escalations/{escalation_id}/status")
@@ -453,7 +626,7 @@ async def escalation_repost(
     if case_id is None:
         return _page(request, "desk/error.html", {"error": "no such report"}, status=404)
     await escalations.post(escalation_id, within_seconds=POST_TIMEOUT_SECONDS)
-    return RedirectResponse(f"/desk/cases/{case_id}?done=reposted", status_code=303)
+    return _done(request, case_id, "reposted")
 
 
 @router.post("/cases/{case_id}/compensation")
@@ -538,6 +711,7 @@ def supervisor_page(
             "backlog": backlog,
             "backlog_limit": limit,
             "now": clock.now(),
+            "zone": _zone(agents),
         },
     )
 
@@ -591,4 +765,82 @@ async def new_case(request: Request, user: StaffUser, agents: AgentsDep) -> Resp
         )
     except LoketError as exc:
         return _new_case(request, agents, values, str(exc), _status_of(exc))
-    return RedirectResponse(f"/desk/cases/{case_id}?done=opened", status_code=303)
+    return _done(request, case_id, "opened")
+
+
+# --- the user's own account: display name, language, password, presence ---
+
+
+def _account_page(
+    request: Request, agents: AgentDesk, user: Any, error: str = "", status: int = 200
+) -> Response:
+    context = {"settings": agents.settings_of(user), "locales": UI_LOCALES, "error": error}
+    return _page(request, "desk/account.html", context, status)
+
+
+@router.get("/account", response_class=HTMLResponse)
+def account_page(request: Request, user: StaffUser, agents: AgentsDep) -> Response:
+    """The name clients read, the console's language, and a new password."""
+    return _account_page(request, agents, user)
+
+
+@router.post("/account")
+async def save_account(
+    request: Request,
+    user: StaffUser,
+    agents: AgentsDep,
+    display_name: Annotated[str, Form(max_length=200)] = "",
+    ui_locale: Annotated[str, Form(max_length=8)] = "id",
+) -> Response:
+    """Save the display name and the console's language."""
+    try:
+        await run_in_threadpool(
+            lambda: agents.save_settings(user, display_name=display_name, ui_locale=ui_locale)
+        )
+    except LoketError as exc:
+        return _account_page(request, agents, user, str(exc), _status_of(exc))
+    response = RedirectResponse("/desk/account", status_code=303)
+    response.set_cookie(DONE_COOKIE, "saved", max_age=60, path="/desk", httponly=True)
+    return response
+
+
+@router.post("/account/password")
+async def change_password(
+    request: Request,
+    user: StaffUser,
+    agents: AgentsDep,
+    accounts: AccountsDep,
+    current: Annotated[str, Form(max_length=4096)] = "",
+    new: Annotated[str, Form(max_length=4096)] = "",
+    repeat: Annotated[str, Form(max_length=4096)] = "",
+) -> Response:
+    """A new password for oneself: the current one first; every session ends, log in again."""
+    if new != repeat:
+        return _account_page(request, agents, user, "the new passwords differ", 422)
+    try:
+        known = await run_in_threadpool(
+            lambda: accounts.authenticate(user.name, current, client_address(request))
+        )
+        if known is None:
+            return _account_page(request, agents, user, "the current password is wrong", 403)
+        await run_in_threadpool(lambda: accounts.set_password(user.name, new))
+    except TooManyAttempts as exc:
+        return _account_page(request, agents, user, str(exc), 429)
+    except AccountError as exc:
+        return _account_page(request, agents, user, str(exc), 422)
+    return RedirectResponse("/login?next=/desk&changed=1", status_code=303)
+
+
+@router.post("/presence")
+async def set_presence(
+    user: StaffUser,
+    agents: AgentsDep,
+    presence: Annotated[str, Form(max_length=16)],
+    back: Annotated[str, Form(max_length=2000)] = "",
+) -> Response:
+    """Online, away or offline; routing gives new cases to online agents only."""
+    try:
+        await run_in_threadpool(lambda: agents.set_presence(user, presence))
+    except LoketError as exc:
+        return HTMLResponse(str(exc), status_code=_status_of(exc))
+    return RedirectResponse(safe_next(back) or "/desk", status_code=303)

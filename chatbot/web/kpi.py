@@ -32,6 +32,29 @@ FORMS = {
     "monitoring": "Monitoring form",
 }
 MAX_RANGE_DAYS = 366
+PERIODS = ("today", "week", "month", "range", "day")
+UNITS = {"frt_median": " min", "csat_average": " / 5", "backlog": ""}  # the rest are percent
+
+
+def _figure(value: float | None, key: str) -> str:
+    """A KPI figure for people: rounded, with its unit ("4.4 min", "66.7%", "3")."""
+    if value is None:
+        return "–"
+    if key == "backlog":
+        return str(round(value))
+    return f"{value:.1f}{UNITS.get(key, '%')}"
+
+
+def _local(value: str | datetime | None, zone: ZoneInfo, fmt: str = "%H:%M") -> str:
+    """A stored moment (ISO text or datetime, UTC) in the desk's time zone."""
+    if not value:
+        return ""
+    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return moment.astimezone(zone).strftime(fmt)
+
+
+templates.env.filters["figure"] = _figure
+templates.env.filters["local"] = _local
 
 
 def _page(request: Request, name: str, context: dict[str, Any], status: int = 200) -> Response:
@@ -50,6 +73,8 @@ def _period(
 ) -> tuple[kpi.Period, dict[str, str]]:
     """The period the page asks for, and the query parameters that name it again."""
     zone = ZoneInfo(profile.timezone)
+    if period not in PERIODS:
+        raise HTTPException(422, f"the period is one of {', '.join(PERIODS[:4])}")
     if period == "range":
         start, end = _day(first, "from"), _day(last, "to")
         if end < start:
@@ -67,7 +92,7 @@ def _period(
         raise HTTPException(400, str(exc)) from None
 
 
-PeriodName = Annotated[str, Query(pattern=r"^(today|week|month|range|day)$")]
+PeriodName = Annotated[str, Query(max_length=16)]  # checked by _period, said on the page
 FromDay = Annotated[str | None, Query(alias="from")]
 ToDay = Annotated[str | None, Query(alias="to")]
 
@@ -84,7 +109,19 @@ def dashboard(
     last: ToDay = None,
 ) -> Response:
     """The team's and each agent's KPIs against the targets, with charts and drill-down."""
-    chosen, params = _period(profile, clock, period, first, last)
+    try:
+        chosen, params = _period(profile, clock, period, first, last)
+    except HTTPException as exc:  # a bad range is said on the page, with the form to fix it
+        asked = {"period": period, "from": first or "", "to": last or ""}
+        context: dict[str, Any] = {
+            "user": user,
+            "report": None,
+            "profile": profile,
+            "params": asked,
+            "error": exc.detail,
+            "as_of": clock.now().astimezone(ZoneInfo(profile.timezone)),
+        }
+        return _page(request, "kpi.html", context, exc.status_code)
     now = clock.now()
     report = pages.kpi_report(profile, chosen, now=now)
     return _page(

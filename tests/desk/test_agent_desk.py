@@ -137,9 +137,11 @@ def test_only_the_owner_or_a_supervisor_replies(chat: ChatDriver, agents: AgentD
     sari = create_user(chat.engine, "sari")
     budi = create_user(chat.engine, "budi")
     lead = create_user(chat.engine, "lead", "supervisor")
-    with pytest.raises(NotAllowed, match="take case"):
-        agents.reply(case_id, sari, text="halo")
-    agents.take(case_id, sari)
+    with pytest.raises(InvalidInput):  # an empty reply takes nothing
+        agents.reply(case_id, budi, text="  ")
+    assert case_row(chat.engine, case_id)["assignee_id"] is None
+    agents.reply(case_id, sari, text="halo")  # nobody owned it: replying took it
+    assert case_row(chat.engine, case_id)["assignee_id"] == sari.id
     with pytest.raises(NotAllowed, match="another agent"):
         agents.reply(case_id, budi, text="halo")
     agents.reply(case_id, lead, text="halo dari supervisor")

@@ -150,7 +150,7 @@ def test_survey_buttons_are_stored_with_the_message(chat: ChatDriver) -> None:
     assert [b["payload"] for b in chat.last_buttons()] == ["yes", "no"]
     assert [b["label"] for b in chat.last_buttons()] == ["Sudah", "Belum"]
     chat.client_says("Sudah", button="yes", kind="button")
-    assert chat.last_buttons()[4] == {"payload": "rating:5", "label": "⭐⭐⭐⭐⭐"}
+    assert chat.last_buttons()[4] == {"payload": "rating:5", "label": "5 ⭐⭐⭐⭐⭐"}
     chat.client_says("⭐⭐⭐⭐", button="rating:4", kind="button")
     chat.client_says("mantap")
     with chat.engine.connect() as conn:

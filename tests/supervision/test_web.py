@@ -6,12 +6,15 @@ import io
 import json
 import re
 from collections.abc import Iterator
+from datetime import UTC
+from zoneinfo import ZoneInfo
 
 import pytest
 from fastapi.testclient import TestClient
 from openpyxl import load_workbook
 from sqlalchemy import update
 
+from db import queries
 from db.queries import SURVEY
 from tests.supervision.conftest import Desk
 from tests.web.auth_helpers import login
@@ -48,7 +51,10 @@ def test_dashboard_shows_figures_against_targets_with_drill_down(
     page = client.get(f"/desk/kpi?{DAY}")
     assert page.status_code == 200
     assert 'data-figure="sla_met"' in page.text
-    assert ">66.67</a>" in page.text  # the team's SLA met
+    assert ">66.7%</a>" in page.text  # the team's SLA met, rounded and labelled
+    assert "(1 missed)" in page.text
+    assert " miss)" not in page.text
+    assert re.search(r">\d+\.\d min</a>", page.text)  # the median first response, in minutes
     assert page.text.count("<svg") == 4
     link = re.search(
         r'href="(/desk/kpi/cases\?[^"]*figure=sla_met[^"]*which=miss[^"]*)"', page.text
@@ -69,6 +75,7 @@ def test_dashboard_shows_figures_against_targets_with_drill_down(
     ("query", "status"),
     [
         ("period=year", 422),
+        ("period=range&from=&to=", 400),
         ("period=range&from=2026-11-30&to=2026-11-01", 400),
         ("period=range&from=yesterday&to=2026-11-01", 400),
         ("period=range&from=2020-01-01&to=2026-11-01", 400),
@@ -76,7 +83,11 @@ def test_dashboard_shows_figures_against_targets_with_drill_down(
 )
 def test_bad_periods_get_a_reason_not_a_500(client: TestClient, query: str, status: int) -> None:
     login(client, "sue")
-    assert client.get(f"/desk/kpi?{query}").status_code == status
+    answer = client.get(f"/desk/kpi?{query}")
+    assert answer.status_code == status
+    assert answer.headers["content-type"].startswith("text/html")  # on the page, not JSON
+    assert 'id="period-error"' in answer.text
+    assert 'id="period"' in answer.text  # with the form to fix it
     assert client.get(f"/desk/kpi/cases?figure=nope&{DAY}").status_code == 400
 
 
@@ -89,6 +100,10 @@ def test_qa_review_prefills_checks_csrf_and_stores_the_score(
     assert f'href="/desk/qa/cases/{ids["B"]}"' in index.text
     form = client.get(f"/desk/qa/cases/{ids['B']}")
     assert 'name="item_frt" value="no" checked' in form.text  # 4 minutes: pre-filled "no"
+    with supervision_app.app.state.engine.connect() as conn:
+        first = queries.list_messages(conn, case_ids=[ids["B"]])[0]["created_at"]
+    jakarta = first.replace(tzinfo=UTC).astimezone(ZoneInfo("Asia/Jakarta"))
+    assert f"<td>{jakarta:%H:%M}</td>" in form.text  # the desk's time zone, not UTC
     answers = {
         f"item_{key}": "yes"
         for key in ("greeting", "verification", "standard_phrases", "sla", "category", "closing")

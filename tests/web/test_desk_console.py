@@ -144,7 +144,8 @@ def test_take_reply_with_a_phrase_and_resolve_through_the_forms(
     login(client, "sari")
     assert client.post(f"/desk/cases/{case_id}/take").status_code == 200  # after the redirect
     page = client.get(f"/desk/cases/{case_id}")
-    assert 'data-phrase="agent.greeting"' in page.text
+    assert '<option value="agent.greeting"' in page.text  # the no-script phrase form
+    assert '"key": "agent.greeting"' in page.text  # what `/` in the reply offers
     client.post(f"/desk/cases/{case_id}/reply", data={"phrase": "agent.greeting"})
     client.post(f"/desk/cases/{case_id}/reply", data={"text": "Saya cek dulu <b>ya</b> kak"})
     client.post(f"/desk/cases/{case_id}/notes", data={"text": "cek akun demo"})
@@ -262,7 +263,7 @@ def test_supervisor_sees_everyone_reassigns_and_records_compensation(
     page = client.get("/desk/supervisor")
     assert page.status_code == 200
     assert "sari" in page.text
-    assert "lead</td><td>supervisor</td><td>online" in page.text
+    assert 'lead</td><td>supervisor</td><td class="presence">online' in page.text
     client.post(f"/desk/cases/{case_id}/reassign", data={"to_user": str(sari.id)})
     assert case_row(app.state.engine, case_id)["assignee_id"] == sari.id
     client.post(
@@ -422,7 +423,7 @@ def test_a_reply_not_delivered_can_be_sent_again_from_the_case_page(
             add_user(app, "sari", "agent")
             token = login(client, "sari", csrf_header=False)
             page = client.get(f"/desk/cases/{case_id}").text
-            assert "not delivered: Telegram refused the message: " in page
+            assert "tidak terkirim: Telegram refused the message: " in page  # not delivered
             assert f'action="{resend}"' in page  # next to the failed reply, and only there
             assert page.count("/resend") == 1
             assert client.post(resend, follow_redirects=False).status_code == 403  # no CSRF
@@ -431,7 +432,8 @@ def test_a_reply_not_delivered_can_be_sent_again_from_the_case_page(
             clock.advance(minutes=30)
             answer = client.post(resend, data={"csrf_token": token}, follow_redirects=False)
             assert answer.status_code == 303
-            assert answer.headers["location"] == f"/desk/cases/{case_id}?done=resent"
+            assert answer.headers["location"] == f"/desk/cases/{case_id}"
+            assert "desk_done=resent" in answer.headers["set-cookie"]
             again = replies()[0]
             assert (again["status"], again["error"], again["attempts"]) == ("pending", None, 0)
             assert again["due_at"].replace(tzinfo=None) == clock.now().replace(tzinfo=None)

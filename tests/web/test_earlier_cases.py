@@ -54,10 +54,10 @@ def test_the_case_page_lists_earlier_cases_of_the_same_client(
         login(client, "sari")
         page = client.get(f"/desk/cases/{second}")
         assert page.status_code == 200
-        block = page.text.split('id="earlier-cases"')[1].split("</div>")[0]
+        block = page.text.split('id="earlier"')[1].split("</ul>")[0]
         assert f'href="/desk/cases/{first}"' in block
         assert "cancelled_by_client" in block
         assert "&lt;b&gt;laporan&lt;/b&gt;" in block  # the client's words, escaped
         assert "<b>laporan" not in page.text
         alone = client.get(f"/desk/cases/{stranger}")
-        assert "None: a first contact." in alone.text
+        assert "Belum ada: kontak pertama." in alone.text  # the console speaks Indonesian

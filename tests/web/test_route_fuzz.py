@@ -17,7 +17,7 @@ def test_no_route_answers_5xx_to_any_request(settings: Settings, tmp_path: Path)
     app = create_app(fuzz_settings(settings, tmp_path / "media"), background=False)
     try:
         assert len(operations(app)) > 40  # the description lists every route
-        report = run(app, examples=250, seed=None)
+        report = run(app, examples=300, seed=None)
     finally:
         app.state.engine.dispose()
     assert report.tried >= 200

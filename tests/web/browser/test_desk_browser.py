@@ -22,7 +22,7 @@ def test_an_agent_works_a_case_from_queue_to_survey(
     add_user(app, "sari", "agent")
     login(page, "sari", base_url=live_server.url)
     page.goto(f"{live_server.url}/desk")
-    expect(page.locator("#queue")).to_contain_text("Nobody is waiting")
+    expect(page.locator("#queue")).to_contain_text("Tidak ada yang menunggu")  # nobody waits
 
     client_context = browser.new_context()
     client = client_context.new_page()
@@ -71,7 +71,7 @@ def test_an_agent_works_a_case_from_queue_to_survey(
         expect(client.locator("#buttons button")).to_have_count(2)
         client.click("#buttons button:has-text('Sudah')")
         expect(client.locator("#buttons button")).to_have_count(5)
-        client.click("#buttons button:has-text('⭐⭐⭐⭐')")
+        client.click("#buttons button:has-text('4 ⭐')")
         expect(client.locator("#log li.out").last).to_contain_text("komentar")
         say(client, "agennya sabar, mantap")
         expect(client.locator("#log li.out").last).to_contain_text("Terima kasih banyak")

@@ -24,9 +24,10 @@ def test_supervisor_reads_the_dashboard_and_drills_down(
     page.fill("input[name=to]", "2026-11-23")
     with page.expect_navigation():
         page.click("#period button")
-    assert page.inner_text("#team td[data-figure=sla_met]").startswith("66.67")
+    assert page.inner_text("#team td[data-figure=sla_met]").startswith("66.7%")
     assert page.locator(".charts svg").count() == 4
-    assert page.inner_text("#agents tr[data-agent=budi] td[data-figure=sla_met]").startswith("0.0")
+    budi = page.inner_text("#agents tr[data-agent=budi] td[data-figure=sla_met]")
+    assert budi.startswith("0.0%")
     page.screenshot(path=str(tmp_path / "kpi.png"), full_page=True)
     with page.expect_navigation():
         page.click("#team td[data-figure=sla_met] a.muted")  # "(1 miss)"

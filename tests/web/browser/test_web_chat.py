@@ -31,9 +31,14 @@ def test_a_whole_easy_case_in_the_browser(live_server: LiveServer, page: Page) -
     expect(page.locator("#buttons button")).to_have_count(2)
     expect(page.locator("#log li.out").nth(-2)).to_contain_text("Tambah Pengguna")
 
+    page.reload()  # the open quick replies come back with the transcript
+    expect(page.locator("#buttons button")).to_have_count(2)
     page.click("#buttons button:has-text('Sudah')")
     expect(page.locator("#buttons button")).to_have_count(5)
-    page.click("#buttons button:has-text('⭐⭐⭐⭐⭐')")
+    expect(page.locator("#buttons button").nth(4)).to_have_text("5 ⭐⭐⭐⭐⭐")  # the digit too
+    page.reload()
+    expect(page.locator("#buttons button")).to_have_count(5)
+    page.click("#buttons button:has-text('5 ⭐')")
     expect(page.locator("#log li.out").last).to_contain_text("komentar")
     say(page, "mantap, cepat")
     expect(page.locator("#log li.out").last).to_contain_text("Terima kasih banyak")
