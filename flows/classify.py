@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flows import guards
+from flows import guards, routing
 from flows.profiles.schema import FaqEntry, Profile, TroubleshootingStep
 from flows.understanding import match
 
@@ -46,7 +46,13 @@ def _step_weight(step: TroubleshootingStep) -> float:
 
 
 def faq_for(story: str, profile: Profile) -> FaqEntry | None:
-    """The FAQ entry the story asks about, when it outweighs the failure words in it."""
+    """The FAQ entry the story asks about, when it outweighs the failure words in it.
+
+    Broken hardware ("mati total", "terbakar") on a desk that routes to Operations is never
+    answered from the FAQ: the procedure sends it to Operations (docs/visits.md).
+    """
+    if profile.routing is not None and routing.names_broken_hardware(story, profile.routing):
+        return None
     found = match.best_faq(story, profile)
     if found.entry is None or found.score < _FAQ_MIN:
         return None

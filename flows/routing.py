@@ -30,6 +30,12 @@ class Suggestion:
         return "; ".join(self.reasons)
 
 
+def names_broken_hardware(story: str, routing: Routing) -> bool:
+    """Whether the story names broken hardware: a case for Operations, never an FAQ answer."""
+    ws = guards.words(story)
+    return any(guards.has_phrase(ws, w) for w in routing.hardware_words)
+
+
 def suggest(story: str, routing: Routing) -> Suggestion:
     """Visit when the story names broken hardware or remote steps already tried; else remote."""
     ws = guards.words(story)

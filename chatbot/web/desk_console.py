@@ -30,8 +30,6 @@ from chatbot.agents.agent_desk import (
     INBOX_FILTERS,
     INBOX_VIEWS,
     MANUAL_SOURCES,
-    PRESENCES,
-    SUPERVISOR_ROLES,
     UI_LOCALES,
     AgentDesk,
     CaseView,
@@ -42,7 +40,6 @@ from chatbot.clock import Clock
 from chatbot.errors import InvalidInput, LoketError, MediaUnavailable, UnknownCase
 from chatbot.resource import package_dir
 from chatbot.web.auth import StaffUser, SupervisorUser, page_templates, safe_next, verify_csrf
-from chatbot.web.console_text import DEFAULT_LOCALE, gettext_for
 from chatbot.web.deps import (
     AccountsDep,
     AgentsDep,
@@ -54,21 +51,14 @@ from chatbot.web.deps import (
     SettingsDep,
     client_address,
 )
+from chatbot.web.desk_frame import frame_context, load_console_settings
 from chatbot.web.errors import STATUS
 from flows.front_desk import State
-
-
-def _load_settings(request: Request, agents: AgentsDep, settings: SettingsDep) -> None:
-    """The user's console settings (language, presence), read once for the whole page."""
-    user = getattr(request.state, "user", None)
-    request.state.desk_settings = agents.settings_of(user) if user is not None else None
-    request.state.whatsapp_template = bool(settings.twilio_whatsapp_template_sid)
-
 
 router = APIRouter(
     prefix="/desk",
     tags=["desk"],
-    dependencies=[Depends(verify_csrf), Depends(_load_settings)],
+    dependencies=[Depends(verify_csrf), Depends(load_console_settings)],
 )
 templates = page_templates()  # client text, agent notes and report details are escaped
 STREAM_POLL_SECONDS = 0.5
@@ -111,18 +101,9 @@ templates.env.filters["iso"] = _iso
 
 
 def _page(request: Request, name: str, context: dict[str, Any], status: int = 200) -> HTMLResponse:
-    user = request.state.user
     done = request.cookies.get(DONE_COOKIE, "")
-    base = {
-        "user": user,
-        "me": getattr(request.state, "desk_settings", None),
-        "whatsapp_template": getattr(request.state, "whatsapp_template", False),
-        "presences": PRESENCES,
-        "is_supervisor": user is not None and user.role in SUPERVISOR_ROLES,
-        "message": done if done.replace("_", "").isalpha() else "",
-    }
-    lang = base["me"].ui_locale if base["me"] is not None else DEFAULT_LOCALE
-    base |= {"lang": lang, "_": gettext_for(lang)}
+    base = frame_context(request)
+    base["message"] = done if done.replace("_", "").isalpha() else ""
     response = templates.TemplateResponse(request, name, {**base, **context}, status_code=status)
     if done:
         response.delete_cookie(DONE_COOKIE, path="/desk")

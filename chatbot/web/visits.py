@@ -31,9 +31,14 @@ from chatbot.agents.visits import (
 from chatbot.errors import InvalidInput, LoketError, UnknownCase
 from chatbot.web.auth import SessionUser, StaffUser, page_templates, require_role, verify_csrf
 from chatbot.web.deps import ProfileDep, RowId, RowIdForm, VisitsDep
+from chatbot.web.desk_frame import frame_context, load_console_settings
 from chatbot.web.errors import STATUS
 
-router = APIRouter(prefix="/desk/visits", tags=["visits"], dependencies=[Depends(verify_csrf)])
+router = APIRouter(
+    prefix="/desk/visits",
+    tags=["visits"],
+    dependencies=[Depends(verify_csrf), Depends(load_console_settings)],
+)
 technician_router = APIRouter(prefix="/visit", tags=["visits"])
 templates = page_templates()
 OpsUser = Annotated[SessionUser, Depends(require_role(*OPS_ROLES))]
@@ -68,11 +73,8 @@ def _status_of(exc: LoketError) -> int:
 
 
 def _page(request: Request, name: str, context: dict[str, Any], status: int = 200) -> HTMLResponse:
-    user = request.state.user
-    base = {
-        "user": user,
-        "is_supervisor": user.role in ("supervisor", "admin"),
-        "is_ops": user.role in OPS_ROLES,
+    base = frame_context(request) | {
+        "is_ops": request.state.user.role in OPS_ROLES,
         "message": request.query_params.get("done", ""),
     }
     return templates.TemplateResponse(request, name, {**base, **context}, status_code=status)

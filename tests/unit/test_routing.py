@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from flows import phrase_keys as keys
+from flows.classify import classify
 from flows.profiles.schema import ProfileError, load_profile, load_profiles
 from flows.routing import suggest
 
@@ -51,3 +52,11 @@ def test_a_routing_block_without_remote_steps_is_refused(tmp_path: Path) -> None
     path.write_text(broken, encoding="utf-8")
     with pytest.raises(ProfileError, match=r"routing\.remote_steps"):
         load_profile(path)
+
+
+def test_broken_hardware_is_never_an_faq_answer_on_a_routing_desk() -> None:
+    intera = PROFILES["intera"]
+    machine_faq = "layar mesinnya mati kak, gk nyala sama sekali"
+    assert classify(machine_faq, intera).faq is not None  # the FAQ's advice, then "did it help?"
+    burnt = "mesin mati total sejak pagi kak, tidak bisa nyala"
+    assert classify(burnt, intera).faq is None  # Operations decides, not the FAQ

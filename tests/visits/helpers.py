@@ -19,8 +19,16 @@ SOFT_STORY = "voucher tidak keluar setelah saya masukkan koin di mesin wifi waru
 
 
 def reach_operations(chat: ChatDriver, story: str = HARDWARE_STORY) -> int:
-    """An Intera client told the story and passed verification: the case waits for Ops."""
-    for line in ["assalamualaikum kak", story, "Wulan Sari", "Jl. Melati 5, Depok", "TRX-12345"]:
+    """An Intera client told the story and passed verification: the case waits for Ops.
+
+    A story the FAQ answers gets its answer first (Intera answers before verifying); the
+    client says it did not help, and verification follows.
+    """
+    for line in ["assalamualaikum kak", story]:
+        chat.client_says(line)
+    if chat.case["state"] == "self_service":
+        chat.client_says("belum kak, masih sama")
+    for line in ["Wulan Sari", "Jl. Melati 5, Depok", "TRX-12345"]:
         chat.client_says(line)
     assert chat.case["state"] == "queued", chat.case["state"]
     chat.bot_said()

@@ -73,15 +73,15 @@ def closed_day_then_forgotten(app: FastAPI, admin: TestClient) -> None:
     assert "closed by ani: outing" in row
     chat = ChatDriver(app.state.desk, app.state.engine)
     chat.client_says("mau bicara dengan cs")
-    assert chat.bot_said()[-1] == keys.QUEUE_AFTER_HOURS
-    assert "Rabu" in chat.last_texts(1)[0]
+    assert chat.bot_said()[-2:] == [keys.QUEUE_AFTER_HOURS, keys.QUEUE_POSITION]
+    assert "Rabu" in chat.last_texts(2)[0]
     # forgetting the date opens the day again
     admin.post(
         "/admin/calendar", data={"profile": "erzap", "day": "2026-11-24", "action": "forget"}
     )
     other = ChatDriver(app.state.desk, app.state.engine, chat_id="client-2")
     other.client_says("mau bicara dengan cs")
-    assert other.bot_said()[-1] == keys.QUEUE_PLEASE_WAIT
+    assert other.bot_said()[-2:] == [keys.QUEUE_HUMAN_REQUESTED, keys.QUEUE_POSITION]
 
 
 def test_an_opened_holiday_is_a_working_day(app: FastAPI, clock: FrozenClock) -> None:
