@@ -285,24 +285,7 @@ class Desk:
                 return Receipt("answered", last_id, sent)
         if case is None:
             profile = self.profile(link["profile"] if link is not None else None)
-            contact_id = queries.ensure_contact(
-                conn,
-                channel=inbound.channel,
-                chat_id=inbound.chat_id,
-                name=inbound.sender_name,
-                phone=inbound.phone,
-                now=now,
-            )
-            case = queries.open_case(
-                conn,
-                contact_id=contact_id,
-                channel=inbound.channel,
-                chat_id=inbound.chat_id,
-                profile=profile.name,
-                locale=profile.locale,
-                state=State.NEW.value,
-                now=now,
-            )
+            case, contact_id = self._open_case(conn, inbound, profile, State.NEW, now)
             # A returning client: what they verified before stands (or is confirmed).
             known, context = contacts.prefill(
                 conn, contact_id=contact_id, profile=profile, now=now
@@ -383,24 +366,7 @@ class Desk:
                 conn, channel=inbound.channel, chat_id=inbound.chat_id
             )
         if case_id is None:  # a first message: the reply needs a case to belong to
-            contact_id = queries.ensure_contact(
-                conn,
-                channel=inbound.channel,
-                chat_id=inbound.chat_id,
-                name=inbound.sender_name,
-                phone=inbound.phone,
-                now=now,
-            )
-            case_id = queries.open_case(
-                conn,
-                contact_id=contact_id,
-                channel=inbound.channel,
-                chat_id=inbound.chat_id,
-                profile=self.profile().name,
-                locale=self.profile().locale,
-                state=State.CLOSED.value,
-                now=now,
-            ).id
+            case_id = self._open_case(conn, inbound, self.profile(), State.CLOSED, now)[0].id
             queries.record_effects(
                 conn,
                 case_id=case_id,
@@ -414,6 +380,30 @@ class Desk:
         locale = guards.detect_language(text) or self._default_locale
         sent = self._say(conn, case_id, inbound, [Reply(key)], locale)
         return Receipt("answered", case_id, sent)
+
+    def _open_case(
+        self, conn: Connection, inbound: Inbound, profile: Profile, state: State, now: Any
+    ) -> tuple[queries.CaseRow, int]:
+        """A new case for the message's chat and its contact's id (made on first contact)."""
+        contact_id = queries.ensure_contact(
+            conn,
+            channel=inbound.channel,
+            chat_id=inbound.chat_id,
+            name=inbound.sender_name,
+            phone=inbound.phone,
+            now=now,
+        )
+        case = queries.open_case(
+            conn,
+            contact_id=contact_id,
+            channel=inbound.channel,
+            chat_id=inbound.chat_id,
+            profile=profile.name,
+            locale=profile.locale,
+            state=state.value,
+            now=now,
+        )
+        return case, contact_id
 
     def _record_inbound(
         self, conn: Connection, case_id: int, inbound: Inbound, text: str, now: Any
