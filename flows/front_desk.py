@@ -628,30 +628,33 @@ class Turn:
 
         After hours both give way to the phrase that says when the team is back.
         """
-        if self.context.get("story") or self.event.reopening is not None:
-            self.say_please_wait()
-        else:
-            self._say(keys.QUEUE_HUMAN_REQUESTED)
+        if self._say_after_hours():
+            return
+        self._say(
+            keys.QUEUE_PLEASE_WAIT if self.context.get("story") else keys.QUEUE_HUMAN_REQUESTED
+        )
 
     def say_queue_position(self) -> None:
         """The client's place in the queue (the desk fills it in); after hours, when first."""
-        if self.event.reopening is not None:
-            self._say(keys.QUEUE_AFTER_HOURS, **asdict(self.event.reopening))
+        self._say_after_hours()
         self._say(keys.QUEUE_POSITION)
 
     def say_please_wait(self) -> None:
         """The standard "mohon ditunggu" phrase on entering the queue (after hours: when)."""
-        if self.event.reopening is not None:
-            self._say(keys.QUEUE_AFTER_HOURS, **asdict(self.event.reopening))
-            return
-        self._say(keys.QUEUE_PLEASE_WAIT)
+        if not self._say_after_hours():
+            self._say(keys.QUEUE_PLEASE_WAIT)
 
     def say_already_queued(self) -> None:
         """Reassure a client who writes while queued (after hours: say when the team is back)."""
-        if self.event.reopening is not None:
-            self._say(keys.QUEUE_AFTER_HOURS, **asdict(self.event.reopening))
-            return
-        self._say(keys.QUEUE_ALREADY_QUEUED)
+        if not self._say_after_hours():
+            self._say(keys.QUEUE_ALREADY_QUEUED)
+
+    def _say_after_hours(self) -> bool:
+        """Outside office hours, say when the team is back; whether it was said."""
+        if self.event.reopening is None:
+            return False
+        self._say(keys.QUEUE_AFTER_HOURS, **asdict(self.event.reopening))
+        return True
 
     def say_faq_answer(self) -> None:
         """Answer an Easy question from the profile's FAQ."""
