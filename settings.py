@@ -51,6 +51,9 @@ class Settings(BaseSettings):
     # /healthz answers 503 when the SQLite database's disk has less free space than this.
     health_min_free_mb: float = Field(default=64.0, ge=0)
     outbox_poll_seconds: float = Field(default=0.2, gt=0)
+    # A claimed reply whose send was not recorded (a crash) is sent again after this; keep it
+    # well above the longest send (the channels' request timeouts).
+    outbox_lease_seconds: float = Field(default=60.0, gt=0)
     # How long a reply is retried through 429s, 5xx and network errors (capped back-off, at
     # most five minutes apart) before it is marked failed, counted from when it was written.
     # A day for the chat apps (WhatsApp's customer-service window is 24 hours) and SMS; the

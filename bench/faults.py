@@ -125,12 +125,18 @@ def traffic(
     return per_chat
 
 
+# The fake answers in `delay` (0.2 s): a 10 s lease is far above any send, and the replies
+# claimed at a kill go out again 10 s later instead of after the default minute.
+LEASE_SECONDS = 10
+
+
 def claimed_unrecorded(engine: Engine) -> set[int]:
-    """Replies the outbox leased (due_at pushed 60 s ahead) and has not recorded yet."""
+    """Replies the outbox leased (due_at pushed LEASE_SECONDS ahead) and has not recorded yet."""
+    half = LEASE_SECONDS // 2
     later = (
-        "now() + interval '30 seconds'"
+        f"now() + interval '{half} seconds'"
         if engine.dialect.name == "postgresql"
-        else "datetime('now', '+30 seconds')"
+        else f"datetime('now', '+{half} seconds')"
     )
     with engine.connect() as conn:
         found = conn.execute(
@@ -327,7 +333,7 @@ def run_faults(
     began = time.monotonic()
     try:
         with FakeBotApiProcess(delay=delay) as fake:
-            env = loket_env(database_url, fake)
+            env = loket_env(database_url, fake, LOKET_OUTBOX_LEASE_SECONDS=str(LEASE_SECONDS))
             with serve(env, workers, work / "serve", log=work / "serve.log") as (url, process):
                 client = Client(f"{url}/webhooks/telegram", in_flight)
                 done = asyncio.run(

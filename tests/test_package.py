@@ -7,7 +7,7 @@ from importlib import metadata, resources
 from pathlib import Path
 
 from settings import Settings
-from tests.loket_cli import loket
+from tests.loket_cli import loket_process
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -37,6 +37,6 @@ def test_default_phrases_and_profiles_are_the_packages_own() -> None:
 
 
 def test_version_is_the_installed_distributions(tmp_path: Path) -> None:
-    shown = loket(tmp_path, "--version")
+    shown = loket_process(tmp_path, "--version")
     assert shown.returncode == 0, shown.stderr
     assert shown.stdout.strip() == f"loket {metadata.version('loket')}"

@@ -33,7 +33,7 @@ from db.engine import as_utc
 
 logger = logging.getLogger(__name__)
 
-LEASE = timedelta(seconds=60)  # a claimed reply is not sent again by others before this
+LEASE = timedelta(seconds=60)  # default: a claimed reply is not sent again by others before this
 BACKOFF_CAP_SECONDS = 300.0  # retries of one reply are at most five minutes apart
 DEFAULT_DEADLINE = timedelta(hours=24)  # for a channel given no deadline of its own
 CHAT_MEMORY_SECONDS = 60.0  # per-chat send times older than this are forgotten
@@ -143,12 +143,14 @@ class OutboxDispatcher:
         concurrency: int = 8,
         campaigns: CampaignFeed | None = None,
         campaign_concurrency: int = CAMPAIGN_CONCURRENCY,
+        lease: timedelta = LEASE,
     ) -> None:
         self._engine = engine
         self._channels = channels
         self._clock = clock
         self._deadlines = dict(deadlines or {})  # per channel; others get DEFAULT_DEADLINE
         self._batch = batch
+        self._lease = lease  # a claimed reply is not sent again by others before this
         self._limiter = RateLimiter(limits or {}, monotonic)
         self._concurrency = concurrency  # sends in flight at once; make_bot's pool matches
         self._sending: asyncio.Semaphore | None = None
@@ -253,7 +255,7 @@ class OutboxDispatcher:
                 for item in due
                 if self._limiter.allow(item["channel"], item["chat_id"])
                 and queries.claim_outbox(
-                    conn, item_id=item["id"], due_at=item["due_at"], until=now + LEASE
+                    conn, item_id=item["id"], due_at=item["due_at"], until=now + self._lease
                 )
             ]
 

@@ -66,6 +66,7 @@ def outbox_dispatcher(
         deadlines=outbox_deadlines(settings),
         limits=rate_limits(settings),
         campaigns=campaigns,
+        lease=timedelta(seconds=settings.outbox_lease_seconds),
     )
 
 
