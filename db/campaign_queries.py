@@ -14,6 +14,7 @@ from sqlalchemy import (
     Connection,
     RowMapping,
     Table,
+    bindparam,
     case,
     delete,
     func,
@@ -205,10 +206,25 @@ def claim_recipients(
 
 def mark_sent(conn: Connection, *, recipient_id: int, provider_id: str, now: datetime) -> None:
     """The provider accepted the message."""
+    mark_sent_many(conn, sent=[(recipient_id, provider_id)], now=now)
+
+
+def mark_sent_many(conn: Connection, *, sent: list[tuple[int, str]], now: datetime) -> None:
+    """The provider accepted these messages: (recipient id, provider id) each, one statement."""
+    if not sent:
+        return
+    r = RECIPIENT.c
     conn.execute(
         update(RECIPIENT)
-        .where(RECIPIENT.c.id == recipient_id, RECIPIENT.c.state == "pending")
-        .values(state="sent", provider_id=provider_id, sent_at=now, due_at=None, updated_at=now)
+        .where(r.id == bindparam("b_recipient"), r.state == "pending")
+        .values(
+            state="sent",
+            provider_id=bindparam("b_provider"),
+            sent_at=now,
+            due_at=None,
+            updated_at=now,
+        ),
+        [{"b_recipient": rid, "b_provider": pid} for rid, pid in sent],
     )
 
 

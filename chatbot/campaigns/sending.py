@@ -171,17 +171,17 @@ class CampaignFeed:
         """
         self._in_flight = max(0, self._in_flight - len(results))
         now = self._clock.now()
+        sent = [(result[0].recipient_id, result[2]) for result in results if result[1] == "sent"]
+        if self._cap_count is not None:
+            self._cap_count = (self._cap_count[0], self._cap_count[1] + len(sent))
         with self._engine.begin() as conn:
+            cq.mark_sent_many(conn, sent=sent, now=now)  # most results: one statement for all
             for result in results:
-                self._record_one(conn, result, now)
+                if result[1] != "sent":
+                    self._record_unsent(conn, result, now)
 
-    def _record_one(self, conn: Connection, result: SendResult, now: datetime) -> None:
+    def _record_unsent(self, conn: Connection, result: SendResult, now: datetime) -> None:
         send, kind, detail, wait, code = result
-        if kind == "sent":
-            if self._cap_count is not None:
-                self._cap_count = (self._cap_count[0], self._cap_count[1] + 1)
-            cq.mark_sent(conn, recipient_id=send.recipient_id, provider_id=detail, now=now)
-            return
         if kind == "retry" and send.attempts < MAX_ATTEMPTS:
             cq.mark_retry(
                 conn,

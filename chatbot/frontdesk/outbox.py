@@ -176,17 +176,23 @@ class OutboxDispatcher:
         its turn.
         """
         wake = self._wake = asyncio.Event()
-        in_flight: set[asyncio.Task[None]] = set()
+        replies: set[asyncio.Task[None]] = set()
         campaign_sends: set[asyncio.Task[None]] = set()
+        # Replies are claimed again only when new ones may be due: at start, on a wake-up
+        # or a tick, after a claim that found some, or when one of them was sent (the chat's
+        # next reply). A campaign send returning says nothing about replies, and at hundreds
+        # of sends a second a query for them each time was a tenth of the worker's CPU.
+        look_for_replies = True
         while not stop.is_set():
             claimed: list[RowMapping] = []
-            room = self._batch - len(in_flight)
-            if room > 0:
+            room = self._batch - len(replies)
+            if look_for_replies and room > 0:
                 try:
                     claimed = await self._db(self._claim, room)
                 except Exception:
                     logger.exception("Claiming outbox replies failed; retrying on the next tick.")
-            in_flight.update(asyncio.create_task(self._send_and_record(i)) for i in claimed)
+            replies.update(asyncio.create_task(self._send_and_record(i)) for i in claimed)
+            look_for_replies = bool(claimed)
             sends: list[CampaignSend] = []
             campaign_sends = {task for task in campaign_sends if not task.done()}
             room = self._campaign_concurrency - len(campaign_sends)
@@ -197,23 +203,22 @@ class OutboxDispatcher:
                     sends = await self._db(self._campaigns.claim, room, self._channels.keys())
                 except Exception:
                     logger.exception("Claiming campaign recipients failed; retrying later.")
-            started = {asyncio.create_task(self._send_campaign(i)) for i in sends}
-            campaign_sends |= started
-            in_flight |= started
+            campaign_sends |= {asyncio.create_task(self._send_campaign(i)) for i in sends}
             if claimed or sends:
                 continue
             woken = asyncio.create_task(wake.wait())
             stopped = asyncio.create_task(stop.wait())
-            await asyncio.wait(
-                {woken, stopped, *in_flight},
+            done, _ = await asyncio.wait(
+                {woken, stopped, *replies, *campaign_sends},
                 timeout=poll_seconds,
                 return_when=asyncio.FIRST_COMPLETED,
             )
             woken.cancel()
             stopped.cancel()
             wake.clear()
-            in_flight = {task for task in in_flight if not task.done()}
-        await asyncio.gather(*in_flight)
+            look_for_replies = not done or woken in done or not done.isdisjoint(replies)
+            replies = {task for task in replies if not task.done()}
+        await asyncio.gather(*replies, *campaign_sends)
 
     def wake(self) -> None:
         """New replies were written in this process (the stepper): look now, not at the tick."""
