@@ -4,7 +4,7 @@ Uploads are checked against an allow-list of file types (by name *and* by their 
 so a renamed program is not taken for a PDF) and a size cap. Files we send to Twilio are
 served at a link it can fetch without a login: `LOKET_PUBLIC_URL/media/<token>`, where the
 token names the attachment, its expiry, and an HMAC-SHA256 over both, so a link cannot be
-guessed, altered or used after it expires (see docs/agent-desk.md, "Attachments").
+guessed, altered or used after it expires (see docs/agent-desk.md#attachments).
 """
 
 from __future__ import annotations
@@ -112,9 +112,8 @@ class UploadPolicy:
         if not data:
             raise InvalidInput("the file is empty")
         if len(data) > self.max_bytes:
-            raise PayloadTooLarge(
-                f"the file is {_megabytes(len(data))}; the limit is {_megabytes(self.max_bytes)}"
-            )
+            limit = _megabytes(self.max_bytes)
+            raise PayloadTooLarge(f"the file is larger than the {limit} limit")
         kind = FILE_TYPES[extension]
         if not _looks_like(data, kind, extension):
             raise InvalidInput(f"the file's content is not a .{extension} file")
@@ -144,7 +143,7 @@ def _clean_name(filename: str) -> str:
 
 
 def _megabytes(size: int) -> str:
-    return f"{size / 1_000_000:.1f} MB"
+    return f"{size / 1_000_000:.1f} MB" if size >= 100_000 else f"{size / 1000:.1f} kB"
 
 
 class MediaLinks:

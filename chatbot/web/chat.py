@@ -172,7 +172,7 @@ async def chat_events(
     )
 
 
-# --- #14: files in the web chat (docs/agent-desk.md, "Attachments") ---
+# --- #14: files in the web chat (docs/agent-desk.md#attachments) ---
 FILE_FORM_OVERHEAD = 64_000  # the caption, the ids and the multipart framing around the file
 
 
@@ -249,7 +249,7 @@ def _refused(exc: LoketError, desk: Desk, policy: UploadPolicy, locale: str) -> 
     """The refusal with its status, and the standard phrase that tells the client why."""
     variables: dict[str, object]
     if isinstance(exc, PayloadTooLarge):
-        key, variables = keys.UPLOAD_TOO_LARGE, {"limit_mb": policy.max_bytes // 1_000_000}
+        key, variables = keys.UPLOAD_TOO_LARGE, {"limit_mb": f"{policy.max_bytes / 1e6:.3g}"}
     else:
         key, variables = keys.UPLOAD_NOT_ACCEPTED, {"allowed": ", ".join(policy.extensions)}
     message = desk.phrases.render(key, locale, variables)

@@ -119,7 +119,7 @@ SupervisionDep = Annotated[SupervisionPages, Depends(_state("supervision_pages")
 VisitsDep = Annotated[VisitDesk, Depends(_state("visits"))]  # #17: Operations and visits
 CampaignsDep = Annotated[CampaignDesk, Depends(_state("campaigns"))]  # campaigns, opt-outs
 
-# #14 attachments both ways (docs/agent-desk.md, "Attachments")
+# #14 attachments both ways (docs/agent-desk.md#attachments)
 UploadPolicyDep = Annotated[UploadPolicy, Depends(_state("upload_policy"))]  # types, size
 MediaStoreDep = Annotated[MediaStore, Depends(_state("media"))]  # where uploads are kept
 FilesDep = Annotated[FileShelf, Depends(_state("files"))]  # stored files, by who may read

@@ -407,7 +407,7 @@ async def reply(
 ) -> Response:
     """Send free text or a standard phrase to the client on their channel.
 
-    With a `file` (#14): the file, with the text as its caption (docs/agent-desk.md).
+    With a `file`: the file, with the text as its caption (docs/agent-desk.md#attachments).
     """
     try:
         attached = await agent_file(file, policy, store)

@@ -37,6 +37,11 @@ class Call:
     at: float = field(default_factory=time.monotonic)
     uploads: dict[str, Upload] = field(default_factory=dict)  # multipart files, by field
 
+    @property
+    def reply_markup(self) -> dict[str, Any] | None:
+        raw = self.form.get("reply_markup")
+        return json.loads(raw) if raw else None
+
 
 @dataclass(frozen=True)
 class Upload:
@@ -45,11 +50,6 @@ class Upload:
     filename: str
     content_type: str
     data: bytes
-
-    @property
-    def reply_markup(self) -> dict[str, Any] | None:
-        raw = self.form.get("reply_markup")
-        return json.loads(raw) if raw else None
 
 
 class FakeBotApi:
