@@ -141,11 +141,11 @@ class FakeBotApi:
         if queued is not None:
             status, body = queued
             with self._lock:
-                self._calls.append(Call(method, token, form))
+                self._calls.append(Call(method, token, form, uploads=uploads))
             return JSONResponse(body, status_code=status)
         if method == "getFile" and form.get("file_id") not in self.files:
             with self._lock:
-                self._calls.append(Call(method, token, form))
+                self._calls.append(Call(method, token, form, uploads=uploads))
             body = {"ok": False, "error_code": 400, "description": "Bad Request: invalid file_id"}
             return JSONResponse(body, status_code=400)
         if method == "sendMessage" and self.delay:

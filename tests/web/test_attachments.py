@@ -291,3 +291,39 @@ def test_an_agents_file_reaches_the_web_chat_of_that_session_only(
     stranger = TestClient(app, base_url=HTTPS)
     stranger.get("/")
     assert stranger.get(link).status_code == 404
+
+
+def test_a_file_refused_by_telegram_is_sent_again_with_its_file_or_fails_if_gone(
+    app: FastAPI, client: TestClient, bot_api: FakeBotApi, tmp_path: Path
+) -> None:
+    case_id = queued(app, "telegram", "5353")
+    add_user(app, "sari", "agent")
+    token = login(client, "sari")
+    blocked = {"ok": False, "error_code": 403, "description": "Forbidden: bot was blocked"}
+    bot_api.answer("sendPhoto", status=403, json=blocked)
+    assert (
+        send_file(client, case_id, "layar.png", PNG, "image/png", "lihat kak").status_code == 303
+    )
+    dispatch_all(client)
+    (row,) = agent_rows(app, case_id)
+    assert (row["status"], row["error"]) == (
+        "failed",
+        "Telegram refused the message: Forbidden: bot was blocked",
+    )
+    resend = f"/desk/cases/{case_id}/messages/{row['id']}/resend"
+    assert (
+        client.post(resend, data={"csrf_token": token}, follow_redirects=False).status_code == 303
+    )
+    dispatch_all(client)
+    assert agent_rows(app, case_id)[0]["status"] == "sent"
+    first, second = bot_api.calls("sendPhoto")
+    assert second.uploads["photo"].data == first.uploads["photo"].data == PNG
+    assert second.form["caption"] == "lihat kak"
+
+    assert send_file(client, case_id, "panduan.pdf", PDF, "application/pdf").status_code == 303
+    for kept in (tmp_path / "media" / "outgoing").glob("*.pdf"):
+        kept.unlink()  # retention, or a lost disk: the row stays, the file is gone
+    dispatch_all(client)
+    gone = agent_rows(app, case_id)[-1]
+    assert (gone["status"], gone["error"]) == ("failed", "the file to send is no longer kept")
+    assert bot_api.calls("sendDocument") == []  # never sent as a bare caption
