@@ -209,7 +209,9 @@ async def post_file(
         )
     try:
         declared = request.headers.get("content-length", "")
-        if not declared.isdigit() or int(declared) > policy.max_bytes + FILE_FORM_OVERHEAD:
+        if not declared.isdigit():
+            raise PayloadTooLarge("an upload must say its length (Content-Length)")
+        if int(declared) > policy.max_bytes + FILE_FORM_OVERHEAD:
             raise PayloadTooLarge(f"the file is over the {policy.max_bytes}-byte limit")
         try:
             form = await request.form(max_files=1, max_fields=8)
