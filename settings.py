@@ -111,6 +111,11 @@ class Settings(BaseSettings):
     # A claimed recipient whose send was not recorded (a crash) is sent again after this.
     campaign_lease_seconds: float = Field(default=60.0, gt=0)
 
+    # --- #14 attachments both ways (docs/agent-desk.md#attachments) ---
+    # File types a web chat client or an agent may upload (by extension; each is also checked
+    # by its first bytes). Their size cap is LOKET_MAX_MEDIA_BYTES.
+    upload_types: str = "jpg,jpeg,png,webp,pdf,doc,docx,xls,xlsx,ppt,pptx,txt,csv"
+
     @model_validator(mode="after")
     def _refuse_unusable_combinations(self) -> Settings:
         """Fail at start, not at the first webhook, when a channel is half configured."""

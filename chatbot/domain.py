@@ -70,6 +70,17 @@ class OutButton:
 
 
 @dataclass(frozen=True, slots=True)
+class OutFile:
+    """A file an agent sends: our stored copy, sent with the reply's text as its caption."""
+
+    attachment_id: int  # the Attachment row: signed links to the file name it
+    kind: str  # photo (sent as a picture where the channel has them) or document
+    path: str
+    content_type: str
+    filename: str
+
+
+@dataclass(frozen=True, slots=True)
 class OutboundMessage:
     """A reply ready to leave through a channel."""
 
@@ -83,6 +94,7 @@ class OutboundMessage:
     # ContentVariables JSON.
     template: str | None = None
     template_variables: str | None = None
+    file: OutFile | None = None  # a file, with `text` as its caption
 
 
 @dataclass(frozen=True, slots=True)

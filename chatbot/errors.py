@@ -83,6 +83,10 @@ class MediaUnavailable(LoketError):
     """A client's media file could not be fetched (gone, too large, provider down)."""
 
 
+class UnknownFile(LoketError):
+    """No file behind that link (forged, expired), or not for this chat."""
+
+
 class UnknownCase(LoketError):
     """No case with that id (or it is not visible here)."""
 

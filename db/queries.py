@@ -251,6 +251,7 @@ class OutboundRow:
     phrase_key: str | None = None
     buttons: list[dict[str, str]] | None = None
     author: str = "bot"
+    kind: str = "text"  # photo or document: an agent's file, kept as the row's Attachment
 
 
 def enqueue_replies(
@@ -280,7 +281,7 @@ def enqueue_replies(
                 "chat_id": chat_id,
                 "direction": "out",
                 "external_id": None,
-                "kind": "text",
+                "kind": reply.kind,
                 "text": reply.text,
                 "phrase_key": reply.phrase_key,
                 "author": reply.author,
@@ -429,6 +430,7 @@ _OUTBOX_COLUMNS = (
     MESSAGE.c.channel,
     MESSAGE.c.chat_id,
     MESSAGE.c.text,
+    MESSAGE.c.kind,  # not text: an agent's file goes with it (db/attachment_queries.py)
     MESSAGE.c.buttons_json,
     MESSAGE.c.due_at,
     MESSAGE.c.attempts,

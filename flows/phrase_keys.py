@@ -150,4 +150,10 @@ SAMPLE_VARIABLES.update(
         **{key: _TECH for key in VISIT_STATUS_PHRASES.values()},
     }
 )
+# --- #14: a file a web chat client uploads is refused (docs/agent-desk.md#attachments) ---
+UPLOAD_TOO_LARGE = "upload.too_large"
+UPLOAD_NOT_ACCEPTED = "upload.not_accepted"
+SAMPLE_VARIABLES.update(
+    {UPLOAD_TOO_LARGE: {"limit_mb": 16}, UPLOAD_NOT_ACCEPTED: {"allowed": "jpg, png, pdf"}}
+)
 ALL: tuple[str, ...] = tuple(SAMPLE_VARIABLES)

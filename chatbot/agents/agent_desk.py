@@ -20,9 +20,11 @@ from typing import Any, Protocol
 from sqlalchemy import Connection, Engine, RowMapping
 
 from chatbot.clock import Clock
+from chatbot.domain import Attachment
 from chatbot.errors import CaseTaken, InvalidInput, NotAllowed, UnknownCase
 from chatbot.frontdesk import contacts, office_hours, outbox
 from chatbot.frontdesk.desk import MANUAL_CHANNEL, Desk
+from chatbot.frontdesk.files import MAX_CAPTION, record_file
 from db import agent_queries as aq
 from db import queries
 from db.engine import as_utc, read
@@ -475,9 +477,18 @@ class AgentDesk:
     # --- working a case ---
 
     def reply(
-        self, case_id: int, actor: Actor, *, text: str = "", phrase: str | None = None
+        self,
+        case_id: int,
+        actor: Actor,
+        *,
+        text: str = "",
+        phrase: str | None = None,
+        file: Attachment | None = None,
     ) -> int:
         """Send the client free text or a standard phrase; returns the message id.
+
+        `file`: a stored file (chatbot/channels/files.py checked it) sent with the text as
+        its caption, through the outbox like any reply.
 
         Raises:
             InvalidInput: empty or over-long text, or an unknown phrase.
@@ -485,14 +496,14 @@ class AgentDesk:
         """
         if phrase is not None and phrase not in keys.STANDARD_PHRASES:
             raise InvalidInput(f"'{phrase}' is not a standard phrase")
-        if phrase is None and not text.strip():
+        if phrase is None and not text.strip() and file is None:
             raise InvalidInput("the reply is empty")
         with self._tx() as conn:
             case = self._require(conn, case_id, lock=True)
             if case["assignee_id"] is None and case["closed_at"] is None:
                 # replying to a case nobody owns takes it: one step, one transaction
                 self._claim(conn, case, actor, event="taken", actor_name=actor.name)
-            sent = self.say(conn, case_id, actor, phrase, text=text)
+            sent = self.say(conn, case_id, actor, phrase, text=text, file=file)
             aq.clear_typing(conn, user_id=actor.id)  # sent: no longer "typing…"
             return sent
 
@@ -504,6 +515,7 @@ class AgentDesk:
         phrase: str | None,
         *,
         text: str = "",
+        file: Attachment | None = None,
     ) -> int:
         """`reply` inside the caller's transaction (escalation phrases use it too).
 
@@ -517,12 +529,17 @@ class AgentDesk:
             variables = self._phrase_variables(conn, case, actor)
             text = self._desk.phrases.render(phrase, case["locale"], variables)
         text = text.strip()
-        if not text:
+        if not text and file is None:
             raise InvalidInput("the reply is empty")
-        if len(text) > MAX_TEXT:
-            raise InvalidInput(f"the reply is longer than {MAX_TEXT} characters")
+        limit = MAX_CAPTION if file is not None else MAX_TEXT
+        if len(text) > limit:
+            raise InvalidInput(f"the reply is longer than {limit} characters")
         now = self._clock.now()
-        self._write(conn, case, [queries.OutboundRow(text, phrase_key=phrase, author=actor.name)])
+        kind = file.kind if file is not None else "text"
+        row = queries.OutboundRow(text, phrase_key=phrase, author=actor.name, kind=kind)
+        self._write(conn, case, [row])
+        if file is not None:  # the outbox sends the row with its file (frontdesk/outbox.py)
+            record_file(conn, case_id, aq.last_message_id(conn, case_id=case_id), file, now)
         if aq.mark_first_response(conn, case_id=case_id, user_id=actor.id, now=now):
             self.record_event(conn, case_id, "replied", actor.name)
         aq.update_case(conn, case_id=case_id, updated_at=now)

@@ -62,6 +62,17 @@ class MediaStore:
         await asyncio.to_thread(_write, path, data)
         return dataclasses.replace(attachment, stored_path=str(path), size=len(data))
 
+    async def keep_bytes(self, channel: str, key: str, data: bytes, filename: str) -> Path:
+        """Store an uploaded file (already checked: chatbot/channels/files.py); its path.
+
+        `key` names the file: the message id of a client's upload, so a repeated post of the
+        same message writes the same file rather than a second one.
+        """
+        stem = hashlib.sha256(key.encode()).hexdigest()[:24]
+        path = self._root / channel / f"{stem}-0{Path(filename).suffix.lower() or '.bin'}"
+        await asyncio.to_thread(_write, path, data)
+        return path.resolve()
+
     def _path_for(self, inbound: Inbound, index: int, content_type: str | None) -> Path:
         # The message id is the provider's (MessageSid); hashing keeps odd characters out.
         stem = hashlib.sha256(inbound.message_id.encode()).hexdigest()[:24]

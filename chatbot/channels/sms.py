@@ -8,6 +8,7 @@ from chatbot.domain import Attachment, Inbound, OutboundMessage, buttons_as_text
 from chatbot.errors import SendFailed
 
 from .base import RawRequest
+from .files import MediaLinks, media_link
 from .twilio_common import TwilioAccount, parse_message
 
 
@@ -16,9 +17,12 @@ class SmsChannel:
 
     name: ClassVar[str] = "sms"
 
-    def __init__(self, account: TwilioAccount, sender: str | None) -> None:
+    def __init__(
+        self, account: TwilioAccount, sender: str | None, *, links: MediaLinks | None = None
+    ) -> None:
         self._account = account
         self._sender = sender
+        self._links = links  # agents' files go as MMS, from links Twilio fetches
 
     def verify(self, request: RawRequest) -> None:
         """Check Twilio's signature.
@@ -59,6 +63,13 @@ class SmsChannel:
                 from_=self._sender,
                 content_sid=message.template,
                 content_variables=message.template_variables or "{}",
+            )
+        if message.file is not None:  # MMS: Twilio fetches the file from our signed link
+            return await self._account.create_message(
+                to=message.chat_id,
+                from_=self._sender,
+                body=message.text,
+                media_url=[media_link(self._links, message.file)],
             )
         return await self._account.create_message(
             to=message.chat_id,

@@ -7,6 +7,7 @@ import hmac
 import logging
 import os
 from datetime import timedelta
+from pathlib import Path
 from typing import Any, ClassVar
 
 import telegram
@@ -21,7 +22,7 @@ from telegram.error import (
     TelegramError,
 )
 
-from chatbot.domain import Attachment, Inbound, OutboundMessage, OutButton
+from chatbot.domain import Attachment, Inbound, OutboundMessage, OutButton, OutFile
 from chatbot.errors import (
     InvalidSignature,
     MediaUnavailable,
@@ -51,6 +52,7 @@ ALLOWED_UPDATES = ("message", "edited_message", "callback_query")
 NETWORK_RETRY_SECONDS = 2.0
 # A rejected token is our configuration, not the reply: retried until someone fixes it.
 BAD_TOKEN_RETRY_SECONDS = 60.0
+MAX_PHOTO_BYTES = 10_000_000  # the Bot API's sendPhoto limit; larger pictures go as documents
 _MEDIA_KINDS = ("photo", "video", "video_note", "voice", "audio", "document")
 _DEFAULT_TYPES = {"photo": "image/jpeg", "video_note": "video/mp4"}  # Telegram omits these
 
@@ -242,11 +244,14 @@ class TelegramChannel:
         if not _is_chat_id(message.chat_id):  # int() would raise, and look retryable
             raise SendFailed(f"not a Telegram chat id: {message.chat_id[:32]!r}")
         try:
-            sent = await self._bot.send_message(
-                chat_id=int(message.chat_id),
-                text=message.text,
-                reply_markup=inline_keyboard(message.buttons),
-            )
+            if message.file is not None:
+                sent = await self._send_file(message, message.file)
+            else:
+                sent = await self._bot.send_message(
+                    chat_id=int(message.chat_id),
+                    text=message.text,
+                    reply_markup=inline_keyboard(message.buttons),
+                )
         except RetryAfter as exc:
             raise RetryLater(as_seconds(exc.retry_after), f"Telegram 429: {exc}") from exc
         except ChatMigrated as exc:
@@ -266,6 +271,27 @@ class TelegramChannel:
         except TelegramError as exc:  # an unreadable answer, Conflict...: nothing final
             raise RetryLater(NETWORK_RETRY_SECONDS, f"Telegram error: {exc}") from exc
         return str(sent.message_id)
+
+    async def _send_file(self, message: OutboundMessage, file: OutFile) -> telegram.Message:
+        """An agent's file, uploaded; the reply's text is its caption.
+
+        sendPhoto for a picture Telegram takes as one (up to 10 MB), sendDocument otherwise.
+
+        Raises:
+            SendFailed: our stored copy is gone.
+        """
+        try:
+            data = await asyncio.to_thread(Path(file.path).read_bytes)
+        except OSError as exc:
+            raise SendFailed(f"the file to send is no longer kept: {exc.strerror}") from exc
+        caption = message.text or None
+        if file.kind == "photo" and len(data) <= MAX_PHOTO_BYTES:
+            return await self._bot.send_photo(
+                chat_id=int(message.chat_id), photo=data, caption=caption
+            )
+        return await self._bot.send_document(
+            chat_id=int(message.chat_id), document=data, filename=file.filename, caption=caption
+        )
 
     async def fetch_file(self, file_id: str, limit: int) -> bytes:
         """Download a file the client sent (Telegram keeps it; we keep only its file_id).

@@ -11,6 +11,8 @@ timeouts.
 
 from __future__ import annotations
 
+import io
+
 import aiohttp
 from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, RequestData
@@ -106,5 +108,8 @@ def _body(request_data: RequestData | None) -> aiohttp.FormData | dict[str, str]
     for name, value in fields.items():
         form.add_field(name, value)
     for name, (filename, content, content_type) in files.items():
-        form.add_field(name, content, filename=filename, content_type=content_type)
+        # A stream, not raw bytes: aiohttp warns that a body over 1 MB of raw bytes blocks
+        # the event loop while it is written (an agent's file can be 16 MB).
+        data = io.BytesIO(content) if isinstance(content, bytes) else content
+        form.add_field(name, data, filename=filename, content_type=content_type)
     return form

@@ -6,7 +6,7 @@ from typing import Annotated, ClassVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
-from chatbot.domain import Inbound, OutboundMessage
+from chatbot.domain import Attachment, Inbound, OutboundMessage
 from chatbot.errors import MalformedPayload
 
 from .base import RawRequest
@@ -64,6 +64,28 @@ class WebChannel:
                 button=button,
             )
         ]
+
+    def parse_upload(self, fields: dict[str, str], file: Attachment) -> Inbound:
+        """A file the client attached, with its optional caption (`text`), as one message.
+
+        `file` was checked already (chatbot/channels/files.py); its `stored_path` may be
+        filled in later, under a name made from the returned message id.
+
+        Raises:
+            MalformedPayload: no chat id or message id, or a field over its limit.
+        """
+        try:
+            form = WebChatForm.model_validate({**fields, "button": ""})
+        except ValidationError as exc:
+            raise MalformedPayload(f"not a chat message: {first_error(exc)}") from None
+        return Inbound(
+            channel=self.name,
+            chat_id=form.chat_id,
+            message_id=f"{form.chat_id}:{form.message_id}",
+            text=form.text.strip(),
+            kind=file.kind,
+            attachments=(file,),
+        )
 
     async def send(self, message: OutboundMessage) -> str:
         """The page reads replies from the database itself; delivery is recording it as sent."""

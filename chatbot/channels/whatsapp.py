@@ -11,6 +11,7 @@ from chatbot.domain import Attachment, Inbound, OutboundMessage, buttons_as_text
 from chatbot.errors import SendFailed
 
 from .base import RawRequest
+from .files import MediaLinks, media_link
 from .twilio_common import WHATSAPP_PREFIX, TwilioAccount, TwilioRefused, parse_message
 
 WINDOW = timedelta(hours=24)  # WhatsApp's customer-service window after the client's message
@@ -30,8 +31,10 @@ class WhatsAppChannel:
         clock: Clock,
         *,
         template_sid: str | None = None,
+        links: MediaLinks | None = None,
     ) -> None:
         self._account = account
+        self._links = links  # agents' files go as links Twilio fetches
         self._sender = _address(sender) if sender else None
         self._clock = clock
         self._template_sid = template_sid
@@ -79,7 +82,20 @@ class WhatsAppChannel:
                 content_variables=message.template_variables or "{}",
             )
         wrote = message.client_wrote_at
-        if wrote is not None and self._clock.now() - wrote > WINDOW:
+        outside = wrote is not None and self._clock.now() - wrote > WINDOW
+        if message.file is not None:
+            if outside:  # a template carries text only: the file would be silently lost
+                raise SendFailed(
+                    "outside WhatsApp's 24-hour window a file cannot be sent; "
+                    "the client must write first"
+                )
+            return await self._account.create_message(
+                to=to,
+                from_=self._sender,
+                body=message.text,
+                media_url=[media_link(self._links, message.file)],
+            )
+        if outside:
             return await self._send_template(to, message.text)
         try:
             return await self._account.create_message(

@@ -28,6 +28,7 @@ from chatbot.channels.base import Channel
 from chatbot.clock import Clock
 from chatbot.domain import DeliveryReport, OutboundMessage, OutButton
 from chatbot.errors import NotAllowed, RetryLater, SendFailed
+from chatbot.frontdesk.files import FileShelf
 from db import queries
 from db.engine import as_utc
 
@@ -144,8 +145,10 @@ class OutboxDispatcher:
         campaigns: CampaignFeed | None = None,
         campaign_concurrency: int = CAMPAIGN_CONCURRENCY,
         lease: timedelta = LEASE,
+        files: FileShelf | None = None,
     ) -> None:
         self._engine = engine
+        self._files = files  # agents' files (a reply whose kind is not text carries one)
         self._channels = channels
         self._clock = clock
         self._deadlines = dict(deadlines or {})  # per channel; others get DEFAULT_DEADLINE
@@ -356,6 +359,12 @@ class OutboxDispatcher:
         buttons = tuple(
             OutButton(b["payload"], b["label"]) for b in json.loads(item["buttons_json"] or "[]")
         )
+        file = None
+        if item["kind"] != "text":
+            if self._files is not None:
+                file = await self._db(self._files.out_file, item["message_id"])
+            if file is None:
+                return _Outcome(item, "failed", "the file to send is no longer kept", 0.0)
         message = OutboundMessage(
             channel=item["channel"],
             chat_id=item["chat_id"],
@@ -363,6 +372,7 @@ class OutboxDispatcher:
             buttons=buttons,
             message_id=item["message_id"],
             client_wrote_at=as_utc(item["client_wrote_at"]),
+            file=file,
         )
         kind, detail, wait, _code = await self._attempt(message, attempts)
         return _Outcome(item, kind, detail, wait)

@@ -16,11 +16,13 @@ from sqlalchemy import Engine
 from chatbot.agents.notify import Notifier
 from chatbot.campaigns.sending import CampaignFeed
 from chatbot.channels.base import Channel
+from chatbot.channels.files import MediaLinks
 from chatbot.channels.sms import SmsChannel
 from chatbot.channels.telegram import TelegramChannel, close_bot, make_bot
 from chatbot.channels.twilio_common import TwilioAccount
 from chatbot.channels.whatsapp import WhatsAppChannel
 from chatbot.clock import Clock
+from chatbot.frontdesk.files import FileShelf
 from chatbot.frontdesk.outbox import OutboxDispatcher, RateLimit
 from flows.profiles.schema import Profile
 from settings import Settings
@@ -67,7 +69,19 @@ def outbox_dispatcher(
         limits=rate_limits(settings),
         campaigns=campaigns,
         lease=timedelta(seconds=settings.outbox_lease_seconds),
+        files=FileShelf(engine, settings.media_dir),
     )
+
+
+def media_links(settings: Settings, clock: Clock) -> MediaLinks | None:
+    """Signed links to agents' files for Twilio to fetch, when Twilio is configured.
+
+    Keyed from the Twilio auth token: every process of the installation has it, so a link
+    one process signs, any web worker accepts.
+    """
+    if not settings.twilio_auth_token:
+        return None
+    return MediaLinks(settings.public_base, settings.twilio_auth_token.get_secret_value(), clock)
 
 
 def outbox_deadlines(settings: Settings) -> dict[str, timedelta]:
@@ -113,13 +127,15 @@ async def open_channels(settings: Settings, clock: Clock) -> AsyncIterator[dict[
                 status_callback=f"{settings.public_base}/webhooks/twilio/status",
             )
             stack.push_async_callback(account.aclose)
+            links = media_links(settings, clock)
             built["whatsapp"] = WhatsAppChannel(
                 account,
                 settings.twilio_whatsapp_from,
                 clock,
                 template_sid=settings.twilio_whatsapp_template_sid,
+                links=links,
             )
-            built["sms"] = SmsChannel(account, settings.twilio_sms_from)
+            built["sms"] = SmsChannel(account, settings.twilio_sms_from, links=links)
         yield built
 
 

@@ -20,13 +20,15 @@ from chatbot.agents.notify import Notifier
 from chatbot.agents.visits import VisitDesk
 from chatbot.campaigns.register import CampaignDesk
 from chatbot.channels.base import Channel
+from chatbot.channels.files import UploadPolicy
 from chatbot.channels.media import MediaStore
 from chatbot.channels.web import WebChannel
 from chatbot.clock import Clock, SystemClock
+from chatbot.frontdesk.files import FileShelf
 from chatbot.resource import package_dir
 from chatbot.runtime.background import Background
 from chatbot.runtime.bootstrap import open_desk_for
-from chatbot.runtime.wiring import open_channels, open_notifier
+from chatbot.runtime.wiring import media_links, open_channels, open_notifier
 from chatbot.supervision.pages import SupervisionPages
 from chatbot.supervision.qa import QualityReview
 from chatbot.throttle import ChatLimits, LoginLimits, Throttle
@@ -37,6 +39,7 @@ from chatbot.web import (
     chat,
     desk_console,
     errors,
+    files,
     kpi,
     visits,
     webhooks,
@@ -114,6 +117,10 @@ def create_app(
     app.state.campaigns = CampaignDesk(engine)  # /admin/campaigns (docs/campaigns.md)
     app.state.qa = QualityReview(engine, clock)
     app.state.media = MediaStore(settings.media_dir, settings.max_media_bytes)
+    # #14 attachments both ways: upload checks, stored files, signed links for Twilio
+    app.state.upload_policy = UploadPolicy(settings.upload_types, settings.max_media_bytes)
+    app.state.files = FileShelf(engine, settings.media_dir)
+    app.state.media_links = media_links(settings, clock)
     app.state.templates_dir = package_dir("chatbot", "web", "templates")
     app.state.agent_desk = agents
     app.state.escalations = escalations
@@ -160,6 +167,7 @@ def create_app(
     app.include_router(webhooks.router)  # first: the busiest routes are matched first
     app.include_router(auth.router)
     app.include_router(chat.router)
+    app.include_router(files.router)  # #14: web chat uploads and files, signed links
     app.include_router(admin.router)
     app.include_router(campaigns.router)
     app.include_router(campaigns.team_router)

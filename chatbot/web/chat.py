@@ -7,25 +7,42 @@ import json
 import secrets
 from collections.abc import AsyncIterator
 from dataclasses import replace
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import HTMLResponse, JSONResponse, StreamingResponse
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, StreamingResponse
 from fastapi.templating import Jinja2Templates
+from starlette.datastructures import UploadFile
 
-from chatbot.channels.web import WebChatForm
-from chatbot.errors import InvalidInput, TooManyRequests
+from chatbot.channels.files import UploadPolicy
+from chatbot.channels.web import WebChannel, WebChatForm
+from chatbot.domain import Attachment
+from chatbot.errors import (
+    InvalidInput,
+    LoketError,
+    MalformedPayload,
+    PayloadTooLarge,
+    TooManyRequests,
+)
+from chatbot.frontdesk.desk import Desk
+from chatbot.frontdesk.files import FileShelf, ShelvedFile
 from chatbot.web.bodies import FORM_TYPE
 from chatbot.web.deps import (
     AgentsDep,
     BodiesDep,
     ChannelsDep,
     DeskDep,
+    FilesDep,
+    MediaStoreDep,
+    RowId,
     ThrottleDep,
+    UploadPolicyDep,
     client_address,
 )
+from chatbot.web.errors import STATUS
 from chatbot.web.webhooks import accept
+from flows import phrase_keys as keys
 
 router = APIRouter(tags=["web chat"])
 COOKIE = "loket_chat"
@@ -44,10 +61,12 @@ def _chat_id(request: Request) -> str | None:
 
 
 @router.get("/", response_class=HTMLResponse)
-def chat_page(request: Request, desk: DeskDep) -> Response:
+def chat_page(
+    request: Request, desk: DeskDep, files: FilesDep, policy: UploadPolicyDep
+) -> Response:
     """The chat page with the conversation so far; a first visit gets a new chat id."""
     chat_id = _chat_id(request) or secrets.token_hex(12)
-    messages = desk.chat_history("web", chat_id)
+    messages = _with_files(files, desk.chat_history("web", chat_id))
     response = _templates(request).TemplateResponse(
         request,
         "chat.html",
@@ -59,6 +78,7 @@ def chat_page(request: Request, desk: DeskDep) -> Response:
             if messages and messages[-1]["direction"] == "out"
             else [],
             "desk_name": desk.desk_name,
+            "accept": policy.accept,
         },
     )
     response.set_cookie(COOKIE, chat_id, httponly=True, samesite="strict", max_age=30 * 86400)
@@ -108,6 +128,7 @@ async def chat_events(
     request: Request,
     desk: DeskDep,
     agents: AgentsDep,
+    files: FilesDep,
     after: Annotated[int, Query(ge=0, le=MAX_EVENT_ID)] = 0,
     last_event_id: Annotated[str | None, Header(max_length=20)] = None,
 ) -> Response:
@@ -132,7 +153,10 @@ async def chat_events(
         typing, rounds = "", 0
         yield "retry: 1000\n\n"
         while loop.time() < deadline and not await request.is_disconnected():
-            for message in await asyncio.to_thread(desk.chat_history, "web", chat_id, last):
+            fresh = await asyncio.to_thread(desk.chat_history, "web", chat_id, last)
+            if fresh:
+                fresh = await asyncio.to_thread(_with_files, files, fresh)
+            for message in fresh:
                 last = message["id"]
                 yield f"id: {last}\ndata: {json.dumps(message, ensure_ascii=False)}\n\n"
             if rounds % TYPING_EVERY == 0:  # an agent writing a reply: "Sari sedang mengetik…"
@@ -145,4 +169,117 @@ async def chat_events(
 
     return StreamingResponse(
         stream(), media_type="text/event-stream", headers={"Cache-Control": "no-store"}
+    )
+
+
+# --- #14: files in the web chat (docs/agent-desk.md#attachments) ---
+FILE_FORM_OVERHEAD = 64_000  # the caption, the ids and the multipart framing around the file
+
+
+def _with_files(files: FileShelf, messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The messages, each with the files it carries (`files`: url, kind, filename)."""
+    if not messages:
+        return messages
+    by_message = files.chat_files([m["id"] for m in messages])
+    return [{**m, "files": by_message.get(m["id"], [])} for m in messages]
+
+
+@router.post("/chat/files")
+async def post_file(
+    request: Request,
+    channels: ChannelsDep,
+    throttle: ThrottleDep,
+    desk: DeskDep,
+    policy: UploadPolicyDep,
+    store: MediaStoreDep,
+) -> JSONResponse:
+    """A file the client attaches (multipart: `file`, `message_id`, optional `text`).
+
+    Counted like a typed message; its size is refused from the declared length before the
+    body is read, and its type by name and first bytes. A refusal says why, in the client's
+    language (`message`), beside the reason for programs (`error`).
+    """
+    chat_id = _chat_id(request)
+    if chat_id is None:
+        return JSONResponse({"ok": False, "error": "open the chat page first"}, status_code=400)
+    wait = await run_in_threadpool(throttle.chat_post, chat_id, client_address(request))
+    if wait > 0:
+        raise TooManyRequests(
+            "too many messages or open conversations from here; wait a moment", wait
+        )
+    try:
+        declared = request.headers.get("content-length", "")
+        if not declared.isdigit():
+            raise PayloadTooLarge("an upload must say its length (Content-Length)")
+        if int(declared) > policy.max_bytes + FILE_FORM_OVERHEAD:
+            raise PayloadTooLarge(f"the file is over the {policy.max_bytes}-byte limit")
+        try:
+            form = await request.form(max_files=1, max_fields=8)
+        except Exception:  # a malformed multipart body
+            raise MalformedPayload("the upload could not be read as a form") from None
+        try:
+            upload = form.get("file")
+            if not isinstance(upload, UploadFile) or not upload.filename:
+                raise InvalidInput("no file was attached")
+            data = await upload.read(policy.max_bytes + 1)
+            checked = policy.check(data, upload.filename)
+            fields = {k: v for k, v in form.items() if k in ("message_id", "text")}
+        finally:
+            await form.close()
+        channel = channels["web"]
+        assert isinstance(channel, WebChannel)  # the app always runs its own web chat
+        file = Attachment(
+            kind=checked.kind,
+            content_type=checked.content_type,
+            filename=checked.filename,
+            size=len(checked.data),
+        )
+        inbound = channel.parse_upload({**_text(fields), "chat_id": chat_id}, file)
+    except (PayloadTooLarge, InvalidInput, MalformedPayload) as exc:
+        return _refused(exc, desk, policy, request.app.state.settings.locale)
+    path = await store.keep_bytes("web", inbound.message_id, checked.data, checked.filename)
+    stored = replace(file, stored_path=str(path))
+    fresh = await accept(request, [replace(inbound, attachments=(stored,))])
+    return JSONResponse({"ok": True, "statuses": ["accepted" if fresh[0] else "duplicate"]})
+
+
+def _text(fields: dict[str, Any]) -> dict[str, str]:
+    return {k: v for k, v in fields.items() if isinstance(v, str)}
+
+
+def _refused(exc: LoketError, desk: Desk, policy: UploadPolicy, locale: str) -> JSONResponse:
+    """The refusal with its status, and the standard phrase that tells the client why."""
+    variables: dict[str, object]
+    if isinstance(exc, PayloadTooLarge):
+        key, variables = keys.UPLOAD_TOO_LARGE, {"limit_mb": f"{policy.max_bytes / 1e6:.3g}"}
+    else:
+        key, variables = keys.UPLOAD_NOT_ACCEPTED, {"allowed": ", ".join(policy.extensions)}
+    message = desk.phrases.render(key, locale, variables)
+    status = next((code for kind, code in STATUS.items() if isinstance(exc, kind)), 400)
+    return JSONResponse({"ok": False, "error": str(exc), "message": message}, status_code=status)
+
+
+@router.get("/chat/files/{attachment_id}")
+async def chat_file(request: Request, attachment_id: RowId, files: FilesDep) -> Response:
+    """A file of this chat (the client's or an agent's), to this chat's own session only."""
+    chat_id = _chat_id(request)
+    if chat_id is None:
+        return JSONResponse({"ok": False, "error": "open the chat page first"}, status_code=400)
+    found = await run_in_threadpool(files.for_chat, attachment_id, "web", chat_id)
+    return file_response(found)
+
+
+def file_response(found: ShelvedFile) -> FileResponse:
+    """A stored file: pictures inline, anything else as a download; never sniffed as HTML."""
+    disposition = "inline" if found.kind == "photo" else "attachment"
+    return FileResponse(
+        found.path,
+        media_type=found.content_type,
+        filename=found.filename,
+        content_disposition_type=disposition,
+        headers={
+            "X-Content-Type-Options": "nosniff",
+            "Cache-Control": "private, max-age=3600",
+            "Content-Security-Policy": "default-src 'none'; sandbox",
+        },
     )

@@ -25,8 +25,11 @@ from chatbot.agents.escalation import EscalationDesk
 from chatbot.agents.visits import VisitDesk
 from chatbot.campaigns.register import CampaignDesk
 from chatbot.channels.base import Channel
+from chatbot.channels.files import MediaLinks, UploadPolicy
+from chatbot.channels.media import MediaStore
 from chatbot.clock import Clock
 from chatbot.frontdesk.desk import Desk
+from chatbot.frontdesk.files import FileShelf
 from chatbot.supervision.pages import SupervisionPages
 from chatbot.supervision.qa import QualityReview
 from chatbot.throttle import Throttle
@@ -115,3 +118,9 @@ QaDep = Annotated[QualityReview, Depends(_state("qa"))]  # samples, rubrics, rev
 SupervisionDep = Annotated[SupervisionPages, Depends(_state("supervision_pages"))]
 VisitsDep = Annotated[VisitDesk, Depends(_state("visits"))]  # #17: Operations and visits
 CampaignsDep = Annotated[CampaignDesk, Depends(_state("campaigns"))]  # campaigns, opt-outs
+
+# #14 attachments both ways (docs/agent-desk.md#attachments)
+UploadPolicyDep = Annotated[UploadPolicy, Depends(_state("upload_policy"))]  # types, size
+MediaStoreDep = Annotated[MediaStore, Depends(_state("media"))]  # where uploads are kept
+FilesDep = Annotated[FileShelf, Depends(_state("files"))]  # stored files, by who may read
+MediaLinksDep = Annotated[MediaLinks | None, Depends(_state("media_links"))]  # None: no Twilio

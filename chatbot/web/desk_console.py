@@ -18,7 +18,7 @@ from typing import Annotated, Any
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Depends, Form, Request, Response
+from fastapi import APIRouter, Depends, File, Form, Request, Response, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, StreamingResponse
 from jinja2 import pass_context
@@ -46,13 +46,16 @@ from chatbot.web.deps import (
     ChannelsDep,
     ClockDep,
     EscalationsDep,
+    MediaStoreDep,
     RowId,
     RowIdForm,
     SettingsDep,
+    UploadPolicyDep,
     client_address,
 )
 from chatbot.web.desk_frame import frame_context, load_console_settings
 from chatbot.web.errors import STATUS
+from chatbot.web.files import agent_file, discard
 from flows.front_desk import State
 
 router = APIRouter(
@@ -396,20 +399,36 @@ async def reply(
     user: StaffUser,
     agents: AgentsDep,
     clock: ClockDep,
+    policy: UploadPolicyDep,
+    store: MediaStoreDep,
     text: Annotated[str, Form()] = "",
     phrase: Annotated[str, Form()] = "",
+    file: Annotated[UploadFile | None, File()] = None,
 ) -> Response:
-    """Send free text or a standard phrase to the client on their channel."""
-    return await _act(
+    """Send free text or a standard phrase to the client on their channel.
+
+    With a `file`: the file, with the text as its caption (docs/agent-desk.md#attachments).
+    """
+    try:
+        attached = await agent_file(file, policy, store)
+    except LoketError as exc:
+        status = _status_of(exc)
+        return _case_page(
+            request, agents, clock, user, case_id, error=str(exc), draft=text, status=status
+        )
+    answer = await _act(
         request,
         agents,
         clock,
         user,
         case_id,
-        lambda: agents.reply(case_id, user, text=text, phrase=phrase or None),
+        lambda: agents.reply(case_id, user, text=text, phrase=phrase or None, file=attached),
         "sent",
         draft=text,
     )
+    if answer.status_code != 303:  # refused: nothing refers to the stored file
+        discard(attached)
+    return answer
 
 
 @router.post("/cases/{case_id}/messages/{message_id}/resend")

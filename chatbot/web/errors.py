@@ -23,6 +23,7 @@ from chatbot.errors import (
     TooManyRequests,
     UnknownCase,
     UnknownChannel,
+    UnknownFile,
     UnknownPhrase,
 )
 
@@ -39,6 +40,7 @@ STATUS: dict[type[LoketError], int] = {
     PhraseRejected: 422,
     SettingsRejected: 422,
     UnknownCase: 404,
+    UnknownFile: 404,
     CaseTaken: 409,
     NotAllowed: 403,
     InvalidInput: 422,

@@ -19,6 +19,7 @@ from http import HTTPStatus
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -34,11 +35,21 @@ class Call:
     token: str
     form: dict[str, str]
     at: float = field(default_factory=time.monotonic)
+    uploads: dict[str, Upload] = field(default_factory=dict)  # multipart files, by field
 
     @property
     def reply_markup(self) -> dict[str, Any] | None:
         raw = self.form.get("reply_markup")
         return json.loads(raw) if raw else None
+
+
+@dataclass(frozen=True)
+class Upload:
+    """A file PTB uploaded in a multipart body (sendPhoto, sendDocument)."""
+
+    filename: str
+    content_type: str
+    data: bytes
 
 
 class FakeBotApi:
@@ -109,11 +120,17 @@ class FakeBotApi:
     async def _handle(self, request: Request) -> Response:
         method = request.path_params["method"]
         token = request.path_params["token"]
+        uploads: dict[str, Upload] = {}
         async with request.form() as received:
             form = {
                 k: getattr(v, "filename", None) or str(v)  # an upload: recorded by its name
                 for k, v in received.items()
             }
+            for name, value in received.items():
+                if isinstance(value, UploadFile):
+                    data = await value.read()
+                    kind = value.content_type or ""
+                    uploads[name] = Upload(value.filename or "", kind, data)
         if method == "sendMessage":
             await self._wait_while_held(request, form.get("chat_id", ""))
         with self._lock:
@@ -124,17 +141,28 @@ class FakeBotApi:
         if queued is not None:
             status, body = queued
             with self._lock:
-                self._calls.append(Call(method, token, form))
+                self._calls.append(Call(method, token, form, uploads=uploads))
             return JSONResponse(body, status_code=status)
         if method == "getFile" and form.get("file_id") not in self.files:
             with self._lock:
-                self._calls.append(Call(method, token, form))
+                self._calls.append(Call(method, token, form, uploads=uploads))
             body = {"ok": False, "error_code": 400, "description": "Bad Request: invalid file_id"}
             return JSONResponse(body, status_code=400)
         if method == "sendMessage" and self.delay:
             await asyncio.sleep(self.delay)
+        if method in ("sendPhoto", "sendDocument") and not (
+            uploads or form.get(method[4:].lower())
+        ):
+            with self._lock:
+                self._calls.append(Call(method, token, form, uploads=uploads))
+            body = {
+                "ok": False,
+                "error_code": 400,
+                "description": "Bad Request: file must be non-empty",
+            }
+            return JSONResponse(body, status_code=400)
         with self._lock:
-            self._calls.append(Call(method, token, form))
+            self._calls.append(Call(method, token, form, uploads=uploads))
         return JSONResponse({"ok": True, "result": self._result(method, form)})
 
     async def _wait_while_held(self, request: Request, chat_id: str) -> None:
@@ -162,7 +190,7 @@ class FakeBotApi:
     def _result(self, method: str, form: dict[str, str]) -> Any:
         if method == "getMe":
             return {"id": BOT_ID, "is_bot": True, "first_name": "Loket", "username": "loket_bot"}
-        if method in ("sendMessage", "sendDocument"):
+        if method in ("sendMessage", "sendDocument", "sendPhoto"):
             chat_id = int(form["chat_id"])
             message: dict[str, Any] = {
                 "message_id": next(self._ids),
@@ -177,6 +205,16 @@ class FakeBotApi:
                     "file_unique_id": "fake-unique",
                     "file_name": form.get("document", ""),
                 }
+                message["caption"] = form.get("caption", "")
+            if method == "sendPhoto":
+                message["photo"] = [
+                    {
+                        "file_id": "AgAD-fake",
+                        "file_unique_id": "fake-photo",
+                        "width": 1,
+                        "height": 1,
+                    }
+                ]
                 message["caption"] = form.get("caption", "")
             if form.get("reply_markup"):
                 message["reply_markup"] = json.loads(form["reply_markup"])

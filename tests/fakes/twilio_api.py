@@ -14,7 +14,7 @@ import itertools
 import json
 import threading
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from starlette.applications import Starlette
@@ -33,6 +33,7 @@ class Call:
     path: str
     form: dict[str, str]
     auth: tuple[str, str] | None
+    media_urls: list[str] = field(default_factory=list)  # MediaUrl, repeated per file
 
 
 class FakeTwilioApi:
@@ -106,14 +107,16 @@ class FakeTwilioApi:
         return [c.form.get("Body", "") for c in self.calls() if c.form.get("To") == to]
 
     async def _create_message(self, request: Request) -> Response:
-        form = {k: str(v) for k, v in (await request.form()).items()}
+        received = await request.form()
+        form = {k: str(v) for k, v in received.items()}
+        media_urls = [str(v) for v in received.getlist("MediaUrl")]
         auth = _basic_auth(request)
         if self.delay:
             await asyncio.sleep(self.delay)
         with self._lock:
             self.count += 1
             if self.keep_calls:
-                self._calls.append(Call(request.url.path, form, auth))
+                self._calls.append(Call(request.url.path, form, auth, media_urls))
             else:
                 to = form.get("To", "")
                 self.per_recipient[to] = self.per_recipient.get(to, 0) + 1
@@ -123,7 +126,7 @@ class FakeTwilioApi:
             return JSONResponse(body, status_code=status)
         if auth != (ACCOUNT_SID, AUTH_TOKEN):
             return JSONResponse({"code": 20003, "message": "Authenticate", "status": 401}, 401)
-        refused = _refusal(form)
+        refused = _refusal(form, media_urls)
         if refused is not None:
             code, message = refused
             return JSONResponse({"code": code, "message": message, "status": 400}, 400)
@@ -173,8 +176,12 @@ class FakeTwilioApi:
         return Response(data, media_type=content_type)
 
 
-def _refusal(form: dict[str, str]) -> tuple[int, str] | None:
+def _refusal(form: dict[str, str], media_urls: list[str]) -> tuple[int, str] | None:
     """Twilio's 400 for a message it cannot build, or None."""
+    if any(not url.startswith(("http://", "https://")) for url in media_urls):
+        return 21620, "Invalid media URL(s)"
+    if len(media_urls) > 10:
+        return 21623, "Number of media files exceeds allowed limit"
     if not (form.get("Body") or form.get("MediaUrl") or form.get("ContentSid")):
         return 21619, "A text message body, media URL or ContentSid must be specified"
     sid = form.get("ContentSid")

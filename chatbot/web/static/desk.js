@@ -275,7 +275,8 @@
         closeMenu();
       } else if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
         event.preventDefault();
-        if (box.value.trim()) box.form.requestSubmit();
+        const file = document.getElementById("reply-file");  /* a file goes with no text too */
+        if (box.value.trim() || (file && file.files.length)) box.form.requestSubmit();
       }
       return;
     }
