@@ -24,6 +24,7 @@ from sqlalchemy import (
     update,
 )
 
+from db.driver import Statement
 from db.models import Campaign, CampaignRecipient, Case, Contact, Message, OptOut, User
 
 CAMPAIGN = cast(Table, Campaign.__table__)  # type: ignore[attr-defined]
@@ -293,27 +294,24 @@ def update_delivery(
     return row
 
 
+# Asked for every message that opens a case, so it goes straight to the driver (db/driver.py).
+_REPLY_TARGET = Statement(
+    "SELECT r.id, r.campaign_id, c.profile FROM campaignrecipient r"
+    " JOIN campaign c ON c.id = r.campaign_id"
+    " WHERE r.channel = :channel AND r.chat_id = :chat_id AND r.sent_at >= :since"
+    " AND r.case_id IS NULL AND r.state IN ('sent', 'delivered', 'read')"
+    " ORDER BY r.sent_at DESC LIMIT 1"
+)
+
+
 def reply_target(
     conn: Connection, *, channel: str, chat_id: str, since: datetime
-) -> RowMapping | None:
+) -> dict[str, Any] | None:
     """The latest campaign message sent to this chat since then that has no reply case yet."""
-    return (
-        conn.execute(
-            select(RECIPIENT.c.id, RECIPIENT.c.campaign_id, CAMPAIGN.c.profile)
-            .join(CAMPAIGN, CAMPAIGN.c.id == RECIPIENT.c.campaign_id)
-            .where(
-                RECIPIENT.c.channel == channel,
-                RECIPIENT.c.chat_id == chat_id,
-                RECIPIENT.c.sent_at >= since,
-                RECIPIENT.c.case_id.is_(None),
-                RECIPIENT.c.state.in_(["sent", "delivered", "read"]),
-            )
-            .order_by(RECIPIENT.c.sent_at.desc())
-            .limit(1)
-        )
-        .mappings()
-        .first()
-    )
+    row = _REPLY_TARGET.first(conn, {"channel": channel, "chat_id": chat_id, "since": since})
+    if row is None:
+        return None
+    return {"id": int(row[0]), "campaign_id": int(row[1]), "profile": row[2]}
 
 
 def mark_replied(conn: Connection, *, recipient_id: int, case_id: int, now: datetime) -> None:
