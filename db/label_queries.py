@@ -1,4 +1,4 @@
-"""Case labels (#14): the free-text tags agents put on cases, and the list's filter by them.
+"""Case labels: the free-text tags agents put on cases, and the list's filter by them.
 
 Kept apart from db/agent_queries.py, which only reaches in here for the list's filter.
 """

@@ -1,4 +1,4 @@
-"""Case labels and the Enter preference in AgentDesk, on a real database (#14)."""
+"""Case labels and the Enter preference in AgentDesk, on a real database."""
 
 from __future__ import annotations
 

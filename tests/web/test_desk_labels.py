@@ -1,4 +1,4 @@
-"""Case labels and the Enter preference over HTTP: routes, escaping, refusals as 4xx (#14)."""
+"""Case labels and the Enter preference over HTTP: routes, escaping, refusals as 4xx."""
 
 from __future__ import annotations
 
