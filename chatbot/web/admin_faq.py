@@ -145,6 +145,14 @@ def faq_change(
             status=422,
         )
     except LoketError as exc:
-        return _faq_page(request, faq, chosen, problems={"entry": str(exc)}, status=422)
+        return _faq_page(
+            request,
+            faq,
+            chosen,
+            draft=None if action == "delete" else draft,
+            original=None if action == "delete" else was,
+            problems={"entry": str(exc)},
+            status=422,
+        )
     url = f"/admin/profile/faq?name={quote(chosen)}&done={quote(done)}"
     return RedirectResponse(url, status_code=303)
