@@ -24,11 +24,11 @@ from chatbot.admin.editor import ProfileEditor, normalize
 from chatbot.errors import LoketError, SettingsRejected
 from chatbot.frontdesk.phrases import LOCALES, PhraseBook
 from chatbot.frontdesk.sandbox import MAX_SOURCE, SANDBOX
-from flows import classify
+from flows import classify, guards
 from flows import phrase_keys as keys
 from flows.profiles.schema import EditableSettings, FaqEntry
 
-FIELDS = ("id", "keywords", "samples", "answer_id", "answer_en")
+FIELDS = ("id", "keywords", "samples_id", "samples_en", "answer_id", "answer_en")
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 MAX_QUESTION = 500  # characters of a test question
 
@@ -43,11 +43,17 @@ class FaqRejected(SettingsRejected):
 
 @dataclass(frozen=True, slots=True)
 class FaqDraft:
-    """An entry as typed in the form: keywords and samples one per line."""
+    """An entry as typed in the form: keywords and sample questions one per line.
+
+    The profile keeps one `samples` list in either language (the matcher does not care which);
+    the form shows it split by the desk's own language guess (`guards.detect_language`) and
+    saves both boxes back as that one list.
+    """
 
     id: str = ""
     keywords: str = ""
-    samples: str = ""
+    samples_id: str = ""
+    samples_en: str = ""
     answer_id: str = ""
     answer_en: str = ""
 
@@ -62,7 +68,8 @@ class FaqDraft:
         return cls(
             id=entry.id,
             keywords="\n".join(entry.keywords),
-            samples="\n".join(entry.samples),
+            samples_id="\n".join(s for s in entry.samples if guards.detect_language(s) != "en"),
+            samples_en="\n".join(s for s in entry.samples if guards.detect_language(s) == "en"),
             answer_id=entry.answer.id,
             answer_en=entry.answer.en,
         )
@@ -72,7 +79,7 @@ class FaqDraft:
         return {
             "id": self.id.strip(),
             "keywords": _lines(self.keywords),
-            "samples": _lines(self.samples),
+            "samples": _lines(f"{self.samples_id}\n{self.samples_en}"),
             "answer": {"id": normalize(self.answer_id), "en": normalize(self.answer_en)},
         }
 
@@ -183,6 +190,9 @@ class FaqEditor:
         if original is None:
             faq = [*existing, entry]
         else:
+            was = next(e for e in existing if e["id"] == original)
+            if set(was["samples"]) == set(entry["samples"]):  # the split alone is no change
+                entry["samples"] = was["samples"]
             faq = [entry if e["id"] == original else e for e in existing]
         data = self._with(name, faq)
         try:

@@ -109,14 +109,15 @@ def faq_change(
     original: Annotated[str, Form(max_length=200)] = "",
     id: Annotated[str, Form(max_length=200)] = "",  # the form field's name
     keywords: Text = "",
-    samples: Text = "",
+    samples_id: Text = "",
+    samples_en: Text = "",
     answer_id: Text = "",
     answer_en: Text = "",
     question: Annotated[str, Form(max_length=MAX_QUESTION)] = "",
 ) -> Response:
     """Save, preview or delete one entry; a refusal comes back with each field's reason."""
     chosen = _name(profiles.names(), settings.profile, name)
-    draft = FaqDraft(id, keywords, samples, answer_id, answer_en)
+    draft = FaqDraft(id, keywords, samples_id, samples_en, answer_id, answer_en)
     was = original or None
     try:
         if action == "delete":

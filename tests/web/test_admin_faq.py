@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import re
 from collections.abc import Iterator
 
 import pytest
@@ -20,7 +22,8 @@ FAQ = "/admin/profile/faq?name=erzap"
 GOOD = {
     "id": "loyalty_points",
     "keywords": "poin member\nloyalty points",
-    "samples": "cara cek poin member gimana\nhow do I see loyalty points",
+    "samples_id": "cara cek poin member gimana",
+    "samples_en": "how do I see loyalty points",
     "answer_id": "Buka menu Pelanggan > Poin Member.",
     "answer_en": "Open Customers > Loyalty Points.",
 }
@@ -90,7 +93,7 @@ def test_editing_keeps_the_order_and_renaming_frees_the_old_id(
         "original": "reset_password",
         "id": "password_reset",
         "keywords": "\n".join(entry.keywords),
-        "samples": "\n".join(entry.samples),
+        "samples_id": "\n".join(entry.samples),
         "answer_id": "Klik 'Lupa kata sandi' di halaman masuk.",
         "answer_en": entry.answer.en,
     }
@@ -194,3 +197,26 @@ def test_the_service_refuses_without_touching_the_profile(app: FastAPI) -> None:
         faq.save("erzap", FaqDraft(**{**GOOD, "keywords": ""}), "ani")
     assert set(refused.value.problems) == {"keywords"}
     assert faq.entry("erzap", "loyalty_points") is None
+
+
+def test_samples_show_split_by_language_and_are_saved_as_one_list(
+    app: FastAPI, admin: TestClient
+) -> None:
+    form = admin.get(f"{FAQ}&edit=reset_password").text
+    english = re.search(r'<textarea id="samples_en"[^>]*>([^<]*)</textarea>', form)
+    indonesian = re.search(r'<textarea id="samples_id"[^>]*>([^<]*)</textarea>', form)
+    assert english is not None
+    assert indonesian is not None
+    assert english.group(1) == "i forgot my password how do i reset it"
+    assert "cara reset password akun kasir gimana" in indonesian.group(1)
+    entry = _faq(app).entry("erzap", "reset_password")
+    assert entry is not None
+    same = FaqDraft.of(entry)
+    # saving the form unchanged is no change, although the boxes reorder the list
+    assert _faq(app).save("erzap", same, "ani", original="reset_password") is None
+    added = dataclasses.replace(same, samples_en="how to reset a password")
+    assert _faq(app).save("erzap", added, "ani", original="reset_password") is not None
+    saved = _faq(app).entry("erzap", "reset_password")
+    assert saved is not None
+    assert "how to reset a password" in saved.samples
+    assert "i forgot my password how do i reset it" not in saved.samples
