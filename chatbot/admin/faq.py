@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from jinja2 import TemplateSyntaxError, nodes
 
@@ -74,7 +75,7 @@ class FaqDraft:
             answer_en=entry.answer.en,
         )
 
-    def data(self) -> dict[str, object]:
+    def data(self) -> dict[str, Any]:
         """The entry as profile data (not yet validated)."""
         return {
             "id": self.id.strip(),
