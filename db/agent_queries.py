@@ -22,6 +22,7 @@ from sqlalchemy import (
     update,
 )
 
+from db import label_queries
 from db.models import AgentSetting, CaseNote, Compensation, Escalation, JobCursor, User
 from db.queries import ATTACHMENT, CASE, CASE_EVENT, CONTACT, MESSAGE
 from db.visit_queries import awaiting_operations
@@ -229,8 +230,8 @@ def list_case_rows(
 ) -> list[RowMapping]:
     """Cases with what the queue shows: client, owner, last client words, escalation status.
 
-    `filters` narrows by exact column value: state, category, channel, source, and owner
-    (a user name, or "none" for waiting cases nobody owns).
+    `filters` narrows by exact column value: state, category, channel, source, owner
+    (a user name, or "none" for waiting cases nobody owns), and label.
     """
     ids = (
         select(CASE.c.id)
@@ -261,6 +262,8 @@ def list_case_rows(
         if key == "owner":
             owned = USER.c.name == value
             ids = ids.where(CASE.c.assignee_id.is_(None) if value == "none" else owned)
+        elif key == "label":  # #14: free-text labels (db/label_queries.py)
+            ids = ids.where(CASE.c.id.in_(label_queries.cases_labelled(value)))
         elif key in ("state", "category", "channel", "source") and value:
             ids = ids.where(CASE.c[key] == value)
     if queued_only:

@@ -618,3 +618,18 @@ class AgentSetting(SQLModel, table=True):
     presence_at: datetime | None = Field(default=None, sa_column=_utc_column(nullable=True))
     typing_case_id: int | None = None  # the case whose reply the agent is writing
     typing_at: datetime | None = Field(default=None, sa_column=_utc_column(nullable=True))
+    # #14 (B): Enter sends and Shift+Enter is a new line (True), or the other way round
+    enter_sends: bool = Field(default=True, sa_column_kwargs={"server_default": text("true")})
+
+
+class CaseLabel(SQLModel, table=True):
+    """#14 (B): a free-text label an agent put on a case ("vip", "refund"); the list filters by it.
+
+    Stored as typed, spaces collapsed and lower-cased (chatbot/agents/labels.py), one row per
+    label per case.
+    """
+
+    case_id: int = Field(foreign_key="case.id", primary_key=True)
+    label: str = Field(primary_key=True, max_length=32, index=True)
+    added_by: str = Field(max_length=64)
+    created_at: datetime = Field(sa_column=_utc_column())

@@ -469,6 +469,10 @@ class ProfileEditor:
                 pass
         return editable_settings(base), None
 
+    def with_settings(self, name: str, settings: EditableSettings) -> Profile:
+        """The profile as the desk would run it with these settings (the FAQ form's trials)."""
+        return apply_settings(self._base(name), settings)
+
     def validate(self, name: str, data: Mapping[str, Any]) -> EditableSettings:
         """Check settings as saving would.
 

@@ -12,7 +12,7 @@ import logging
 import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
@@ -26,6 +26,7 @@ from chatbot.frontdesk import contacts, office_hours, outbox
 from chatbot.frontdesk.desk import MANUAL_CHANNEL, Desk
 from chatbot.frontdesk.files import MAX_CAPTION, record_file
 from db import agent_queries as aq
+from db import label_queries as lq
 from db import queries
 from db.engine import as_utc, read
 from flows import classify, guards
@@ -44,11 +45,13 @@ CONTACT_CHANNELS = ("whatsapp", "telegram", "sms")
 ONLINE_MINUTES = 5  # "online" = seen by the console within this many minutes
 MAX_TEXT = 4000
 INBOX_VIEWS = ("waiting", "mine", "open", "closed")  # the console's list tabs
-INBOX_FILTERS = ("state", "category", "channel", "source", "owner")
+INBOX_FILTERS = ("state", "category", "channel", "source", "owner", "label")
 INBOX_LIMIT = 100  # rows per list tab; search narrows further
 PRESENCES = ("online", "away", "offline")  # away and offline get no new cases by routing
 TYPING_SECONDS = 6  # "typing…" lasts this long after the agent's last keystroke notice
 UI_LOCALES = ("id", "en")  # the console's languages (the clients' phrases have their own)
+MAX_LABEL = 32  # characters of one case label
+MAX_LABELS = 20  # labels on one case
 
 
 class Actor(Protocol):
@@ -105,6 +108,7 @@ class QueueItem:
     resolved_at: datetime | None
     closed_at: datetime | None
     unread: int = 0  # client messages since an agent last wrote
+    labels: tuple[str, ...] = ()  # agents' free-text labels, alphabetically
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +132,7 @@ class AgentSettings:
     display_name: str | None
     ui_locale: str
     presence: str
+    enter_sends: bool = True  # False: Shift+Enter sends and Enter is a new line
 
 
 @dataclass(slots=True)
@@ -147,6 +152,7 @@ class CaseView:
     compensations: list[dict[str, Any]]
     profile: Profile
     last_client_at: datetime | None = None  # the client's latest message (WhatsApp's window)
+    labels: list[str] = field(default_factory=list)
 
 
 class AgentDesk:
@@ -220,7 +226,9 @@ class AgentDesk:
                 filters=chosen,
                 limit=limit,
             )
-        return [self._item(r) for r in rows]
+            labels = lq.labels_of(conn, case_ids=[r["id"] for r in rows])
+        items = [self._item(r) for r in rows]
+        return [replace(i, labels=tuple(labels[i.id])) if i.id in labels else i for i in items]
 
     def view_counts(self, actor: Actor) -> dict[str, int]:
         """How many cases are waiting, mine and open: the list tabs' counts."""
@@ -259,7 +267,9 @@ class AgentDesk:
             row = aq.get_setting(conn, user_id=actor.id)
         if row is None:
             return AgentSettings(display_name=None, ui_locale="id", presence="online")
-        return AgentSettings(row["display_name"], row["ui_locale"], row["presence"])
+        return AgentSettings(
+            row["display_name"], row["ui_locale"], row["presence"], bool(row["enter_sends"])
+        )
 
     def set_presence(self, actor: Actor, presence: str) -> None:
         """Online, away or offline; routing gives new cases to online agents only.
@@ -292,8 +302,10 @@ class AgentDesk:
         with read(self._engine) as conn:
             return aq.agent_typing(conn, channel=channel, chat_id=chat_id, since=since)
 
-    def save_settings(self, actor: Actor, *, display_name: str, ui_locale: str) -> None:
-        """The name clients read in the agent's greetings, and the console's language.
+    def save_settings(
+        self, actor: Actor, *, display_name: str, ui_locale: str, enter_sends: bool = True
+    ) -> None:
+        """The name clients read, the console's language, and whether Enter sends a reply.
 
         Raises:
             InvalidInput: an unknown language, or a name over 64 characters or with controls.
@@ -304,7 +316,13 @@ class AgentDesk:
         if ui_locale not in UI_LOCALES:
             raise InvalidInput(f"the console's language is one of {', '.join(UI_LOCALES)}")
         with self._tx() as conn:
-            aq.save_setting(conn, user_id=actor.id, display_name=name or None, ui_locale=ui_locale)
+            aq.save_setting(
+                conn,
+                user_id=actor.id,
+                display_name=name or None,
+                ui_locale=ui_locale,
+                enter_sends=enter_sends,
+            )
 
     def last_activity(self) -> tuple[int, int]:
         """The newest message id and event id: the console's live pages watch these move.
@@ -361,6 +379,7 @@ class AgentDesk:
                 escalations=[dict(e) for e in aq.list_escalations(conn, case_id=case_id)],
                 compensations=[dict(c) for c in aq.list_compensations(conn, case_id=case_id)],
                 profile=self.profile(row["profile"]),
+                labels=lq.labels_of(conn, case_ids=[case_id]).get(case_id, []),
             )
         wrote = [as_utc(m["created_at"]) for m in view.messages if m["direction"] == "in"]
         view.last_client_at = max((w for w in wrote if w is not None), default=None)
@@ -597,6 +616,43 @@ class AgentDesk:
                 conn, case_id=case_id, author=actor.name, text=text, now=self._clock.now()
             )
             self.record_event(conn, case_id, "note", actor.name)
+
+    def add_label(self, case_id: int, actor: Actor, label: str) -> str:
+        """Put a free-text label on a case (any agent, open or closed case); the label as kept.
+
+        Raises:
+            InvalidInput: empty, over MAX_LABEL characters, with control characters, or the
+                case has MAX_LABELS already.
+            UnknownCase: no such case.
+        """
+        cleaned = " ".join(label.split()).lower()
+        if not cleaned or len(cleaned) > MAX_LABEL or not cleaned.isprintable():
+            raise InvalidInput(f"a label has 1 to {MAX_LABEL} printable characters")
+        with self._tx() as conn:
+            self._require(conn, case_id, lock=True)
+            if len(lq.labels_of(conn, case_ids=[case_id]).get(case_id, [])) >= MAX_LABELS:
+                raise InvalidInput(f"a case has at most {MAX_LABELS} labels")
+            if lq.add_label(
+                conn, case_id=case_id, label=cleaned, by=actor.name, now=self._clock.now()
+            ):
+                self.record_event(conn, case_id, "label_added", actor.name, cleaned)
+        return cleaned
+
+    def remove_label(self, case_id: int, actor: Actor, label: str) -> None:
+        """Take a label off a case (nothing happens when it has no such label).
+
+        Raises:
+            UnknownCase: no such case.
+        """
+        with self._tx() as conn:
+            self._require(conn, case_id, lock=True)
+            if lq.remove_label(conn, case_id=case_id, label=label):
+                self.record_event(conn, case_id, "label_removed", actor.name, label)
+
+    def known_labels(self) -> list[str]:
+        """Every label in use, for the list's filter."""
+        with read(self._engine) as conn:
+            return lq.known_labels(conn)
 
     def resolve(self, case_id: int, actor: Actor) -> None:
         """Declare the problem solved: the closing phrase, then confirmation and survey.

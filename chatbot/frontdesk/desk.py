@@ -117,6 +117,15 @@ class Desk:
         """The name clients see for this desk (e.g. HaloERZAP)."""
         return self._profiles[self._default_profile].desk_name
 
+    def load_overrides(self) -> None:
+        """Bring the admin's latest phrases and settings in force now, between steps.
+
+        For previews (the FAQ form): steps load them themselves in `transaction`.
+        """
+        if self._overrides is not None:
+            with read(self._engine) as conn:
+                self._overrides.refresh(conn)
+
     @contextmanager
     def transaction(self) -> Iterator[Connection]:
         """A write transaction with the admin's phrases and profile settings in force.

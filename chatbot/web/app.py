@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse
 from chatbot.admin.accounts import Accounts
 from chatbot.admin.calendar import OfficeCalendar
 from chatbot.admin.editor import PhraseEditor, ProfileEditor
+from chatbot.admin.faq import FaqEditor
 from chatbot.admin.users import AccountDirectory
 from chatbot.agents.escalation import EscalationDesk
 from chatbot.agents.notify import Notifier
@@ -34,6 +35,7 @@ from chatbot.supervision.qa import QualityReview
 from chatbot.throttle import ChatLimits, LoginLimits, Throttle
 from chatbot.web import (
     admin,
+    admin_faq,
     auth,
     campaigns,
     chat,
@@ -139,6 +141,9 @@ def create_app(
     app.state.notifier = Notifier()
     app.state.phrase_editor = PhraseEditor(engine, desk.phrases, clock)
     app.state.profile_editor = ProfileEditor(engine, desk.profiles, clock)
+    app.state.faq_editor = FaqEditor(
+        app.state.profile_editor, desk.phrases, desk.load_overrides
+    )  # #14
     app.state.office_calendar = OfficeCalendar(engine, desk.profiles, clock)
     login_limits = LoginLimits(
         free_attempts=settings.login_free_attempts,
@@ -168,6 +173,7 @@ def create_app(
     app.include_router(auth.router)
     app.include_router(chat.router)
     app.include_router(files.router)  # #14: web chat uploads and files, signed links
+    app.include_router(admin_faq.router)  # #14: before /admin/profile's own routes
     app.include_router(admin.router)
     app.include_router(campaigns.router)
     app.include_router(campaigns.team_router)

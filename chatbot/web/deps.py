@@ -19,6 +19,7 @@ from fastapi import Path as PathParam
 from chatbot.admin.accounts import Accounts
 from chatbot.admin.calendar import OfficeCalendar
 from chatbot.admin.editor import PhraseEditor, ProfileEditor
+from chatbot.admin.faq import FaqEditor
 from chatbot.admin.users import UserDirectory
 from chatbot.agents.agent_desk import AgentDesk
 from chatbot.agents.escalation import EscalationDesk
@@ -111,6 +112,7 @@ ClockDep = Annotated[Clock, Depends(_state("clock"))]  # a frozen one in tests
 ChannelsDep = Annotated[Mapping[str, Channel], Depends(_state("channels"))]
 PhraseEditorDep = Annotated[PhraseEditor, Depends(_state("phrase_editor"))]
 ProfileEditorDep = Annotated[ProfileEditor, Depends(_state("profile_editor"))]
+FaqEditorDep = Annotated[FaqEditor, Depends(_state("faq_editor"))]  # #14: the FAQ form
 CalendarDep = Annotated[OfficeCalendar, Depends(_state("office_calendar"))]  # office days
 AccountsDep = Annotated[Accounts, Depends(_state("accounts"))]  # users and login sessions
 UsersDep = Annotated[UserDirectory | None, Depends(get_users)]

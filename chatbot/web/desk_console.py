@@ -172,6 +172,7 @@ def _list_context(
             "channel": list(CHANNELS),
             "source": ["chat", *MANUAL_SOURCES],
             "owner": ["none", *[s.name for s in staff if s.role in AGENT_ROLES]],
+            "label": agents.known_labels(),
         },
         "zone": ZoneInfo(profile.timezone),
     }
@@ -489,6 +490,48 @@ async def add_note(
     )
 
 
+@router.post("/cases/{case_id}/labels")
+async def add_label(
+    request: Request,
+    case_id: RowId,
+    user: StaffUser,
+    agents: AgentsDep,
+    clock: ClockDep,
+    label: Annotated[str, Form(max_length=200)],
+) -> Response:
+    """Put a free-text label on the case (the list filters by it)."""
+    return await _act(
+        request,
+        agents,
+        clock,
+        user,
+        case_id,
+        lambda: agents.add_label(case_id, user, label),
+        "label",
+    )
+
+
+@router.post("/cases/{case_id}/labels/remove")
+async def remove_label(
+    request: Request,
+    case_id: RowId,
+    user: StaffUser,
+    agents: AgentsDep,
+    clock: ClockDep,
+    label: Annotated[str, Form(max_length=200)],
+) -> Response:
+    """Take a label off the case."""
+    return await _act(
+        request,
+        agents,
+        clock,
+        user,
+        case_id,
+        lambda: agents.remove_label(case_id, user, label),
+        "label removed",
+    )
+
+
 @router.post("/cases/{case_id}/hand-back")
 async def hand_back(
     request: Request, case_id: RowId, user: StaffUser, agents: AgentsDep, clock: ClockDep
@@ -791,11 +834,19 @@ async def save_account(
     agents: AgentsDep,
     display_name: Annotated[str, Form(max_length=200)] = "",
     ui_locale: Annotated[str, Form(max_length=8)] = "id",
+    enter_sends: Annotated[str, Form(max_length=8)] = "1",
 ) -> Response:
-    """Save the display name and the console's language."""
+    """Save the display name, the console's language and which key sends a reply."""
     try:
+        if enter_sends not in {"1", "0"}:
+            raise InvalidInput("enter_sends is 1 (Enter sends) or 0 (Shift+Enter sends)")
         await run_in_threadpool(
-            lambda: agents.save_settings(user, display_name=display_name, ui_locale=ui_locale)
+            lambda: agents.save_settings(
+                user,
+                display_name=display_name,
+                ui_locale=ui_locale,
+                enter_sends=enter_sends == "1",
+            )
         )
     except LoketError as exc:
         return _account_page(request, agents, user, str(exc), _status_of(exc))

@@ -6,7 +6,8 @@
  *   a new hand-off or a client message on one of my cases raises a notification, a short sound
  *   (mutable) and a count in the tab title.
  * - `/` in the reply opens the standard phrases (rendered by the server with the client's and
- *   the agent's names); Enter sends, Shift+Enter is a new line; `?` lists the shortcuts.
+ *   the agent's names); Enter sends, Shift+Enter is a new line (or the other way round, as
+ *   the agent chose on /desk/account); `?` lists the shortcuts.
  */
 (function () {
   "use strict";
@@ -273,7 +274,8 @@
         event.preventDefault(); choose(box, chosen);
       } else if (event.key === "Escape") {
         closeMenu();
-      } else if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+      } else if (event.key === "Enter" && event.shiftKey === (box.dataset.enterSends === "0") && !event.isComposing) {
+        /* Enter sends, or Shift+Enter does: the agent's choice on /desk/account */
         event.preventDefault();
         const file = document.getElementById("reply-file");  /* a file goes with no text too */
         if (box.value.trim() || (file && file.files.length)) box.form.requestSubmit();
