@@ -6,6 +6,7 @@ connection first, the caller owns the transaction.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
@@ -226,6 +227,7 @@ def list_case_rows(
     search: str = "",
     filters: dict[str, str] | None = None,
     limit: int = 500,
+    case_ids: list[int] | None = None,
 ) -> list[RowMapping]:
     """Cases with what the queue shows: client, owner, last client words, escalation status.
 
@@ -271,6 +273,8 @@ def list_case_rows(
         ids = ids.where(CASE.c.assignee_id == assignee_id)
     if case_id is not None:
         ids = ids.where(CASE.c.id == case_id)
+    if case_ids is not None:  # the live patch: these rows only, if still in the list
+        ids = ids.where(CASE.c.id.in_(case_ids))
     if closed_only:  # the newest closed first
         order: tuple[Any, ...] = (CASE.c.closed_at.desc(), CASE.c.id.desc())
     else:  # longest waiting first; cases never queued (still with the bot) after them
@@ -623,3 +627,40 @@ def agent_typing(conn: Connection, *, channel: str, chat_id: str, since: datetim
 def clear_typing(conn: Connection, *, user_id: int) -> None:
     """The agent sent (or left) the reply they were writing."""
     conn.execute(update(SETTING).where(SETTING.c.user_id == user_id).values(typing_case_id=None))
+
+
+# --- the console's live feed (issue #14): what changed between two activity markers ---
+
+
+@dataclass(frozen=True, slots=True)
+class Changes:
+    """Cases touched by new messages or events, their owners now, and the events' kinds."""
+
+    cases: frozenset[int]
+    owners: dict[int, int | None]
+    event_kinds: frozenset[str]
+
+
+def changes_between(
+    conn: Connection, *, since: tuple[int, int], upto: tuple[int, int], limit: int
+) -> Changes:
+    """What the messages and events with ids in (since, upto] touched (primary-key ranges).
+
+    At most `limit` cases are looked up; the caller treats more as "everything changed".
+    """
+    in_messages = select(MESSAGE.c.case_id).where(
+        MESSAGE.c.id > since[0], MESSAGE.c.id <= upto[0], MESSAGE.c.case_id.is_not(None)
+    )
+    cases = {int(c) for c in conn.execute(in_messages.distinct().limit(limit)).scalars()}
+    kinds: set[str] = set()
+    in_events = select(CASE_EVENT.c.case_id, CASE_EVENT.c.kind).where(
+        CASE_EVENT.c.id > since[1], CASE_EVENT.c.id <= upto[1]
+    )
+    for case_id, kind in conn.execute(in_events.distinct().limit(limit * 4)):
+        cases.add(int(case_id))
+        kinds.add(str(kind))
+    owners: dict[int, int | None] = {}
+    if len(cases) < limit:
+        query = select(CASE.c.id, CASE.c.assignee_id).where(CASE.c.id.in_(sorted(cases)))
+        owners = {int(i): a for i, a in conn.execute(query)}
+    return Changes(frozenset(cases), owners, frozenset(kinds))

@@ -195,8 +195,11 @@ class AgentDesk:
         search: str = "",
         filters: dict[str, str] | None = None,
         limit: int = INBOX_LIMIT,
+        only: list[int] | None = None,
     ) -> list[QueueItem]:
         """One tab of the console's list: waiting, mine, all open or closed (newest first).
+
+        With `only`, just those cases' rows (the ones still in the tab): the live patch.
 
         Raises:
             InvalidInput: an unknown tab or filter.
@@ -217,6 +220,7 @@ class AgentDesk:
                 search=search,
                 filters=chosen,
                 limit=limit,
+                case_ids=only,
             )
         return [self._item(r) for r in rows]
 

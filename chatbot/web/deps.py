@@ -22,6 +22,7 @@ from chatbot.admin.editor import PhraseEditor, ProfileEditor
 from chatbot.admin.users import UserDirectory
 from chatbot.agents.agent_desk import AgentDesk
 from chatbot.agents.escalation import EscalationDesk
+from chatbot.agents.live import ChangeFeed
 from chatbot.agents.visits import VisitDesk
 from chatbot.campaigns.register import CampaignDesk
 from chatbot.channels.base import Channel
@@ -103,6 +104,7 @@ SettingsDep = Annotated[WebSettings, Depends(_state("settings"))]
 DeskDep = Annotated[Desk, Depends(_state("desk"))]  # the step service
 ProfileDep = Annotated[Profile, Depends(get_profile)]
 AgentsDep = Annotated[AgentDesk, Depends(_state("agent_desk"))]  # queue, cases, replies
+FeedDep = Annotated[ChangeFeed, Depends(_state("desk_feed"))]  # the console's live notices
 EscalationsDep = Annotated[EscalationDesk, Depends(_state("escalations"))]
 ClockDep = Annotated[Clock, Depends(_state("clock"))]  # a frozen one in tests
 ChannelsDep = Annotated[Mapping[str, Channel], Depends(_state("channels"))]
