@@ -25,7 +25,7 @@ from sqlalchemy import (
 
 from db.models import AgentSetting, CaseNote, Compensation, Escalation, JobCursor, User
 from db.queries import ATTACHMENT, CASE, CASE_EVENT, CONTACT, MESSAGE
-from db.visit_queries import awaiting_operations
+from db.visit_queries import ROUTE, awaiting_operations
 
 USER = cast(Table, User.__table__)  # type: ignore[attr-defined]
 NOTE = cast(Table, CaseNote.__table__)  # type: ignore[attr-defined]
@@ -293,23 +293,34 @@ _ACTIVE = and_(  # the backlog: handed to people, not yet resolved, not closed
 def count_views(conn: Connection, *, user_id: int) -> dict[str, int]:
     """How many cases the console's list tabs hold: waiting, mine, all open."""
     open_ = CASE.c.closed_at.is_(None)
-    waiting = and_(
-        open_, CASE.c.state == "queued", CASE.c.assignee_id.is_(None), ~awaiting_operations()
-    )
-    mine = and_(open_, CASE.c.assignee_id == user_id)
+    unowned = and_(CASE.c.state == "queued", CASE.c.assignee_id.is_(None))
+    # Every count is of open cases and names only columns of ix_case_open_lists (0017): the
+    # database counts from that narrow index, not from the wide case rows.
     row = conn.execute(
         select(
-            func.count().filter(waiting).label("waiting"),
-            func.count().filter(mine).label("mine"),
-            func.count().filter(open_).label("open"),
-            func.count().filter(_ACTIVE).label("backlog"),
-        ).select_from(CASE)
+            func.count().filter(unowned).label("unowned"),
+            func.count().filter(CASE.c.assignee_id == user_id).label("mine"),
+            func.count().label("open"),
+            func.count()
+            .filter(CASE.c.resolved_at.is_(None), CASE.c.handed_off_at.is_not(None))
+            .label("backlog"),
+        )
+        .select_from(CASE)
+        .where(open_)
     ).one()
+    # ...less the few held for the Operations decision (read from their own small table)
+    held = conn.execute(
+        select(func.count())
+        .select_from(ROUTE)
+        .join(CASE, CASE.c.id == ROUTE.c.case_id)
+        .where(ROUTE.c.route.is_(None), open_, unowned)
+    ).scalar_one()
+    mine = and_(open_, CASE.c.assignee_id == user_id)
     unread = conn.execute(
         select(func.coalesce(func.sum(_UNREAD), 0)).select_from(CASE).where(mine)
     ).scalar_one()
     return {
-        "waiting": int(row.waiting),
+        "waiting": int(row.unowned) - int(held),
         "mine": int(row.mine),
         "open": int(row.open),
         "mine_unread": int(unread),

@@ -618,3 +618,15 @@ class AgentSetting(SQLModel, table=True):
     presence_at: datetime | None = Field(default=None, sa_column=_utc_column(nullable=True))
     typing_case_id: int | None = None  # the case whose reply the agent is writing
     typing_at: datetime | None = Field(default=None, sa_column=_utc_column(nullable=True))
+
+
+# --- #14 (speed): the console's tab counts read a narrow index, not the wide case rows ---
+
+Index(
+    "ix_case_open_lists",
+    Case.__table__.c.closed_at,  # type: ignore[attr-defined]
+    Case.__table__.c.state,  # type: ignore[attr-defined]
+    Case.__table__.c.assignee_id,  # type: ignore[attr-defined]
+    Case.__table__.c.resolved_at,  # type: ignore[attr-defined]
+    Case.__table__.c.handed_off_at,  # type: ignore[attr-defined]
+)

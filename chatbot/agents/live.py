@@ -120,12 +120,12 @@ class Subscription:
         latest = state.latest or (0, 0)
         self.start = Notice(latest[0], latest[1])
 
-    async def next(self, timeout: float) -> Notice | None:
-        """The changes since the previous call (merged), or None after `timeout` seconds."""
+    async def next(self, within: float) -> Notice | None:
+        """The changes since the previous call (merged), or None after `within` seconds."""
         state = self._state
         if state.seq == self._seen:
             try:
-                await asyncio.wait_for(state.wake.wait(), timeout)
+                await asyncio.wait_for(state.wake.wait(), within)
             except TimeoutError:
                 return None
         # a stream further behind than KEEP notices missed some: refresh everything

@@ -294,17 +294,28 @@ async def desk_events(request: Request, _user: StaffUser, feed: FeedDep) -> Resp
 # --- one case ---
 
 
-def _case_context(agents: AgentDesk, user: Any, case_id: int, now: datetime) -> dict[str, Any]:
+def _transcript_context(agents: AgentDesk, case_id: int) -> dict[str, Any]:
+    """What the transcript and status show (the live refresh needs no more)."""
     view: CaseView = agents.case_view(case_id)
     by_message: dict[int, list[dict[str, Any]]] = {}
     for item in view.attachments:
         by_message.setdefault(item["message_id"], []).append(item)
-    staff = agents.staff(with_load=False)  # names and presence for the transfer list
-    phrases = agents.standard_phrases(case_id, user)
     return {
         "view": view,
         "item": view.item,
         "attachments_by_message": by_message,
+        "zone": ZoneInfo(view.profile.timezone),
+        "buttons": {m["id"]: json.loads(m["buttons_json"] or "[]") for m in view.messages},
+    }
+
+
+def _case_context(agents: AgentDesk, user: Any, case_id: int, now: datetime) -> dict[str, Any]:
+    context = _transcript_context(agents, case_id)
+    view: CaseView = context["view"]
+    staff = agents.staff(with_load=False)  # names and presence for the transfer list
+    phrases = agents.standard_phrases(case_id, user)
+    return {
+        **context,
         "phrases": phrases,
         "phrase_list": [{"key": k, "text": t} for k, t in phrases],
         "history": agents.contact_history(case_id),
@@ -314,8 +325,6 @@ def _case_context(agents: AgentDesk, user: Any, case_id: int, now: datetime) -> 
         "next_statuses": NEXT_STATUSES,
         "mine": view.item.assignee_id == user.id,
         "now": now,
-        "zone": ZoneInfo(view.profile.timezone),
-        "buttons": {m["id"]: json.loads(m["buttons_json"] or "[]") for m in view.messages},
         "window_closed_since": _window_closed_since(view, now),
     }
 
@@ -354,11 +363,11 @@ def case_page(
 
 @router.get("/cases/{case_id}/fragment", response_class=HTMLResponse)
 def case_fragment(
-    request: Request, case_id: RowId, user: StaffUser, agents: AgentsDep, clock: ClockDep
+    request: Request, case_id: RowId, _user: StaffUser, agents: AgentsDep, clock: ClockDep
 ) -> Response:
     """The transcript and status alone, for the page's live refresh."""
     try:
-        context = _case_context(agents, user, case_id, clock.now())
+        context = {**_transcript_context(agents, case_id), "now": clock.now()}
     except UnknownCase as exc:
         return HTMLResponse(str(exc), status_code=404)
     return _page(request, "desk/_transcript.html", context)

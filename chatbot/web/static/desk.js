@@ -66,7 +66,9 @@
     if (doc.title) document.title = doc.title;
     showCount();
     setup();
-    if (!full && options && options.method === "POST") refreshList();  /* an action: its list now */
+    if (!full && options && options.method === "POST" && caseId()) {
+      wantRows.add(+caseId()); wantCounts = true; schedule();  /* an action: its row and counts now */
+    }
     const reply = document.getElementById("reply-text");
     if (reply && options && options.method === "POST") reply.focus();
   }
@@ -79,7 +81,7 @@
      At most one request at a time and one per REFRESH_GAP ms: with many clients writing, the
      stream has news all the time, and fifty consoles must not refetch back to back. A notice
      that only names cases asks for those rows (`rows=`) and the tab counts, not the list. */
-  const REFRESH_GAP = 1000;
+  const REFRESH_GAP = 500;
   let busy = false, lastRefresh = 0, timer = 0;
   let wantList = false, wantTranscript = false, wantCounts = false;
   const wantRows = new Set();
