@@ -14,8 +14,8 @@ sending a reply are server-side (request in to response out). Meanwhile, in this
   transcript, and one saying lists moved (`counts`/`all`) re-fetches the whole list; at most
   one request at a time and one per second;
 - every agent opens one of its cases (the script's `X-Desk-Part: case` request; every fifth
-  time the whole page, as a reload does) and replies to it, about once a second each; after
-  the reply the script patches that row;
+  time the whole page, as a reload does) and replies to it, about once a second each (the
+  reply's row is patched when the stream names it, like any other change);
 - a writer thread feeds client messages through `Desk.receive` at `--rate` per second.
 
 "Live" is the time from a client message's write to the end of its owner's request that put
@@ -51,7 +51,7 @@ NOW = datetime.now(UTC)
 REFRESH_GAP = 0.5  # seconds: the console's script (desk.js) refreshes at most this often
 
 SERVER = """
-import json, sys, time
+import json, os, sys, time
 import uvicorn
 from settings import Settings
 from chatbot.web.app import create_app
@@ -72,7 +72,8 @@ def kind(method, path, headers, query):
 
 async def timed(scope, receive, send):
     if scope["type"] == "http" and scope["path"] == "/bench/timings":
-        body = json.dumps(timings).encode()
+        cpu = os.times()
+        body = json.dumps({"timings": timings, "cpu": cpu.user + cpu.system}).encode()
         await send({"type": "http.response.start", "status": 200,
                     "headers": [(b"content-type", b"application/json")]})
         await send({"type": "http.response.body", "body": body})
@@ -263,12 +264,6 @@ class Console:
             self.want_transcript |= self.open_case in mark["cases"]
         self.schedule()
 
-    def acted(self, case_id: int) -> None:
-        """After a reply: that row and the counts."""
-        self.want_rows.add(case_id)
-        self.want_counts = True
-        self.schedule()
-
     def schedule(self) -> None:
         """One refresh at a time, at most one per REFRESH_GAP."""
         wanted = self.want_list or self.want_rows or self.want_counts or self.want_transcript
@@ -334,7 +329,6 @@ async def agent_work(
             headers={"X-CSRF-Token": csrf},
         )
         assert answer.status_code == 303, answer.text[:300]
-        console.acted(case_id)
         n += 1
         await asyncio.sleep(0.5)
     return n
@@ -406,8 +400,12 @@ def main(argv: list[str] | None = None) -> int:
     base = f"http://127.0.0.1:{port}"
     try:
         wait_until_up(base, server, path="/healthz")
+        cpu_before = httpx.get(f"{base}/bench/timings").json()["cpu"]
+        began = time.perf_counter()
         result = asyncio.run(load(base, url, owned, args.agents, args.rate, args.seconds))
-        timings = httpx.get(f"{base}/bench/timings").json()
+        wall = time.perf_counter() - began
+        answer = httpx.get(f"{base}/bench/timings").json()
+        timings, server_cpu = answer["timings"], answer["cpu"] - cpu_before
     finally:
         stop(server)
     by_kind: dict[str, list[float]] = defaultdict(list)
@@ -458,6 +456,16 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"client messages       {figures['client_msg_per_s']}/s, write p95 "
         f"{figures['ingress_p95_ms']} ms"
+    )
+    figures["load_average"] = round(os.getloadavg()[0], 1)  # the machine's, while it ran
+    figures["server_cpu_s"] = round(server_cpu, 1)
+    figures["server_cores_used"] = round(server_cpu / wall, 2)
+    figures["server_cpu_ms_per_request"] = round(1000 * server_cpu / max(len(timings), 1), 1)
+    print(
+        f"server process        {figures['server_cores_used']} cores busy on average"
+        f" ({figures['server_cpu_s']} CPU s in {wall:.0f} s;"
+        f" {figures['server_cpu_ms_per_request']}"
+        f" CPU ms per timed request, streams included); load average {figures['load_average']}"
     )
     print(json.dumps(figures))
     return 0

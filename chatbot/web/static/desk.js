@@ -66,9 +66,6 @@
     if (doc.title) document.title = doc.title;
     showCount();
     setup();
-    if (!full && options && options.method === "POST" && caseId()) {
-      wantRows.add(+caseId()); wantCounts = true; schedule();  /* an action: its row and counts now */
-    }
     const reply = document.getElementById("reply-text");
     if (reply && options && options.method === "POST") reply.focus();
   }
