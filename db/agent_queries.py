@@ -643,6 +643,16 @@ def clear_typing(conn: Connection, *, user_id: int) -> None:
 # --- the console's live feed (issue #14): what changed between two activity markers ---
 
 
+def feed_marker(conn: Connection) -> tuple[int, int, int]:
+    """Newest message, event and case ids in one query: the live feed's tick."""
+    newest = [
+        select(func.coalesce(func.max(table.c.id), 0)).scalar_subquery()
+        for table in (MESSAGE, CASE_EVENT, CASE)
+    ]
+    row = conn.execute(select(*newest)).one()
+    return int(row[0]), int(row[1]), int(row[2])
+
+
 @dataclass(frozen=True, slots=True)
 class Changes:
     """Cases touched by new messages or events, their owners now, and the events' kinds."""
@@ -650,12 +660,15 @@ class Changes:
     cases: frozenset[int]
     owners: dict[int, int | None]
     event_kinds: frozenset[str]
+    new_cases: bool = False  # a case opened: the All open count moved
 
 
 def changes_between(
-    conn: Connection, *, since: tuple[int, int], upto: tuple[int, int], limit: int
+    conn: Connection, *, since: tuple[int, int, int], upto: tuple[int, int, int], limit: int
 ) -> Changes:
     """What the messages and events with ids in (since, upto] touched (primary-key ranges).
+
+    The markers are (message id, event id, case id), as `feed_marker` reads them.
 
     At most `limit` cases are looked up; the caller treats more as "everything changed".
     """
@@ -674,4 +687,4 @@ def changes_between(
     if len(cases) < limit:
         query = select(CASE.c.id, CASE.c.assignee_id).where(CASE.c.id.in_(sorted(cases)))
         owners = {int(i): a for i, a in conn.execute(query)}
-    return Changes(frozenset(cases), owners, frozenset(kinds))
+    return Changes(frozenset(cases), owners, frozenset(kinds), upto[2] > since[2])

@@ -78,13 +78,16 @@ def merge(notices: list[Notice]) -> Notice:
     )
 
 
-def changes(engine: Engine, since: tuple[int, int]) -> tuple[tuple[int, int], Notice | None]:
-    """The newest (message id, event id), and a notice when they moved past `since`."""
+Marker = tuple[int, int, int]  # the newest message, event and case ids
+
+
+def changes(engine: Engine, since: Marker) -> tuple[Marker, Notice | None]:
+    """The newest ids, and a notice when they moved past `since`."""
     with read(engine) as conn:
-        now = aq.last_activity(conn)
+        now = aq.feed_marker(conn)
         if now == since:
             return now, None
-        if now[0] < since[0] or now[1] < since[1]:  # a restored database: start over
+        if any(n < s for n, s in zip(now, since, strict=True)):  # a restored database
             return now, Notice(now[0], now[1], counts=True, everything=True)
         found = aq.changes_between(conn, since=since, upto=now, limit=MAX_CASES + 1)
     case_ids = sorted(found.cases)
@@ -95,7 +98,7 @@ def changes(engine: Engine, since: tuple[int, int]) -> tuple[tuple[int, int], No
         event=now[1],
         cases=tuple(case_ids),
         owners=tuple(sorted({o for o in found.owners.values() if o is not None})),
-        counts=bool(found.event_kinds - ROW_ONLY_EVENTS),
+        counts=found.new_cases or bool(found.event_kinds - ROW_ONLY_EVENTS),
     )
 
 
@@ -106,7 +109,7 @@ class _Loop:
     wake: asyncio.Event = field(default_factory=asyncio.Event)
     notices: deque[tuple[int, Notice]] = field(default_factory=lambda: deque(maxlen=KEEP))
     seq: int = 0
-    latest: tuple[int, int] | None = None
+    latest: Marker | None = None
     listeners: int = 0
     task: asyncio.Task[None] | None = None
 
@@ -117,7 +120,7 @@ class Subscription:
     def __init__(self, state: _Loop) -> None:
         self._state = state
         self._seen = state.seq
-        latest = state.latest or (0, 0)
+        latest = state.latest or (0, 0, 0)
         self.start = Notice(latest[0], latest[1])
 
     async def next(self, within: float) -> Notice | None:
@@ -147,10 +150,10 @@ class ChangeFeed:
             weakref.WeakKeyDictionary()
         )
 
-    def marker(self) -> tuple[int, int]:
-        """The newest message and event ids now (a page notes them when it is rendered)."""
+    def marker(self) -> Marker:
+        """The newest message, event and case ids now."""
         with read(self._engine) as conn:
-            return aq.last_activity(conn)
+            return aq.feed_marker(conn)
 
     @contextlib.asynccontextmanager
     async def subscribe(self) -> AsyncIterator[Subscription]:
