@@ -14,8 +14,9 @@ sending a reply are server-side (request in to response out). Meanwhile, in this
   transcript, and one saying lists moved (`counts`/`all`) re-fetches the whole list; at most
   one request at a time and one per second;
 - every agent opens one of its cases (the script's `X-Desk-Part: case` request; every fifth
-  time the whole page, as a reload does) and replies to it, about once a second each (the
-  reply's row is patched when the stream names it, like any other change);
+  time the whole page, as a reload does) and replies to it, about once a second each; the
+  reply's redirect is followed as the script's fetch does (the panes again, timed as an open),
+  and its row is patched when the stream names it, like any other change;
 - a writer thread feeds client messages through `Desk.receive` at `--rate` per second.
 
 "Live" is the time from a client message's write to the end of its owner's request that put
@@ -218,6 +219,7 @@ class Writer(threading.Thread):
 
 
 ROW = re.compile(rb'class="case-row[^"]*" data-case="(\d+)"')
+MESSAGE_ID = re.compile(rb'<li class="[^"]*" data-id="(\d+)"')
 OWNER: dict[int, int] = {}  # case id -> the agent who owns it
 
 
@@ -228,6 +230,7 @@ class Console:
         self.client, self.me, self.writer = client, me, writer
         self.shown: set[int] = set()  # the case ids of the rows in the agent's list
         self.open_case = 0
+        self.shown_message = 0  # the newest message id of the open case's transcript
         self.want_list = self.want_counts = self.want_transcript = False
         self.want_rows: set[int] = set()
         self.busy = False
@@ -261,8 +264,17 @@ class Console:
         else:
             self.want_rows |= {c for c in mark["cases"] if c in self.shown}
             self.want_counts |= self.me in mark["owners"]
-            self.want_transcript |= self.open_case in mark["cases"]
+            self.want_transcript |= self.open_case in mark["cases"] and not self.shows(mark)
         self.schedule()
+
+    def shows(self, mark: dict[str, Any]) -> bool:
+        """The script's alreadyShown: the open case's news is only the agent's own reply."""
+        newest = mark["newest"].get(str(self.open_case))
+        return (
+            newest is not None
+            and self.open_case not in mark["events"]
+            and (newest <= self.shown_message)
+        )
 
     def schedule(self) -> None:
         """One refresh at a time, at most one per REFRESH_GAP."""
@@ -329,6 +341,9 @@ async def agent_work(
             headers={"X-CSRF-Token": csrf},
         )
         assert answer.status_code == 303, answer.text[:300]
+        # the script's fetch follows the redirect: the panes with the reply in the transcript
+        panes = await client.get(answer.headers["location"], headers={"X-Desk-Part": "case"})
+        console.shown_message = max(map(int, MESSAGE_ID.findall(panes.content)), default=0)
         n += 1
         await asyncio.sleep(0.5)
     return n

@@ -6,7 +6,7 @@ connection first, the caller owns the transaction.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
 
@@ -661,6 +661,8 @@ class Changes:
     owners: dict[int, int | None]
     event_kinds: frozenset[str]
     new_cases: bool = False  # a case opened: the All open count moved
+    newest: dict[int, int] = field(default_factory=dict)  # case -> its newest message id
+    stirred: frozenset[int] = frozenset()  # cases with events other than a reply
 
 
 def changes_between(
@@ -672,19 +674,27 @@ def changes_between(
 
     At most `limit` cases are looked up; the caller treats more as "everything changed".
     """
-    in_messages = select(MESSAGE.c.case_id).where(
-        MESSAGE.c.id > since[0], MESSAGE.c.id <= upto[0], MESSAGE.c.case_id.is_not(None)
+    in_messages = (
+        select(MESSAGE.c.case_id, func.max(MESSAGE.c.id))
+        .where(MESSAGE.c.id > since[0], MESSAGE.c.id <= upto[0], MESSAGE.c.case_id.is_not(None))
+        .group_by(MESSAGE.c.case_id)
     )
-    cases = {int(c) for c in conn.execute(in_messages.distinct().limit(limit)).scalars()}
+    newest = {int(c): int(m) for c, m in conn.execute(in_messages.limit(limit))}
+    cases = set(newest)
     kinds: set[str] = set()
+    stirred: set[int] = set()
     in_events = select(CASE_EVENT.c.case_id, CASE_EVENT.c.kind).where(
         CASE_EVENT.c.id > since[1], CASE_EVENT.c.id <= upto[1]
     )
     for case_id, kind in conn.execute(in_events.distinct().limit(limit * 4)):
         cases.add(int(case_id))
         kinds.add(str(kind))
+        if kind != "replied":
+            stirred.add(int(case_id))
     owners: dict[int, int | None] = {}
     if len(cases) < limit:
         query = select(CASE.c.id, CASE.c.assignee_id).where(CASE.c.id.in_(sorted(cases)))
         owners = {int(i): a for i, a in conn.execute(query)}
-    return Changes(frozenset(cases), owners, frozenset(kinds), upto[2] > since[2])
+    return Changes(
+        frozenset(cases), owners, frozenset(kinds), upto[2] > since[2], newest, frozenset(stirred)
+    )

@@ -2,7 +2,7 @@
 
 Why: fifty open consoles each polling the database twice a second, and each re-fetching its
 whole list whenever anything changed anywhere, cost more than the agents' own work (issue #14,
-docs/decisions/0009-console-live-feed.md). Here one poller per process reads the newest
+docs/decisions/0011-console-live-feed.md). Here one poller per process reads the newest
 message and event ids (one cheap query per tick); only when they moved does it read which
 cases changed (two primary-key range reads and one lookup of those cases' owners). Every
 /desk/events stream waits on the poller and gets a `Notice` naming the changed cases, their
@@ -49,6 +49,11 @@ class Notice:
     owners: tuple[int, ...] = ()  # the changed cases' owners now (their Mine counts moved)
     counts: bool = False  # list membership or the tab counts may have changed
     everything: bool = False  # too much changed to name: refresh all
+    # (case, its newest message id) for cases with new messages, and the cases with events
+    # other than an agent's reply: a console that already shows a case's newest message and
+    # saw no other event on it (its own reply) need not fetch that transcript again
+    newest: tuple[tuple[int, int], ...] = ()
+    stirred: tuple[int, ...] = ()
 
     def as_json(self) -> dict[str, Any]:
         """The `data:` line of /desk/events (message and event ids as before, plus what)."""
@@ -59,6 +64,8 @@ class Notice:
             "owners": list(self.owners),
             "counts": self.counts,
             "all": self.everything,
+            "newest": {str(c): m for c, m in self.newest},
+            "events": list(self.stirred),
         }
 
 
@@ -68,6 +75,10 @@ def merge(notices: list[Notice]) -> Notice:
     if len(notices) == 1:
         return last
     cases = sorted({c for n in notices for c in n.cases})
+    newest: dict[int, int] = {}
+    for n in notices:
+        for case_id, message_id in n.newest:
+            newest[case_id] = max(message_id, newest.get(case_id, 0))
     return Notice(
         message=last.message,
         event=last.event,
@@ -75,6 +86,8 @@ def merge(notices: list[Notice]) -> Notice:
         owners=tuple(sorted({o for n in notices for o in n.owners})),
         counts=any(n.counts for n in notices),
         everything=any(n.everything for n in notices) or len(cases) > MAX_CASES,
+        newest=tuple(sorted(newest.items())),
+        stirred=tuple(sorted({c for n in notices for c in n.stirred})),
     )
 
 
@@ -99,6 +112,8 @@ def changes(engine: Engine, since: Marker) -> tuple[Marker, Notice | None]:
         cases=tuple(case_ids),
         owners=tuple(sorted({o for o in found.owners.values() if o is not None})),
         counts=found.new_cases or bool(found.event_kinds - ROW_ONLY_EVENTS),
+        newest=tuple(sorted(found.newest.items())),
+        stirred=tuple(sorted(found.stirred)),
     )
 
 

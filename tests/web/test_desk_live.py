@@ -66,6 +66,10 @@ def test_a_notice_names_the_changed_cases_their_owners_and_whether_lists_moved(
     assert notice is not None
     assert (notice.cases, notice.owners) == (tuple(sorted((first, second))), (sari.id,))
     assert notice.counts is False
+    # the reply's own message: a console showing it need not fetch the transcript again
+    assert first not in notice.stirred
+    assert set(dict(notice.newest)) == {first, second}
+    assert dict(notice.newest)[first] < dict(notice.newest)[second] == marker[0]
     assert marker == ChangeFeed(engine).marker()
     assert (notice.message, notice.event) == marker[:2]
 

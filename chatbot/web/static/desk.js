@@ -132,6 +132,14 @@
     notifyIfNew(readCounts(document));
     return true;
   }
+  /* The open case's only news is a message this page already shows (the agent's own reply,
+     whose answer carried the fresh transcript): nothing to fetch. */
+  function alreadyShown(data, id) {
+    const newest = (data.newest || {})[id];
+    if (newest === undefined || (data.events || []).indexOf(id) >= 0) return false;
+    const last = document.querySelector("#transcript li[data-id]:last-child");
+    return !!last && +last.dataset.id >= newest;
+  }
   function shown(id) { return !!document.querySelector('#list-live .case-row[data-case="' + id + '"]'); }
 
   document.addEventListener("click", function (event) {
@@ -177,7 +185,8 @@
     if (!data.cases || data.all || data.counts) { refreshSoon(); return; }  /* the first line, or lists moved */
     data.cases.forEach(function (id) { if (shown(id)) wantRows.add(id); });
     if (data.owners.indexOf(me) >= 0) wantCounts = true;  /* my unread count may have moved */
-    if (data.cases.indexOf(+caseId()) >= 0) wantTranscript = true;
+    const open = +caseId();
+    if (data.cases.indexOf(open) >= 0 && !alreadyShown(data, open)) wantTranscript = true;
     if (wantRows.size || wantCounts || wantTranscript) schedule();
   };
   function waited(seconds) {
