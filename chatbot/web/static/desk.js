@@ -88,9 +88,8 @@
     const wait = Math.max(0, lastRefresh + REFRESH_GAP - Date.now());
     timer = setTimeout(function () { timer = 0; refreshLive(); }, wait);
   }
-  function refreshList() { wantList = true; return refreshLive(); }
   async function refreshLive() {
-    if (busy) { wantList = true; return; }
+    if (busy) return;  /* the finally below schedules what is still wanted */
     busy = true;
     lastRefresh = Date.now();
     const list = wantList, rows = Array.from(wantRows), counted = wantCounts, transcript = wantTranscript;
