@@ -2,11 +2,13 @@
 
 Usage:
     .venv/bin/python -m bench.console [--cases 10000] [--agents 50] [--rate 20] [--seconds 30]
+        [--workers 1]
 
 A fresh SQLite file gets the open cases (bulk inserts: 30% waiting, the rest shared among
 the agents) and one login session per agent. `loket`'s real app is served by uvicorn in a
-child process, wrapped in a timing middleware: the times printed for opening a case and
-sending a reply are server-side (request in to response out). Meanwhile, in this process:
+child process (`--workers N`: N worker processes, each with its own change poller), wrapped
+in a timing middleware: the times printed for opening a case and sending a reply are
+server-side (request in to response out). Meanwhile, in this process:
 
 - every agent holds /desk/events open and does what the console's script (desk.js) does with
   its notices: a notice naming cases in the agent's list (or cases the agent owns) patches
@@ -45,7 +47,7 @@ from typing import Any
 
 import httpx
 
-from bench.harness import free_port, stop, wait_until_up
+from bench.harness import free_port, stop, tree, wait_until_up
 
 ROOT = Path(__file__).resolve().parent.parent
 NOW = datetime.now(UTC)
@@ -58,7 +60,7 @@ from settings import Settings
 from chatbot.web.app import create_app
 
 app = create_app(Settings(), background=False)
-timings = []
+log = open(f"timings-{os.getpid()}.jsonl", "a", buffering=1)  # one file per worker process
 
 def kind(method, path, headers, query):
     if path.startswith("/desk/cases/") and path.endswith("/reply") and method == "POST":
@@ -72,13 +74,6 @@ def kind(method, path, headers, query):
     return None
 
 async def timed(scope, receive, send):
-    if scope["type"] == "http" and scope["path"] == "/bench/timings":
-        cpu = os.times()
-        body = json.dumps({"timings": timings, "cpu": cpu.user + cpu.system}).encode()
-        await send({"type": "http.response.start", "status": 200,
-                    "headers": [(b"content-type", b"application/json")]})
-        await send({"type": "http.response.body", "body": body})
-        return
     what = kind(scope.get("method"), scope.get("path", ""), scope.get("headers", []),
                 scope.get("query_string", b"")) if scope["type"] == "http" else None
     start = time.perf_counter()
@@ -86,10 +81,12 @@ async def timed(scope, receive, send):
         await app(scope, receive, send)
     finally:
         if what:
-            timings.append((what, time.perf_counter() - start))
+            log.write(json.dumps([what, time.perf_counter() - start]) + "\\n")
 
-uvicorn.run(timed, host="127.0.0.1", port=int(sys.argv[1]), log_level="warning",
-            access_log=False)
+if __name__ == "__main__":
+    port, workers = int(sys.argv[1]), int(sys.argv[2])
+    uvicorn.run("benchserver:timed" if workers > 1 else timed, host="127.0.0.1", port=port,
+                workers=workers, log_level="warning", access_log=False)
 """
 
 
@@ -349,6 +346,18 @@ async def agent_work(
     return n
 
 
+def _tree_cpu(pid: int) -> float:
+    """CPU seconds (user + system) used so far by the server and its worker processes."""
+    total = 0
+    for each in tree(pid):
+        try:
+            fields = Path(f"/proc/{each}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:  # gone meanwhile
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15)
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 def _pct(values: list[float], q: float) -> float:
     if not values:
         return float("nan")
@@ -401,6 +410,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--agents", type=int, default=50)
     parser.add_argument("--rate", type=float, default=20.0, help="client messages per second")
     parser.add_argument("--seconds", type=float, default=30.0)
+    parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
     args = parser.parse_args(argv)
     work = Path(tempfile.mkdtemp(prefix="loket-console-"))
     path = work / "console.db"
@@ -411,18 +421,27 @@ def main(argv: list[str] | None = None) -> int:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("LOKET_")}
     env.update(LOKET_DATABASE_URL=url, PYTHONPATH=str(ROOT))
-    server = subprocess.Popen([sys.executable, "-c", SERVER, str(port)], cwd=work, env=env)
+    env["PYTHONPATH"] = f"{ROOT}{os.pathsep}{work}"  # the workers import benchserver
+    (work / "benchserver.py").write_text(SERVER)
+    command = [sys.executable, str(work / "benchserver.py"), str(port), str(args.workers)]
+    server = subprocess.Popen(command, cwd=work, env=env)
     base = f"http://127.0.0.1:{port}"
     try:
         wait_until_up(base, server, path="/healthz")
-        cpu_before = httpx.get(f"{base}/bench/timings").json()["cpu"]
+        for _ in range(args.workers * 4):  # every worker has started its app
+            httpx.get(f"{base}/healthz")
+        cpu_before = _tree_cpu(server.pid)
         began = time.perf_counter()
         result = asyncio.run(load(base, url, owned, args.agents, args.rate, args.seconds))
         wall = time.perf_counter() - began
-        answer = httpx.get(f"{base}/bench/timings").json()
-        timings, server_cpu = answer["timings"], answer["cpu"] - cpu_before
+        server_cpu = _tree_cpu(server.pid) - cpu_before
     finally:
         stop(server)
+    timings = [
+        json.loads(line)
+        for log in work.glob("timings-*.jsonl")
+        for line in log.read_text().splitlines()
+    ]
     by_kind: dict[str, list[float]] = defaultdict(list)
     for kind, seconds in timings:
         by_kind[kind].append(seconds * 1000)
@@ -431,6 +450,7 @@ def main(argv: list[str] | None = None) -> int:
     figures: dict[str, Any] = {
         "cases": args.cases,
         "agents": args.agents,
+        "workers": args.workers,
         "client_msgs": len(writer.sent),
         "client_msg_per_s": round(len(writer.sent) / args.seconds, 1),
         "replies": result["replies"],
@@ -477,7 +497,7 @@ def main(argv: list[str] | None = None) -> int:
     figures["server_cores_used"] = round(server_cpu / wall, 2)
     figures["server_cpu_ms_per_request"] = round(1000 * server_cpu / max(len(timings), 1), 1)
     print(
-        f"server process        {figures['server_cores_used']} cores busy on average"
+        f"server processes      {figures['server_cores_used']} cores busy on average"
         f" ({figures['server_cpu_s']} CPU s in {wall:.0f} s;"
         f" {figures['server_cpu_ms_per_request']}"
         f" CPU ms per timed request, streams included); load average {figures['load_average']}"
