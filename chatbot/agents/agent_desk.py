@@ -309,9 +309,10 @@ class AgentDesk:
             aq.save_setting(conn, user_id=actor.id, display_name=name or None, ui_locale=ui_locale)
 
     def last_activity(self) -> tuple[int, int]:
-        """The newest message id and event id: the console's live pages watch these move.
+        """The newest message id and event id, noted in a console page when it is rendered.
 
-        A read, polled by every open console page: it never queues behind writes.
+        The page compares them with the first line of /desk/events (chatbot/agents/live.py
+        polls for changes, once per process). A read: it never queues behind writes.
         """
         with read(self._engine) as conn:
             return aq.last_activity(conn)
