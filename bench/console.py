@@ -2,20 +2,28 @@
 
 Usage:
     .venv/bin/python -m bench.console [--cases 10000] [--agents 50] [--rate 20] [--seconds 30]
+        [--workers 1]
 
 A fresh SQLite file gets the open cases (bulk inserts: 30% waiting, the rest shared among
 the agents) and one login session per agent. `loket`'s real app is served by uvicorn in a
-child process, wrapped in a timing middleware: the times printed for opening a case and
-sending a reply are server-side (request in to response out). Meanwhile, in this process:
+child process (`--workers N`: N worker processes, each with its own change poller), wrapped
+in a timing middleware: the times printed for opening a case and sending a reply are
+server-side (request in to response out). Meanwhile, in this process:
 
-- every agent holds /desk/events open and, like the console's script, re-fetches its list
-  (coalesced: one fetch at a time) when the stream says something changed;
+- every agent holds /desk/events open and does what the console's script (desk.js) does with
+  its notices: a notice naming cases in the agent's list (or cases the agent owns) patches
+  those rows and the tab counts (`rows=`), one naming the open case re-fetches its
+  transcript, and one saying lists moved (`counts`/`all`) re-fetches the whole list; at most
+  one request at a time and one per second;
 - every agent opens one of its cases (the script's `X-Desk-Part: case` request; every fifth
-  time the whole page, as a reload does) and replies to it, about once a second each;
+  time the whole page, as a reload does) and replies to it, about once a second each; the
+  reply's redirect is followed as the script's fetch does (the panes again, timed as an open),
+  and its row is patched when the stream names it, like any other change;
 - a writer thread feeds client messages through `Desk.receive` at `--rate` per second.
 
-"Live" is the time from a client message's write to the end of the list fetch that the
-stream's notice triggered, per agent. The last line printed is one JSON object.
+"Live" is the time from a client message's write to the end of its owner's request that put
+it on the owner's screen (the row patch, or the list), and "noticed" the time until every
+other agent's stream had named it. The last line printed is one JSON object.
 """
 
 from __future__ import annotations
@@ -25,6 +33,7 @@ import asyncio
 import json
 import os
 import random
+import re
 import sqlite3
 import subprocess
 import sys
@@ -38,48 +47,46 @@ from typing import Any
 
 import httpx
 
-from bench.harness import free_port, stop, wait_until_up
+from bench.harness import free_port, stop, tree, wait_until_up
 
 ROOT = Path(__file__).resolve().parent.parent
 NOW = datetime.now(UTC)
-REFRESH_GAP = 1.0  # seconds: the console's script refreshes its list at most this often
+REFRESH_GAP = 0.5  # seconds: the console's script (desk.js) refreshes at most this often
 
 SERVER = """
-import json, sys, time
+import json, os, sys, time
 import uvicorn
 from settings import Settings
 from chatbot.web.app import create_app
 
 app = create_app(Settings(), background=False)
-timings = []
+log = open(f"timings-{os.getpid()}.jsonl", "a", buffering=1)  # one file per worker process
 
-def kind(method, path, headers):
+def kind(method, path, headers, query):
     if path.startswith("/desk/cases/") and path.endswith("/reply") and method == "POST":
         return "reply"
     if path.startswith("/desk/cases/") and path.count("/") == 3 and method == "GET":
         return "open" if (b"x-desk-part", b"case") in headers else "page"
+    if path.startswith("/desk/cases/") and path.endswith("/fragment"):
+        return "transcript"
     if path == "/desk/fragments/queue":
-        return "list"
+        return "patch" if b"rows=" in query else "list"
     return None
 
 async def timed(scope, receive, send):
-    if scope["type"] == "http" and scope["path"] == "/bench/timings":
-        body = json.dumps(timings).encode()
-        await send({"type": "http.response.start", "status": 200,
-                    "headers": [(b"content-type", b"application/json")]})
-        await send({"type": "http.response.body", "body": body})
-        return
-    what = kind(scope.get("method"), scope.get("path", ""), scope.get("headers", [])) \\
-        if scope["type"] == "http" else None
+    what = kind(scope.get("method"), scope.get("path", ""), scope.get("headers", []),
+                scope.get("query_string", b"")) if scope["type"] == "http" else None
     start = time.perf_counter()
     try:
         await app(scope, receive, send)
     finally:
         if what:
-            timings.append((what, time.perf_counter() - start))
+            log.write(json.dumps([what, time.perf_counter() - start]) + "\\n")
 
-uvicorn.run(timed, host="127.0.0.1", port=int(sys.argv[1]), log_level="warning",
-            access_log=False)
+if __name__ == "__main__":
+    port, workers = int(sys.argv[1]), int(sys.argv[2])
+    uvicorn.run("benchserver:timed" if workers > 1 else timed, host="127.0.0.1", port=port,
+                workers=workers, log_level="warning", access_log=False)
 """
 
 
@@ -172,7 +179,7 @@ class Writer(threading.Thread):
     def __init__(self, url: str, chats: list[str], rate: float, seconds: float) -> None:
         super().__init__(daemon=True)
         self.url, self.chats, self.rate, self.seconds = url, chats, rate, seconds
-        self.sent: list[tuple[int, float]] = []  # (message id, when its write began)
+        self.sent: list[tuple[int, float, int]] = []  # (message id, write began, case id)
         self.lag: list[float] = []
 
     def run(self) -> None:
@@ -193,64 +200,127 @@ class Writer(threading.Thread):
             if due > time.perf_counter():
                 time.sleep(due - time.perf_counter())
             began = time.perf_counter()
+            chat = rng.choice(self.chats)
             desk.receive(
                 Inbound(
                     channel="whatsapp",
-                    chat_id=rng.choice(self.chats),
+                    chat_id=chat,
                     message_id=f"bench-{n}",
                     text="kak gimana, sudah dicek?",
                 )
             )
             (last,) = reader.execute("SELECT max(id) FROM message").fetchone()
-            self.sent.append((int(last), began))
+            self.sent.append((int(last), began, int(chat[5:])))
             self.lag.append(time.perf_counter() - began)
             n += 1
 
 
-async def agent_stream(
-    client: httpx.AsyncClient, writer: Writer, live: list[float], stop_at: float
-) -> None:
-    """The console's script: on each notice, fetch the list once (coalesced) and note lag."""
-    seen = 0  # index into writer.sent of the first message this agent has not seen yet
-    busy = False
-    last = [0.0]  # when this agent's last list fetch began
+ROW = re.compile(rb'class="case-row[^"]*" data-case="(\d+)"')
+MESSAGE_ID = re.compile(rb'<li class="[^"]*" data-id="(\d+)"')
+OWNER: dict[int, int] = {}  # case id -> the agent who owns it
 
-    async def refresh(upto: int) -> None:
-        nonlocal busy, seen
+
+class Console:
+    """One agent's console script (desk.js): what it re-fetches, and when."""
+
+    def __init__(self, client: httpx.AsyncClient, me: int, writer: Writer) -> None:
+        self.client, self.me, self.writer = client, me, writer
+        self.shown: set[int] = set()  # the case ids of the rows in the agent's list
+        self.open_case = 0
+        self.shown_message = 0  # the newest message id of the open case's transcript
+        self.want_list = self.want_counts = self.want_transcript = False
+        self.want_rows: set[int] = set()
+        self.busy = False
+        self.last = 0.0  # when the last refresh began
+        self.seen = 0  # index into writer.sent of the first message not yet noticed
+        self.pending: list[float] = []  # my clients' messages noticed, not yet on my screen
+        self.live: list[float] = []
+        self.noticed: list[float] = []
+
+    async def load_list(self) -> None:
+        """The page's list (the agent's Mine tab), as the first page load shows it."""
+        answer = await self.client.get("/desk/fragments/queue?view=mine")
+        self.shown = {int(i) for i in ROW.findall(answer.content)}
+
+    def notice(self, mark: dict[str, Any]) -> None:
+        """A line of /desk/events, handled as the script does."""
+        now = time.perf_counter()
+        sent = self.writer.sent
+        while self.seen < len(sent) and sent[self.seen][0] <= mark["message"]:
+            _, began, case_id = sent[self.seen]
+            if OWNER.get(case_id) == self.me:
+                self.pending.append(began)
+            else:
+                self.noticed.append(now - began)
+            self.seen += 1
+        if "cases" not in mark:  # the opening line: what was there before
+            self.pending.clear()
+            return
+        if mark["all"] or mark["counts"]:
+            self.want_list = self.want_transcript = True
+        else:
+            self.want_rows |= {c for c in mark["cases"] if c in self.shown}
+            self.want_counts |= self.me in mark["owners"]
+            self.want_transcript |= self.open_case in mark["cases"] and not self.shows(mark)
+        self.schedule()
+
+    def shows(self, mark: dict[str, Any]) -> bool:
+        """The script's alreadyShown: the open case's news is only the agent's own reply."""
+        newest = mark["newest"].get(str(self.open_case))
+        return (
+            newest is not None
+            and self.open_case not in mark["events"]
+            and (newest <= self.shown_message)
+        )
+
+    def schedule(self) -> None:
+        """One refresh at a time, at most one per REFRESH_GAP."""
+        wanted = self.want_list or self.want_rows or self.want_counts or self.want_transcript
+        if wanted and not self.busy:
+            self.busy = True
+            asyncio.get_running_loop().create_task(self.refresh())
+
+    async def refresh(self) -> None:
+        """The script's refreshLive: list or rows, then the transcript."""
         try:
-            await asyncio.sleep(max(0.0, last[0] + REFRESH_GAP - time.perf_counter()))
-            last[0] = time.perf_counter()
-            await client.get("/desk/fragments/queue?view=mine")
+            await asyncio.sleep(max(0.0, self.last + REFRESH_GAP - time.perf_counter()))
+            self.last = time.perf_counter()
+            covered, self.pending = self.pending, []
+            rows, counts, whole = sorted(self.want_rows), self.want_counts, self.want_list
+            transcript = self.want_transcript
+            self.want_rows, self.want_counts = set(), False
+            self.want_list = self.want_transcript = False
+            if whole:
+                await self.load_list()
+            elif rows or counts:
+                await self.client.get(
+                    "/desk/fragments/queue?view=mine&rows=" + ",".join(map(str, rows))
+                )
             done = time.perf_counter()
-            while seen < len(writer.sent) and writer.sent[seen][0] <= upto:
-                live.append(done - writer.sent[seen][1])
-                seen += 1
+            self.live.extend(done - began for began in covered)
+            if transcript and self.open_case:
+                await self.client.get(f"/desk/cases/{self.open_case}/fragment")
         finally:
-            busy = False
+            self.busy = False
+            self.schedule()
 
+
+async def agent_stream(console: Console, stop_at: float) -> None:
+    """The console's event stream: every notice goes to the script's handler."""
     with_timeout = httpx.Timeout(None, connect=10)
-    async with client.stream("GET", "/desk/events", timeout=with_timeout) as answer:
-        first = True
+    async with console.client.stream("GET", "/desk/events", timeout=with_timeout) as answer:
         async for line in answer.aiter_lines():
             if time.perf_counter() > stop_at:
                 break
-            if not line.startswith("data:"):
-                continue
-            mark = json.loads(line[5:])
-            if first:  # the stream's opening line: what was there before
-                first = False
-                while seen < len(writer.sent) and writer.sent[seen][0] <= mark["message"]:
-                    seen += 1
-                continue
-            if not busy:  # as the script: one at a time, at most one per REFRESH_GAP
-                busy = True
-                asyncio.get_running_loop().create_task(refresh(mark["message"]))
+            if line.startswith("data:"):
+                console.notice(json.loads(line[5:]))
 
 
 async def agent_work(
-    client: httpx.AsyncClient, csrf: str, cases: list[int], stop_at: float, seed: int
+    console: Console, csrf: str, cases: list[int], stop_at: float, seed: int
 ) -> int:
     """Open one of my cases, reply, about once a second; every fifth open is a reload."""
+    client = console.client
     rng = random.Random(seed)
     n = 0
     await asyncio.sleep(rng.uniform(0, 1))
@@ -260,6 +330,7 @@ async def agent_work(
             await client.get(f"/desk/cases/{case_id}")
         else:
             await client.get(f"/desk/cases/{case_id}", headers={"X-Desk-Part": "case"})
+        console.open_case = case_id
         await asyncio.sleep(0.5)
         answer = await client.post(
             f"/desk/cases/{case_id}/reply",
@@ -267,9 +338,24 @@ async def agent_work(
             headers={"X-CSRF-Token": csrf},
         )
         assert answer.status_code == 303, answer.text[:300]
+        # the script's fetch follows the redirect: the panes with the reply in the transcript
+        panes = await client.get(answer.headers["location"], headers={"X-Desk-Part": "case"})
+        console.shown_message = max(map(int, MESSAGE_ID.findall(panes.content)), default=0)
         n += 1
         await asyncio.sleep(0.5)
     return n
+
+
+def _tree_cpu(pid: int) -> float:
+    """CPU seconds (user + system) used so far by the server and its worker processes."""
+    total = 0
+    for each in tree(pid):
+        try:
+            fields = Path(f"/proc/{each}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:  # gone meanwhile
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15)
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def _pct(values: list[float], q: float) -> float:
@@ -287,22 +373,21 @@ async def load(
 
     keys = sessions(url, agents)
     chats = [f"62813{c:07d}" for cases in owned.values() for c in cases]
+    OWNER.update({c: agent for agent, cases in owned.items() for c in cases})
     writer = Writer(url, chats, rate, seconds)
-    live: list[float] = []
     stop_at = time.perf_counter() + seconds + 2
     clients = [
         httpx.AsyncClient(base_url=base, cookies={COOKIE: keys[a][0]}, timeout=30)
         for a in range(1, agents + 1)
     ]
-    streams = [
-        asyncio.create_task(agent_stream(clients[a - 1], writer, live, stop_at))
-        for a in range(1, agents + 1)
-    ]
+    consoles = [Console(clients[a - 1], a, writer) for a in range(1, agents + 1)]
+    await asyncio.gather(*(c.load_list() for c in consoles))
+    streams = [asyncio.create_task(agent_stream(c, stop_at)) for c in consoles]
     await asyncio.sleep(1)  # the streams are open before the first message
     writer.start()
     done = await asyncio.gather(
         *(
-            agent_work(clients[a - 1], keys[a][1], owned.get(a, []), stop_at - 2, a)
+            agent_work(consoles[a - 1], keys[a][1], owned.get(a, []), stop_at - 2, a)
             for a in range(1, agents + 1)
         )
     )
@@ -313,7 +398,9 @@ async def load(
     await asyncio.gather(*streams, return_exceptions=True)
     for client in clients:
         await client.aclose()
-    return {"replies": sum(done), "live": live, "writer": writer}
+    live = [v for c in consoles for v in c.live]
+    noticed = [v for c in consoles for v in c.noticed]
+    return {"replies": sum(done), "live": live, "noticed": noticed, "writer": writer}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -323,6 +410,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--agents", type=int, default=50)
     parser.add_argument("--rate", type=float, default=20.0, help="client messages per second")
     parser.add_argument("--seconds", type=float, default=30.0)
+    parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
     args = parser.parse_args(argv)
     work = Path(tempfile.mkdtemp(prefix="loket-console-"))
     path = work / "console.db"
@@ -333,14 +421,27 @@ def main(argv: list[str] | None = None) -> int:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("LOKET_")}
     env.update(LOKET_DATABASE_URL=url, PYTHONPATH=str(ROOT))
-    server = subprocess.Popen([sys.executable, "-c", SERVER, str(port)], cwd=work, env=env)
+    env["PYTHONPATH"] = f"{ROOT}{os.pathsep}{work}"  # the workers import benchserver
+    (work / "benchserver.py").write_text(SERVER)
+    command = [sys.executable, str(work / "benchserver.py"), str(port), str(args.workers)]
+    server = subprocess.Popen(command, cwd=work, env=env)
     base = f"http://127.0.0.1:{port}"
     try:
         wait_until_up(base, server, path="/healthz")
+        for _ in range(args.workers * 4):  # every worker has started its app
+            httpx.get(f"{base}/healthz")
+        cpu_before = _tree_cpu(server.pid)
+        began = time.perf_counter()
         result = asyncio.run(load(base, url, owned, args.agents, args.rate, args.seconds))
-        timings = httpx.get(f"{base}/bench/timings").json()
+        wall = time.perf_counter() - began
+        server_cpu = _tree_cpu(server.pid) - cpu_before
     finally:
         stop(server)
+    timings = [
+        json.loads(line)
+        for log in work.glob("timings-*.jsonl")
+        for line in log.read_text().splitlines()
+    ]
     by_kind: dict[str, list[float]] = defaultdict(list)
     for kind, seconds in timings:
         by_kind[kind].append(seconds * 1000)
@@ -349,11 +450,12 @@ def main(argv: list[str] | None = None) -> int:
     figures: dict[str, Any] = {
         "cases": args.cases,
         "agents": args.agents,
+        "workers": args.workers,
         "client_msgs": len(writer.sent),
         "client_msg_per_s": round(len(writer.sent) / args.seconds, 1),
         "replies": result["replies"],
     }
-    for kind in ("open", "page", "reply", "list"):
+    for kind in ("open", "page", "reply", "list", "patch", "transcript"):
         values = by_kind.get(kind, [])
         figures[f"{kind}_n"] = len(values)
         figures[f"{kind}_p50_ms"] = round(_pct(values, 0.5), 1)
@@ -364,6 +466,9 @@ def main(argv: list[str] | None = None) -> int:
     figures["live_within_1s_pct"] = round(
         100 * sum(1 for v in live_ms if v <= 1000) / max(len(live_ms), 1), 1
     )
+    noticed_ms = [s * 1000 for s in result["noticed"]]
+    figures["noticed_n"] = len(noticed_ms)
+    figures["noticed_p95_ms"] = round(_pct(noticed_ms, 0.95), 1)
     figures["ingress_p95_ms"] = round(_pct([s * 1000 for s in writer.lag], 0.95), 1)
     print(
         f"open a case (script)  p50 {figures['open_p50_ms']} ms  p95 {figures['open_p95_ms']} ms"
@@ -377,10 +482,25 @@ def main(argv: list[str] | None = None) -> int:
         f"live update           p50 {figures['live_p50_ms']} ms  p95 {figures['live_p95_ms']} ms"
         f"  ({figures['live_within_1s_pct']}% within 1 s, n={figures['live_n']})"
     )
-    print(f"list fragment         p95 {figures['list_p95_ms']} ms (n={figures['list_n']})")
+    print(f"other agents noticed  p95 {figures['noticed_p95_ms']} ms (n={figures['noticed_n']})")
+    print(
+        f"list fragment         p95 {figures['list_p95_ms']} ms (n={figures['list_n']}); row"
+        f" patch p95 {figures['patch_p95_ms']} ms (n={figures['patch_n']}); transcript p95"
+        f" {figures['transcript_p95_ms']} ms (n={figures['transcript_n']})"
+    )
     print(
         f"client messages       {figures['client_msg_per_s']}/s, write p95 "
         f"{figures['ingress_p95_ms']} ms"
+    )
+    figures["load_average"] = round(os.getloadavg()[0], 1)  # the machine's, while it ran
+    figures["server_cpu_s"] = round(server_cpu, 1)
+    figures["server_cores_used"] = round(server_cpu / wall, 2)
+    figures["server_cpu_ms_per_request"] = round(1000 * server_cpu / max(len(timings), 1), 1)
+    print(
+        f"server processes      {figures['server_cores_used']} cores busy on average"
+        f" ({figures['server_cpu_s']} CPU s in {wall:.0f} s;"
+        f" {figures['server_cpu_ms_per_request']}"
+        f" CPU ms per timed request, streams included); load average {figures['load_average']}"
     )
     print(json.dumps(figures))
     return 0

@@ -6,6 +6,7 @@ connection first, the caller owns the transaction.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
 
@@ -25,7 +26,7 @@ from sqlalchemy import (
 from db import label_queries
 from db.models import AgentSetting, CaseNote, Compensation, Escalation, JobCursor, User
 from db.queries import ATTACHMENT, CASE, CASE_EVENT, CONTACT, MESSAGE
-from db.visit_queries import awaiting_operations
+from db.visit_queries import ROUTE, awaiting_operations
 
 USER = cast(Table, User.__table__)  # type: ignore[attr-defined]
 NOTE = cast(Table, CaseNote.__table__)  # type: ignore[attr-defined]
@@ -227,6 +228,7 @@ def list_case_rows(
     search: str = "",
     filters: dict[str, str] | None = None,
     limit: int = 500,
+    case_ids: list[int] | None = None,
 ) -> list[RowMapping]:
     """Cases with what the queue shows: client, owner, last client words, escalation status.
 
@@ -274,6 +276,8 @@ def list_case_rows(
         ids = ids.where(CASE.c.assignee_id == assignee_id)
     if case_id is not None:
         ids = ids.where(CASE.c.id == case_id)
+    if case_ids is not None:  # the live patch: these rows only, if still in the list
+        ids = ids.where(CASE.c.id.in_(case_ids))
     if closed_only:  # the newest closed first
         order: tuple[Any, ...] = (CASE.c.closed_at.desc(), CASE.c.id.desc())
     else:  # longest waiting first; cases never queued (still with the bot) after them
@@ -292,23 +296,34 @@ _ACTIVE = and_(  # the backlog: handed to people, not yet resolved, not closed
 def count_views(conn: Connection, *, user_id: int) -> dict[str, int]:
     """How many cases the console's list tabs hold: waiting, mine, all open."""
     open_ = CASE.c.closed_at.is_(None)
-    waiting = and_(
-        open_, CASE.c.state == "queued", CASE.c.assignee_id.is_(None), ~awaiting_operations()
-    )
-    mine = and_(open_, CASE.c.assignee_id == user_id)
+    unowned = and_(CASE.c.state == "queued", CASE.c.assignee_id.is_(None))
+    # Every count is of open cases and names only columns of ix_case_open_lists (0016): the
+    # database counts from that narrow index, not from the wide case rows.
     row = conn.execute(
         select(
-            func.count().filter(waiting).label("waiting"),
-            func.count().filter(mine).label("mine"),
-            func.count().filter(open_).label("open"),
-            func.count().filter(_ACTIVE).label("backlog"),
-        ).select_from(CASE)
+            func.count().filter(unowned).label("unowned"),
+            func.count().filter(CASE.c.assignee_id == user_id).label("mine"),
+            func.count().label("open"),
+            func.count()
+            .filter(CASE.c.resolved_at.is_(None), CASE.c.handed_off_at.is_not(None))
+            .label("backlog"),
+        )
+        .select_from(CASE)
+        .where(open_)
     ).one()
+    # ...less the few held for the Operations decision (read from their own small table)
+    held = conn.execute(
+        select(func.count())
+        .select_from(ROUTE)
+        .join(CASE, CASE.c.id == ROUTE.c.case_id)
+        .where(ROUTE.c.route.is_(None), open_, unowned)
+    ).scalar_one()
+    mine = and_(open_, CASE.c.assignee_id == user_id)
     unread = conn.execute(
         select(func.coalesce(func.sum(_UNREAD), 0)).select_from(CASE).where(mine)
     ).scalar_one()
     return {
-        "waiting": int(row.waiting),
+        "waiting": int(row.unowned) - int(held),
         "mine": int(row.mine),
         "open": int(row.open),
         "mine_unread": int(unread),
@@ -626,3 +641,63 @@ def agent_typing(conn: Connection, *, channel: str, chat_id: str, since: datetim
 def clear_typing(conn: Connection, *, user_id: int) -> None:
     """The agent sent (or left) the reply they were writing."""
     conn.execute(update(SETTING).where(SETTING.c.user_id == user_id).values(typing_case_id=None))
+
+
+# --- the console's live feed (issue #14): what changed between two activity markers ---
+
+
+def feed_marker(conn: Connection) -> tuple[int, int, int]:
+    """Newest message, event and case ids in one query: the live feed's tick."""
+    newest = [
+        select(func.coalesce(func.max(table.c.id), 0)).scalar_subquery()
+        for table in (MESSAGE, CASE_EVENT, CASE)
+    ]
+    row = conn.execute(select(*newest)).one()
+    return int(row[0]), int(row[1]), int(row[2])
+
+
+@dataclass(frozen=True, slots=True)
+class Changes:
+    """Cases touched by new messages or events, their owners now, and the events' kinds."""
+
+    cases: frozenset[int]
+    owners: dict[int, int | None]
+    event_kinds: frozenset[str]
+    new_cases: bool = False  # a case opened: the All open count moved
+    newest: dict[int, int] = field(default_factory=dict)  # case -> its newest message id
+    stirred: frozenset[int] = frozenset()  # cases with events other than a reply
+
+
+def changes_between(
+    conn: Connection, *, since: tuple[int, int, int], upto: tuple[int, int, int], limit: int
+) -> Changes:
+    """What the messages and events with ids in (since, upto] touched (primary-key ranges).
+
+    The markers are (message id, event id, case id), as `feed_marker` reads them.
+
+    At most `limit` cases are looked up; the caller treats more as "everything changed".
+    """
+    in_messages = (
+        select(MESSAGE.c.case_id, func.max(MESSAGE.c.id))
+        .where(MESSAGE.c.id > since[0], MESSAGE.c.id <= upto[0], MESSAGE.c.case_id.is_not(None))
+        .group_by(MESSAGE.c.case_id)
+    )
+    newest = {int(c): int(m) for c, m in conn.execute(in_messages.limit(limit))}
+    cases = set(newest)
+    kinds: set[str] = set()
+    stirred: set[int] = set()
+    in_events = select(CASE_EVENT.c.case_id, CASE_EVENT.c.kind).where(
+        CASE_EVENT.c.id > since[1], CASE_EVENT.c.id <= upto[1]
+    )
+    for case_id, kind in conn.execute(in_events.distinct().limit(limit * 4)):
+        cases.add(int(case_id))
+        kinds.add(str(kind))
+        if kind != "replied":
+            stirred.add(int(case_id))
+    owners: dict[int, int | None] = {}
+    if len(cases) < limit:
+        query = select(CASE.c.id, CASE.c.assignee_id).where(CASE.c.id.in_(sorted(cases)))
+        owners = {int(i): a for i, a in conn.execute(query)}
+    return Changes(
+        frozenset(cases), owners, frozenset(kinds), upto[2] > since[2], newest, frozenset(stirred)
+    )

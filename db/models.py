@@ -625,7 +625,7 @@ class AgentSetting(SQLModel, table=True):
 class CaseLabel(SQLModel, table=True):
     """#14 (B): a free-text label an agent put on a case ("vip", "refund"); the list filters by it.
 
-    Stored as typed, spaces collapsed and lower-cased (chatbot/agents/labels.py), one row per
+    Stored as typed, spaces collapsed and lower-cased (AgentDesk.add_label), one row per
     label per case.
     """
 
@@ -633,3 +633,15 @@ class CaseLabel(SQLModel, table=True):
     label: str = Field(primary_key=True, max_length=32, index=True)
     added_by: str = Field(max_length=64)
     created_at: datetime = Field(sa_column=_utc_column())
+
+
+# --- #14 (speed): the console's tab counts read a narrow index, not the wide case rows ---
+
+Index(
+    "ix_case_open_lists",
+    Case.__table__.c.closed_at,  # type: ignore[attr-defined]
+    Case.__table__.c.state,  # type: ignore[attr-defined]
+    Case.__table__.c.assignee_id,  # type: ignore[attr-defined]
+    Case.__table__.c.resolved_at,  # type: ignore[attr-defined]
+    Case.__table__.c.handed_off_at,  # type: ignore[attr-defined]
+)

@@ -203,8 +203,11 @@ class AgentDesk:
         search: str = "",
         filters: dict[str, str] | None = None,
         limit: int = INBOX_LIMIT,
+        only: list[int] | None = None,
     ) -> list[QueueItem]:
         """One tab of the console's list: waiting, mine, all open or closed (newest first).
+
+        With `only`, just those cases' rows (the ones still in the tab): the live patch.
 
         Raises:
             InvalidInput: an unknown tab or filter.
@@ -225,6 +228,7 @@ class AgentDesk:
                 search=search,
                 filters=chosen,
                 limit=limit,
+                case_ids=only,
             )
             labels = lq.labels_of(conn, case_ids=[r["id"] for r in rows])
         items = [self._item(r) for r in rows]
@@ -325,9 +329,10 @@ class AgentDesk:
             )
 
     def last_activity(self) -> tuple[int, int]:
-        """The newest message id and event id: the console's live pages watch these move.
+        """The newest message id and event id, noted in a console page when it is rendered.
 
-        A read, polled by every open console page: it never queues behind writes.
+        The page compares them with the first line of /desk/events (chatbot/agents/live.py
+        polls for changes, once per process). A read: it never queues behind writes.
         """
         with read(self._engine) as conn:
             return aq.last_activity(conn)

@@ -17,6 +17,7 @@ from chatbot.admin.editor import PhraseEditor, ProfileEditor
 from chatbot.admin.faq import FaqEditor
 from chatbot.admin.users import AccountDirectory
 from chatbot.agents.escalation import EscalationDesk
+from chatbot.agents.live import ChangeFeed
 from chatbot.agents.notify import Notifier
 from chatbot.agents.visits import VisitDesk
 from chatbot.campaigns.register import CampaignDesk
@@ -125,6 +126,7 @@ def create_app(
     app.state.media_links = media_links(settings, clock)
     app.state.templates_dir = package_dir("chatbot", "web", "templates")
     app.state.agent_desk = agents
+    app.state.desk_feed = ChangeFeed(engine)  # one change poller for every /desk/events
     app.state.escalations = escalations
     app.state.visits = VisitDesk(
         engine,

@@ -23,6 +23,7 @@ from chatbot.admin.faq import FaqEditor
 from chatbot.admin.users import UserDirectory
 from chatbot.agents.agent_desk import AgentDesk
 from chatbot.agents.escalation import EscalationDesk
+from chatbot.agents.live import ChangeFeed
 from chatbot.agents.visits import VisitDesk
 from chatbot.campaigns.register import CampaignDesk
 from chatbot.channels.base import Channel
@@ -107,6 +108,7 @@ SettingsDep = Annotated[WebSettings, Depends(_state("settings"))]
 DeskDep = Annotated[Desk, Depends(_state("desk"))]  # the step service
 ProfileDep = Annotated[Profile, Depends(get_profile)]
 AgentsDep = Annotated[AgentDesk, Depends(_state("agent_desk"))]  # queue, cases, replies
+FeedDep = Annotated[ChangeFeed, Depends(_state("desk_feed"))]  # the console's live notices
 EscalationsDep = Annotated[EscalationDesk, Depends(_state("escalations"))]
 ClockDep = Annotated[Clock, Depends(_state("clock"))]  # a frozen one in tests
 ChannelsDep = Annotated[Mapping[str, Channel], Depends(_state("channels"))]

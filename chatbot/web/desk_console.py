@@ -1,8 +1,9 @@
 """The agent console under /desk: queue, case page, replies, escalation, supervisor view.
 
 Server-rendered Jinja2 with autoescape on (client text is hostile until shown escaped). Every
-form works without script; a small inline script listens to /desk/events (server-sent events)
-and re-fetches the page's live fragment when a case or message arrives. The login middleware
+form works without script; desk.js listens to /desk/events (server-sent events, fed by the
+process's one change poller, chatbot/agents/live.py) and re-fetches only the rows, counts or
+transcript a notice names. The login middleware
 keeps everyone without a session out; every POST carries the session's CSRF token.
 """
 
@@ -46,6 +47,7 @@ from chatbot.web.deps import (
     ChannelsDep,
     ClockDep,
     EscalationsDep,
+    FeedDep,
     MediaStoreDep,
     RowId,
     RowIdForm,
@@ -64,7 +66,6 @@ router = APIRouter(
     dependencies=[Depends(verify_csrf), Depends(load_console_settings)],
 )
 templates = page_templates()  # client text, agent notes and report details are escaped
-STREAM_POLL_SECONDS = 0.5
 STREAM_MAX_SECONDS = 300  # EventSource reconnects by itself
 POST_TIMEOUT_SECONDS = 10.0  # the agent waits this long at most for Discord / Telegram
 STATIC_DIR = Path(package_dir("chatbot", "web", "static"))
@@ -141,20 +142,25 @@ def _list_params(request: Request) -> dict[str, str]:
 
 
 def _list_context(
-    request: Request, agents: AgentDesk, user: Any, *, default_view: str = "waiting"
+    request: Request,
+    agents: AgentDesk,
+    user: Any,
+    *,
+    default_view: str = "waiting",
+    only: list[int] | None = None,
 ) -> dict[str, Any]:
     params = _list_params(request)
     view = params.get("view", default_view)
     filters = {k: v for k, v in params.items() if k in INBOX_FILTERS}
     error = ""
     try:
-        rows = agents.inbox(user, view, search=params.get("q", ""), filters=filters)
+        rows = agents.inbox(user, view, search=params.get("q", ""), filters=filters, only=only)
     except InvalidInput as exc:
         error, view, params = str(exc), "waiting", {}
         rows = agents.inbox(user, view)
     counts = agents.view_counts(user)
     profile = agents.profile()
-    staff = agents.staff(with_load=False)
+    staff = [] if only is not None else agents.staff(with_load=False)  # a patch has no filters
     return {
         "tab": view,
         "tabs": INBOX_VIEWS,
@@ -215,12 +221,33 @@ def queue_page(request: Request, user: StaffUser, agents: AgentsDep, clock: Cloc
     return _inbox_page(request, agents, user, clock.now())
 
 
+MAX_PATCH_ROWS = 200  # a notice names at most this many cases (chatbot/agents/live.py)
+
+
+def _patch_rows(request: Request) -> list[int] | None:
+    """`rows=1,2,3`: only these cases' rows (those still in the list) and the tab counts.
+
+    Raises:
+        InvalidInput: not a comma-separated list of at most MAX_PATCH_ROWS case ids.
+    """
+    if "rows" not in request.query_params:
+        return None
+    parts = [p for p in request.query_params["rows"].split(",") if p.strip()]
+    if len(parts) > MAX_PATCH_ROWS or not all(p.strip().isdigit() for p in parts):
+        raise InvalidInput(f"rows is a comma-separated list of at most {MAX_PATCH_ROWS} case ids")
+    return [int(p) for p in parts]
+
+
 @router.get("/fragments/queue", response_class=HTMLResponse)
 def queue_fragment(
     request: Request, user: StaffUser, agents: AgentsDep, clock: ClockDep
 ) -> Response:
-    """The list alone (tab counts, rows), for the page's live refresh."""
-    context = _list_context(request, agents, user)
+    """The list alone (tab counts, rows), for the page's live refresh; `rows=` patches rows."""
+    try:
+        only = _patch_rows(request)
+    except InvalidInput as exc:
+        return HTMLResponse(str(exc), status_code=422)
+    context = _list_context(request, agents, user, only=only)
     context.update({"now": clock.now(), "item": None, "current": request.query_params.get("case")})
     return _page(request, "desk/_list.html", context)
 
@@ -237,22 +264,31 @@ def static_file(name: str, _user: StaffUser) -> Response:
     )
 
 
+STREAM_IDLE_SECONDS = 15.0  # a comment line this often: a closed tab is noticed and let go
+
+
 @router.get("/events")
-async def desk_events(request: Request, _user: StaffUser, agents: AgentsDep) -> Response:
-    """Server-sent events: one `data:` line whenever a message or a case event is recorded."""
-    latest = agents.last_activity  # a read, polled every STREAM_POLL_SECONDS: never queues
+async def desk_events(request: Request, _user: StaffUser, feed: FeedDep) -> Response:
+    """Server-sent events: one `data:` line per change, naming the cases it touched.
+
+    The first line is the newest message and event ids (the page compares them with the ones
+    it was rendered with); each later one is a `Notice` (chatbot/agents/live.py): `cases`,
+    their `owners`, `counts` (list membership or tab counts may have moved) and `all`.
+    All streams of this process share one poller.
+    """
 
     async def stream() -> AsyncIterator[str]:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + STREAM_MAX_SECONDS
-        seen = await asyncio.to_thread(latest)
-        yield f"retry: 1000\ndata: {json.dumps({'message': seen[0], 'event': seen[1]})}\n\n"
-        while loop.time() < deadline and not await request.is_disconnected():
-            await asyncio.sleep(STREAM_POLL_SECONDS)
-            now = await asyncio.to_thread(latest)
-            if now != seen:
-                seen = now
-                yield f"data: {json.dumps({'message': now[0], 'event': now[1]})}\n\n"
+        async with feed.subscribe() as notices:
+            start = {"message": notices.start.message, "event": notices.start.event}
+            yield f"retry: 1000\ndata: {json.dumps(start)}\n\n"
+            while loop.time() < deadline and not await request.is_disconnected():
+                notice = await notices.next(STREAM_IDLE_SECONDS)
+                if notice is None:
+                    yield ": idle\n\n"
+                else:
+                    yield f"data: {json.dumps(notice.as_json())}\n\n"
 
     return StreamingResponse(
         stream(), media_type="text/event-stream", headers={"Cache-Control": "no-store"}
@@ -262,17 +298,28 @@ async def desk_events(request: Request, _user: StaffUser, agents: AgentsDep) -> 
 # --- one case ---
 
 
-def _case_context(agents: AgentDesk, user: Any, case_id: int, now: datetime) -> dict[str, Any]:
+def _transcript_context(agents: AgentDesk, case_id: int) -> dict[str, Any]:
+    """What the transcript and status show (the live refresh needs no more)."""
     view: CaseView = agents.case_view(case_id)
     by_message: dict[int, list[dict[str, Any]]] = {}
     for item in view.attachments:
         by_message.setdefault(item["message_id"], []).append(item)
-    staff = agents.staff(with_load=False)  # names and presence for the transfer list
-    phrases = agents.standard_phrases(case_id, user)
     return {
         "view": view,
         "item": view.item,
         "attachments_by_message": by_message,
+        "zone": ZoneInfo(view.profile.timezone),
+        "buttons": {m["id"]: json.loads(m["buttons_json"] or "[]") for m in view.messages},
+    }
+
+
+def _case_context(agents: AgentDesk, user: Any, case_id: int, now: datetime) -> dict[str, Any]:
+    context = _transcript_context(agents, case_id)
+    view: CaseView = context["view"]
+    staff = agents.staff(with_load=False)  # names and presence for the transfer list
+    phrases = agents.standard_phrases(case_id, user)
+    return {
+        **context,
         "phrases": phrases,
         "phrase_list": [{"key": k, "text": t} for k, t in phrases],
         "history": agents.contact_history(case_id),
@@ -282,8 +329,6 @@ def _case_context(agents: AgentDesk, user: Any, case_id: int, now: datetime) -> 
         "next_statuses": NEXT_STATUSES,
         "mine": view.item.assignee_id == user.id,
         "now": now,
-        "zone": ZoneInfo(view.profile.timezone),
-        "buttons": {m["id"]: json.loads(m["buttons_json"] or "[]") for m in view.messages},
         "window_closed_since": _window_closed_since(view, now),
     }
 
@@ -322,11 +367,11 @@ def case_page(
 
 @router.get("/cases/{case_id}/fragment", response_class=HTMLResponse)
 def case_fragment(
-    request: Request, case_id: RowId, user: StaffUser, agents: AgentsDep, clock: ClockDep
+    request: Request, case_id: RowId, _user: StaffUser, agents: AgentsDep, clock: ClockDep
 ) -> Response:
     """The transcript and status alone, for the page's live refresh."""
     try:
-        context = _case_context(agents, user, case_id, clock.now())
+        context = {**_transcript_context(agents, case_id), "now": clock.now()}
     except UnknownCase as exc:
         return HTMLResponse(str(exc), status_code=404)
     return _page(request, "desk/_transcript.html", context)

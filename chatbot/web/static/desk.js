@@ -2,9 +2,10 @@
  *
  * - Links and forms inside the inbox load in place (fetch + DOM swap); history keeps real URLs,
  *   so back and reload land on the same case.
- * - /desk/events says when anything changed: the list and the open transcript are re-fetched;
- *   a new hand-off or a client message on one of my cases raises a notification, a short sound
- *   (mutable) and a count in the tab title.
+ * - /desk/events names the cases that changed: only the rows shown here (and the tab counts)
+ *   are patched, the open transcript re-fetched when its case changed, and the whole list when
+ *   cases may have moved between lists; a new hand-off or a client message on one of my cases
+ *   raises a notification, a short sound (mutable) and a count in the tab title.
  * - `/` in the reply opens the standard phrases (rendered by the server with the client's and
  *   the agent's names); Enter sends, Shift+Enter is a new line (or the other way round, as
  *   the agent chose on /desk/account); `?` lists the shortcuts.
@@ -66,7 +67,6 @@
     if (doc.title) document.title = doc.title;
     showCount();
     setup();
-    if (!full) refreshList();
     const reply = document.getElementById("reply-text");
     if (reply && options && options.method === "POST") reply.focus();
   }
@@ -75,37 +75,72 @@
     if (caseId()) query.set("case", caseId());
     return "/desk/fragments/queue?" + query.toString();
   }
-  /* At most one refresh at a time and one per REFRESH_GAP ms: with many clients writing, the
-     stream says "changed" all the time, and fifty consoles must not refetch back to back. */
-  const REFRESH_GAP = 1000;
-  let busy = false, again = false, lastRefresh = 0, timer = 0;
-  function refreshSoon() {
-    if (timer) return;
+  /* --- live refresh: the whole list, some rows, the transcript ---
+     At most one request at a time and one per REFRESH_GAP ms: with many clients writing, the
+     stream has news all the time, and fifty consoles must not refetch back to back. A notice
+     that only names cases asks for those rows (`rows=`) and the tab counts, not the list. */
+  const REFRESH_GAP = 500;
+  let busy = false, lastRefresh = 0, timer = 0;
+  let wantList = false, wantTranscript = false, wantCounts = false;
+  const wantRows = new Set();
+  function refreshSoon() { wantList = true; wantTranscript = true; schedule(); }
+  function schedule() {
+    if (timer || busy) return;
     const wait = Math.max(0, lastRefresh + REFRESH_GAP - Date.now());
-    timer = setTimeout(function () { timer = 0; refreshList(); }, wait);
+    timer = setTimeout(function () { timer = 0; refreshLive(); }, wait);
   }
-  async function refreshList() {
-    if (busy) { again = true; return; }
+  async function refreshLive() {
+    if (busy) return;  /* the finally below schedules what is still wanted */
     busy = true;
     lastRefresh = Date.now();
+    const list = wantList, rows = Array.from(wantRows), counted = wantCounts, transcript = wantTranscript;
+    wantList = wantCounts = wantTranscript = false;
+    wantRows.clear();
     try {
-      const answer = await fetch(listUrl());
-      if (answer.ok) {
-        const doc = parse("<div id='list-live'>" + await answer.text() + "</div>");
-        replace(doc, "list-live");
-        notifyIfNew(readCounts(document));
+      if (list) {
+        const answer = await fetch(listUrl());
+        if (answer.ok) {
+          const doc = parse("<div id='list-live'>" + await answer.text() + "</div>");
+          replace(doc, "list-live");
+          notifyIfNew(readCounts(document));
+        }
+      } else if (rows.length || counted) {
+        const answer = await fetch(listUrl() + "&rows=" + rows.join(","));
+        if (answer.ok && !patchRows(parse(await answer.text()), rows)) wantList = true;
       }
       const id = caseId(), live = document.getElementById("live");
-      if (id && live) {
+      if (transcript && id && live) {
         const part = await fetch(live.dataset.fragment);
         if (part.ok) live.innerHTML = await part.text();
       }
       setup();
     } finally {
       busy = false;
-      if (again) { again = false; refreshSoon(); }
+      if (wantList || wantRows.size || wantCounts || wantTranscript) schedule();
     }
   }
+  /* Put the fresh rows and counts in place; false when a row left the list (refresh it all). */
+  function patchRows(doc, asked) {
+    if (!replace(doc, "tabs")) return false;
+    for (const id of asked) {
+      const fresh = doc.querySelector('.case-row[data-case="' + id + '"]');
+      const old = document.querySelector('#list-live .case-row[data-case="' + id + '"]');
+      if (!old) continue;
+      if (!fresh) return false;
+      old.replaceWith(document.adoptNode(fresh));
+    }
+    notifyIfNew(readCounts(document));
+    return true;
+  }
+  /* The open case's only news is a message this page already shows (the agent's own reply,
+     whose answer carried the fresh transcript): nothing to fetch. */
+  function alreadyShown(data, id) {
+    const newest = (data.newest || {})[id];
+    if (newest === undefined || (data.events || []).indexOf(id) >= 0) return false;
+    const last = document.querySelector("#transcript li[data-id]:last-child");
+    return !!last && +last.dataset.id >= newest;
+  }
+  function shown(id) { return !!document.querySelector('#list-live .case-row[data-case="' + id + '"]'); }
 
   document.addEventListener("click", function (event) {
     const link = event.target.closest("a[data-nav]");
@@ -137,14 +172,22 @@
     load(form.action, {method: "POST", body: body, headers: {"X-Desk-Part": "case"}}, "replace")
       .catch(function () { form.submit(); });
   });
-  window.addEventListener("popstate", function () { load(location.href, caseId() ? {headers: {"X-Desk-Part": "case"}} : {}, null).then(refreshList); });
+  window.addEventListener("popstate", function () { load(location.href, caseId() ? {headers: {"X-Desk-Part": "case"}} : {}, null).then(refreshSoon); });
 
   /* --- live: the event stream, waited time, notifications --- */
   const events = new EventSource("/desk/events");
+  const me = +inbox.dataset.me;
   events.onmessage = function (message) {
     const data = JSON.parse(message.data);
     const mark = data.message + "," + data.event;
-    if (mark !== seen) { seen = mark; refreshSoon(); }
+    if (mark === seen) return;
+    seen = mark;
+    if (!data.cases || data.all || data.counts) { refreshSoon(); return; }  /* the first line, or lists moved */
+    data.cases.forEach(function (id) { if (shown(id)) wantRows.add(id); });
+    if (data.owners.indexOf(me) >= 0) wantCounts = true;  /* my unread count may have moved */
+    const open = +caseId();
+    if (data.cases.indexOf(open) >= 0 && !alreadyShown(data, open)) wantTranscript = true;
+    if (wantRows.size || wantCounts || wantTranscript) schedule();
   };
   function waited(seconds) {
     seconds = Math.max(0, Math.floor(seconds));
