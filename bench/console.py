@@ -2,7 +2,7 @@
 
 Usage:
     .venv/bin/python -m bench.console [--cases 10000] [--agents 50] [--rate 20] [--seconds 30]
-        [--workers 1]
+        [--workers 1] [--think 5]
 
 A fresh SQLite file gets the open cases (bulk inserts: 30% waiting, the rest shared among
 the agents) and one login session per agent. `loket`'s real app is served by uvicorn in a
@@ -16,7 +16,8 @@ server-side (request in to response out). Meanwhile, in this process:
   transcript, and one saying lists moved (`counts`/`all`) re-fetches the whole list; at most
   one request at a time and one per second;
 - every agent opens one of its cases (the script's `X-Desk-Part: case` request; every fifth
-  time the whole page, as a reload does) and replies to it, about once a second each; the
+  time the whole page, as a reload does), reads it for `--think` seconds (5: an agent who
+  reads and types; 0.5 is a stress test no person keeps up), replies, waits as long, again; the
   reply's redirect is followed as the script's fetch does (the panes again, timed as an open),
   and its row is patched when the stream names it, like any other change;
 - a writer thread feeds client messages through `Desk.receive` at `--rate` per second.
@@ -317,21 +318,24 @@ async def agent_stream(console: Console, stop_at: float) -> None:
 
 
 async def agent_work(
-    console: Console, csrf: str, cases: list[int], stop_at: float, seed: int
+    console: Console, csrf: str, cases: list[int], stop_at: float, seed: int, think: float
 ) -> int:
-    """Open one of my cases, reply, about once a second; every fifth open is a reload."""
+    """Open one of my cases, read it for `think` seconds, reply, wait `think` seconds, again.
+
+    Every fifth open is a reload.
+    """
     client = console.client
     rng = random.Random(seed)
     n = 0
-    await asyncio.sleep(rng.uniform(0, 1))
+    await asyncio.sleep(rng.uniform(0, 2 * think))
     while time.perf_counter() < stop_at and cases:
         case_id = rng.choice(cases)
-        if n % 5 == 4:
+        if (n + seed) % 5 == 4:
             await client.get(f"/desk/cases/{case_id}")
         else:
             await client.get(f"/desk/cases/{case_id}", headers={"X-Desk-Part": "case"})
         console.open_case = case_id
-        await asyncio.sleep(0.5)
+        await asyncio.sleep(think)
         answer = await client.post(
             f"/desk/cases/{case_id}/reply",
             data={"text": f"Baik kak, kami cek dulu ya ({n})"},
@@ -342,7 +346,7 @@ async def agent_work(
         panes = await client.get(answer.headers["location"], headers={"X-Desk-Part": "case"})
         console.shown_message = max(map(int, MESSAGE_ID.findall(panes.content)), default=0)
         n += 1
-        await asyncio.sleep(0.5)
+        await asyncio.sleep(think)
     return n
 
 
@@ -366,7 +370,13 @@ def _pct(values: list[float], q: float) -> float:
 
 
 async def load(
-    base: str, url: str, owned: dict[int, list[int]], agents: int, rate: float, seconds: float
+    base: str,
+    url: str,
+    owned: dict[int, list[int]],
+    agents: int,
+    rate: float,
+    seconds: float,
+    think: float,
 ) -> dict[str, Any]:
     """The agents' streams and work, and the writer, for `seconds`."""
     from chatbot.web.auth import COOKIE
@@ -387,7 +397,7 @@ async def load(
     writer.start()
     done = await asyncio.gather(
         *(
-            agent_work(consoles[a - 1], keys[a][1], owned.get(a, []), stop_at - 2, a)
+            agent_work(consoles[a - 1], keys[a][1], owned.get(a, []), stop_at - 2, a, think)
             for a in range(1, agents + 1)
         )
     )
@@ -411,6 +421,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rate", type=float, default=20.0, help="client messages per second")
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
+    parser.add_argument(
+        "--think",
+        type=float,
+        default=5.0,
+        help="seconds an agent reads a case before replying, and waits after (0.5: stress)",
+    )
     args = parser.parse_args(argv)
     work = Path(tempfile.mkdtemp(prefix="loket-console-"))
     path = work / "console.db"
@@ -432,7 +448,9 @@ def main(argv: list[str] | None = None) -> int:
             httpx.get(f"{base}/healthz")
         cpu_before = _tree_cpu(server.pid)
         began = time.perf_counter()
-        result = asyncio.run(load(base, url, owned, args.agents, args.rate, args.seconds))
+        result = asyncio.run(
+            load(base, url, owned, args.agents, args.rate, args.seconds, args.think)
+        )
         wall = time.perf_counter() - began
         server_cpu = _tree_cpu(server.pid) - cpu_before
     finally:
@@ -451,6 +469,7 @@ def main(argv: list[str] | None = None) -> int:
         "cases": args.cases,
         "agents": args.agents,
         "workers": args.workers,
+        "think_s": args.think,
         "client_msgs": len(writer.sent),
         "client_msg_per_s": round(len(writer.sent) / args.seconds, 1),
         "replies": result["replies"],
