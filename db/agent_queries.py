@@ -643,7 +643,7 @@ def clear_typing(conn: Connection, *, user_id: int) -> None:
     conn.execute(update(SETTING).where(SETTING.c.user_id == user_id).values(typing_case_id=None))
 
 
-# --- the console's live feed (issue #14): what changed between two activity markers ---
+# --- the console's live feed: what changed between two activity markers ---
 
 
 def feed_marker(conn: Connection) -> tuple[int, int, int]:

@@ -1,8 +1,8 @@
 """The console's live feed: one shared change poller per web process, fanned out to every stream.
 
 Why: fifty open consoles each polling the database twice a second, and each re-fetching its
-whole list whenever anything changed anywhere, cost more than the agents' own work (issue #14,
-docs/decisions/0011-console-live-feed.md). Here one poller per process reads the newest
+whole list whenever anything changed anywhere, cost more than the agents' own work
+(docs/decisions/0011-console-live-feed.md). Here one poller per process reads the newest
 message and event ids (one cheap query per tick); only when they moved does it read which
 cases changed (two primary-key range reads and one lookup of those cases' owners). Every
 /desk/events stream waits on the poller and gets a `Notice` naming the changed cases, their

@@ -1,4 +1,4 @@
-"""The console's live path (issue #14, speed): the shared change feed, its notices, row patches."""
+"""The console's live path (docs/decisions/0011-console-live-feed.md): the shared change feed, its notices, row patches."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""console counts: an index covering the tab counts (issue #14 speed)
+"""console counts: an index covering the tab counts (docs/decisions/0011-console-live-feed.md)
 
 The console's tabs count waiting, mine, all open and the backlog on every list refresh and
 row patch. Without this index each count read the whole case table (wide rows: fields and
