@@ -1,4 +1,7 @@
-"""The console's live path (docs/decisions/0011-console-live-feed.md): the shared change feed, its notices, row patches."""
+"""The console's live path: the shared change feed, its notices, row patches.
+
+Why and how: docs/decisions/0011-console-live-feed.md.
+"""
 
 from __future__ import annotations
 
