@@ -125,9 +125,10 @@ def traffic(
     return per_chat
 
 
-# The fake answers in `delay` (0.2 s): a 10 s lease is far above any send, and the replies
-# claimed at a kill go out again 10 s later instead of after the default minute.
-LEASE_SECONDS = 10
+# The fake answers in `delay` (0.2 s), but on a loaded CI machine a claimed reply can wait
+# seconds for its turn to send and be recorded: 30 s keeps the lease above that, and the
+# replies claimed at a kill go out again 30 s later instead of after the default minute.
+LEASE_SECONDS = 30
 
 
 def claimed_unrecorded(engine: Engine) -> set[int]:
