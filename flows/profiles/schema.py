@@ -12,6 +12,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from flows.yaml_files import read_yaml
+
 Category = Literal["easy", "normal", "hard"]
 FieldKind = Literal["name", "text", "phone", "location", "proof"]
 
@@ -342,7 +344,7 @@ def load_profile(path: Path) -> Profile:
         ProfileError: the file is missing, is not YAML, or a field is wrong (named).
     """
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = read_yaml(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise ProfileError(f"{path}: cannot read profile ({exc.strerror})") from exc
     except yaml.YAMLError as exc:

@@ -13,14 +13,14 @@ from collections.abc import Collection
 from functools import lru_cache
 from importlib.resources import files
 
-import yaml
 from rapidfuzz import fuzz, process
 
 from flows import guards
+from flows.yaml_files import read_yaml
 
 
 def _load_synonyms() -> dict[str, str]:
-    data = yaml.safe_load(
+    data = read_yaml(
         files("flows.understanding").joinpath("synonyms.yaml").read_text(encoding="utf-8")
     )
     phrases = data.get("phrases", {}) if isinstance(data, dict) else {}

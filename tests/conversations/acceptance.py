@@ -14,16 +14,12 @@ interpreter start per conversation.
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
-import os
-import sys
 from pathlib import Path
 from typing import Any
 
-from chatbot import cli
 from flows.understanding import language
+from tests.loket_cli import loket
 
 
 def failures(cases: list[dict[str, Any]], out: str, expect: dict[str, Any]) -> list[str]:
@@ -155,23 +151,9 @@ def play(
     `at` (a local moment, "2026-11-28T21:00") plays the chat then (`loket chat --at`), for
     the office hours. Returns the cases and everything the chat printed.
     """
-    saved_env = {k: v for k, v in os.environ.items() if k.startswith("LOKET_")}
-    saved_cwd, saved_stdin = Path.cwd(), sys.stdin
-    for name in saved_env:
-        del os.environ[name]
-    os.environ["LOKET_DATABASE_URL"] = f"sqlite:///{workdir}/loket.db"
-    try:
-        os.chdir(workdir)  # no .env of a developer is read
-        chat_out, cases_out = io.StringIO(), io.StringIO()
-        sys.stdin = io.StringIO("\n".join(lines) + "\n")
-        with contextlib.redirect_stdout(chat_out):
-            when = ["--at", at] if at else []
-            assert cli.main(["chat", "--profile", profile, *when]) == 0
-        with contextlib.redirect_stdout(cases_out):
-            assert cli.main(["cases", "--json"]) == 0
-    finally:
-        sys.stdin = saved_stdin
-        os.chdir(saved_cwd)
-        del os.environ["LOKET_DATABASE_URL"]
-        os.environ.update(saved_env)
-    return list(json.loads(cases_out.getvalue())), chat_out.getvalue()
+    when = ["--at", at] if at else []
+    chat = loket(Path(workdir), "chat", "--profile", profile, *when, stdin="\n".join(lines) + "\n")
+    assert chat.returncode == 0, chat.stderr
+    cases = loket(Path(workdir), "cases", "--json")
+    assert cases.returncode == 0, cases.stderr
+    return list(json.loads(cases.stdout)), chat.stdout

@@ -1,9 +1,9 @@
 """Realistic WhatsApp clients (realistic.json), played through the code of `loket chat`.
 
 Each conversation runs in this process through chatbot.cli.main on a fresh database (see
-acceptance.play), so fifty of them take seconds; test_samples.py plays the shared samples
-through the whole `loket chat` command line. Every expectation of the acceptance format is
-checked, and no client message the bot still handles may go unanswered."""
+acceptance.play, as test_samples.py plays the shared samples), so fifty of them take seconds.
+Every expectation of the acceptance format is checked, and no client message the bot still
+handles may go unanswered."""
 
 from __future__ import annotations
 
