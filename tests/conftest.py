@@ -12,6 +12,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
@@ -64,6 +66,30 @@ def database_url(tmp_path: Path) -> Iterator[str]:
 @pytest.fixture
 def settings(database_url: str) -> Settings:
     return Settings(database_url=database_url, profile="erzap", _env_file=None)  # type: ignore[call-arg]
+
+
+@pytest.fixture
+def app(settings: Settings, clock: FrozenClock, tmp_path: Path) -> Iterator[FastAPI]:
+    """The web app on the test's database and clock, without the outbox and timer loops.
+
+    A test module that needs another app defines its own `app`; `client` then uses that one.
+    """
+    from chatbot.web.app import create_app
+
+    application = create_app(
+        settings.model_copy(update={"media_dir": tmp_path / "media"}),
+        clock=clock,
+        run_outbox=False,
+        run_timers=False,
+    )
+    yield application
+    application.state.engine.dispose()
+
+
+@pytest.fixture
+def client(app: FastAPI) -> Iterator[TestClient]:
+    with TestClient(app) as c:
+        yield c
 
 
 @pytest.fixture

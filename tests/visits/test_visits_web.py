@@ -33,12 +33,6 @@ def app(settings: Settings, clock: FrozenClock, tmp_path: Path) -> Iterator[Fast
     application.state.engine.dispose()
 
 
-@pytest.fixture
-def client(app: FastAPI) -> Iterator[TestClient]:
-    with TestClient(app) as c:
-        yield c
-
-
 def waiting_case(
     app: FastAPI, story: str = "mesin mati total sejak pagi kak, tidak bisa nyala"
 ) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -91,3 +92,8 @@ def stepped(engine: Engine) -> bool:
     """No accepted message waits for the stepper any more."""
     with read(engine) as conn:
         return not iq.has_unstepped(conn)
+
+
+def rows(html: str) -> list[int]:
+    """The case ids of the console list's rows, in order."""
+    return [int(n) for n in re.findall(r'class="case-row[^"]*" data-case="(\d+)"', html)]

@@ -37,12 +37,6 @@ def app(settings: Settings, clock: FrozenClock) -> Iterator[FastAPI]:
     application.state.engine.dispose()
 
 
-@pytest.fixture
-def client(app: FastAPI) -> Iterator[TestClient]:
-    with TestClient(app) as c:
-        yield c
-
-
 def _post_login(client: TestClient, name: str, password: str, next_path: str = "") -> object:
     return client.post(
         "/login",

@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from chatbot.web.console_text import catalogue_path
-from settings import Settings
-from tests.clock import FrozenClock
 from tests.web.auth_helpers import add_user, login
 from tests.web.test_desk_console import queued_case
 
@@ -42,15 +38,6 @@ def test_every_console_text_has_its_indonesian_translation() -> None:
         catalog = read_po(source)
     translated = {m.id for m in catalog if m.id and m.string}
     assert written | DYNAMIC_IDS <= translated, sorted((written | DYNAMIC_IDS) - translated)
-
-
-@pytest.fixture
-def app(settings: Settings, clock: FrozenClock, tmp_path: Path) -> Iterator[FastAPI]:
-    from chatbot.web.app import create_app
-
-    application = create_app(settings, clock=clock, run_outbox=False, run_timers=False)
-    yield application
-    application.state.engine.dispose()
 
 
 def test_indonesian_by_default_english_by_choice(app: FastAPI) -> None:

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
@@ -23,26 +21,6 @@ from tests.web.auth_helpers import add_user, login
 from tests.web.helpers import SECRET, TOKEN
 
 HOSTILE = "<script>alert('x')</script> laporan penjualan di BI kosong semua"
-
-
-@pytest.fixture
-def app(settings: Settings, clock: FrozenClock, tmp_path: Path) -> Iterator[FastAPI]:
-    from chatbot.web.app import create_app
-
-    application = create_app(
-        settings.model_copy(update={"media_dir": tmp_path / "media"}),
-        clock=clock,
-        run_outbox=False,
-        run_timers=False,
-    )
-    yield application
-    application.state.engine.dispose()
-
-
-@pytest.fixture
-def client(app: FastAPI) -> Iterator[TestClient]:
-    with TestClient(app) as c:
-        yield c
 
 
 def say(app: FastAPI, chat_id: str, *lines: str, **extra: object) -> int:

@@ -3,43 +3,16 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from pathlib import Path
 
-import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from chatbot.domain import Inbound
-from settings import Settings
 from tests.clock import FrozenClock
 from tests.desk.agent_helpers import case_row, events
 from tests.web.auth_helpers import PASSWORD, add_user, login
+from tests.web.helpers import rows
 from tests.web.test_desk_console import HOSTILE, queued_case, say
-
-
-@pytest.fixture
-def app(settings: Settings, clock: FrozenClock, tmp_path: Path) -> Iterator[FastAPI]:
-    from chatbot.web.app import create_app
-
-    application = create_app(
-        settings.model_copy(update={"media_dir": tmp_path / "media"}),
-        clock=clock,
-        run_outbox=False,
-        run_timers=False,
-    )
-    yield application
-    application.state.engine.dispose()
-
-
-@pytest.fixture
-def client(app: FastAPI) -> Iterator[TestClient]:
-    with TestClient(app) as c:
-        yield c
-
-
-def rows(html: str) -> list[int]:
-    return [int(n) for n in re.findall(r'class="case-row[^"]*" data-case="(\d+)"', html)]
 
 
 def test_reply_to_a_case_nobody_owns_takes_it_and_sends(app: FastAPI, client: TestClient) -> None:

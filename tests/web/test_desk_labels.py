@@ -4,31 +4,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from chatbot.agents.agent_desk import AgentDesk
-from settings import Settings
-from tests.clock import FrozenClock
 from tests.web.auth_helpers import add_user, login
 from tests.web.test_desk_console import queued_case
-
-
-@pytest.fixture
-def app(settings: Settings, clock: FrozenClock, tmp_path: Path) -> Iterator[FastAPI]:
-    from chatbot.web.app import create_app
-
-    application = create_app(
-        settings.model_copy(update={"media_dir": tmp_path / "media"}),
-        clock=clock,
-        run_outbox=False,
-        run_timers=False,
-    )
-    yield application
-    application.state.engine.dispose()
 
 
 @pytest.fixture

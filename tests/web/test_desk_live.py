@@ -8,44 +8,15 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import json
-import re
-from collections.abc import Iterator
-from pathlib import Path
 
-import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from chatbot.agents.agent_desk import AgentDesk, Staff
 from chatbot.agents.live import ChangeFeed, Notice, changes
-from settings import Settings
-from tests.clock import FrozenClock
 from tests.web.auth_helpers import add_user, login
+from tests.web.helpers import rows
 from tests.web.test_desk_console import queued_case, say
-
-
-@pytest.fixture
-def app(settings: Settings, clock: FrozenClock, tmp_path: Path) -> Iterator[FastAPI]:
-    from chatbot.web.app import create_app
-
-    application = create_app(
-        settings.model_copy(update={"media_dir": tmp_path / "media"}),
-        clock=clock,
-        run_outbox=False,
-        run_timers=False,
-    )
-    yield application
-    application.state.engine.dispose()
-
-
-@pytest.fixture
-def client(app: FastAPI) -> Iterator[TestClient]:
-    with TestClient(app) as c:
-        yield c
-
-
-def rows(html: str) -> list[int]:
-    return [int(n) for n in re.findall(r'class="case-row[^"]*" data-case="(\d+)"', html)]
 
 
 def test_a_notice_names_the_changed_cases_their_owners_and_whether_lists_moved(

@@ -26,12 +26,6 @@ def app(settings: Settings, clock: FrozenClock) -> Iterator[FastAPI]:
     application.state.engine.dispose()
 
 
-@pytest.fixture
-def client(app: FastAPI) -> Iterator[TestClient]:
-    with TestClient(app) as c:
-        yield c
-
-
 def open_chat(client: TestClient) -> None:
     assert client.get("/").status_code == 200  # sets the chat cookie
 
