@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from chatbot.agents.agent_desk import AgentDesk
+from chatbot.agents.agent_desk import AgentDesk, Staff
 from chatbot.agents.escalation import EscalationDesk
 from chatbot.agents.notify import Notifier
 from chatbot.agents.visits import VisitDesk, WorkOrder
 from tests.chat_driver import ChatDriver
 from tests.clock import FrozenClock
+from tests.desk.agent_helpers import create_user
 from tests.team.conftest import no_sleep
 
 HARDWARE_STORY = (
@@ -64,3 +65,18 @@ def order(clock: FrozenClock, technician_id: int, *, hours: int = 3) -> WorkOrde
         machine_id="WK-0042",
         problem="Mesin mati total",
     )
+
+
+def ordered_visit(
+    chat: ChatDriver, visits: VisitDesk, clock: FrozenClock, *, hours: int = 3
+) -> tuple[int, Staff, tuple[int, str]]:
+    """A case at Operations, and Ops ("oki") ordering a visit by Budi in an hour, `hours` long.
+
+    Returns the case id, the Ops user and what `VisitDesk.decide` returned (visit id, link token).
+    """
+    case_id = reach_operations(chat)
+    ops = create_user(chat.engine, "oki", "ops")
+    budi = visits.add_technician(create_user(chat.engine, "sup", "supervisor"), "Budi")
+    made = visits.decide(case_id, ops, "visit", order(clock, budi, hours=hours))
+    assert made is not None
+    return case_id, ops, made

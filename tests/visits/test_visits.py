@@ -18,7 +18,7 @@ from tests.clock import FrozenClock
 from tests.desk.agent_helpers import case_row, create_user, events, outbox
 from tests.fakes.bot_api import FakeBotApi
 from tests.team.conftest import no_sleep
-from tests.visits.helpers import SOFT_STORY, order, reach_operations, visit_desk
+from tests.visits.helpers import SOFT_STORY, order, ordered_visit, reach_operations, visit_desk
 
 JPEG = b"\xff\xd8\xff\xe0" + b"0" * 200
 
@@ -195,11 +195,7 @@ def test_not_fixed_keeps_the_case_open_for_another_visit(
 def test_a_technician_link_is_unforgeable_and_expires(
     intera: ChatDriver, visits: VisitDesk, clock: FrozenClock
 ) -> None:
-    case_id = reach_operations(intera)
-    ops = create_user(intera.engine, "oki", "ops")
-    budi = visits.add_technician(create_user(intera.engine, "sup", "supervisor"), "Budi")
-    made = visits.decide(case_id, ops, "visit", order(clock, budi))
-    assert made is not None
+    _, _, made = ordered_visit(intera, visits, clock)
     for wrong in ["", "1", made[1][:-1] + ("A" if made[1][-1] != "A" else "B"), "x" * 500]:
         with pytest.raises(UnknownVisit):
             visits.visit_for_token(wrong)
@@ -213,11 +209,7 @@ def test_a_technician_link_is_unforgeable_and_expires(
 def test_overdue_visits_by_the_frozen_clock(
     intera: ChatDriver, visits: VisitDesk, clock: FrozenClock
 ) -> None:
-    case_id = reach_operations(intera)
-    ops = create_user(intera.engine, "oki", "ops")
-    budi = visits.add_technician(create_user(intera.engine, "sup", "supervisor"), "Budi")
-    made = visits.decide(case_id, ops, "visit", order(clock, budi, hours=2))
-    assert made is not None
+    _, _, made = ordered_visit(intera, visits, clock, hours=2)
     clock.advance(hours=2, minutes=59)  # window 1h..3h from now: still inside
     view = visits.overview()
     assert view.overdue == []
@@ -257,11 +249,7 @@ def test_retention_forgets_a_visits_address_note_and_photo(
 ) -> None:
     from chatbot.supervision.retention import Retention
 
-    case_id = reach_operations(intera)
-    ops = create_user(intera.engine, "oki", "ops")
-    budi = visits.add_technician(create_user(intera.engine, "sup", "supervisor"), "Budi")
-    made = visits.decide(case_id, ops, "visit", order(clock, budi))
-    assert made is not None
+    _, _, made = ordered_visit(intera, visits, clock)
     visits.technician_update(made[1], "arrived", note="di depan warung")
     visits.technician_update(made[1], "fixed", note="beres", photo=Photo(JPEG, "image/jpeg"))
     photo = visits.photo_path(made[0])
@@ -340,11 +328,7 @@ async def test_the_technician_is_told_on_whatsapp_through_the_outbox_or_in_the_g
 def test_a_fixed_visit_on_a_case_an_agent_resolved_already_is_still_recorded(
     intera: ChatDriver, visits: VisitDesk, clock: FrozenClock
 ) -> None:
-    case_id = reach_operations(intera)
-    ops = create_user(intera.engine, "oki", "ops")
-    budi = visits.add_technician(create_user(intera.engine, "sup", "supervisor"), "Budi")
-    made = visits.decide(case_id, ops, "visit", order(clock, budi))
-    assert made is not None
+    case_id, ops, made = ordered_visit(intera, visits, clock)
     visits.agents.resolve(case_id, ops)  # the client said it works again meanwhile
     intera.bot_said()
     visits.technician_update(made[1], "arrived")
