@@ -1,4 +1,4 @@
-"""A live `loket serve` app on 127.0.0.1:0 in a thread, and fake provider APIs on 127.0.0.1."""
+"""A live `loket serve` app on 127.0.0.1:0 in a thread, and a client logged in as an admin."""
 
 from __future__ import annotations
 
@@ -7,10 +7,21 @@ from dataclasses import dataclass
 
 import pytest
 from fastapi import FastAPI
+from fastapi.testclient import TestClient
 
 from chatbot.web.app import create_app
 from settings import Settings
 from tests.fakes.server import ThreadedServer
+from tests.web.auth_helpers import add_user, login
+
+
+@pytest.fixture
+def admin(app: FastAPI) -> Iterator[TestClient]:
+    """A client logged in as the admin "ani" through /login (CSRF header set)."""
+    add_user(app, "ani", "admin")
+    with TestClient(app) as client:
+        login(client, "ani")
+        yield client
 
 
 @dataclass

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
 import pytest
 from fastapi import FastAPI
@@ -12,28 +11,9 @@ from fastapi.testclient import TestClient
 from chatbot.admin.accounts import Accounts
 from chatbot.domain import Inbound
 from chatbot.frontdesk.desk import Desk
-from chatbot.web.app import create_app
-from settings import Settings
-from tests.clock import FrozenClock
 from tests.web.auth_helpers import add_user, login
 
 SALAM = "/admin/phrases/id/greeting.salam"
-
-
-@pytest.fixture
-def app(settings: Settings, clock: FrozenClock) -> Iterator[FastAPI]:
-    application = create_app(settings, clock=clock, run_outbox=False)
-    yield application
-    application.state.engine.dispose()
-
-
-@pytest.fixture
-def admin(app: FastAPI) -> Iterator[TestClient]:
-    """A client logged in as the admin "ani" through /login (CSRF header set)."""
-    add_user(app, "ani", "admin")
-    with TestClient(app) as client:
-        login(client, "ani")
-        yield client
 
 
 ADMIN_PAGES = [

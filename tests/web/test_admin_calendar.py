@@ -12,21 +12,12 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from chatbot.domain import Inbound
-from chatbot.web.app import create_app
 from flows import phrase_keys as keys
-from settings import Settings
 from tests.chat_driver import ChatDriver
 from tests.clock import FrozenClock
 from tests.web.auth_helpers import add_user, login
 
 WIB = ZoneInfo("Asia/Jakarta")
-
-
-@pytest.fixture
-def app(settings: Settings, clock: FrozenClock) -> Iterator[FastAPI]:
-    application = create_app(settings, clock=clock, run_outbox=False)
-    yield application
-    application.state.engine.dispose()
 
 
 @contextmanager

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Iterator
 
 import pytest
 from fastapi import FastAPI
@@ -12,10 +11,7 @@ from fastapi.testclient import TestClient
 
 from chatbot.admin.faq import FaqDraft, FaqEditor, FaqRejected, answer_problem
 from chatbot.frontdesk.desk import Desk
-from chatbot.web.app import create_app
 from flows import classify
-from settings import Settings
-from tests.clock import FrozenClock
 from tests.web.auth_helpers import add_user, login
 
 FAQ = "/admin/profile/faq?name=erzap"
@@ -27,21 +23,6 @@ GOOD = {
     "answer_id": "Buka menu Pelanggan > Poin Member.",
     "answer_en": "Open Customers > Loyalty Points.",
 }
-
-
-@pytest.fixture
-def app(settings: Settings, clock: FrozenClock) -> Iterator[FastAPI]:
-    application = create_app(settings, clock=clock, run_outbox=False)
-    yield application
-    application.state.engine.dispose()
-
-
-@pytest.fixture
-def admin(app: FastAPI) -> Iterator[TestClient]:
-    add_user(app, "ani", "admin")
-    with TestClient(app) as client:
-        login(client, "ani")
-        yield client
 
 
 def _faq(app: FastAPI) -> FaqEditor:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterator
 
 import pytest
 from fastapi import APIRouter, Depends, FastAPI, WebSocket
@@ -28,13 +27,6 @@ from tests.clock import FrozenClock
 from tests.web.auth_helpers import PASSWORD, add_user, login
 
 SALAM = "/admin/phrases/id/greeting.salam"
-
-
-@pytest.fixture
-def app(settings: Settings, clock: FrozenClock) -> Iterator[FastAPI]:
-    application = create_app(settings, clock=clock, run_outbox=False)
-    yield application
-    application.state.engine.dispose()
 
 
 def _post_login(client: TestClient, name: str, password: str, next_path: str = "") -> object:
