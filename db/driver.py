@@ -14,6 +14,7 @@ DateTime stores them (text, microseconds always present), so both read each othe
 from __future__ import annotations
 
 import re
+import sqlite3
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
@@ -30,6 +31,12 @@ def sqlite_datetime(moment: datetime) -> str:
     Its fields as they are, offset left out; isoformat is several times quicker than strftime.
     """
     return moment.isoformat(" ", "microseconds")[:26]
+
+
+# sqlite3 turns every datetime parameter into that text itself (C calls this once per
+# value): the statements below pass their parameters through untouched, and a datetime
+# given to `text()` SQL is stored the way SQLAlchemy's columns store it.
+sqlite3.register_adapter(datetime, sqlite_datetime)
 
 
 def read_datetime(value: datetime | str | None) -> datetime | None:
@@ -81,7 +88,8 @@ class Statement:
             sqlalchemy.exc.DBAPIError: as Core would raise it (IntegrityError for a
                 duplicate key, OperationalError for a locked or unreachable database).
         """
-        sql, bound = self._for(conn, params or {})
+        sql = self.sql if conn.dialect.name == "sqlite" else self.pyformat_sql
+        bound = params or {}
         cursor = conn.connection.cursor()
         try:
             cursor.execute(sql, bound)
@@ -92,9 +100,8 @@ class Statement:
 
     def run_many(self, conn: Connection, rows: Iterable[Mapping[str, Any]]) -> None:
         """Execute once per parameter set (several replies, several events)."""
-        sqlite = conn.dialect.name == "sqlite"
-        sql = self.sql if sqlite else self.pyformat_sql
-        bound = [_for_sqlite(row) if sqlite else row for row in rows]
+        sql = self.sql if conn.dialect.name == "sqlite" else self.pyformat_sql
+        bound = list(rows)
         cursor = conn.connection.cursor()
         try:
             cursor.executemany(sql, bound)
@@ -103,23 +110,9 @@ class Statement:
         finally:
             cursor.close()
 
-    def _for(self, conn: Connection, params: Mapping[str, Any]) -> tuple[str, Mapping[str, Any]]:
-        if conn.dialect.name == "sqlite":
-            return self.sql, _for_sqlite(params)
-        return self.pyformat_sql, params
-
 
 def _as_sqlalchemy(conn: Connection, sql: str, params: Any, exc: Exception) -> DBAPIError:
     error = DBAPIError.instance(
         sql, params, exc, conn.dialect.loaded_dbapi.Error, dialect=conn.dialect
     )
     return error if isinstance(error, DBAPIError) else DBAPIError(sql, params, exc)
-
-
-def _for_sqlite(params: Mapping[str, Any]) -> Mapping[str, Any]:
-    if not any(isinstance(value, datetime) for value in params.values()):
-        return params
-    return {
-        name: sqlite_datetime(value) if isinstance(value, datetime) else value
-        for name, value in params.items()
-    }

@@ -645,3 +645,14 @@ Index(
     Case.__table__.c.resolved_at,  # type: ignore[attr-defined]
     Case.__table__.c.handed_off_at,  # type: ignore[attr-defined]
 )
+
+# --- the queue position ("masih lama?"): only queued cases, in the order agents take them ---
+
+Index(
+    "ix_case_queue",
+    Case.__table__.c.profile,  # type: ignore[attr-defined]
+    Case.__table__.c.queued_at,  # type: ignore[attr-defined]
+    Case.__table__.c.id,  # type: ignore[attr-defined]
+    sqlite_where=text("state = 'queued'"),
+    postgresql_where=text("state = 'queued'"),
+)

@@ -17,7 +17,6 @@ from sqlalchemy import (
     Connection,
     RowMapping,
     Table,
-    bindparam,
     func,
     insert,
     select,
@@ -61,12 +60,24 @@ _UPDATE_CASE_STEP = Statement(
     'UPDATE "case" SET state = :state, locale = :locale, updated_at = :updated_at,'
     " fields_json = :fields_json, context_json = :context_json WHERE id = :case_id"
 )
-_CONTACT = select(CONTACT.c.id, CONTACT.c.display_name, CONTACT.c.phone).where(
-    CONTACT.c.channel == bindparam("channel"), CONTACT.c.chat_id == bindparam("chat_id")
+# A first contact is made; a known one keeps its name and number unless new ones came.
+_ENSURE_CONTACT = Statement(
+    "INSERT INTO contact (channel, chat_id, display_name, phone, created_at)"
+    " VALUES (:channel, :chat_id, :display_name, :phone, :created_at)"
+    " ON CONFLICT (channel, chat_id) DO UPDATE SET"
+    " display_name = coalesce(excluded.display_name, contact.display_name),"
+    " phone = coalesce(excluded.phone, contact.phone)"
+    " RETURNING id"
 )
-_INSERT_CONTACT = insert(CONTACT)
-_INSERT_CASE = insert(CASE)
-# Effect columns: the flow's value wins (NULL keeps the stored one) ...
+_INSERT_CASE = Statement(
+    'INSERT INTO "case" (contact_id, channel, chat_id, profile, locale, state, source,'
+    " fields_json, context_json, opened_at, updated_at)"
+    " VALUES (:contact_id, :channel, :chat_id, :profile, :locale, :state, 'chat',"
+    " '{}', '{}', :now, :now) RETURNING id"
+)
+# Effects only ever set these columns, so one statement serves them all. The flow's value
+# wins and NULL keeps the stored one, except for first-time clocks (handed_off_at,
+# resolved_at, resolved_by), which are set once and never moved.
 _EFFECT_COLUMNS = (
     "category",
     "sla_minutes",
@@ -75,23 +86,22 @@ _EFFECT_COLUMNS = (
     "closed_at",
     "closed_reason",
     "closed_by",
+    "handed_off_at",
+    "resolved_at",
+    "resolved_by",
 )
-# ... except first-time clocks, which are set once and never moved.
-_FIRST_TIME_COLUMNS = ("handed_off_at", "resolved_at", "resolved_by")
-# Effects only ever set these columns, so one statement serves them all: NULL keeps the value.
-_UPDATE_CASE_EFFECTS = (
-    update(CASE)
-    .where(CASE.c.id == bindparam("case_id"))
-    .values(
-        **{
-            name: func.coalesce(bindparam(name, type_=CASE.c[name].type), CASE.c[name])
-            for name in _EFFECT_COLUMNS
-        },
-        **{
-            name: func.coalesce(CASE.c[name], bindparam(name, type_=CASE.c[name].type))
-            for name in _FIRST_TIME_COLUMNS
-        },
-    )
+_UPDATE_CASE_EFFECTS = Statement(
+    'UPDATE "case" SET category = coalesce(:category, category),'
+    " sla_minutes = coalesce(:sla_minutes, sla_minutes),"
+    " sla_due_at = coalesce(:sla_due_at, sla_due_at),"
+    " queued_at = coalesce(:queued_at, queued_at),"
+    " closed_at = coalesce(:closed_at, closed_at),"
+    " closed_reason = coalesce(:closed_reason, closed_reason),"
+    " closed_by = coalesce(:closed_by, closed_by),"
+    " handed_off_at = coalesce(handed_off_at, :handed_off_at),"
+    " resolved_at = coalesce(resolved_at, :resolved_at),"
+    " resolved_by = coalesce(resolved_by, :resolved_by)"
+    " WHERE id = :case_id"
 )
 
 
@@ -154,26 +164,17 @@ def ensure_contact(
     now: datetime,
 ) -> int:
     """The contact's id, creating the contact on first contact; keeps name/phone fresh."""
-    row = conn.execute(_CONTACT, {"channel": channel, "chat_id": chat_id}).first()
-    if row is None:
-        result = conn.execute(
-            _INSERT_CONTACT,
-            {
-                "channel": channel,
-                "chat_id": chat_id,
-                "display_name": name,
-                "phone": phone,
-                "created_at": now,
-            },
-        )
-        return int(cast(int, result.inserted_primary_key[0]))  # type: ignore[index]
-    if (name and name != row.display_name) or (phone and phone != row.phone):
-        conn.execute(
-            update(CONTACT)
-            .where(CONTACT.c.id == row.id)
-            .values(display_name=name or row.display_name, phone=phone or row.phone)
-        )
-    return int(row.id)
+    row = _ENSURE_CONTACT.first(
+        conn,
+        {
+            "channel": channel,
+            "chat_id": chat_id,
+            "display_name": name or None,
+            "phone": phone or None,
+            "created_at": now,
+        },
+    )
+    return int(row[0])
 
 
 def open_case(
@@ -188,22 +189,9 @@ def open_case(
     now: datetime,
 ) -> CaseRow:
     """Open a new case for the chat."""
-    result = conn.execute(
-        _INSERT_CASE,
-        {
-            "contact_id": contact_id,
-            "channel": channel,
-            "chat_id": chat_id,
-            "profile": profile,
-            "locale": locale,
-            "state": state,
-            "fields_json": "{}",
-            "context_json": "{}",
-            "opened_at": now,
-            "updated_at": now,
-        },
-    )
-    case_id = int(cast(int, result.inserted_primary_key[0]))  # type: ignore[index]
+    params = {"contact_id": contact_id, "channel": channel, "chat_id": chat_id}
+    params.update(profile=profile, locale=locale, state=state, now=now)
+    case_id = int(_INSERT_CASE.first(conn, params)[0])
     return CaseRow(case_id, profile, state, locale, None, {}, {}, now)
 
 
@@ -359,9 +347,9 @@ def record_effects(conn: Connection, *, case_id: int, values: Mapping[str, Any])
     `handed_off_at`, `resolved_at` and `resolved_by` are kept when already set: they are
     first-time clocks (docs/agent-desk.md).
     """
-    params = dict.fromkeys((*_EFFECT_COLUMNS, *_FIRST_TIME_COLUMNS))
-    params.update(values)
-    conn.execute(_UPDATE_CASE_EFFECTS, {"case_id": case_id, **params})
+    params = dict.fromkeys(_EFFECT_COLUMNS)
+    params.update(values, case_id=case_id)
+    _UPDATE_CASE_EFFECTS.execute(conn, params)
 
 
 def release_case(conn: Connection, *, case_id: int) -> None:
@@ -400,23 +388,23 @@ def record_events(
         )
 
 
+# One survey row per case: the rating arrives first, the comment after it.
+_RECORD_SURVEY = Statement(
+    "INSERT INTO surveyanswer (case_id, rating, comment, created_at)"
+    " VALUES (:case_id, :rating, :comment, :now)"
+    " ON CONFLICT (case_id) DO UPDATE SET"
+    " rating = coalesce(excluded.rating, surveyanswer.rating),"
+    " comment = coalesce(excluded.comment, surveyanswer.comment)"
+)
+
+
 def record_survey(
     conn: Connection, *, case_id: int, rating: int | None, comment: str | None, now: datetime
 ) -> None:
     """Store the rating, then the comment, on the case's one survey row."""
-    exists = conn.execute(select(SURVEY.c.id).where(SURVEY.c.case_id == case_id)).first()
-    if exists is None:
-        conn.execute(
-            insert(SURVEY).values(case_id=case_id, rating=rating, comment=comment, created_at=now)
-        )
-        return
-    values: dict[str, Any] = {}
-    if rating is not None:
-        values["rating"] = rating
-    if comment is not None:
-        values["comment"] = comment
-    if values:
-        conn.execute(update(SURVEY).where(SURVEY.c.case_id == case_id).values(**values))
+    _RECORD_SURVEY.execute(
+        conn, {"case_id": case_id, "rating": rating, "comment": comment, "now": now}
+    )
 
 
 # --- the outbox: outbound messages whose status is "pending" ---
@@ -679,20 +667,18 @@ def record_health_check(conn: Connection) -> None:
 # --- where a queued case stands (the client asks "masih lama?") ---
 
 
+# The queued cases of the case's desk ahead of it, read from the partial index ix_case_queue
+# (only queued cases are in it). It runs on every "masih lama?" and every hand-off reply.
+_QUEUE_POSITION = Statement(
+    'SELECT (SELECT count(*) FROM "case" c'
+    "  WHERE c.state = 'queued' AND c.profile = m.profile AND c.id != m.id"
+    "  AND (c.queued_at < m.queued_at OR (c.queued_at = m.queued_at AND c.id < m.id))) + 1"
+    ' FROM "case" m'
+    " WHERE m.id = :case_id AND m.state = 'queued' AND m.queued_at IS NOT NULL"
+)
+
+
 def queue_position(conn: Connection, *, case_id: int) -> int | None:
     """1 for the case an agent takes next among its desk's queued cases; None if not queued."""
-    mine = conn.execute(
-        select(CASE.c.profile, CASE.c.queued_at, CASE.c.state).where(CASE.c.id == case_id)
-    ).one_or_none()
-    if mine is None or mine.state != "queued" or mine.queued_at is None:
-        return None
-    ahead = conn.execute(
-        select(func.count()).where(
-            CASE.c.state == "queued",
-            CASE.c.profile == mine.profile,
-            CASE.c.id != case_id,
-            (CASE.c.queued_at < mine.queued_at)
-            | ((CASE.c.queued_at == mine.queued_at) & (CASE.c.id < case_id)),
-        )
-    ).scalar_one()
-    return int(ahead) + 1
+    found = _QUEUE_POSITION.first(conn, {"case_id": case_id})
+    return int(found[0]) if found is not None else None

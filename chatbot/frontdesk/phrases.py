@@ -46,6 +46,7 @@ class PhraseBook:
         )
         self._root = root
         self._cache: dict[tuple[str, str], Template] = {}
+        self._fixed: dict[tuple[str, str], str] = {}  # file defaults rendered without variables
         self._overrides = overrides
 
     def path_of(self, key: str, locale: str) -> Path:
@@ -88,7 +89,12 @@ class PhraseBook:
                 if text:
                     return text
                 logger.error("Override of %s/%s rendered empty; using the default.", locale, key)
-        return self._template(key, locale).render(variables).strip()
+        if variables:
+            return self._template(key, locale).render(variables).strip()
+        fixed = self._fixed.get((key, locale))
+        if fixed is None:  # most replies name nothing: render their file text once
+            fixed = self._fixed[(key, locale)] = self._template(key, locale).render().strip()
+        return fixed
 
     def _template(self, key: str, locale: str) -> Template:
         cached = self._cache.get((key, locale))
