@@ -26,7 +26,7 @@ from chatbot.clock import Clock
 from chatbot.domain import DeliveryReport
 from chatbot.frontdesk.office_hours import is_working_day
 from db import campaign_queries as cq
-from db.engine import as_utc
+from db.engine import as_utc, read
 from flows.profiles.schema import Profile
 
 logger = logging.getLogger(__name__)
@@ -107,6 +107,9 @@ class CampaignFeed:
         """
         now = self._clock.now()
         claimed: list[CampaignSend] = []
+        with read(self._engine) as conn:  # most rounds: no campaign, no write turn taken
+            if not cq.active_campaigns(conn):
+                return claimed
         with self._engine.begin() as conn:
             for campaign in cq.active_campaigns(conn):
                 room = limit - len(claimed)

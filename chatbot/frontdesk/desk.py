@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -49,7 +50,8 @@ from flows.profiles.schema import Profile, ProfileError
 logger = logging.getLogger(__name__)
 
 MANUAL_CHANNEL = "manual"  # cases opened by hand without a contact: replies are only recorded
-STEP_BATCH_CHATS = 32  # chats stepped per transaction: fewer commits, short write locks
+STEP_BATCH_CHATS = 32  # chats stepped per transaction at most: fewer commits...
+STEP_BATCH_SECONDS = 0.005  # ...and no more chats once this long: webhooks wait for the lock
 MAX_STEP_ATTEMPTS = 3  # a message whose step keeps raising is set aside after this many
 
 ReceiptStatus = Literal["answered", "duplicate", "recorded"]
@@ -219,8 +221,14 @@ class Desk:
                 receipt = Receipt("answered", case_id, replies)
         return receipt
 
-    def step_pending(self, *, chats: int = STEP_BATCH_CHATS) -> int:
+    def step_pending(
+        self, *, chats: int = STEP_BATCH_CHATS, seconds: float | None = STEP_BATCH_SECONDS
+    ) -> int:
         """Step up to `chats` waiting chats in one transaction; returns messages stepped.
+
+        On SQLite the transaction holds the database's one write lock, which webhooks need
+        to accept messages: a batch stops after `seconds`, between two messages (None: it
+        steps up to `chats` chats whole, as tests that count the steps need).
 
         Each chat's messages are stepped in the order they were accepted, and marked
         stepped with their effects and replies: a crash before the commit leaves them all
@@ -230,12 +238,22 @@ class Desk:
             if not iq.has_unstepped(conn):
                 return 0
         with self.transaction() as conn:
-            return sum(
-                len(self._step_chat(conn, key)) for key in iq.claim_chats(conn, limit=chats)
-            )
+            deadline = time.perf_counter() + seconds if seconds is not None else None
+            stepped = 0
+            for key in iq.claim_chats(conn, limit=chats):
+                stepped += len(self._step_chat(conn, key, deadline=deadline))
+                if deadline is not None and time.perf_counter() > deadline:
+                    break  # what is left waits for the next call, in the same order
+            return stepped
 
-    def _step_chat(self, conn: Connection, chat_key: int) -> dict[str, Receipt]:
-        """Step the chat's waiting messages in order; a failing message holds the rest."""
+    def _step_chat(
+        self, conn: Connection, chat_key: int, *, deadline: float | None = None
+    ) -> dict[str, Receipt]:
+        """Step the chat's waiting messages in order; a failing message holds the rest.
+
+        With a `deadline` (a perf_counter time), the messages left when it passes stay
+        waiting: the next claim of the chat starts with them.
+        """
         receipts: dict[str, Receipt] = {}
         for inbox_id, payload, attempts in iq.list_unstepped(conn, chat_key=chat_key):
             iq.SAVEPOINT.execute(conn)  # a failing step undoes only itself
@@ -255,6 +273,8 @@ class Desk:
                 iq.record_step_failure(conn, inbox_id=inbox_id, error=repr(exc))
                 break  # the chat's later messages wait behind this one: order first
             iq.RELEASE.execute(conn)
+            if deadline is not None and time.perf_counter() > deadline:
+                break
         return receipts
 
     def _receive(self, conn: Connection, inbound: Inbound) -> Receipt:

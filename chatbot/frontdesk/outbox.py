@@ -11,12 +11,13 @@ import asyncio
 import json
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from functools import partial
+from typing import Any, Generic, Literal, TypeVar
 
-from sqlalchemy import Engine, RowMapping
+from sqlalchemy import Connection, Engine, RowMapping
 
 from chatbot.campaigns.sending import (
     CampaignFeed,
@@ -30,7 +31,7 @@ from chatbot.domain import DeliveryReport, OutboundMessage, OutButton
 from chatbot.errors import NotAllowed, RetryLater, SendFailed
 from chatbot.frontdesk.files import FileShelf
 from db import queries
-from db.engine import as_utc
+from db.engine import as_utc, read
 
 logger = logging.getLogger(__name__)
 
@@ -40,6 +41,8 @@ DEFAULT_DEADLINE = timedelta(hours=24)  # for a channel given no deadline of its
 CHAT_MEMORY_SECONDS = 60.0  # per-chat send times older than this are forgotten
 CAMPAIGN_CHUNK = 8  # campaign recipients are claimed when at least this much room is free
 CAMPAIGN_CONCURRENCY = 32  # campaign sends claimed and not yet recorded, at most
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,6 +124,39 @@ def backoff_seconds(attempts: int) -> float:
     return min(BACKOFF_CAP_SECONDS, 2.0 ** min(max(0, attempts - 1), 16))
 
 
+class GroupCommit(Generic[T]):
+    """Send results written together: those that return while one write runs go in the next.
+
+    A result waits at most one write, and a write costs far less than one per send (on
+    SQLite every write transaction queues for the database's one write lock).
+    """
+
+    def __init__(self, write: Callable[[list[T]], Awaitable[None]]) -> None:
+        self._write = write
+        self._waiting: list[tuple[T, asyncio.Future[None]]] = []
+        self._writer: asyncio.Task[None] | None = None
+
+    async def put(self, item: T) -> None:
+        """Return once `item` is committed; raises what its batch's write raised."""
+        done = asyncio.get_running_loop().create_future()
+        self._waiting.append((item, done))
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.create_task(self._drain())
+        await done
+
+    async def _drain(self) -> None:
+        while self._waiting:
+            batch, self._waiting = self._waiting, []
+            try:
+                await self._write([item for item, _ in batch])
+            except Exception as exc:
+                for _, done in batch:
+                    done.set_exception(exc)
+            else:
+                for _, done in batch:
+                    done.set_result(None)
+
+
 class OutboxDispatcher:
     """Sends due replies through their channel; a reply that finally fails is marked, not lost.
 
@@ -162,8 +198,8 @@ class OutboxDispatcher:
         # Campaign sends have their own limit, so a campaign never holds back the replies.
         self._campaign_concurrency = campaign_concurrency
         self._campaign_sending: asyncio.Semaphore | None = None
-        self._campaign_results: list[tuple[SendResult, asyncio.Future[None]]] = []
-        self._campaign_recorder: asyncio.Task[None] | None = None
+        self._reply_results = GroupCommit[_Outcome](partial(self._db, self._record))
+        self._campaign_results = GroupCommit[SendResult](partial(self._db, self._record_sends))
 
     async def run(self, poll_seconds: float, stop: asyncio.Event) -> None:
         """Dispatch until `stop` is set; a failing claim is logged, never fatal.
@@ -186,6 +222,9 @@ class OutboxDispatcher:
         # next reply). A campaign send returning says nothing about replies, and at hundreds
         # of sends a second a query for them each time was a tenth of the worker's CPU.
         look_for_replies = True
+        # Campaign recipients likewise: with no campaign running, asking after every reply
+        # round cost more than the claims themselves; a new campaign starts within a tick.
+        look_for_sends = True
         while not stop.is_set():
             claimed: list[RowMapping] = []
             room = self._batch - len(replies)
@@ -199,14 +238,17 @@ class OutboxDispatcher:
             sends: list[CampaignSend] = []
             campaign_sends = {task for task in campaign_sends if not task.done()}
             room = self._campaign_concurrency - len(campaign_sends)
-            if self._campaigns is not None and room >= min(
-                CAMPAIGN_CHUNK, self._campaign_concurrency
+            if (
+                look_for_sends
+                and self._campaigns is not None
+                and room >= min(CAMPAIGN_CHUNK, self._campaign_concurrency)
             ):
                 try:
                     sends = await self._db(self._campaigns.claim, room, self._channels.keys())
                 except Exception:
                     logger.exception("Claiming campaign recipients failed; retrying later.")
             campaign_sends |= {asyncio.create_task(self._send_campaign(i)) for i in sends}
+            look_for_sends = bool(sends) or bool(campaign_sends)
             if claimed or sends:
                 continue
             woken = asyncio.create_task(wake.wait())
@@ -220,6 +262,7 @@ class OutboxDispatcher:
             stopped.cancel()
             wake.clear()
             look_for_replies = not done or woken in done or not done.isdisjoint(replies)
+            look_for_sends = look_for_sends or not done or not done.isdisjoint(campaign_sends)
             replies = {task for task in replies if not task.done()}
         await asyncio.gather(*replies, *campaign_sends)
 
@@ -236,8 +279,9 @@ class OutboxDispatcher:
 
         One round, driven by hand (tests, benchmarks); `run` claims the same way, continuously.
 
-        One transaction claims the round; each send's outcome is then recorded in its own
-        short transaction the moment that send returns, not after the whole round. So a hard
+        One transaction claims the round; each send's outcome is then recorded as soon as
+        that send returns, not after the whole round (with the others that returned while
+        the previous write ran: a group commit, GroupCommit). So a hard
         kill (SIGKILL, power loss) sends again only the replies in flight, at most one per
         chat, since only a chat's head reply is ever claimed. The sends run at most
         `concurrency` at a time, so the HTTP pool never queues (httpx's pool housekeeping
@@ -255,9 +299,17 @@ class OutboxDispatcher:
         return len(claimed) + len(sends)
 
     def _claim(self, limit: int | None = None) -> list[RowMapping]:
+        """Lease the due heads of the chats' outbox lines.
+
+        They are looked up in a read, which waits for no writer; the write transaction only
+        leases them, each with an UPDATE that fails if someone sent or leased it meanwhile.
+        """
         now = self._clock.now()
-        with self._engine.begin() as conn:
+        with read(self._engine) as conn:
             due = queries.list_due_outbox(conn, now=now, limit=limit or self._batch)
+        if not due:
+            return []
+        with self._engine.begin() as conn:
             return [
                 item
                 for item in due
@@ -271,7 +323,7 @@ class OutboxDispatcher:
         """One reply: send it, then store what became of it before anything else waits on it."""
         outcome = await self._deliver(item)
         try:
-            await self._db(self._record, outcome)
+            await self._reply_results.put(outcome)
         except Exception:  # the reply stays leased: it is tried again when the lease ends
             logger.exception(
                 "Case %s: could not record that message %s came to %s (%s).",
@@ -294,12 +346,8 @@ class OutboxDispatcher:
             self._campaign_sending = asyncio.Semaphore(self._campaign_concurrency)
         async with self._campaign_sending:
             kind, detail, wait, code = await self._attempt(message, send.attempts, limit=False)
-        done = asyncio.get_running_loop().create_future()
-        self._campaign_results.append(((send, kind, detail, wait, code), done))
-        if self._campaign_recorder is None or self._campaign_recorder.done():
-            self._campaign_recorder = asyncio.create_task(self._record_campaign_results())
         try:
-            await done
+            await self._campaign_results.put((send, kind, detail, wait, code))
         except Exception:  # the recipient stays leased: it is tried again when the lease ends
             logger.exception(
                 "Campaign %s: could not record the send to recipient %s (%s: %s).",
@@ -309,23 +357,9 @@ class OutboxDispatcher:
                 detail,
             )
 
-    async def _record_campaign_results(self) -> None:
-        """Write the campaign results waiting, a batch per transaction, until none wait.
-
-        A group commit: the results that returned while one write ran go in the next, so
-        a result waits at most one write, and a write costs far less than one per send.
-        """
-        assert self._campaigns is not None
-        while self._campaign_results:
-            batch, self._campaign_results = self._campaign_results, []
-            try:
-                await self._db(self._campaigns.record, [result for result, _ in batch])
-            except Exception as exc:
-                for _, done in batch:
-                    done.set_exception(exc)
-            else:
-                for _, done in batch:
-                    done.set_result(None)
+    def _record_sends(self, results: list[SendResult]) -> None:
+        assert self._campaigns is not None  # campaign sends come from the campaign feed
+        self._campaigns.record(results)
 
     async def _attempt(
         self, message: OutboundMessage, attempts: int, *, limit: bool = True
@@ -377,44 +411,48 @@ class OutboxDispatcher:
         kind, detail, wait, _code = await self._attempt(message, attempts)
         return _Outcome(item, kind, detail, wait)
 
-    def _record(self, outcome: _Outcome) -> None:
-        """Store one send's outcome in its own transaction: sent, retried later, or failed.
+    def _record(self, outcomes: list[_Outcome]) -> None:
+        """Store what became of sends, in one transaction: sent, retried later, or failed.
 
         A retry that would fall after the reply's deadline is not scheduled: the reply is
         marked failed with the last error, and the chat's later replies go on.
         """
-        item = outcome.item
         now = self._clock.now()
+        with self._engine.begin() as conn:
+            for outcome in outcomes:
+                self._record_one(conn, outcome, now)
+
+    def _record_one(self, conn: Connection, outcome: _Outcome, now: datetime) -> None:
+        item = outcome.item
         attempts = int(item["attempts"]) + 1
         error = outcome.detail
-        with self._engine.begin() as conn:
-            if outcome.kind == "sent":
-                queries.mark_sent(conn, item_id=item["id"], provider_id=outcome.detail, now=now)
+        if outcome.kind == "sent":
+            queries.mark_sent(conn, item_id=item["id"], provider_id=outcome.detail, now=now)
+            return
+        if outcome.kind == "retry":
+            since = as_utc(item["updated_at"] or item["created_at"])
+            assert since is not None  # created_at is NOT NULL
+            due_at = now + timedelta(seconds=outcome.wait)
+            if due_at <= since + self._deadlines.get(item["channel"], DEFAULT_DEADLINE):
+                logger.warning(
+                    "Case %s: message %s will be retried in %.0fs (%s).",
+                    item["case_id"],
+                    item["message_id"],
+                    outcome.wait,
+                    error,
+                )
+                queries.mark_retry(
+                    conn, item_id=item["id"], attempts=attempts, due_at=due_at, error=error
+                )
                 return
-            if outcome.kind == "retry":
-                since = as_utc(item["updated_at"] or item["created_at"])
-                assert since is not None  # created_at is NOT NULL
-                due_at = now + timedelta(seconds=outcome.wait)
-                if due_at <= since + self._deadlines.get(item["channel"], DEFAULT_DEADLINE):
-                    logger.warning(
-                        "Case %s: message %s will be retried in %.0fs (%s).",
-                        item["case_id"],
-                        item["message_id"],
-                        outcome.wait,
-                        error,
-                    )
-                    queries.mark_retry(
-                        conn, item_id=item["id"], attempts=attempts, due_at=due_at, error=error
-                    )
-                    return
-                error = f"gave up after {attempts} attempts in {_span(now - since)}: {error}"
-            logger.error(
-                "Case %s: message %s failed for good: %s",
-                item["case_id"],
-                item["message_id"],
-                error,
-            )
-            queries.mark_failed(conn, item_id=item["id"], error=error, now=now)
+            error = f"gave up after {attempts} attempts in {_span(now - since)}: {error}"
+        logger.error(
+            "Case %s: message %s failed for good: %s",
+            item["case_id"],
+            item["message_id"],
+            error,
+        )
+        queries.mark_failed(conn, item_id=item["id"], error=error, now=now)
 
 
 def _span(delta: timedelta) -> str:

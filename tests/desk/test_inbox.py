@@ -50,19 +50,19 @@ def test_accepted_messages_wait_in_the_inbox_until_a_stepper_takes_them(chat: Ch
     ]
     assert transcript(engine, "7") == []  # nothing stepped on the request path
     assert unstepped(engine) == 2
-    assert desk.step_pending() == 2
+    assert desk.step_pending(seconds=None) == 2
     assert transcript(engine, "7") == ["halo kak", "stok beda kak"]
     assert unstepped(engine) == 0
-    assert desk.step_pending() == 0
+    assert desk.step_pending(seconds=None) == 0
 
 
 def test_a_redelivered_message_is_accepted_once_and_stepped_once(chat: ChatDriver) -> None:
     desk, engine = chat.desk, chat.engine
     assert desk.accept([inbound("8", 1, "halo kak")]) == [True]
     assert desk.accept([inbound("8", 1, "halo kak")]) == [False]
-    desk.step_pending()
+    desk.step_pending(seconds=None)
     assert desk.accept([inbound("8", 1, "halo kak")]) == [False]  # also after its step
-    assert desk.step_pending() == 0
+    assert desk.step_pending(seconds=None) == 0
     assert transcript(engine, "8") == ["halo kak"]
     assert chat.desk.receive(inbound("8", 1, "halo kak")).status == "duplicate"
 
@@ -77,10 +77,11 @@ def test_a_message_whose_step_keeps_failing_is_set_aside_and_holds_its_chat_unti
         conn.execute(
             update(iq.INBOX).where(iq.INBOX.c.external_id == "9:1").values(payload="{not json")
         )
-    assert desk.step_pending() == 1  # chat 10 goes on; chat 9 waits behind its first message
+    # chat 10 goes on; chat 9 waits behind its first message
+    assert desk.step_pending(seconds=None) == 1
     assert transcript(engine, "9") == []
     for _ in range(MAX_STEP_ATTEMPTS - 1):
-        desk.step_pending()
+        desk.step_pending(seconds=None)
     assert transcript(engine, "9") == ["stok beda kak"]  # set aside after the last attempt
     with engine.connect() as conn:
         kept = conn.execute(
@@ -117,7 +118,7 @@ def test_messages_of_one_chat_are_stepped_in_the_order_they_were_accepted_by_man
     for thread in senders:
         thread.join()
     while unstepped(engine):
-        desk.step_pending()
+        desk.step_pending(seconds=None)
     stop.set()
     for thread in steppers:
         thread.join()
@@ -152,7 +153,7 @@ def test_a_second_desk_sees_the_first_ones_inbox(chat: ChatDriver, desk_for: obj
     chat.desk.accept([inbound("11", 1, "halo kak")])
     _engine, other = desk_for("erzap")  # type: ignore[operator]
     assert isinstance(other, Desk)
-    assert other.step_pending() == 1
+    assert other.step_pending(seconds=None) == 1
     assert transcript(chat.engine, "11") == ["halo kak"]
 
 
@@ -163,7 +164,7 @@ def test_receive_beside_a_running_stepper_steps_each_message_once(desk_for: obje
 
     def step() -> None:
         while not stop.is_set():
-            if not desk.step_pending():
+            if not desk.step_pending(seconds=None):
                 stop.wait(0.001)
 
     stepper = threading.Thread(target=step)
