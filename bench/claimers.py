@@ -15,7 +15,7 @@ processes step them. A step is trivial: append (chat, number in chat, message id
 - loket: ingress is `db.inbox_queries.record_inbound`; each worker runs Loket's own
   `chatbot.frontdesk.stepper.Stepper` (LISTEN/NOTIFY wake-ups) over a desk whose `step_pending`
   is Desk's with the flow replaced by the append: `claim_chats` (FOR UPDATE SKIP LOCKED),
-  `list_unstepped`, the append and `mark_stepped` in one transaction.
+  `list_unstepped`, the append and `mark_stepped_many` in one transaction.
 - procrastinate: ingress defers one job per message with `lock=<chat>` on the producer's
   own transaction (`configure(connection=...)`); each worker process runs
   `app.run_worker_async(concurrency=...)` and the task appends on a pooled connection.
@@ -123,11 +123,11 @@ class TrivialDesk:
 
     def _step_chat(self, conn: Connection, chat_key: int) -> int:
         rows = iq.list_unstepped(conn, chat_key=chat_key)
-        for row in rows:
+        for inbox_id, payload, _attempts in rows:
             with conn.begin_nested():  # as Desk._step_chat: a failing step undoes itself
-                p = json.loads(row["payload"])
+                p = json.loads(payload)
                 conn.exec_driver_sql(INSERT_STEP, (p["chat"], p["k"], p["msg"], p["t"]))
-                iq.mark_stepped(conn, inbox_id=row["id"], now=datetime.now(UTC))
+                iq.mark_stepped_many(conn, inbox_ids=[inbox_id], now=datetime.now(UTC))
         return len(rows)
 
 

@@ -20,6 +20,7 @@ CHAT = cast(Table, Chat.__table__)  # type: ignore[attr-defined]
 CHAT_CLAIM = cast(Table, ChatClaim.__table__)  # type: ignore[attr-defined]
 INBOX = cast(Table, InboxMessage.__table__)  # type: ignore[attr-defined]
 MAX_ERROR = 2000  # characters of a failed step's error kept with the message
+CLAIM_ROWS_PER_CHAT = 8  # waiting messages read per chat a stepper wants to claim
 NOTIFY_CHANNEL = "loket_inbox"  # PostgreSQL LISTEN/NOTIFY: wakes steppers on any worker
 
 
@@ -61,6 +62,9 @@ _MARK_STEPPED = Statement(
 SAVEPOINT = Statement("SAVEPOINT loket_step")
 RELEASE = Statement("RELEASE SAVEPOINT loket_step")
 ROLLBACK_TO = Statement("ROLLBACK TO SAVEPOINT loket_step")
+_OLDEST_WAITING = Statement(
+    "SELECT chat_key FROM inboxmessage WHERE stepped_at IS NULL ORDER BY id LIMIT :rows"
+)
 _CHAT_KEY = Statement("SELECT id FROM chat WHERE channel = :channel AND chat_id = :chat_id")
 
 
@@ -99,18 +103,14 @@ def claim_chats(conn: Connection, *, limit: int) -> list[int]:
     On PostgreSQL each chat's claim row is locked with SKIP LOCKED, so steppers on any
     number of workers take different chats; SQLite has one writer at a time anyway.
     """
-    waiting = [
-        r[0]
-        for r in conn.execute(
-            select(INBOX.c.chat_key)
-            .where(INBOX.c.stepped_at.is_(None))
-            .group_by(INBOX.c.chat_key)
-            .order_by(func.min(INBOX.c.id))
-            .limit(limit * 4 if conn.dialect.name == "postgresql" else limit)
-        )
-    ]
-    if not waiting or conn.dialect.name != "postgresql":
-        return waiting
+    # The oldest waiting messages' chats, first seen first; a chat with many waiting
+    # messages fills several rows, so more rows than chats are read (ix_inbox_pending_order).
+    # PostgreSQL reads further: other steppers may hold the first chats.
+    postgres = conn.dialect.name == "postgresql"
+    rows = limit * CLAIM_ROWS_PER_CHAT * (4 if postgres else 1)
+    waiting = list(dict.fromkeys(key for (key,) in _OLDEST_WAITING.all(conn, {"rows": rows})))
+    if not postgres or not waiting:
+        return waiting[:limit]
     locked = {
         r[0]
         for r in conn.execute(
@@ -140,12 +140,17 @@ def list_unstepped(conn: Connection, *, chat_key: int) -> list[tuple[int, str, i
     return [(r[0], r[1], r[2]) for r in _UNSTEPPED.all(conn, {"chat_key": chat_key})]
 
 
-def mark_stepped(
-    conn: Connection, *, inbox_id: int, now: datetime, error: str | None = None
-) -> None:
-    """The message's step is stored (or, with `error`, set aside after repeated failures)."""
-    kept = error[:MAX_ERROR] if error is not None else None
-    _MARK_STEPPED.execute(conn, {"now": now, "error": kept, "inbox_id": inbox_id})
+def mark_stepped_many(conn: Connection, *, inbox_ids: Sequence[int], now: datetime) -> None:
+    """These messages' steps are stored (one statement for a chat's batch)."""
+    if inbox_ids:
+        _MARK_STEPPED.run_many(
+            conn, [{"now": now, "error": None, "inbox_id": inbox_id} for inbox_id in inbox_ids]
+        )
+
+
+def set_aside(conn: Connection, *, inbox_id: int, now: datetime, error: str) -> None:
+    """The message's step kept failing: it is marked done with why, and kept for a look."""
+    _MARK_STEPPED.execute(conn, {"now": now, "error": error[:MAX_ERROR], "inbox_id": inbox_id})
 
 
 def record_step_failure(conn: Connection, *, inbox_id: int, error: str) -> None:

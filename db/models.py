@@ -353,6 +353,14 @@ class InboxMessage(SQLModel, table=True):
             sqlite_where=text("stepped_at IS NULL"),
             postgresql_where=text("stepped_at IS NULL"),
         ),
+        # The same messages in accepted order: steppers claim the chats of the oldest.
+        Index(
+            "ix_inbox_pending_order",
+            "id",
+            "chat_key",
+            sqlite_where=text("stepped_at IS NULL"),
+            postgresql_where=text("stepped_at IS NULL"),
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)

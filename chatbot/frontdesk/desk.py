@@ -251,24 +251,48 @@ class Desk:
     ) -> dict[str, Receipt]:
         """Step the chat's waiting messages in order; a failing message holds the rest.
 
+        The messages are stepped under one savepoint and marked stepped together. Should
+        one raise, the savepoint undoes them all and they are stepped again one savepoint
+        each, so the failing message is found, counted and held with the ones behind it.
         With a `deadline` (a perf_counter time), the messages left when it passes stay
         waiting: the next claim of the chat starts with them.
         """
+        waiting = iq.list_unstepped(conn, chat_key=chat_key)
         receipts: dict[str, Receipt] = {}
-        for inbox_id, payload, attempts in iq.list_unstepped(conn, chat_key=chat_key):
+        stepped: list[int] = []
+        iq.SAVEPOINT.execute(conn)
+        try:
+            for inbox_id, payload, _attempts in waiting:
+                inbound = Inbound.from_json(payload)
+                receipts[inbound.message_id] = self._receive(conn, inbound)
+                stepped.append(inbox_id)
+                if deadline is not None and time.perf_counter() > deadline:
+                    break
+            iq.mark_stepped_many(conn, inbox_ids=stepped, now=self._clock.now())
+        except Exception:
+            iq.ROLLBACK_TO.execute(conn)
+            iq.RELEASE.execute(conn)
+            return self._step_one_at_a_time(conn, waiting, deadline)
+        iq.RELEASE.execute(conn)
+        return receipts
+
+    def _step_one_at_a_time(
+        self, conn: Connection, waiting: list[tuple[int, str, int]], deadline: float | None
+    ) -> dict[str, Receipt]:
+        """A chat with a failing message: each step under its own savepoint."""
+        receipts: dict[str, Receipt] = {}
+        for inbox_id, payload, attempts in waiting:
             iq.SAVEPOINT.execute(conn)  # a failing step undoes only itself
             try:
                 inbound = Inbound.from_json(payload)
                 receipts[inbound.message_id] = self._receive(conn, inbound)
-                iq.mark_stepped(conn, inbox_id=inbox_id, now=self._clock.now())
+                iq.mark_stepped_many(conn, inbox_ids=[inbox_id], now=self._clock.now())
             except Exception as exc:
                 iq.ROLLBACK_TO.execute(conn)
                 iq.RELEASE.execute(conn)
                 logger.exception("Stepping inbox message %s raised.", inbox_id)
                 if attempts + 1 >= MAX_STEP_ATTEMPTS:  # set aside, kept, logged
-                    iq.mark_stepped(
-                        conn, inbox_id=inbox_id, now=self._clock.now(), error=repr(exc)
-                    )
+                    iq.set_aside(conn, inbox_id=inbox_id, now=self._clock.now(), error=repr(exc))
                     continue
                 iq.record_step_failure(conn, inbox_id=inbox_id, error=repr(exc))
                 break  # the chat's later messages wait behind this one: order first

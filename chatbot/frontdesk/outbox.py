@@ -128,7 +128,9 @@ class GroupCommit(Generic[T]):
     """Send results written together: those that return while one write runs go in the next.
 
     A result waits at most one write, and a write costs far less than one per send (on
-    SQLite every write transaction queues for the database's one write lock).
+    SQLite every write transaction queues for the database's one write lock). Campaign
+    sends use it; a reply's result gets its own write at once, since a kill before the
+    write sends that reply again (tests/test_faults.py holds that to the sends in flight).
     """
 
     def __init__(self, write: Callable[[list[T]], Awaitable[None]]) -> None:
@@ -198,7 +200,6 @@ class OutboxDispatcher:
         # Campaign sends have their own limit, so a campaign never holds back the replies.
         self._campaign_concurrency = campaign_concurrency
         self._campaign_sending: asyncio.Semaphore | None = None
-        self._reply_results = GroupCommit[_Outcome](partial(self._db, self._record))
         self._campaign_results = GroupCommit[SendResult](partial(self._db, self._record_sends))
 
     async def run(self, poll_seconds: float, stop: asyncio.Event) -> None:
@@ -279,9 +280,8 @@ class OutboxDispatcher:
 
         One round, driven by hand (tests, benchmarks); `run` claims the same way, continuously.
 
-        One transaction claims the round; each send's outcome is then recorded as soon as
-        that send returns, not after the whole round (with the others that returned while
-        the previous write ran: a group commit, GroupCommit). So a hard
+        One transaction claims the round; each send's outcome is then recorded in its own
+        short transaction the moment that send returns, not after the whole round. So a hard
         kill (SIGKILL, power loss) sends again only the replies in flight, at most one per
         chat, since only a chat's head reply is ever claimed. The sends run at most
         `concurrency` at a time, so the HTTP pool never queues (httpx's pool housekeeping
@@ -323,7 +323,7 @@ class OutboxDispatcher:
         """One reply: send it, then store what became of it before anything else waits on it."""
         outcome = await self._deliver(item)
         try:
-            await self._reply_results.put(outcome)
+            await self._db(self._record, outcome)
         except Exception:  # the reply stays leased: it is tried again when the lease ends
             logger.exception(
                 "Case %s: could not record that message %s came to %s (%s).",
@@ -411,16 +411,14 @@ class OutboxDispatcher:
         kind, detail, wait, _code = await self._attempt(message, attempts)
         return _Outcome(item, kind, detail, wait)
 
-    def _record(self, outcomes: list[_Outcome]) -> None:
-        """Store what became of sends, in one transaction: sent, retried later, or failed.
+    def _record(self, outcome: _Outcome) -> None:
+        """Store one send's outcome in its own transaction: sent, retried later, or failed.
 
         A retry that would fall after the reply's deadline is not scheduled: the reply is
         marked failed with the last error, and the chat's later replies go on.
         """
-        now = self._clock.now()
         with self._engine.begin() as conn:
-            for outcome in outcomes:
-                self._record_one(conn, outcome, now)
+            self._record_one(conn, outcome, self._clock.now())
 
     def _record_one(self, conn: Connection, outcome: _Outcome, now: datetime) -> None:
         item = outcome.item

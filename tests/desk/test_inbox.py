@@ -94,6 +94,22 @@ def test_a_message_whose_step_keeps_failing_is_set_aside_and_holds_its_chat_unti
     assert kept.stepped_at is not None
 
 
+def test_a_failing_message_undoes_none_of_the_messages_stepped_before_it(
+    chat: ChatDriver,
+) -> None:
+    """A chat's batch is undone together when one fails; the ones before it are redone."""
+    desk, engine = chat.desk, chat.engine
+    desk.accept([inbound("11", n, text) for n, text in enumerate(["halo", "stok", "kak"])])
+    with engine.begin() as conn:
+        conn.execute(
+            update(iq.INBOX).where(iq.INBOX.c.external_id == "11:1").values(payload="{bad")
+        )
+    assert desk.step_pending(seconds=None) == 1
+    assert transcript(engine, "11") == ["halo"]  # stepped once, not lost with the batch
+    assert len(queries_replies(engine, "11:0")) >= 1
+    assert unstepped(engine) == 2  # the failing one and the one behind it wait
+
+
 def test_messages_of_one_chat_are_stepped_in_the_order_they_were_accepted_by_many_senders(
     desk_for: object,
 ) -> None:
@@ -212,7 +228,7 @@ def test_retention_forgets_stepped_inbox_messages_after_a_week(
         failed_id = conn.execute(
             select(iq.INBOX.c.id).where(iq.INBOX.c.external_id == "10:1")
         ).scalar_one()
-        iq.mark_stepped(conn, inbox_id=failed_id, now=clock.now(), error="boom")
+        iq.set_aside(conn, inbox_id=failed_id, now=clock.now(), error="boom")
 
     clock.advance(days=6)
     assert retention.purge_inbox() == 0
