@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, RowMapping, select
+from sqlalchemy import Connection, RowMapping, select, update
 
 from db.queries import ATTACHMENT, MESSAGE
 
@@ -53,3 +53,39 @@ def stored_file(conn: Connection, *, attachment_id: int) -> RowMapping | None:
         .where(ATTACHMENT.c.id == attachment_id)
     )
     return conn.execute(query).mappings().first()
+
+
+def attachments_to_keep(
+    conn: Connection, *, after_id: int, channels: list[str], limit: int
+) -> list[RowMapping]:
+    """Clients' files a provider hosts at a URL and we have no copy of yet, oldest first."""
+    query = (
+        select(
+            ATTACHMENT.c.id,
+            ATTACHMENT.c.kind,
+            ATTACHMENT.c.url,
+            ATTACHMENT.c.content_type,
+            ATTACHMENT.c.filename,
+            MESSAGE.c.channel,
+        )
+        .join(MESSAGE, MESSAGE.c.id == ATTACHMENT.c.message_id)
+        .where(
+            ATTACHMENT.c.id > after_id,
+            ATTACHMENT.c.url.is_not(None),
+            ATTACHMENT.c.stored_path.is_(None),
+            MESSAGE.c.direction == "in",
+            MESSAGE.c.channel.in_(channels),
+        )
+        .order_by(ATTACHMENT.c.id)
+        .limit(limit)
+    )
+    return list(conn.execute(query).mappings())
+
+
+def record_kept(conn: Connection, *, attachment_id: int, stored_path: str, size: int) -> None:
+    """Our copy of a client's file is stored: the console and retention use it."""
+    conn.execute(
+        update(ATTACHMENT)
+        .where(ATTACHMENT.c.id == attachment_id, ATTACHMENT.c.stored_path.is_(None))
+        .values(stored_path=stored_path, size=size)
+    )

@@ -10,7 +10,7 @@ import mimetypes
 from pathlib import Path
 from typing import Protocol
 
-from chatbot.domain import Attachment, Inbound
+from chatbot.domain import Attachment
 from chatbot.errors import MediaUnavailable
 
 logger = logging.getLogger(__name__)
@@ -35,30 +35,23 @@ class MediaStore:
         self._root = root
         self._max_bytes = max_bytes
 
-    async def keep(self, inbound: Inbound, source: MediaSource) -> Inbound:
-        """The message with a stored copy of each attachment that has a URL.
-
-        Runs before the desk's transaction, so a slow download holds no database lock. A
-        failed download never fails the message: the attachment keeps its URL instead.
-        """
-        if not any(a.url for a in inbound.attachments):
-            return inbound
-        kept = await asyncio.gather(
-            *(self._keep_one(inbound, n, a, source) for n, a in enumerate(inbound.attachments))
-        )
-        return dataclasses.replace(inbound, attachments=tuple(kept))
-
-    async def _keep_one(
-        self, inbound: Inbound, index: int, attachment: Attachment, source: MediaSource
+    async def keep(
+        self, channel: str, key: str, attachment: Attachment, source: MediaSource
     ) -> Attachment:
+        """The attachment with a stored copy of its file, fetched from its URL.
+
+        `key` names the file (the attachment's row id), so fetching again overwrites the
+        same file. Runs in the background worker, never on a webhook's request path. A
+        failed download keeps the attachment as it was: its URL stays.
+        """
         if not attachment.url:
             return attachment
         try:
             data = await source.fetch_media(attachment, self._max_bytes)
         except MediaUnavailable as exc:
-            logger.warning("Keeping only the URL of a %s attachment: %s", inbound.channel, exc)
+            logger.warning("Keeping only the URL of a %s attachment: %s", channel, exc)
             return attachment
-        path = self._path_for(inbound, index, attachment.content_type)
+        path = self._path_for(channel, key, attachment.content_type)
         await asyncio.to_thread(_write, path, data)
         return dataclasses.replace(attachment, stored_path=str(path), size=len(data))
 
@@ -73,11 +66,10 @@ class MediaStore:
         await asyncio.to_thread(_write, path, data)
         return path.resolve()
 
-    def _path_for(self, inbound: Inbound, index: int, content_type: str | None) -> Path:
-        # The message id is the provider's (MessageSid); hashing keeps odd characters out.
-        stem = hashlib.sha256(inbound.message_id.encode()).hexdigest()[:24]
+    def _path_for(self, channel: str, key: str, content_type: str | None) -> Path:
+        stem = hashlib.sha256(key.encode()).hexdigest()[:24]  # no odd characters in names
         extension = mimetypes.guess_extension(content_type or "") or ".bin"
-        return self._root / inbound.channel / f"{stem}-{index}{extension}"
+        return self._root / channel / f"{stem}-0{extension}"
 
 
 def _write(path: Path, data: bytes) -> None:

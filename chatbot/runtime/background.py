@@ -1,4 +1,4 @@
-"""The background work: steppers, the outbox dispatcher, the clocks and the scheduled reports.
+"""The background work: steppers, the outbox, clients' files, the clocks, scheduled reports.
 
 One assembly, run by `loket worker` (and by every `loket serve`, as its worker child), and
 by the web app's lifespan when asked to (tests, embedding). No web framework is imported.
@@ -16,8 +16,10 @@ from chatbot.agents.agent_desk import AgentDesk
 from chatbot.agents.notify import Notifier
 from chatbot.campaigns.reports import CaringReports
 from chatbot.channels.base import Channel
+from chatbot.channels.media import MediaStore
 from chatbot.clock import Clock
 from chatbot.frontdesk.desk import Desk
+from chatbot.frontdesk.media_keeper import MediaKeeper
 from chatbot.frontdesk.stepper import Stepper
 from chatbot.frontdesk.timers import TimerRunner
 from chatbot.runtime.wiring import outbox_dispatcher
@@ -40,6 +42,9 @@ class Background:
         self.agents = AgentDesk(engine, desk, clock)
         self.dispatcher = outbox_dispatcher(engine, channels, clock, settings, desk.profile)
         self.stepper = Stepper(desk, settings.database_url, on_stepped=self.dispatcher.wake)
+        self.media = MediaKeeper(
+            engine, channels, MediaStore(settings.media_dir, settings.max_media_bytes)
+        )
         self.timers = TimerRunner(
             engine,
             self.agents,
@@ -72,6 +77,7 @@ class Background:
         loops: list[Coroutine[Any, Any, None]] = [self.stepper.run(stop)]
         if outbox:
             loops.append(self.dispatcher.run(settings.outbox_poll_seconds, stop))
+            loops.append(self.media.run(settings.outbox_poll_seconds, stop))
         if timers:
             loops.append(self.timers.run(settings.timers_poll_seconds, stop))
             loops.append(self.supervision.run(settings.supervision_poll_seconds, stop))

@@ -8,16 +8,13 @@ and the inbox's idempotency key makes that harmless.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Mapping
-from typing import Any
 
 from fastapi import APIRouter, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
 from chatbot.channels.base import Channel, RawRequest
-from chatbot.channels.media import MediaSource, MediaStore
 from chatbot.channels.telegram import TelegramChannel
 from chatbot.channels.twilio_common import (
     EMPTY_TWIML,
@@ -28,7 +25,6 @@ from chatbot.channels.twilio_common import (
 )
 from chatbot.domain import Inbound
 from chatbot.errors import InvalidSignature, UnknownChannel
-from chatbot.frontdesk.desk import Desk
 from chatbot.frontdesk.outbox import record_delivery
 from chatbot.web.bodies import FORM_TYPE, BodyReader
 from chatbot.web.ingress import IngressWriter
@@ -106,7 +102,7 @@ async def twilio_message(request: Request) -> Response:
     raw = await _unproven_form(request)
     channel = _channel(request, channel_for(raw.form))
     channel.verify(raw)
-    await accept(request, [await _keep_media(request, channel, i) for i in channel.parse(raw)])
+    await accept(request, channel.parse(raw))
     return Response(EMPTY_TWIML, media_type="application/xml")
 
 
@@ -138,15 +134,3 @@ async def _unproven_form(request: Request) -> RawRequest:
     if not head.headers.get(SIGNATURE_HEADER):
         raise InvalidSignature("missing X-Twilio-Signature")
     return await bodies.read(request, head, limit=_limit(request), proven=False)
-
-
-async def _keep_media(request: Request, channel: Any, inbound: Inbound) -> Inbound:
-    """Fetch the client's media before the desk's transaction; a replay fetches nothing."""
-    store: MediaStore | None = getattr(request.app.state, "media", None)
-    if store is None or not inbound.attachments or not hasattr(channel, "fetch_media"):
-        return inbound
-    desk: Desk = request.app.state.desk
-    if await asyncio.to_thread(desk.is_accepted, inbound.channel, inbound.message_id):
-        return inbound
-    source: MediaSource = channel
-    return await store.keep(inbound, source)

@@ -292,6 +292,8 @@ def test_whole_case_over_whatsapp_with_media_and_status_callbacks(
     wait_for(lambda: delivered(client, "whatsapp", CLIENT))
 
     engine = engine_of(client)
+    # The background worker keeps a copy of the photo; the webhook only stored the message.
+    wait_for(lambda: cases(engine, "whatsapp")[0]["attachments"][0]["stored_path"])
     [case] = cases(engine, "whatsapp")
     assert case["chat_id"] == CLIENT
     [photo] = case["attachments"]
@@ -323,10 +325,26 @@ def test_media_fetch_failure_keeps_the_url_and_answers(
 ) -> None:
     response = post_twilio(client, twilio_form("whatsapp_media"))  # the fake has no such media
     assert response.status_code == 200
+    wait_for(lambda: twilio_api.media_fetches, what="the background worker's try")
     [case] = cases(engine_of(client), "whatsapp")
     [photo] = case["attachments"]
     assert photo["stored_path"] is None
     assert photo["url"].startswith("https://api.twilio.com/")
+
+
+def test_the_webhook_answers_without_fetching_the_media(
+    live_settings: Settings, twilio_api: FakeTwilioApi
+) -> None:
+    """Nothing but storing the message runs on the request path: the file comes later."""
+    twilio_api.media["ME0123456789abcdef0123456789abcdef"] = (b"\xff\xd8\xff jpeg", "image/jpeg")
+    app = create_app(live_settings, run_outbox=False)  # the stepper runs, the keeper does not
+    with TestClient(app) as bare:
+        assert post_twilio(bare, twilio_form("whatsapp_media")).status_code == 200
+        [case] = cases(engine_of(bare), "whatsapp")
+    [photo] = case["attachments"]
+    assert photo["url"].startswith("https://api.twilio.com/")
+    assert photo["stored_path"] is None
+    assert twilio_api.media_fetches == []
 
 
 def test_sms_case_opens_on_the_sms_channel(client: TestClient, twilio_api: FakeTwilioApi) -> None:
