@@ -68,27 +68,47 @@ class Stepper:
         changes when another connection commits (microseconds, no transaction, no lock).
         """
         if not self._url.startswith("postgresql"):
-            with self._data_version_watch() as wait:
-                yield wait
+            with self._data_version_watch() as watch:
+                yield watch
             return
         import psycopg  # only with the postgres extra, only on PostgreSQL
         from sqlalchemy.engine import make_url
 
         url = make_url(self._url).set(drivername="postgresql")
-        conn: Any = psycopg.connect(url.render_as_string(hide_password=False), autocommit=True)
-        try:
-            conn.execute(f"LISTEN {NOTIFY_CHANNEL}")
+        dsn = url.render_as_string(hide_password=False)
+        held: list[Any] = []  # the LISTEN connection; opened again if the server drops it
 
-            def wait(seconds: float, _stop: asyncio.Event) -> None:
-                # Readable socket = a notification (or the server went away: the next
-                # step_pending will say so). Drain what arrived without blocking.
+        def listening() -> Any:
+            if not held:
+                conn = psycopg.connect(dsn, autocommit=True)
+                conn.execute(f"LISTEN {NOTIFY_CHANNEL}")
+                held.append(conn)
+            return held[0]
+
+        def wait(seconds: float, stop: asyncio.Event) -> None:
+            # Readable socket = a notification, or the server went away. Drain without
+            # blocking; a lost connection is dropped, and the next wait opens a new one
+            # (meanwhile the short sleep below stands in for the wake-ups).
+            try:
+                conn = listening()
                 select.select([conn.fileno()], [], [], seconds)
                 for _ in conn.notifies(timeout=0):
                     pass
+            except psycopg.Error as exc:
+                logger.warning("The stepper's LISTEN connection failed (%s); reopening it.", exc)
+                for conn in held:
+                    with contextlib.suppress(psycopg.Error):
+                        conn.close()
+                held.clear()
+                if not stop.is_set():
+                    time.sleep(min(seconds, ERROR_PAUSE_SECONDS))
 
+        listening()  # at start a refused connection is an error worth stopping for
+        try:
             yield wait
         finally:
-            conn.close()
+            for conn in held:
+                conn.close()
 
     @contextlib.contextmanager
     def _data_version_watch(self) -> Iterator[Callable[[float, asyncio.Event], None]]:
