@@ -35,7 +35,7 @@ KEEP = 64  # notices kept for streams that fell behind; further behind means "ev
 # agent's reply, a note, the category, a resend, the clocks' marks. Any other kind (queued,
 # taken, transferred, resolved, closed, ...) may move cases between lists.
 ROW_ONLY_EVENTS = frozenset(
-    {"replied", "note", "category_set", "resent", "frt_missed", "sla_breached"}
+    {"replied", "note", "category_set", "resent", "send_failed", "frt_missed", "sla_breached"}
 )
 
 

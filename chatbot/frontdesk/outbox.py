@@ -451,6 +451,14 @@ class OutboxDispatcher:
             error,
         )
         queries.mark_failed(conn, item_id=item["id"], error=error, now=now)
+        # An event as well: the consoles' live feed names the case (it watches new message
+        # and event ids), so the failed reply and its "send again" show without a reload.
+        queries.record_events(
+            conn,
+            case_id=item["case_id"],
+            events=[queries.EventRow("send_failed", "outbox", error[:200])],
+            now=now,
+        )
 
 
 def _span(delta: timedelta) -> str:

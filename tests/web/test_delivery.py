@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import RowMapping
+from sqlalchemy import RowMapping, select
 
 from chatbot.frontdesk.outbox import (
     LEASE,
@@ -240,6 +240,13 @@ def test_blocked_bot_fails_at_once_with_telegrams_reason_and_the_chat_goes_on(
     assert first["status"] == "failed"
     assert "blocked" in first["error"]
     assert second["status"] == "pending"
+    with engine_of(manual).connect() as conn:  # an event, so open consoles hear of it live
+        events = conn.execute(
+            select(queries.CASE_EVENT.c.kind, queries.CASE_EVENT.c.detail).where(
+                queries.CASE_EVENT.c.case_id == first["case_id"]
+            )
+        ).all()
+    assert [d for k, d in events if k == "send_failed"] == [first["error"][:200]]
     assert dispatch(manual) == 1  # no retry of the refused one: the next reply is the head
     first, second = outbound(engine_of(manual), "telegram")
     assert (first["status"], second["status"]) == ("failed", "sent")
