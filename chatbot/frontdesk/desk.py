@@ -95,6 +95,7 @@ class Desk:
         self._profiles = profiles
         self._default_profile = default_profile
         self._clock = clock
+        self._cut_short = False  # the last step_pending stopped at its deadline
         self._default_locale = default_locale
         self._overrides = overrides
 
@@ -234,16 +235,19 @@ class Desk:
         stepped with their effects and replies: a crash before the commit leaves them all
         waiting, so they are stepped again, once.
         """
-        with read(self._engine) as conn:  # a read: an idle stepper takes no write lock
-            if not iq.has_unstepped(conn):
-                return 0
+        if not self._cut_short:  # else the last batch left work behind: no need to look
+            with read(self._engine) as conn:  # a read: an idle stepper takes no write lock
+                if not iq.has_unstepped(conn):
+                    return 0
+        self._cut_short = False
         with self.transaction() as conn:
             deadline = time.perf_counter() + seconds if seconds is not None else None
             stepped = 0
             for key in iq.claim_chats(conn, limit=chats):
                 stepped += len(self._step_chat(conn, key, deadline=deadline))
                 if deadline is not None and time.perf_counter() > deadline:
-                    break  # what is left waits for the next call, in the same order
+                    self._cut_short = True  # what is left waits for the next call, in order
+                    break
             return stepped
 
     def _step_chat(
