@@ -222,14 +222,13 @@ class Desk:
                 receipt = Receipt("answered", case_id, replies)
         return receipt
 
-    def step_pending(
-        self, *, chats: int = STEP_BATCH_CHATS, seconds: float | None = STEP_BATCH_SECONDS
-    ) -> int:
+    def step_pending(self, *, chats: int = STEP_BATCH_CHATS, whole: bool = False) -> int:
         """Step up to `chats` waiting chats in one transaction; returns messages stepped.
 
         On SQLite the transaction holds the database's one write lock, which webhooks need
-        to accept messages: a batch stops after `seconds`, between two messages (None: it
-        steps up to `chats` chats whole, as tests that count the steps need).
+        to accept messages: a batch stops after STEP_BATCH_SECONDS, between two messages,
+        unless `whole` (tests that count the steps). PostgreSQL locks only the chats'
+        rows, and a transaction there costs round trips: its batches are always whole.
 
         Each chat's messages are stepped in the order they were accepted, and marked
         stepped with their effects and replies: a crash before the commit leaves them all
@@ -241,7 +240,8 @@ class Desk:
                     return 0
         self._cut_short = False
         with self.transaction() as conn:
-            deadline = time.perf_counter() + seconds if seconds is not None else None
+            limited = not whole and conn.dialect.name == "sqlite"
+            deadline = time.perf_counter() + STEP_BATCH_SECONDS if limited else None
             stepped = 0
             for key in iq.claim_chats(conn, limit=chats):
                 stepped += len(self._step_chat(conn, key, deadline=deadline))

@@ -59,7 +59,7 @@ async def test_polling_feeds_the_inbox_like_the_webhook(
         await close_bot(bot)
     assert len(bot_api.calls("deleteWebhook")) == 1
     # what the background worker does next: the text, the press
-    assert desk.step_pending(seconds=None) == 2
+    assert desk.step_pending(whole=True) == 2
     first, second = bot_api.calls("getUpdates")
     assert "offset" not in first.form
     assert second.form["offset"] == str(912345010 + 1)  # past the last update handled

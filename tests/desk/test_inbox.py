@@ -50,19 +50,19 @@ def test_accepted_messages_wait_in_the_inbox_until_a_stepper_takes_them(chat: Ch
     ]
     assert transcript(engine, "7") == []  # nothing stepped on the request path
     assert unstepped(engine) == 2
-    assert desk.step_pending(seconds=None) == 2
+    assert desk.step_pending(whole=True) == 2
     assert transcript(engine, "7") == ["halo kak", "stok beda kak"]
     assert unstepped(engine) == 0
-    assert desk.step_pending(seconds=None) == 0
+    assert desk.step_pending(whole=True) == 0
 
 
 def test_a_redelivered_message_is_accepted_once_and_stepped_once(chat: ChatDriver) -> None:
     desk, engine = chat.desk, chat.engine
     assert desk.accept([inbound("8", 1, "halo kak")]) == [True]
     assert desk.accept([inbound("8", 1, "halo kak")]) == [False]
-    desk.step_pending(seconds=None)
+    desk.step_pending(whole=True)
     assert desk.accept([inbound("8", 1, "halo kak")]) == [False]  # also after its step
-    assert desk.step_pending(seconds=None) == 0
+    assert desk.step_pending(whole=True) == 0
     assert transcript(engine, "8") == ["halo kak"]
     assert chat.desk.receive(inbound("8", 1, "halo kak")).status == "duplicate"
 
@@ -78,10 +78,10 @@ def test_a_message_whose_step_keeps_failing_is_set_aside_and_holds_its_chat_unti
             update(iq.INBOX).where(iq.INBOX.c.external_id == "9:1").values(payload="{not json")
         )
     # chat 10 goes on; chat 9 waits behind its first message
-    assert desk.step_pending(seconds=None) == 1
+    assert desk.step_pending(whole=True) == 1
     assert transcript(engine, "9") == []
     for _ in range(MAX_STEP_ATTEMPTS - 1):
-        desk.step_pending(seconds=None)
+        desk.step_pending(whole=True)
     assert transcript(engine, "9") == ["stok beda kak"]  # set aside after the last attempt
     with engine.connect() as conn:
         kept = conn.execute(
@@ -104,7 +104,7 @@ def test_a_failing_message_undoes_none_of_the_messages_stepped_before_it(
         conn.execute(
             update(iq.INBOX).where(iq.INBOX.c.external_id == "11:1").values(payload="{bad")
         )
-    assert desk.step_pending(seconds=None) == 1
+    assert desk.step_pending(whole=True) == 1
     assert transcript(engine, "11") == ["halo"]  # stepped once, not lost with the batch
     assert len(queries_replies(engine, "11:0")) >= 1
     assert unstepped(engine) == 2  # the failing one and the one behind it wait
@@ -134,7 +134,7 @@ def test_messages_of_one_chat_are_stepped_in_the_order_they_were_accepted_by_man
     for thread in senders:
         thread.join()
     while unstepped(engine):
-        desk.step_pending(seconds=None)
+        desk.step_pending(whole=True)
     stop.set()
     for thread in steppers:
         thread.join()
@@ -169,7 +169,7 @@ def test_a_second_desk_sees_the_first_ones_inbox(chat: ChatDriver, desk_for: obj
     chat.desk.accept([inbound("11", 1, "halo kak")])
     _engine, other = desk_for("erzap")  # type: ignore[operator]
     assert isinstance(other, Desk)
-    assert other.step_pending(seconds=None) == 1
+    assert other.step_pending(whole=True) == 1
     assert transcript(chat.engine, "11") == ["halo kak"]
 
 
@@ -180,7 +180,7 @@ def test_receive_beside_a_running_stepper_steps_each_message_once(desk_for: obje
 
     def step() -> None:
         while not stop.is_set():
-            if not desk.step_pending(seconds=None):
+            if not desk.step_pending(whole=True):
                 stop.wait(0.001)
 
     stepper = threading.Thread(target=step)

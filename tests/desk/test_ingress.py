@@ -28,7 +28,7 @@ async def test_requests_arriving_together_are_stored_and_answered_each(chat: Cha
     assert results[:20] == [[True, True]] * 20
     assert results[20] == [False]
     assert not stepped(chat.engine)
-    assert chat.desk.step_pending(chats=100, seconds=None) == 40
+    assert chat.desk.step_pending(chats=100, whole=True) == 40
 
 
 async def test_a_message_the_database_refuses_fails_only_its_own_request(

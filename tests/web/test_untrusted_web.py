@@ -117,7 +117,7 @@ def test_one_address_holds_at_most_three_open_web_cases(app: FastAPI, client: Te
     assert [new_chat_says(client) for _ in range(3)] == [200] * 3
     third = dict(client.cookies)
     assert new_chat_says(client) == 429  # counted before their cases exist (no stepper ran)
-    desk.step_pending(seconds=None)
+    desk.step_pending(whole=True)
     assert new_chat_says(client) == 429
     client.cookies.clear()
     client.cookies.update(third)
