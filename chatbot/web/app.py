@@ -106,7 +106,17 @@ def create_app(
 
     # The API description is served to logged-in admins only (chatbot/web/admin.py).
     app = FastAPI(
-        title="Loket", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None
+        title="Loket",
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+        # No request body anywhere may be larger than the largest upload (a file, an
+        # audience CSV) plus its form: a bigger one is refused (413) while it streams in,
+        # before any route parses it (the console's reply form would otherwise spool a huge
+        # upload to disk first). Routes keep their own, smaller limits.
+        max_body_size=max(settings.max_media_bytes, campaigns.MAX_AUDIENCE_BYTES)
+        + chat.FILE_FORM_OVERHEAD,
     )
     app.state.settings = settings
     app.state.engine = engine

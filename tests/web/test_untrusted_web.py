@@ -11,6 +11,8 @@ from sqlalchemy import func, select, update
 
 from chatbot.frontdesk.desk import Desk
 from chatbot.web.app import create_app
+from chatbot.web.campaigns import MAX_AUDIENCE_BYTES
+from chatbot.web.chat import FILE_FORM_OVERHEAD
 from db.queries import CASE
 from settings import Settings
 from tests.clock import FrozenClock
@@ -81,6 +83,24 @@ def test_a_web_chat_body_over_its_limit_is_413(client: TestClient) -> None:
     open_chat(client)
     answer = client.post("/chat/messages", data={"message_id": "1", "text": "x" * 20_000})
     assert answer.status_code == 413
+
+
+def test_no_body_larger_than_a_file_and_its_form_reaches_a_route(
+    settings: Settings, clock: FrozenClock
+) -> None:
+    """The console's reply form would spool a huge upload to disk before its own check."""
+    app = create_app(settings, clock=clock, background=False)
+    largest = max(settings.max_media_bytes, MAX_AUDIENCE_BYTES) + FILE_FORM_OVERHEAD
+    try:
+        with TestClient(app) as client:
+            add_user(app, "sari", "agent")
+            login(client, "sari")
+            huge = {"file": ("big.pdf", b"%PDF" + b"x" * largest, "application/pdf")}
+            answer = client.post("/desk/cases/1/reply", data={"text": "ini"}, files=huge)
+            assert answer.status_code == 413
+            assert client.get("/desk").status_code == 200  # the agent's session goes on
+    finally:
+        app.state.engine.dispose()
 
 
 def test_one_chat_posting_too_fast_is_told_to_wait(client: TestClient, clock: FrozenClock) -> None:
