@@ -34,3 +34,31 @@ def test_processes_starting_together_migrate_once_without_errors(database_url: s
         )
     finally:
         engine.dispose()
+
+
+def test_the_head_read_from_the_file_names_is_alembics_head() -> None:
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    from db.engine import MIGRATIONS, head_revision
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    assert head_revision() == ScriptDirectory.from_config(config).get_current_head()
+
+
+def test_a_database_at_the_head_is_started_without_alembic(database_url: str) -> None:
+    """Every start after the first: the version is read, Alembic stays out of memory."""
+    check = START + "; print('alembic' in sys.modules)"
+    first, again = (
+        subprocess.run(  # our own interpreter and code
+            [sys.executable, "-c", check, database_url],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=180,
+        ).stdout.split()[-1]
+        for _ in range(2)
+    )
+    assert (first, again) == ("True", "False")

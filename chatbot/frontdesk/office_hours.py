@@ -13,8 +13,6 @@ from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-import holidays
-
 from flows.events import Reopening
 from flows.profiles.schema import WEEKDAYS, OfficeHours, Profile, shift_minutes
 
@@ -24,6 +22,10 @@ _DAY = timedelta(days=1)
 
 @lru_cache(maxsize=64)
 def _holidays(year: int, collective_leave: bool) -> dict[date, str]:
+    # Imported at first use: the package loads every country's rules (about 3 MB and
+    # 0.5 s), and a web worker needs them only for the admin's calendar.
+    import holidays
+
     categories = ("public", "government") if collective_leave else ("public",)
     found = holidays.country_holidays("ID", years=year, categories=categories)
     return dict(found.items())
