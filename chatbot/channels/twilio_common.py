@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cache
 from typing import Annotated, Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -13,9 +14,7 @@ import httpx
 import phonenumbers
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 from twilio.base.exceptions import TwilioRestException
-from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.request_validator import RequestValidator, get_signature_algorithm
-from twilio.rest import Client
 
 from chatbot.domain import Attachment, DeliveryReport, Inbound
 from chatbot.errors import (
@@ -277,19 +276,26 @@ def rebase(url: str, base_url: str | None) -> str:
     return urlunsplit((base.scheme, base.netloc, parts.path, parts.query, parts.fragment))
 
 
-class RebasedHttpClient(AsyncTwilioHttpClient):  # type: ignore[misc]  # untyped SDK class
+@cache
+def _rebased_http_client() -> type:
     """The SDK's async HTTP client, sending every REST call to LOKET_TWILIO_BASE_URL instead.
 
-    Must be built inside a running event loop (it opens an aiohttp session).
+    Built at first use: the SDK's REST client brings `requests` along (about 5 MB), and a
+    process with no Twilio channel configured never needs it. An instance must be built
+    inside a running event loop (it opens an aiohttp session).
     """
+    from twilio.http.async_http_client import AsyncTwilioHttpClient
 
-    def __init__(self, base_url: str | None, timeout: float) -> None:
-        super().__init__(timeout=timeout)
-        self._base_url = base_url
+    class RebasedHttpClient(AsyncTwilioHttpClient):  # type: ignore[misc]  # untyped SDK class
+        def __init__(self, base_url: str | None, timeout: float) -> None:
+            super().__init__(timeout=timeout)
+            self._base_url = base_url
 
-    async def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Any:
-        """Make the SDK's request against the rebased URL."""
-        return await super().request(method, rebase(url, self._base_url), *args, **kwargs)
+        async def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Any:
+            """Make the SDK's request against the rebased URL."""
+            return await super().request(method, rebase(url, self._base_url), *args, **kwargs)
+
+    return RebasedHttpClient
 
 
 @dataclass(slots=True)
@@ -302,7 +308,7 @@ class TwilioAccount:
     auth_token: str
     base_url: str | None
     status_callback: str | None
-    _http: RebasedHttpClient
+    _http: Any  # the rebased SDK client (_rebased_http_client)
     _media: httpx.AsyncClient
 
     @classmethod
@@ -316,7 +322,9 @@ class TwilioAccount:
         timeout: float = 15.0,
     ) -> TwilioAccount:
         """Build the clients; call inside the running loop and `aclose()` at the end."""
-        http = RebasedHttpClient(base_url, timeout)
+        from twilio.rest import Client
+
+        http = _rebased_http_client()(base_url, timeout)
         client = Client(account_sid, auth_token, http_client=http)
         if base_url:
             # Client reads TWILIO_REGION/TWILIO_EDGE from the environment and rewrites hosts
