@@ -115,6 +115,16 @@ class Desk:
         edited = self._overrides.profile(chosen) if self._overrides else None
         return edited or self._profiles[chosen]
 
+    def warm_up(self) -> None:
+        """Load, before the first message, what the first step would otherwise load.
+
+        The holiday rules (office_hours) are imported at first use, so a web worker never
+        holds them; a stepper takes them at its start, not on a client's first message.
+        """
+        today = self._clock.now().date()
+        for name in self._profiles:
+            office_hours.holiday_name(self.profile(name), today)
+
     @property
     def desk_name(self) -> str:
         """The name clients see for this desk (e.g. HaloERZAP)."""

@@ -46,6 +46,7 @@ class Stepper:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Step until `stop` is set; the batch in hand is finished and committed first."""
+        await asyncio.to_thread(self._desk.warm_up)
         with self._listener() as wait_for_notice:
             while not stop.is_set():
                 try:
