@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import pytest
 from sqlalchemy import text
@@ -10,6 +11,7 @@ from sqlalchemy import text
 from chatbot.domain import Inbound
 from chatbot.frontdesk.stepper import Stepper
 from db import inbox_queries as iq
+from tests.own_loop import run_in_own_loop
 
 
 def unstepped(engine: object) -> int:
@@ -25,13 +27,18 @@ async def eventually(check: object, seconds: float = 10.0) -> None:
     raise AssertionError("timed out")
 
 
-async def test_the_stepper_goes_on_when_the_server_drops_its_listen_connection(
+def test_the_stepper_goes_on_when_the_server_drops_its_listen_connection(
     desk_for: object, settings: object
 ) -> None:
     engine, desk = desk_for("erzap")  # type: ignore[operator]
     if engine.dialect.name != "postgresql":
         pytest.skip("LISTEN/NOTIFY is PostgreSQL's; SQLite's stepper watches data_version")
-    stepper = Stepper(desk, settings.database_url)  # type: ignore[attr-defined]
+    run_in_own_loop(dropped_listen_connection(engine, desk, settings))
+
+
+async def dropped_listen_connection(engine: Any, desk: Any, settings: Any) -> None:
+    """Step one message, drop the stepper's LISTEN connection, step another."""
+    stepper = Stepper(desk, settings.database_url)
     stop = asyncio.Event()
     running = asyncio.create_task(stepper.run(stop))
     try:

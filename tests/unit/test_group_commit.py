@@ -7,9 +7,14 @@ import asyncio
 import pytest
 
 from chatbot.frontdesk.outbox import GroupCommit
+from tests.own_loop import run_in_own_loop
 
 
-async def test_results_returning_during_a_write_share_the_next_one() -> None:
+def test_results_returning_during_a_write_share_the_next_one() -> None:
+    run_in_own_loop(results_returning_during_a_write_share_the_next_one())
+
+
+async def results_returning_during_a_write_share_the_next_one() -> None:
     writes: list[list[int]] = []
     first_write_may_end = asyncio.Event()
 
@@ -29,7 +34,11 @@ async def test_results_returning_during_a_write_share_the_next_one() -> None:
     assert writes == [[1], [2, 3, 4]]
 
 
-async def test_a_failed_write_fails_only_its_own_batch() -> None:
+def test_a_failed_write_fails_only_its_own_batch() -> None:
+    run_in_own_loop(a_failed_write_fails_only_its_own_batch())
+
+
+async def a_failed_write_fails_only_its_own_batch() -> None:
     failing = asyncio.Event()
     failing.set()
     written: list[list[str]] = []

@@ -6,7 +6,6 @@ Why and how: docs/decisions/0011-console-live-feed.md.
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import json
 
 from fastapi import FastAPI
@@ -14,6 +13,7 @@ from fastapi.testclient import TestClient
 
 from chatbot.agents.agent_desk import AgentDesk, Staff
 from chatbot.agents.live import ChangeFeed, Notice, changes
+from tests.own_loop import run_in_own_loop
 from tests.web.auth_helpers import add_user, login
 from tests.web.helpers import rows
 from tests.web.test_desk_console import queued_case, say
@@ -60,9 +60,7 @@ def test_every_stream_shares_one_poller_and_gets_the_same_notice(app: FastAPI) -
             assert all(n is not None and case_id in n.cases for n in got)
             return got[0], got[1], polls
 
-    # On a loop of its own thread: this test needs no other loop of its worker to be idle.
-    with concurrent.futures.ThreadPoolExecutor(1) as own:
-        first, second, polls = own.submit(asyncio.run, two_streams()).result()
+    first, second, polls = run_in_own_loop(two_streams())
     assert polls == 1
     assert first == second
     assert first is not None
