@@ -257,3 +257,10 @@ def test_serve_says_in_one_line_when_the_database_directory_cannot_be_made(
     assert "Traceback" not in done.stderr
     [line] = done.stderr.strip().splitlines()
     assert line.startswith("loket: cannot open the database sqlite:///")
+
+
+def test_children_get_two_malloc_arenas_unless_the_operator_chose() -> None:
+    from chatbot.runtime.supervisor import child_environment
+
+    assert child_environment({"PATH": "/usr/bin"}) == {"PATH": "/usr/bin", "MALLOC_ARENA_MAX": "2"}
+    assert child_environment({"MALLOC_ARENA_MAX": "8"})["MALLOC_ARENA_MAX"] == "8"
