@@ -134,6 +134,19 @@ def traffic(
 LEASE_SECONDS = 30
 
 
+def wait_dead(pid: int, timeout: float = 5.0) -> None:
+    """Until the killed process is gone or a zombie (its parent reaps it later)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except (FileNotFoundError, IndexError):
+            return
+        if state in ("Z", "X"):
+            return
+        time.sleep(0.005)
+
+
 def claimed_unrecorded(engine: Engine) -> set[int]:
     """Replies the outbox leased (due_at pushed LEASE_SECONDS ahead) and has not recorded yet."""
     half = LEASE_SECONDS // 2
@@ -198,14 +211,22 @@ async def drive(
                         break
                     await asyncio.sleep(0.05)
                 pid = rng.choice(pids)
-                leased_now = await asyncio.to_thread(claimed_unrecorded, engine)
-                leased = len(leased_now - leased_before)
-                leased_before.update(leased_now)
                 os.kill(pid, signal.SIGKILL)
-                done.append(Kill(kind, pid, time.monotonic(), len(client.acknowledged), leased))
+                killed_at = time.monotonic()
+                leased = 0
+                if kind == "background":
+                    # Counted once it is dead: its claims stay leased (LEASE_SECONDS) and
+                    # nobody records them, so this is exactly what it had in flight. A count
+                    # taken before the kill missed what it claimed in between.
+                    await asyncio.to_thread(wait_dead, pid)
+                    leased_now = await asyncio.to_thread(claimed_unrecorded, engine)
+                    leased = len(leased_now - leased_before)
+                    leased_before.update(leased_now)
+                done.append(Kill(kind, pid, killed_at, len(client.acknowledged), leased))
+                held = f" ({leased} replies claimed, not recorded)" if kind == "background" else ""
                 print(
                     f"  kill -9 {kind} worker pid {pid} after {len(client.acknowledged)} "
-                    f"acknowledged updates ({leased} replies claimed, not recorded)",
+                    f"acknowledged updates{held}",
                     flush=True,
                 )
 
