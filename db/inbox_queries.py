@@ -162,14 +162,6 @@ def record_step_failure(conn: Connection, *, inbox_id: int, error: str) -> None:
     )
 
 
-def is_accepted(conn: Connection, *, channel: str, external_id: str) -> bool:
-    """Whether the inbox already holds this provider message."""
-    found = conn.execute(
-        select(INBOX.c.id).where(INBOX.c.channel == channel, INBOX.c.external_id == external_id)
-    ).first()
-    return found is not None
-
-
 def chat_key_of(conn: Connection, *, channel: str, chat_id: str) -> int | None:
     """The inbox's number for a chat, if it ever wrote."""
     found = _CHAT_KEY.first(conn, {"channel": channel, "chat_id": chat_id})

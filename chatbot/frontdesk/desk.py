@@ -174,11 +174,6 @@ class Desk:
         with self._engine.begin() as conn:
             return iq.record_inbound(conn, rows=rows, now=self._clock.now())
 
-    def is_accepted(self, channel: str, external_id: str) -> bool:
-        """Whether the inbox holds this provider message already (a read: never queues)."""
-        with read(self._engine) as conn:
-            return iq.is_accepted(conn, channel=channel, external_id=external_id)
-
     def chat_history(self, channel: str, chat_id: str, after_id: int = 0) -> list[dict[str, Any]]:
         """A chat's messages newer than `after_id`, bot and client, as the web chat shows them.
 
