@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from functools import partial
 from typing import Any, Generic, Literal, TypeVar
 
-from sqlalchemy import Connection, Engine, RowMapping
+from sqlalchemy import Engine, RowMapping
 
 from chatbot.campaigns.sending import (
     CampaignFeed,
@@ -417,48 +417,46 @@ class OutboxDispatcher:
         A retry that would fall after the reply's deadline is not scheduled: the reply is
         marked failed with the last error, and the chat's later replies go on.
         """
-        with self._engine.begin() as conn:
-            self._record_one(conn, outcome, self._clock.now())
-
-    def _record_one(self, conn: Connection, outcome: _Outcome, now: datetime) -> None:
         item = outcome.item
+        now = self._clock.now()
         attempts = int(item["attempts"]) + 1
         error = outcome.detail
-        if outcome.kind == "sent":
-            queries.mark_sent(conn, item_id=item["id"], provider_id=outcome.detail, now=now)
-            return
-        if outcome.kind == "retry":
-            since = as_utc(item["updated_at"] or item["created_at"])
-            assert since is not None  # created_at is NOT NULL
-            due_at = now + timedelta(seconds=outcome.wait)
-            if due_at <= since + self._deadlines.get(item["channel"], DEFAULT_DEADLINE):
-                logger.warning(
-                    "Case %s: message %s will be retried in %.0fs (%s).",
-                    item["case_id"],
-                    item["message_id"],
-                    outcome.wait,
-                    error,
-                )
-                queries.mark_retry(
-                    conn, item_id=item["id"], attempts=attempts, due_at=due_at, error=error
-                )
+        with self._engine.begin() as conn:
+            if outcome.kind == "sent":
+                queries.mark_sent(conn, item_id=item["id"], provider_id=outcome.detail, now=now)
                 return
-            error = f"gave up after {attempts} attempts in {_span(now - since)}: {error}"
-        logger.error(
-            "Case %s: message %s failed for good: %s",
-            item["case_id"],
-            item["message_id"],
-            error,
-        )
-        queries.mark_failed(conn, item_id=item["id"], error=error, now=now)
-        # An event as well: the consoles' live feed names the case (it watches new message
-        # and event ids), so the failed reply and its "send again" show without a reload.
-        queries.record_events(
-            conn,
-            case_id=item["case_id"],
-            events=[queries.EventRow("send_failed", "outbox", error[:200])],
-            now=now,
-        )
+            if outcome.kind == "retry":
+                since = as_utc(item["updated_at"] or item["created_at"])
+                assert since is not None  # created_at is NOT NULL
+                due_at = now + timedelta(seconds=outcome.wait)
+                if due_at <= since + self._deadlines.get(item["channel"], DEFAULT_DEADLINE):
+                    logger.warning(
+                        "Case %s: message %s will be retried in %.0fs (%s).",
+                        item["case_id"],
+                        item["message_id"],
+                        outcome.wait,
+                        error,
+                    )
+                    queries.mark_retry(
+                        conn, item_id=item["id"], attempts=attempts, due_at=due_at, error=error
+                    )
+                    return
+                error = f"gave up after {attempts} attempts in {_span(now - since)}: {error}"
+            logger.error(
+                "Case %s: message %s failed for good: %s",
+                item["case_id"],
+                item["message_id"],
+                error,
+            )
+            queries.mark_failed(conn, item_id=item["id"], error=error, now=now)
+            # An event as well: the consoles' live feed names the case (it watches new
+            # message and event ids), so the failed reply and its "send again" show at once.
+            queries.record_events(
+                conn,
+                case_id=item["case_id"],
+                events=[queries.EventRow("send_failed", "outbox", error[:200])],
+                now=now,
+            )
 
 
 def _span(delta: timedelta) -> str:
