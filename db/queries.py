@@ -189,8 +189,15 @@ def open_case(
     now: datetime,
 ) -> CaseRow:
     """Open a new case for the chat."""
-    params = {"contact_id": contact_id, "channel": channel, "chat_id": chat_id}
-    params.update(profile=profile, locale=locale, state=state, now=now)
+    params = {
+        "contact_id": contact_id,
+        "channel": channel,
+        "chat_id": chat_id,
+        "profile": profile,
+        "locale": locale,
+        "state": state,
+        "now": now,
+    }
     case_id = int(_INSERT_CASE.first(conn, params)[0])
     return CaseRow(case_id, profile, state, locale, None, {}, {}, now)
 
