@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from datetime import UTC, datetime
 from typing import Protocol
 
@@ -31,3 +33,9 @@ class ShiftedClock:
     def now(self) -> datetime:
         """The shifted moment in UTC; it runs as fast as the wall clock."""
         return (datetime.now(UTC) + self._offset).astimezone(UTC)
+
+
+async def sleep_unless(stop: asyncio.Event, seconds: float) -> None:
+    """Wait `seconds`, or less if `stop` is set meanwhile (the background loops' pause)."""
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), timeout=seconds)

@@ -10,7 +10,6 @@ A desk that never ran a campaign gets none.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
@@ -20,7 +19,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Connection, Engine
 
 from chatbot.campaigns import errors
-from chatbot.clock import Clock
+from chatbot.clock import Clock, sleep_unless
 from chatbot.supervision.cells import append_row
 from db import campaign_queries as cq
 from db.engine import as_utc, read
@@ -173,8 +172,7 @@ class CaringReports:
     async def run(self, poll_seconds: float, stop: asyncio.Event) -> None:
         """Tick every `poll_seconds` until `stop` is set; a failed tick is logged and retried."""
         while not stop.is_set():
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=poll_seconds)
+            await sleep_unless(stop, poll_seconds)
             if stop.is_set():
                 break
             try:

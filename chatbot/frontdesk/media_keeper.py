@@ -10,7 +10,6 @@ cannot be fetched keeps its URL, and is tried again after a restart.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -19,6 +18,7 @@ from sqlalchemy import Engine
 
 from chatbot.channels.base import Channel
 from chatbot.channels.media import MediaSource, MediaStore
+from chatbot.clock import sleep_unless
 from chatbot.domain import Attachment
 from db import attachment_queries as fq
 from db.engine import read
@@ -63,8 +63,7 @@ class MediaKeeper:
                 logger.exception("Keeping clients' files failed; trying again shortly.")
                 tried = 0
             if not tried:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), timeout=poll_seconds)
+                await sleep_unless(stop, poll_seconds)
 
     def _waiting(self, channels: list[str]) -> list[Any]:
         with read(self._engine) as conn:

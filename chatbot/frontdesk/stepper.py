@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from chatbot.clock import sleep_unless
 from chatbot.frontdesk.desk import Desk
 from db.inbox_queries import NOTIFY_CHANNEL
 
@@ -53,7 +54,7 @@ class Stepper:
                     stepped = await asyncio.to_thread(self._desk.step_pending)
                 except Exception:
                     logger.exception("Stepping failed; trying again shortly.")
-                    await _sleep_unless(stop, ERROR_PAUSE_SECONDS)
+                    await sleep_unless(stop, ERROR_PAUSE_SECONDS)
                     continue
                 if stepped:
                     if self._on_stepped is not None:
@@ -134,8 +135,3 @@ class Stepper:
             yield wait
         finally:
             conn.close()
-
-
-async def _sleep_unless(stop: asyncio.Event, seconds: float) -> None:
-    with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(stop.wait(), timeout=seconds)

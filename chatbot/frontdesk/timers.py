@@ -7,7 +7,6 @@ so nothing is lost across a restart: `due_work` reads what is due now, `TimerRun
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -19,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 
 from chatbot.agents.agent_desk import AgentDesk, Staff
 from chatbot.agents.notify import Notifier
-from chatbot.clock import Clock
+from chatbot.clock import Clock, sleep_unless
 from chatbot.errors import LoketError
 from chatbot.frontdesk import office_hours
 from db import agent_queries as aq
@@ -240,5 +239,4 @@ class TimerRunner:
                 await self.run_once()
             except Exception:
                 logger.exception("Timer tick failed; retrying on the next one.")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=poll_seconds)
+            await sleep_unless(stop, poll_seconds)

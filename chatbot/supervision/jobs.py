@@ -11,7 +11,6 @@ again `RETRY_MINUTES` later, while the other jobs go on as planned.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -22,7 +21,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine
 
-from chatbot.clock import Clock
+from chatbot.clock import Clock, sleep_unless
 from chatbot.supervision.reports import write_daily
 from chatbot.supervision.retention import Retention, prune_reports
 from db.engine import read
@@ -190,8 +189,7 @@ class SupervisionJobs:
         restart loop) does not write reports or run retention on its way up.
         """
         while not stop.is_set():
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=poll_seconds)
+            await sleep_unless(stop, poll_seconds)
             if stop.is_set():
                 break
             try:
