@@ -12,9 +12,12 @@ After `login(client, ...)` the client sends the session cookie and, unless
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi.testclient import TestClient
 
 from chatbot.admin.accounts import Accounts, UserInfo
 
@@ -69,3 +72,12 @@ def _login_page(page: Any, name: str, password: str, base_url: str | None, next_
     assert "/login" not in page.url, f"login as {name} failed: still on {page.url}"
     meta = page.locator('meta[name="csrf-token"]')  # on the admin pages; "" where absent
     return str(meta.get_attribute("content") or "") if meta.count() else ""
+
+
+@contextmanager
+def signed_in(app: FastAPI, name: str, role: str) -> Iterator[TestClient]:
+    """A new user of `role`, and a client logged in as them through /login."""
+    add_user(app, name, role)
+    with TestClient(app) as client:
+        login(client, name)
+        yield client

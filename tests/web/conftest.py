@@ -12,15 +12,13 @@ from fastapi.testclient import TestClient
 from chatbot.web.app import create_app
 from settings import Settings
 from tests.fakes.server import ThreadedServer
-from tests.web.auth_helpers import add_user, login
+from tests.web.auth_helpers import signed_in
 
 
 @pytest.fixture
 def admin(app: FastAPI) -> Iterator[TestClient]:
     """A client logged in as the admin "ani" through /login (CSRF header set)."""
-    add_user(app, "ani", "admin")
-    with TestClient(app) as client:
-        login(client, "ani")
+    with signed_in(app, "ani", "admin") as client:
         yield client
 
 

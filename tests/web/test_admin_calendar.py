@@ -15,7 +15,7 @@ from chatbot.domain import Inbound
 from flows import phrase_keys as keys
 from tests.chat_driver import ChatDriver
 from tests.clock import FrozenClock
-from tests.web.auth_helpers import add_user, login
+from tests.web.auth_helpers import signed_in
 
 WIB = ZoneInfo("Asia/Jakarta")
 
@@ -24,9 +24,7 @@ WIB = ZoneInfo("Asia/Jakarta")
 def admin_at(app: FastAPI, clock: FrozenClock, *moment: int) -> Iterator[TestClient]:
     """The admin "ani" logged in at a moment in Jakarta (sessions expire: log in after)."""
     clock._now = datetime(*moment, tzinfo=WIB).astimezone(UTC)  # type: ignore[misc]
-    add_user(app, "ani", "admin")
-    with TestClient(app) as client:
-        login(client, "ani")
+    with signed_in(app, "ani", "admin") as client:
         yield client
 
 
@@ -113,9 +111,7 @@ def test_a_wrong_change_is_refused_with_a_reason(
 
 
 def test_a_change_needs_the_csrf_token(app: FastAPI) -> None:
-    add_user(app, "ani", "admin")
-    with TestClient(app) as client:
-        login(client, "ani")
+    with signed_in(app, "ani", "admin") as client:
         client.headers.pop("x-csrf-token", None)
         page = client.post(
             "/admin/calendar", data={"profile": "erzap", "day": "2026-11-24", "action": "close"}

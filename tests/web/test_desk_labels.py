@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 
 import pytest
@@ -10,20 +9,15 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from chatbot.agents.agent_desk import AgentDesk
-from tests.web.auth_helpers import add_user, login
+from tests.web.auth_helpers import signed_in
+from tests.web.helpers import rows
 from tests.web.test_desk_console import queued_case
 
 
 @pytest.fixture
 def sari(app: FastAPI) -> Iterator[TestClient]:
-    add_user(app, "sari", "agent")
-    with TestClient(app) as client:
-        login(client, "sari")
+    with signed_in(app, "sari", "agent") as client:
         yield client
-
-
-def rows(html: str) -> list[int]:
-    return [int(n) for n in re.findall(r'class="case-row[^"]*" data-case="(\d+)"', html)]
 
 
 def test_add_filter_and_remove_a_label(app: FastAPI, sari: TestClient) -> None:
@@ -65,9 +59,7 @@ def test_labels_need_login_and_csrf(app: FastAPI) -> None:
     with TestClient(app) as stranger:
         refused = stranger.post(f"/desk/cases/{case_id}/labels", data={"label": "vip"})
         assert refused.status_code in (401, 403)
-    add_user(app, "sari", "agent")
-    with TestClient(app) as client:
-        login(client, "sari")
+    with signed_in(app, "sari", "agent") as client:
         client.headers.pop("X-CSRF-Token", None)
         assert (
             client.post(f"/desk/cases/{case_id}/labels", data={"label": "vip"}).status_code == 403
