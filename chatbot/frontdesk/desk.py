@@ -167,7 +167,7 @@ class Desk:
                 i.channel,
                 i.chat_id,
                 i.message_id,
-                replace(i, text=guards.mask_secrets(i.text)).to_json(),
+                i.to_json(text=guards.mask_secrets(i.text)),
             )
             for i in inbounds
         ]

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import threading
+from datetime import UTC, datetime
 
 from sqlalchemy import Engine, func, select, update
 
-from chatbot.domain import Inbound
+from chatbot.domain import Attachment, Inbound
 from chatbot.frontdesk.desk import MAX_STEP_ATTEMPTS, Desk
 from chatbot.supervision.retention import Retention
 from db import inbox_queries as iq
@@ -155,6 +156,24 @@ def test_messages_of_one_chat_are_stepped_in_the_order_they_were_accepted_by_man
     with engine.connect() as conn:
         total = conn.execute(select(func.count()).select_from(iq.INBOX)).scalar_one()
     assert total == 240
+
+
+def test_the_stored_form_gives_back_every_field() -> None:
+    inbound = Inbound(
+        channel="whatsapp",
+        chat_id="+6281234567890",
+        message_id="SM1",
+        text="kode 771204",
+        kind="photo",
+        sender_name="Rina",
+        attachments=(Attachment("photo", url="https://x/1", content_type="image/jpeg", size=9),),
+        location=(-6.2, 106.8),
+        sent_at=datetime(2026, 12, 7, 3, 0, tzinfo=UTC),
+    )
+    assert Inbound.from_json(inbound.to_json()) == inbound
+    masked = Inbound.from_json(inbound.to_json(text="kode ******"))
+    assert masked.text == "kode ******"
+    assert masked.attachments == inbound.attachments
 
 
 def test_receive_answers_at_once_through_the_same_inbox(chat: ChatDriver) -> None:
