@@ -435,36 +435,52 @@ _OUTBOX_COLUMNS = (
 )
 
 
-def list_due_outbox(conn: Connection, *, now: datetime, limit: int) -> list[RowMapping]:
+_OUTBOX_ITEM_SQL = (
+    "SELECT m.id, m.case_id, m.channel, m.chat_id, m.text, m.kind, m.buttons_json, m.due_at,"
+    " m.attempts, m.error, m.created_at, m.updated_at,"
+    # WhatsApp's 24-hour window counts from the client's last message.
+    " (SELECT max(i.created_at) FROM message i WHERE i.case_id = m.case_id"
+    " AND i.direction = 'in') FROM message m"
+)
+_OUTBOX_ITEM_KEYS = (
+    "id", "case_id", "channel", "chat_id", "text", "kind", "buttons_json", "due_at",
+    "attempts", "last_error", "created_at", "updated_at", "client_wrote_at",
+)  # fmt: skip
+_DUE_HEADS = Statement(  # constants only: no value is pasted into the SQL
+    _OUTBOX_ITEM_SQL  # noqa: S608
+    + " JOIN (SELECT min(id) AS id FROM message"
+    " WHERE status = 'pending' AND direction = 'out' GROUP BY channel, chat_id) head"
+    " ON head.id = m.id WHERE m.due_at <= :now ORDER BY m.id LIMIT :limit"
+)
+_HEAD_OF_CHAT = Statement(
+    _OUTBOX_ITEM_SQL + " WHERE m.status = 'pending' AND m.direction = 'out'"
+    " AND m.channel = :channel AND m.chat_id = :chat_id ORDER BY m.id LIMIT 1"
+)
+
+
+def _outbox_item(row: tuple[Any, ...]) -> dict[str, Any]:
+    item = dict(zip(_OUTBOX_ITEM_KEYS, row, strict=True))
+    for key in ("due_at", "created_at", "updated_at", "client_wrote_at"):
+        item[key] = read_datetime(item[key])
+    item["message_id"] = item["id"]
+    return item
+
+
+def list_due_outbox(conn: Connection, *, now: datetime, limit: int) -> list[dict[str, Any]]:
     """The head of each chat's outbox line that is due, oldest first.
 
     Only a chat's oldest pending reply is eligible, due or not, so a reply being sent (its
     lease pushes due_at ahead) or waiting out a retry holds back the ones written after it:
     replies to one chat leave in order, one at a time. A failed reply is no longer pending,
-    so the next one becomes the head.
+    so the next one becomes the head. Run for every claim: on the driver (db/driver.py).
     """
-    head = (
-        select(func.min(MESSAGE.c.id).label("id"))
-        .where(*_PENDING)
-        .group_by(MESSAGE.c.channel, MESSAGE.c.chat_id)
-        .subquery()
-    )
-    inbound = MESSAGE.alias("inbound")
-    client_wrote_at = (  # WhatsApp's 24-hour window counts from the client's last message
-        select(func.max(inbound.c.created_at))
-        .where(inbound.c.case_id == MESSAGE.c.case_id, inbound.c.direction == "in")
-        .correlate(MESSAGE)
-        .scalar_subquery()
-        .label("client_wrote_at")
-    )
-    query = (
-        select(*_OUTBOX_COLUMNS, client_wrote_at)
-        .join(head, head.c.id == MESSAGE.c.id)
-        .where(MESSAGE.c.due_at <= now)
-        .order_by(MESSAGE.c.id)
-        .limit(limit)
-    )
-    return list(conn.execute(query).mappings())
+    return [_outbox_item(r) for r in _DUE_HEADS.all(conn, {"now": now, "limit": limit})]
+
+
+def head_of_chat(conn: Connection, *, channel: str, chat_id: str) -> dict[str, Any] | None:
+    """The chat's oldest pending reply, due or not (the one that may leave next), or None."""
+    row = _HEAD_OF_CHAT.first(conn, {"channel": channel, "chat_id": chat_id})
+    return None if row is None else _outbox_item(row)
 
 
 # Run once per reply sent: straight to the driver, like the receive path's statements.

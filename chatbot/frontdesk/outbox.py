@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from functools import partial
 from typing import Any, Generic, Literal, TypeVar
 
-from sqlalchemy import Engine, RowMapping
+from sqlalchemy import Connection, Engine
 
 from chatbot.campaigns.sending import (
     CampaignFeed,
@@ -43,6 +43,7 @@ CAMPAIGN_CHUNK = 8  # campaign recipients are claimed when at least this much ro
 CAMPAIGN_CONCURRENCY = 32  # campaign sends claimed and not yet recorded, at most
 
 T = TypeVar("T")
+Item = Mapping[str, Any]  # an outbox row as db/queries.py reads it (list_due_outbox)
 
 
 @dataclass(frozen=True, slots=True)
@@ -196,6 +197,7 @@ class OutboxDispatcher:
         self._concurrency = concurrency  # sends in flight at once; make_bot's pool matches
         self._sending: asyncio.Semaphore | None = None
         self._wake: asyncio.Event | None = None
+        self._stop: asyncio.Event | None = None  # run's: once set, a chat's next reply waits
         self._campaigns = campaigns
         # Campaign sends have their own limit, so a campaign never holds back the replies.
         self._campaign_concurrency = campaign_concurrency
@@ -216,7 +218,8 @@ class OutboxDispatcher:
         its turn.
         """
         wake = self._wake = asyncio.Event()
-        replies: set[asyncio.Task[None]] = set()
+        self._stop = stop
+        replies: set[asyncio.Task[int]] = set()
         campaign_sends: set[asyncio.Task[None]] = set()
         # Replies are claimed again only when new ones may be due: at start, on a wake-up
         # or a tick, after a claim that found some, or when one of them was sent (the chat's
@@ -227,7 +230,7 @@ class OutboxDispatcher:
         # round cost more than the claims themselves; a new campaign starts within a tick.
         look_for_sends = True
         while not stop.is_set():
-            claimed: list[RowMapping] = []
+            claimed: list[Item] = []
             room = self._batch - len(replies)
             if look_for_replies and room > 0:
                 try:
@@ -276,14 +279,15 @@ class OutboxDispatcher:
         return await asyncio.to_thread(work, *args)
 
     async def dispatch_once(self) -> int:
-        """Send the head reply of every chat that has one due; returns how many were tried.
+        """Send every chat's due replies, in order; returns how many were tried.
 
         One round, driven by hand (tests, benchmarks); `run` claims the same way, continuously.
 
-        One transaction claims the round; each send's outcome is then recorded in its own
-        short transaction the moment that send returns, not after the whole round. So a hard
-        kill (SIGKILL, power loss) sends again only the replies in flight, at most one per
-        chat, since only a chat's head reply is ever claimed. The sends run at most
+        One transaction claims the head reply of each chat; each send's outcome is then
+        recorded in its own short transaction the moment that send returns, not after the
+        whole round, and that transaction leases the chat's next reply. So a hard kill
+        (SIGKILL, power loss) sends again only the replies in flight, at most one per chat,
+        since a chat's replies are leased one at a time. The sends run at most
         `concurrency` at a time, so the HTTP pool never queues (httpx's pool housekeeping
         grows with the square of its connections).
         """
@@ -292,13 +296,12 @@ class OutboxDispatcher:
         if self._campaigns is not None and len(claimed) < self._batch:
             room = min(self._batch - len(claimed), self._campaign_concurrency)
             sends = await self._db(self._campaigns.claim, room, self._channels.keys())
-        await asyncio.gather(
-            *(self._send_and_record(item) for item in claimed),
-            *(self._send_campaign(send) for send in sends),
-        )
-        return len(claimed) + len(sends)
+        campaign = asyncio.gather(*(self._send_campaign(send) for send in sends))
+        tried = await asyncio.gather(*(self._send_and_record(item) for item in claimed))
+        await campaign
+        return sum(tried) + len(sends)
 
-    def _claim(self, limit: int | None = None) -> list[RowMapping]:
+    def _claim(self, limit: int | None = None) -> list[Item]:
         """Lease the due heads of the chats' outbox lines.
 
         They are looked up in a read, which waits for no writer; the write transaction only
@@ -319,19 +322,31 @@ class OutboxDispatcher:
                 )
             ]
 
-    async def _send_and_record(self, item: RowMapping) -> None:
-        """One reply: send it, then store what became of it before anything else waits on it."""
-        outcome = await self._deliver(item)
-        try:
-            await self._db(self._record, outcome)
-        except Exception:  # the reply stays leased: it is tried again when the lease ends
-            logger.exception(
-                "Case %s: could not record that message %s came to %s (%s).",
-                item["case_id"],
-                item["message_id"],
-                outcome.kind,
-                outcome.detail,
-            )
+    async def _send_and_record(self, item: Item) -> int:
+        """A chat's replies, one at a time: send, store what became of it, go on with the next.
+
+        The write that stores a send's outcome also leases the chat's next reply when it is
+        due, so a chat with several replies waiting costs no claim per reply. Returns how
+        many were sent or tried.
+        """
+        tried = 0
+        following: Item | None = item
+        while following is not None:
+            item, tried = following, tried + 1
+            outcome = await self._deliver(item)
+            go_on = self._stop is None or not self._stop.is_set()  # stopping: leave it be
+            try:
+                following = await self._db(self._record, outcome, go_on)
+            except Exception:  # the reply stays leased: it is tried again when the lease ends
+                logger.exception(
+                    "Case %s: could not record that message %s came to %s (%s).",
+                    item["case_id"],
+                    item["message_id"],
+                    outcome.kind,
+                    outcome.detail,
+                )
+                following = None
+        return tried
 
     async def _send_campaign(self, send: CampaignSend) -> None:
         """One campaign message: the template through its channel, then its result stored."""
@@ -388,7 +403,7 @@ class OutboxDispatcher:
             return "retry", repr(exc), backoff_seconds(attempts), None
         return "sent", provider_id, 0.0, None
 
-    async def _deliver(self, item: RowMapping) -> _Outcome:
+    async def _deliver(self, item: Item) -> _Outcome:
         attempts = int(item["attempts"]) + 1
         buttons = tuple(
             OutButton(b["payload"], b["label"]) for b in json.loads(item["buttons_json"] or "[]")
@@ -411,11 +426,13 @@ class OutboxDispatcher:
         kind, detail, wait, _code = await self._attempt(message, attempts)
         return _Outcome(item, kind, detail, wait)
 
-    def _record(self, outcome: _Outcome) -> None:
+    def _record(self, outcome: _Outcome, lease_next: bool = True) -> Item | None:
         """Store one send's outcome in its own transaction: sent, retried later, or failed.
 
         A retry that would fall after the reply's deadline is not scheduled: the reply is
-        marked failed with the last error, and the chat's later replies go on.
+        marked failed with the last error, and the chat's later replies go on. Once a reply
+        is sent or failed, the chat's next reply is leased in the same write and returned
+        when it is due and `lease_next` (None otherwise: a claim finds it when it is).
         """
         item = outcome.item
         now = self._clock.now()
@@ -424,7 +441,7 @@ class OutboxDispatcher:
         with self._engine.begin() as conn:
             if outcome.kind == "sent":
                 queries.mark_sent(conn, item_id=item["id"], provider_id=outcome.detail, now=now)
-                return
+                return self._lease_next(conn, item, now) if lease_next else None
             if outcome.kind == "retry":
                 since = as_utc(item["updated_at"] or item["created_at"])
                 assert since is not None  # created_at is NOT NULL
@@ -440,7 +457,7 @@ class OutboxDispatcher:
                     queries.mark_retry(
                         conn, item_id=item["id"], attempts=attempts, due_at=due_at, error=error
                     )
-                    return
+                    return None
                 error = f"gave up after {attempts} attempts in {_span(now - since)}: {error}"
             logger.error(
                 "Case %s: message %s failed for good: %s",
@@ -457,6 +474,20 @@ class OutboxDispatcher:
                 events=[queries.EventRow("send_failed", "outbox", error[:200])],
                 now=now,
             )
+            return self._lease_next(conn, item, now) if lease_next else None
+
+    def _lease_next(self, conn: Connection, done: Item, now: datetime) -> Item | None:
+        """The chat's next reply, leased, if it is due and its pace allows it now."""
+        head = queries.head_of_chat(conn, channel=done["channel"], chat_id=done["chat_id"])
+        due_at = None if head is None else as_utc(head["due_at"])
+        if head is None or due_at is None or due_at > now:
+            return None
+        if not self._limiter.allow(head["channel"], head["chat_id"]):
+            return None
+        leased = queries.claim_outbox(
+            conn, item_id=head["id"], due_at=head["due_at"], until=now + self._lease
+        )
+        return head if leased else None
 
 
 def _span(delta: timedelta) -> str:
@@ -473,7 +504,7 @@ def _span(delta: timedelta) -> str:
 class _Outcome:
     """What one send attempt came to: sent (detail = provider id), retry or failed."""
 
-    item: RowMapping
+    item: Item
     kind: Literal["sent", "retry", "failed"]
     detail: str
     wait: float = 0.0
