@@ -22,6 +22,7 @@ from chatbot.clock import sleep_unless
 from chatbot.domain import Attachment
 from db import attachment_queries as fq
 from db.engine import read
+from db.thread import DatabaseThread
 
 logger = logging.getLogger(__name__)
 
@@ -31,8 +32,15 @@ BATCH = 8  # files fetched at once
 class MediaKeeper:
     """Fetches, stores and records the clients' files that only a provider URL points to."""
 
-    def __init__(self, engine: Engine, channels: Mapping[str, Channel], store: MediaStore) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        channels: Mapping[str, Channel],
+        store: MediaStore,
+        db: DatabaseThread | None = None,
+    ) -> None:
         self._engine = engine
+        self._db_thread = db or DatabaseThread("loket-media")  # the worker's, when given
         self._store = store
         self._channels = channels  # filled in when the app's channels open: read it each time
         self._after = 0  # files up to this row id were tried by this process
@@ -97,4 +105,4 @@ class MediaKeeper:
                 )
 
     async def _db(self, work: Callable[..., Any], *args: Any) -> Any:
-        return await asyncio.to_thread(work, *args)
+        return await self._db_thread.run(work, *args)

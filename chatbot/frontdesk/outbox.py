@@ -32,6 +32,7 @@ from chatbot.errors import NotAllowed, RetryLater, SendFailed
 from chatbot.frontdesk.files import FileShelf
 from db import queries
 from db.engine import as_utc, read
+from db.thread import DatabaseThread
 
 logger = logging.getLogger(__name__)
 
@@ -166,8 +167,9 @@ class OutboxDispatcher:
     Temporary trouble (429, 5xx, the network) is retried with capped back-off until the reply's
     channel deadline has passed, counted from when the reply was written, so an outage of
     minutes or hours only delays replies. A refusal for good (SendFailed) is marked failed at
-    once with the provider's reason. Database work runs in worker threads, so a webhook
-    holding SQLite's write lock never stalls the event loop that sends the replies.
+    once with the provider's reason. Database work runs on the worker's database thread
+    (db/thread.py), so a webhook holding SQLite's write lock never stalls the event loop
+    that sends the replies.
     """
 
     def __init__(
@@ -185,8 +187,10 @@ class OutboxDispatcher:
         campaign_concurrency: int = CAMPAIGN_CONCURRENCY,
         lease: timedelta = LEASE,
         files: FileShelf | None = None,
+        db: DatabaseThread | None = None,
     ) -> None:
         self._engine = engine
+        self._db_thread = db or DatabaseThread("loket-outbox")  # the worker's, when given
         self._files = files  # agents' files (a reply whose kind is not text carries one)
         self._channels = channels
         self._clock = clock
@@ -276,7 +280,7 @@ class OutboxDispatcher:
             self._wake.set()
 
     async def _db(self, work: Callable[..., Any], *args: Any) -> Any:
-        return await asyncio.to_thread(work, *args)
+        return await self._db_thread.run(work, *args)
 
     async def dispatch_once(self) -> int:
         """Send every chat's due replies, in order; returns how many were tried.

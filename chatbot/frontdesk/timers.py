@@ -23,6 +23,7 @@ from chatbot.errors import LoketError
 from chatbot.frontdesk import office_hours
 from db import agent_queries as aq
 from db.engine import as_utc, read
+from db.thread import DatabaseThread
 from flows.front_desk import State
 from flows.profiles.schema import Profile
 
@@ -116,8 +117,10 @@ class TimerRunner:
         *,
         auto_assign: bool = False,
         public_url: str = "",
+        db: DatabaseThread | None = None,
     ) -> None:
         self._engine = engine
+        self._db_thread = db or DatabaseThread("loket-timers")  # the worker's, when given
         self._agents = agents
         self._clock = clock
         self._notifier = notifier
@@ -217,7 +220,7 @@ class TimerRunner:
         )
 
     async def _db(self, work: Callable[..., Any], *args: Any) -> Any:
-        return await asyncio.to_thread(work, *args)
+        return await self._db_thread.run(work, *args)
 
     async def run_once(self) -> TickReport:
         """One tick, then the hand-off alerts; database work off the event loop."""
