@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import Engine
@@ -22,7 +22,7 @@ from chatbot.clock import sleep_unless
 from chatbot.domain import Attachment
 from db import attachment_queries as fq
 from db.engine import read
-from db.thread import DatabaseThread
+from db.turns import in_turn
 
 logger = logging.getLogger(__name__)
 
@@ -37,10 +37,8 @@ class MediaKeeper:
         engine: Engine,
         channels: Mapping[str, Channel],
         store: MediaStore,
-        db: DatabaseThread | None = None,
     ) -> None:
         self._engine = engine
-        self._db_thread = db or DatabaseThread("loket-media")  # the worker's, when given
         self._store = store
         self._channels = channels  # filled in when the app's channels open: read it each time
         self._after = 0  # files up to this row id were tried by this process
@@ -54,12 +52,12 @@ class MediaKeeper:
         }
         if not sources:
             return 0
-        rows = await self._db(self._waiting, sorted(sources))
+        rows = await in_turn(self._waiting, sorted(sources))
         if not rows:
             return 0
         self._after = max(int(r["id"]) for r in rows)
         kept = await asyncio.gather(*(self._keep(row, sources[row["channel"]]) for row in rows))
-        await self._db(self._record, [k for k in kept if k is not None])
+        await in_turn(self._record, [k for k in kept if k is not None])
         return len(rows)
 
     async def run(self, poll_seconds: float, stop: asyncio.Event) -> None:
@@ -103,6 +101,3 @@ class MediaKeeper:
                     stored_path=attachment.stored_path,
                     size=attachment.size,
                 )
-
-    async def _db(self, work: Callable[..., Any], *args: Any) -> Any:
-        return await self._db_thread.run(work, *args)

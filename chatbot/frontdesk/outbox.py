@@ -32,7 +32,7 @@ from chatbot.errors import NotAllowed, RetryLater, SendFailed
 from chatbot.frontdesk.files import FileShelf
 from db import queries
 from db.engine import as_utc, read
-from db.thread import DatabaseThread
+from db.turns import in_turn
 
 logger = logging.getLogger(__name__)
 
@@ -167,9 +167,8 @@ class OutboxDispatcher:
     Temporary trouble (429, 5xx, the network) is retried with capped back-off until the reply's
     channel deadline has passed, counted from when the reply was written, so an outage of
     minutes or hours only delays replies. A refusal for good (SendFailed) is marked failed at
-    once with the provider's reason. Database work runs on the worker's database thread
-    (db/thread.py), so a webhook holding SQLite's write lock never stalls the event loop
-    that sends the replies.
+    once with the provider's reason. Its transactions run on the event loop itself, each
+    short, with a turn for the sends after each (db/turns.py).
     """
 
     def __init__(
@@ -187,10 +186,8 @@ class OutboxDispatcher:
         campaign_concurrency: int = CAMPAIGN_CONCURRENCY,
         lease: timedelta = LEASE,
         files: FileShelf | None = None,
-        db: DatabaseThread | None = None,
     ) -> None:
         self._engine = engine
-        self._db_thread = db or DatabaseThread("loket-outbox")  # the worker's, when given
         self._files = files  # agents' files (a reply whose kind is not text carries one)
         self._channels = channels
         self._clock = clock
@@ -206,7 +203,7 @@ class OutboxDispatcher:
         # Campaign sends have their own limit, so a campaign never holds back the replies.
         self._campaign_concurrency = campaign_concurrency
         self._campaign_sending: asyncio.Semaphore | None = None
-        self._campaign_results = GroupCommit[SendResult](partial(self._db, self._record_sends))
+        self._campaign_results = GroupCommit[SendResult](partial(in_turn, self._record_sends))
 
     async def run(self, poll_seconds: float, stop: asyncio.Event) -> None:
         """Dispatch until `stop` is set; a failing claim is logged, never fatal.
@@ -238,7 +235,7 @@ class OutboxDispatcher:
             room = self._batch - len(replies)
             if look_for_replies and room > 0:
                 try:
-                    claimed = await self._db(self._claim, room)
+                    claimed = await in_turn(self._claim, room)
                 except Exception:
                     logger.exception("Claiming outbox replies failed; retrying on the next tick.")
             replies.update(asyncio.create_task(self._send_and_record(i)) for i in claimed)
@@ -252,7 +249,7 @@ class OutboxDispatcher:
                 and room >= min(CAMPAIGN_CHUNK, self._campaign_concurrency)
             ):
                 try:
-                    sends = await self._db(self._campaigns.claim, room, self._channels.keys())
+                    sends = await in_turn(self._campaigns.claim, room, self._channels.keys())
                 except Exception:
                     logger.exception("Claiming campaign recipients failed; retrying later.")
             campaign_sends |= {asyncio.create_task(self._send_campaign(i)) for i in sends}
@@ -279,9 +276,6 @@ class OutboxDispatcher:
         if self._wake is not None:
             self._wake.set()
 
-    async def _db(self, work: Callable[..., Any], *args: Any) -> Any:
-        return await self._db_thread.run(work, *args)
-
     async def dispatch_once(self) -> int:
         """Send every chat's due replies, in order; returns how many were tried.
 
@@ -295,11 +289,11 @@ class OutboxDispatcher:
         `concurrency` at a time, so the HTTP pool never queues (httpx's pool housekeeping
         grows with the square of its connections).
         """
-        claimed = await self._db(self._claim)
+        claimed = await in_turn(self._claim)
         sends: list[CampaignSend] = []
         if self._campaigns is not None and len(claimed) < self._batch:
             room = min(self._batch - len(claimed), self._campaign_concurrency)
-            sends = await self._db(self._campaigns.claim, room, self._channels.keys())
+            sends = await in_turn(self._campaigns.claim, room, self._channels.keys())
         campaign = asyncio.gather(*(self._send_campaign(send) for send in sends))
         tried = await asyncio.gather(*(self._send_and_record(item) for item in claimed))
         await campaign
@@ -340,7 +334,7 @@ class OutboxDispatcher:
             outcome = await self._deliver(item)
             go_on = self._stop is None or not self._stop.is_set()  # stopping: leave it be
             try:
-                following = await self._db(self._record, outcome, go_on)
+                following = await in_turn(self._record, outcome, go_on)
             except Exception:  # the reply stays leased: it is tried again when the lease ends
                 logger.exception(
                     "Case %s: could not record that message %s came to %s (%s).",
@@ -415,7 +409,7 @@ class OutboxDispatcher:
         file = None
         if item["kind"] != "text":
             if self._files is not None:
-                file = await self._db(self._files.out_file, item["message_id"])
+                file = await in_turn(self._files.out_file, item["message_id"])
             if file is None:
                 return _Outcome(item, "failed", "the file to send is no longer kept", 0.0)
         message = OutboundMessage(

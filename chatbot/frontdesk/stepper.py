@@ -21,7 +21,7 @@ from typing import Any
 from chatbot.clock import sleep_unless
 from chatbot.frontdesk.desk import Desk
 from db.inbox_queries import NOTIFY_CHANNEL
-from db.thread import DatabaseThread
+from db.turns import in_turn
 
 logger = logging.getLogger(__name__)
 
@@ -40,21 +40,19 @@ class Stepper:
         *,
         poll_seconds: float = IDLE_POLL_SECONDS,
         on_stepped: Callable[[], None] | None = None,
-        db: DatabaseThread | None = None,
     ) -> None:
         self._desk = desk
-        self._db = db or DatabaseThread("loket-stepper")  # the worker's, when given
         self._url = database_url
         self._poll = poll_seconds
         self._on_stepped = on_stepped  # e.g. wake this process's outbox dispatcher
 
     async def run(self, stop: asyncio.Event) -> None:
         """Step until `stop` is set; the batch in hand is finished and committed first."""
-        await self._db.run(self._desk.warm_up)
+        await in_turn(self._desk.warm_up)
         with self._listener() as wait_for_notice:
             while not stop.is_set():
                 try:
-                    stepped = await self._db.run(self._desk.step_pending)
+                    stepped = await in_turn(self._desk.step_pending)
                 except Exception:
                     logger.exception("Stepping failed; trying again shortly.")
                     await sleep_unless(stop, ERROR_PAUSE_SECONDS)

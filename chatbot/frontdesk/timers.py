@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -23,7 +22,7 @@ from chatbot.errors import LoketError
 from chatbot.frontdesk import office_hours
 from db import agent_queries as aq
 from db.engine import as_utc, read
-from db.thread import DatabaseThread
+from db.turns import in_turn
 from flows.front_desk import State
 from flows.profiles.schema import Profile
 
@@ -117,10 +116,8 @@ class TimerRunner:
         *,
         auto_assign: bool = False,
         public_url: str = "",
-        db: DatabaseThread | None = None,
     ) -> None:
         self._engine = engine
-        self._db_thread = db or DatabaseThread("loket-timers")  # the worker's, when given
         self._agents = agents
         self._clock = clock
         self._notifier = notifier
@@ -219,13 +216,10 @@ class TimerRunner:
             f"{self._public}/desk/cases/{case_id}"
         )
 
-    async def _db(self, work: Callable[..., Any], *args: Any) -> Any:
-        return await self._db_thread.run(work, *args)
-
     async def run_once(self) -> TickReport:
-        """One tick, then the hand-off alerts; database work off the event loop."""
-        report: TickReport = await self._db(self.tick)
-        handoffs: list[dict[str, Any]] = await self._db(self.new_handoffs)
+        """One tick, then the hand-off alerts."""
+        report: TickReport = await in_turn(self.tick)
+        handoffs: list[dict[str, Any]] = await in_turn(self.new_handoffs)
         notifier = self._notifier
         if notifier is not None and notifier.destinations and handoffs:
             posts = (notifier.post(self.handoff_text(event)) for event in handoffs)

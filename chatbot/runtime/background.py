@@ -24,7 +24,6 @@ from chatbot.frontdesk.stepper import Stepper
 from chatbot.frontdesk.timers import TimerRunner
 from chatbot.runtime.wiring import outbox_dispatcher
 from chatbot.supervision.jobs import SupervisionJobs
-from db.thread import DatabaseThread
 from settings import Settings
 
 
@@ -40,17 +39,11 @@ class Background:
         clock: Clock,
     ) -> None:
         self._settings = settings
-        # The loops that write all day share one database thread (db/thread.py).
-        self._db = DatabaseThread()
         self.agents = AgentDesk(engine, desk, clock)
-        self.dispatcher = outbox_dispatcher(
-            engine, channels, clock, settings, desk.profile, db=self._db
-        )
-        self.stepper = Stepper(
-            desk, settings.database_url, on_stepped=self.dispatcher.wake, db=self._db
-        )
+        self.dispatcher = outbox_dispatcher(engine, channels, clock, settings, desk.profile)
+        self.stepper = Stepper(desk, settings.database_url, on_stepped=self.dispatcher.wake)
         self.media = MediaKeeper(
-            engine, channels, MediaStore(settings.media_dir, settings.max_media_bytes), self._db
+            engine, channels, MediaStore(settings.media_dir, settings.max_media_bytes)
         )
         self.timers = TimerRunner(
             engine,
@@ -58,7 +51,6 @@ class Background:
             clock,
             auto_assign=settings.auto_assign,
             public_url=settings.public_base,
-            db=self._db,
         )
         self._notifier = Notifier()
         self.caring_reports = CaringReports(

@@ -24,7 +24,6 @@ from chatbot.channels.whatsapp import WhatsAppChannel
 from chatbot.clock import Clock
 from chatbot.frontdesk.files import FileShelf
 from chatbot.frontdesk.outbox import OutboxDispatcher, RateLimit
-from db.thread import DatabaseThread
 from flows.profiles.schema import Profile
 from settings import Settings
 
@@ -47,7 +46,6 @@ def outbox_dispatcher(
     clock: Clock,
     settings: Settings,
     profile: Callable[[str], Profile] | None = None,
-    db: DatabaseThread | None = None,
 ) -> OutboxDispatcher:
     """The dispatcher with the configured retry deadlines and sending limits.
 
@@ -72,7 +70,6 @@ def outbox_dispatcher(
         campaigns=campaigns,
         lease=timedelta(seconds=settings.outbox_lease_seconds),
         files=FileShelf(engine, settings.media_dir),
-        db=db,
     )
 
 
