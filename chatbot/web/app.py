@@ -77,8 +77,7 @@ def create_app(
     work = Background(settings, engine, desk, all_channels, clock)
     agents = work.agents
     escalations = EscalationDesk(engine, agents, clock, public_url=settings.public_base)
-    # One writer thread, in arrival order (SQLite takes one writer at a time anyway), and
-    # requests arriving together share a commit.
+    # Requests arriving together share a commit, written in arrival order.
     ingress = IngressWriter(desk.accept)
 
     @contextlib.asynccontextmanager
@@ -101,7 +100,6 @@ def create_app(
                 stop.set()
                 if task is not None:
                     await task  # the batch and the sends in flight finish and are recorded
-        ingress.close()
         engine.dispose()
 
     # The API description is served to logged-in admins only (chatbot/web/admin.py).

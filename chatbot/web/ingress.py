@@ -3,9 +3,15 @@
 Every request waits for its own messages' commit before it answers, so nothing acknowledged
 is lost. While one transaction is being written, requests that arrive queue here; the next
 transaction takes them all (group commit): one BEGIN and one COMMIT (one fsync, one NOTIFY on
-PostgreSQL) for many webhooks, written by one thread, in arrival order. If a shared
-transaction fails, each request's messages are written again on their own, so one bad
-message fails only its own request. Nothing here knows a channel: it stores `Inbound`s.
+PostgreSQL) for many webhooks, in arrival order. If a shared transaction fails, each
+request's messages are written again on their own, so one bad message fails only its own
+request. Nothing here knows a channel: it stores `Inbound`s.
+
+The transactions run on the event loop itself, like the background's (db/turns.py): a
+writer thread cost the web worker 20-30% more CPU per webhook in GIL hand-offs
+(docs/decisions/0009-speed-tricks-and-what-each-bought.md). The loop waits for SQLite's
+write lock meanwhile, which the background gives up within about 5 ms (a step batch's
+limit), and requests arriving meanwhile join the next batch.
 """
 
 from __future__ import annotations
@@ -13,7 +19,6 @@ from __future__ import annotations
 import asyncio
 from collections import deque
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 
 from chatbot.domain import Inbound
 
@@ -23,13 +28,13 @@ Accept = Callable[[list[Inbound]], list[bool]]
 
 
 class IngressWriter:
-    """Writes requests' messages to the inbox through `accept`, batched, one writer thread."""
+    """Writes requests' messages to the inbox through `accept`, batched, in arrival order."""
 
     def __init__(self, accept: Accept) -> None:
         self._accept = accept
-        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="loket-ingress")
         self._waiting: deque[tuple[list[Inbound], asyncio.Future[list[bool]]]] = deque()
         self._writing = False
+        self._drainer: asyncio.Task[None] | None = None  # held: the loop keeps only weak ones
 
     async def write(self, inbounds: list[Inbound]) -> list[bool]:
         """Store the messages; returns, per message, whether it was new, once committed.
@@ -43,19 +48,19 @@ class IngressWriter:
         self._waiting.append((inbounds, done))
         if not self._writing:
             self._writing = True
-            asyncio.get_running_loop().create_task(self._drain())
+            self._drainer = asyncio.get_running_loop().create_task(self._drain())
         return await done
 
     async def _drain(self) -> None:
-        loop = asyncio.get_running_loop()
         try:
             while self._waiting:
+                await asyncio.sleep(0)  # requests already read join this batch first
                 batch, size = [], 0
                 while self._waiting and size < MAX_BATCH:
                     item = self._waiting.popleft()
                     batch.append(item)
                     size += len(item[0])
-                outcomes = await loop.run_in_executor(self._thread, self._write_batch, batch)
+                outcomes = self._write_batch(batch)
                 for (_, done), outcome in zip(batch, outcomes, strict=True):
                     if done.done():  # the client went away; its messages are stored anyway
                         continue
@@ -88,7 +93,3 @@ class IngressWriter:
             except Exception as exc:  # that request hears it (5xx: the provider retries)
                 outcomes.append(exc)
         return outcomes
-
-    def close(self) -> None:
-        """Finish the transaction in hand and stop the writer thread."""
-        self._thread.shutdown(wait=True)

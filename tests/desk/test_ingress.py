@@ -18,13 +18,10 @@ def message(chat: str, n: int, text: str = "halo kak") -> Inbound:
 
 async def test_requests_arriving_together_are_stored_and_answered_each(chat: ChatDriver) -> None:
     writer = IngressWriter(chat.desk.accept)
-    try:
-        results = await asyncio.gather(
-            *(writer.write([message(str(c), 1), message(str(c), 2)]) for c in range(20)),
-            writer.write([message("0", 1)]),  # a re-delivery in the same batch
-        )
-    finally:
-        writer.close()
+    results = await asyncio.gather(
+        *(writer.write([message(str(c), 1), message(str(c), 2)]) for c in range(20)),
+        writer.write([message("0", 1)]),  # a re-delivery in the same batch
+    )
     assert results[:20] == [[True, True]] * 20
     assert results[20] == [False]
     assert not stepped(chat.engine)
@@ -35,15 +32,12 @@ async def test_a_message_the_database_refuses_fails_only_its_own_request(
     chat: ChatDriver,
 ) -> None:
     writer = IngressWriter(chat.desk.accept)
-    try:
-        results = await asyncio.gather(
-            writer.write([message("1", 1)]),
-            writer.write([message("2", 1, "halo \ud800 kak")]),  # a lone surrogate
-            writer.write([message("3", 1)]),
-            return_exceptions=True,
-        )
-    finally:
-        writer.close()
+    results = await asyncio.gather(
+        writer.write([message("1", 1)]),
+        writer.write([message("2", 1, "halo \ud800 kak")]),  # a lone surrogate
+        writer.write([message("3", 1)]),
+        return_exceptions=True,
+    )
     assert results[0] == [True]
     assert isinstance(results[1], Exception)
     assert results[2] == [True]
