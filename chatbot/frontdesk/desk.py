@@ -52,6 +52,7 @@ logger = logging.getLogger(__name__)
 MANUAL_CHANNEL = "manual"  # cases opened by hand without a contact: replies are only recorded
 STEP_BATCH_CHATS = 32  # chats stepped per transaction at most: fewer commits...
 STEP_BATCH_SECONDS = 0.005  # ...and no more chats once this long: webhooks wait for the lock
+STEP_BATCH_SECONDS_POSTGRES = 0.05  # ...where the worker's sends wait for its loop (db/turns.py)
 MAX_STEP_ATTEMPTS = 3  # a message whose step keeps raising is set aside after this many
 
 ReceiptStatus = Literal["answered", "duplicate", "recorded"]
@@ -230,10 +231,12 @@ class Desk:
     def step_pending(self, *, chats: int = STEP_BATCH_CHATS, whole: bool = False) -> int:
         """Step up to `chats` waiting chats in one transaction; returns messages stepped.
 
-        On SQLite the transaction holds the database's one write lock, which webhooks need
-        to accept messages: a batch stops after STEP_BATCH_SECONDS, between two messages,
-        unless `whole` (tests that count the steps). PostgreSQL locks only the chats'
-        rows, and a transaction there costs round trips: its batches are always whole.
+        A batch stops between two messages once its time is up, unless `whole` (tests that
+        count the steps). On SQLite the transaction holds the database's one write lock,
+        which webhooks need to accept messages: STEP_BATCH_SECONDS. PostgreSQL locks only
+        the chats' rows, and a transaction there costs round trips, so its batches run
+        longer (STEP_BATCH_SECONDS_POSTGRES): only the worker's own sends wait for them,
+        since its transactions run on its event loop.
 
         Each chat's messages are stepped in the order they were accepted, and marked
         stepped with their effects and replies: a crash before the commit leaves them all
@@ -245,8 +248,9 @@ class Desk:
                     return 0
         self._cut_short = False
         with self.transaction() as conn:
-            limited = not whole and conn.dialect.name == "sqlite"
-            deadline = time.perf_counter() + STEP_BATCH_SECONDS if limited else None
+            sqlite = conn.dialect.name == "sqlite"
+            seconds = STEP_BATCH_SECONDS if sqlite else STEP_BATCH_SECONDS_POSTGRES
+            deadline = None if whole else time.perf_counter() + seconds
             stepped = 0
             for key in iq.claim_chats(conn, limit=chats):
                 stepped += len(self._step_chat(conn, key, deadline=deadline))

@@ -5,9 +5,11 @@ from __future__ import annotations
 import threading
 from datetime import UTC, datetime
 
+import pytest
 from sqlalchemy import Engine, func, select, update
 
 from chatbot.domain import Attachment, Inbound
+from chatbot.frontdesk import desk as desk_module
 from chatbot.frontdesk.desk import MAX_STEP_ATTEMPTS, Desk
 from chatbot.supervision.retention import Retention
 from db import inbox_queries as iq
@@ -55,6 +57,23 @@ def test_accepted_messages_wait_in_the_inbox_until_a_stepper_takes_them(chat: Ch
     assert transcript(engine, "7") == ["halo kak", "stok beda kak"]
     assert unstepped(engine) == 0
     assert desk.step_pending(whole=True) == 0
+
+
+def test_a_batch_whose_time_is_up_leaves_the_rest_for_the_next_in_order(
+    chat: ChatDriver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    desk, engine = chat.desk, chat.engine
+    for chat_id in ("11", "12"):
+        desk.accept([inbound(chat_id, n, f"pesan {n}") for n in range(1, 4)])
+    monkeypatch.setattr(desk_module, "STEP_BATCH_SECONDS", 0.0)  # SQLite's limit
+    monkeypatch.setattr(desk_module, "STEP_BATCH_SECONDS_POSTGRES", 0.0)
+    rounds = []
+    while stepped := desk.step_pending():
+        rounds.append(stepped)
+    assert rounds == [1] * 6  # each batch stopped after its first message
+    for chat_id in ("11", "12"):
+        assert transcript(engine, chat_id) == ["pesan 1", "pesan 2", "pesan 3"]
+    assert unstepped(engine) == 0
 
 
 def test_a_redelivered_message_is_accepted_once_and_stepped_once(chat: ChatDriver) -> None:
