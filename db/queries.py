@@ -418,27 +418,13 @@ def record_survey(
 
 _PENDING = (MESSAGE.c.status == "pending", MESSAGE.c.direction == "out")
 _FAILED = (MESSAGE.c.status == "failed", MESSAGE.c.direction == "out")
-_OUTBOX_COLUMNS = (
-    MESSAGE.c.id,
-    MESSAGE.c.id.label("message_id"),
-    MESSAGE.c.case_id,
-    MESSAGE.c.channel,
-    MESSAGE.c.chat_id,
-    MESSAGE.c.text,
-    MESSAGE.c.kind,  # not text: an agent's file goes with it (db/attachment_queries.py)
-    MESSAGE.c.buttons_json,
-    MESSAGE.c.due_at,
-    MESSAGE.c.attempts,
-    MESSAGE.c.error.label("last_error"),
-    MESSAGE.c.created_at,  # the retry deadline counts from here ...
-    MESSAGE.c.updated_at,  # ... or from here once an agent sent a failed reply again
-)
-
-
+# An outbox item: `kind` other than text means an agent's file goes with it
+# (db/attachment_queries.py); the retry deadline counts from created_at, or from updated_at
+# once an agent sent a failed reply again; WhatsApp's 24-hour window counts from the
+# client's last message.
 _OUTBOX_ITEM_SQL = (
     "SELECT m.id, m.case_id, m.channel, m.chat_id, m.text, m.kind, m.buttons_json, m.due_at,"
     " m.attempts, m.error, m.created_at, m.updated_at,"
-    # WhatsApp's 24-hour window counts from the client's last message.
     " (SELECT max(i.created_at) FROM message i WHERE i.case_id = m.case_id"
     " AND i.direction = 'in') FROM message m"
 )
@@ -452,10 +438,12 @@ _DUE_HEADS = Statement(  # constants only: no value is pasted into the SQL
     " WHERE status = 'pending' AND direction = 'out' GROUP BY channel, chat_id) head"
     " ON head.id = m.id WHERE m.due_at <= :now ORDER BY m.id LIMIT :limit"
 )
-_HEAD_OF_CHAT = Statement(
+_CHAT_LINE_SQL = (
     _OUTBOX_ITEM_SQL + " WHERE m.status = 'pending' AND m.direction = 'out'"
-    " AND m.channel = :channel AND m.chat_id = :chat_id ORDER BY m.id LIMIT 1"
+    " AND m.channel = :channel AND m.chat_id = :chat_id ORDER BY m.id"
 )
+_CHAT_LINE = Statement(_CHAT_LINE_SQL)
+_HEAD_OF_CHAT = Statement(_CHAT_LINE_SQL + " LIMIT 1")
 
 
 def _outbox_item(row: tuple[Any, ...]) -> dict[str, Any]:
@@ -586,14 +574,10 @@ def update_delivery(
     return True
 
 
-def list_pending_for_chat(conn: Connection, *, channel: str, chat_id: str) -> list[RowMapping]:
+def list_pending_for_chat(conn: Connection, *, channel: str, chat_id: str) -> list[dict[str, Any]]:
     """A chat's unsent replies in order (the terminal channel delivers them itself)."""
-    query = (
-        select(*_OUTBOX_COLUMNS)
-        .where(*_PENDING, MESSAGE.c.channel == channel, MESSAGE.c.chat_id == chat_id)
-        .order_by(MESSAGE.c.id)
-    )
-    return list(conn.execute(query).mappings())
+    rows = _CHAT_LINE.all(conn, {"channel": channel, "chat_id": chat_id})
+    return [_outbox_item(r) for r in rows]
 
 
 def count_pending(conn: Connection) -> int:
