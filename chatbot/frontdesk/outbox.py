@@ -193,7 +193,7 @@ class OutboxDispatcher:
         self._clock = clock
         self._deadlines = dict(deadlines or {})  # per channel; others get DEFAULT_DEADLINE
         self._batch = batch
-        self._lease = lease  # a claimed reply is not sent again by others before this
+        self._lease_for = lease  # a claimed reply is not sent again by others before this
         self._limiter = RateLimiter(limits or {}, monotonic)
         self._concurrency = concurrency  # sends in flight at once; make_bot's pool matches
         self._sending: asyncio.Semaphore | None = None
@@ -311,14 +311,13 @@ class OutboxDispatcher:
         if not due:
             return []
         with self._engine.begin() as conn:
-            return [
-                item
-                for item in due
-                if self._limiter.allow(item["channel"], item["chat_id"])
-                and queries.claim_outbox(
-                    conn, item_id=item["id"], due_at=item["due_at"], until=now + self._lease
-                )
-            ]
+            return [item for item in due if self._lease(conn, item, now)]
+
+    def _lease(self, conn: Connection, item: Item, now: datetime) -> bool:
+        """Lease a due reply if its pace allows it now; False if not, or someone else did."""
+        return self._limiter.allow(item["channel"], item["chat_id"]) and queries.claim_outbox(
+            conn, item_id=item["id"], due_at=item["due_at"], until=now + self._lease_for
+        )
 
     async def _send_and_record(self, item: Item) -> int:
         """A chat's replies, one at a time: send, store what became of it, go on with the next.
@@ -480,12 +479,7 @@ class OutboxDispatcher:
         due_at = None if head is None else as_utc(head["due_at"])
         if head is None or due_at is None or due_at > now:
             return None
-        if not self._limiter.allow(head["channel"], head["chat_id"]):
-            return None
-        leased = queries.claim_outbox(
-            conn, item_id=head["id"], due_at=head["due_at"], until=now + self._lease
-        )
-        return head if leased else None
+        return head if self._lease(conn, head, now) else None
 
 
 def _span(delta: timedelta) -> str:
