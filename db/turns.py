@@ -2,8 +2,8 @@
 
 The background loops (stepper, outbox, timers, media keeper) call their transactions here,
 not in a thread. Measured on the webhook bench (docs/decisions/0009): the background worker
-spent 15 s of CPU on 6,000 messages and 2,600 replies with its transactions in asyncio's
-pool of threads, 9-11 s with them on one thread of their own, and 5.6-6.6 s with them on the
+spent 15-16 s of CPU on 6,000 messages and 2,600 replies with its transactions in asyncio's
+pool of threads, 9-11 s with them on one thread of their own, and 5.3-6.5 s with them on the
 loop. Each hand-off to a thread and back was a GIL exchange between two busy threads, and
 the pool's threads raced for SQLite's one write lock. The transactions are short (a step
 batch stops after 5 ms on SQLite) and are what the worker is for: sends waiting for the loop

@@ -32,12 +32,7 @@ BATCH = 8  # files fetched at once
 class MediaKeeper:
     """Fetches, stores and records the clients' files that only a provider URL points to."""
 
-    def __init__(
-        self,
-        engine: Engine,
-        channels: Mapping[str, Channel],
-        store: MediaStore,
-    ) -> None:
+    def __init__(self, engine: Engine, channels: Mapping[str, Channel], store: MediaStore) -> None:
         self._engine = engine
         self._store = store
         self._channels = channels  # filled in when the app's channels open: read it each time

@@ -61,7 +61,7 @@ class Stepper:
                     if self._on_stepped is not None:
                         self._on_stepped()
                     continue
-                # Waiting is not database work: a thread of its own, the database one stays free.
+                # Waiting blocks, so it goes to a thread: the loop stays free for the sends.
                 await asyncio.to_thread(wait_for_notice, LISTEN_FALLBACK_SECONDS, stop)
 
     @contextlib.contextmanager

@@ -49,9 +49,10 @@ class Child:
 def child_environment(environ: dict[str, str] | os._Environ[str]) -> dict[str, str]:
     """The children's environment: ours, with glibc's malloc held to two arenas.
 
-    Each thread that allocates gets an arena of its own by default, and the background
-    worker's database threads kept about 5 MB of them resident (bench/webhooks.py: 252 MB
-    for the whole tree, 247 MB with two arenas). An operator's own MALLOC_ARENA_MAX wins.
+    Each thread that allocates gets an arena of its own by default, and the workers'
+    threads (then the background's database threads, now the web worker's thread pool) kept
+    about 5 MB of them resident (bench/webhooks.py: 252 MB for the whole tree, 247 MB with
+    two arenas). An operator's own MALLOC_ARENA_MAX wins.
     """
     return {"MALLOC_ARENA_MAX": "2", **environ}
 
