@@ -74,6 +74,10 @@ def test_a_client_uploads_a_picture_and_the_agent_sends_a_pdf_back(
         picture = client.locator("#log li.in img")
         expect(picture).to_have_count(1)
         expect(client.locator("#log li.in").last).to_contain_text("ini layarnya kak")
+        # Loaded (or failed) first: a broken picture is complete too, with no width.
+        picture.evaluate(
+            "img => img.complete || new Promise(done => img.onload = img.onerror = done)"
+        )
         assert picture.evaluate("img => img.naturalWidth") == 1  # served to its own session
 
         attach(client, "besar.png", "image/png", PNG + b"0" * LIMIT)
