@@ -5,18 +5,24 @@ Phase two runs `Desk.step_pending` until the inbox is empty, as a background wor
 each call claims up to 32 chats and steps their messages in order in one transaction.
 
 Usage:
-    python bench/engine.py --messages 10000
+    python bench/engine.py [--messages 10000] [--db sqlite|postgresql://...]
+
+`--db postgresql://user@host/postgres?...` is an admin URL: the run gets a database of its
+own, created and dropped (bench/harness.py).
 
 Prints progress lines, then as its last line one JSON object with `messages`,
 `messages_per_s` (steps), `p50_ms` and `p99_ms` (per step, averaged within each stepper
 transaction), `accept_per_s` with its own p50/p99, and `peak_rss_mb` (plus RSS at each
-quarter of the steps, to show memory does not grow with the number of closed cases).
+quarter of the steps, to show memory does not grow with the number of closed cases), and
+`cpu_ms_per_step`: the process's user and system CPU over the steps, per step (on PostgreSQL
+the wall time also holds the round trips' waits).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import statistics
 import sys
@@ -27,6 +33,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.harness import fresh_database  # noqa: E402
 from chatbot.clock import SystemClock  # noqa: E402
 from chatbot.domain import Inbound  # noqa: E402
 from chatbot.runtime.bootstrap import open_desk_for  # noqa: E402
@@ -94,12 +101,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--messages", type=int, default=10_000)
     parser.add_argument("--profile", default="erzap")
+    parser.add_argument("--db", default="sqlite", help="sqlite, or a PostgreSQL admin URL")
     args = parser.parse_args()
 
-    with tempfile.TemporaryDirectory() as tmp:
-        settings = Settings(
-            database_url=f"sqlite:///{tmp}/bench.db", profile=args.profile, _env_file=None
-        )  # type: ignore[call-arg]
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        fresh_database(args.db, Path(tmp), "engine") as url,
+    ):
+        settings = Settings(database_url=url, profile=args.profile, _env_file=None)  # type: ignore[call-arg]
         engine, desk = open_desk_for(settings, SystemClock())
         warm_up, inbound = _conversations(50, first_chat=0), _conversations(args.messages, 1000)
         for message in warm_up:  # imports, caches and the first pages of SQLite
@@ -116,6 +125,7 @@ def main() -> None:
         latencies: list[float] = []
         quarters: list[float] = []
         stepped = 0
+        cpu = os.times()
         started = time.perf_counter()
         while True:
             t0 = time.perf_counter()
@@ -129,6 +139,7 @@ def main() -> None:
                 quarters.append(round(rss_mb(), 1))
                 print(f"{stepped} messages stepped, rss {quarters[-1]} MB", file=sys.stderr)
         elapsed = time.perf_counter() - started
+        cpu_seconds = sum(os.times()[:2]) - sum(cpu[:2])
         engine.dispose()
 
     accepts.sort()
@@ -141,6 +152,7 @@ def main() -> None:
         "accept_per_s": round(len(accepts) / accept_seconds, 1),
         "accept_p50_ms": round(statistics.median(accepts), 3),
         "accept_p99_ms": round(accepts[int(len(accepts) * 0.99) - 1], 3),
+        "cpu_ms_per_step": round(cpu_seconds * 1000 / max(1, len(latencies)), 3),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "rss_mb_by_quarter": quarters,
         "conversations": len({m.chat_id for m in inbound}),

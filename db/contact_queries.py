@@ -41,13 +41,11 @@ _KNOWN_FIELDS = Statement(
     " WHERE c.id = :contact_id OR c.phone = (SELECT phone FROM contact WHERE id = :contact_id)"
     " ORDER BY f.verified_at, f.id"
 )
-_UPDATE_FIELD = Statement(
-    "UPDATE contactfield SET value = :value, case_id = :case_id, verified_at = :now"
-    " WHERE contact_id = :contact_id AND key = :key"
-)
-_INSERT_FIELD = Statement(
+_RECORD_FIELD = Statement(
     "INSERT INTO contactfield (contact_id, key, value, case_id, verified_at)"
     " VALUES (:contact_id, :key, :value, :case_id, :now)"
+    " ON CONFLICT (contact_id, key) DO UPDATE SET value = excluded.value,"
+    " case_id = excluded.case_id, verified_at = excluded.verified_at"
 )
 
 
@@ -77,10 +75,13 @@ def record_fields(
     now: datetime,
 ) -> None:
     """Keep fields as verified now on the contact (one row per key, updated in place)."""
-    for key, value in fields.items():
-        row = {"contact_id": contact_id, "key": key, "value": value, "case_id": case_id}
-        if not _UPDATE_FIELD.execute(conn, {**row, "now": now}):
-            _INSERT_FIELD.execute(conn, {**row, "now": now})
+    _RECORD_FIELD.defer_many(
+        conn,
+        [
+            {"contact_id": contact_id, "key": key, "value": value, "case_id": case_id, "now": now}
+            for key, value in fields.items()
+        ],
+    )
 
 
 def get_contact_of_case(conn: Connection, *, case_id: int) -> RowMapping | None:

@@ -9,6 +9,13 @@ or roll back with it. Everything else stays on Core.
 SQL is written once with `:name` parameters (sqlite3's named style) and translated to
 `%(name)s` for PostgreSQL's psycopg. Datetimes are stored on SQLite the way SQLAlchemy's
 DateTime stores them (text, microseconds always present), so both read each other's rows.
+
+Writes nobody reads the result of can be deferred (`defer`, `defer_many`): on PostgreSQL
+they wait on the connection and go to the server with its next statement, in one pipeline,
+so a step's writes cost one round trip instead of one each (docs/database.md). A deferred
+write that fails raises from that next statement, or from the commit (db/engine.py sends
+what is left before Core statements and commits, and drops it on rollback). On SQLite,
+where a statement is a function call, they run at once.
 """
 
 from __future__ import annotations
@@ -23,6 +30,7 @@ from sqlalchemy import Connection
 from sqlalchemy.exc import DBAPIError
 
 _NAMED = re.compile(r"(?<![:\w]):(\w+)")
+DEFERRED_KEY = "loket_deferred_writes"  # key in the connection's info: [(sql, params, many)]
 
 
 def sqlite_datetime(moment: datetime) -> str:
@@ -57,6 +65,9 @@ class Statement:
         self.sql = sql
         self.pyformat_sql = _NAMED.sub(r"%(\1)s", sql.replace("%", "%%"))
 
+    def _for(self, conn: Connection) -> str:
+        return self.sql if conn.dialect.name == "sqlite" else self.pyformat_sql
+
     def execute(self, conn: Connection, params: Mapping[str, Any] | None = None) -> int:
         """Execute once (an UPDATE or INSERT); returns how many rows it changed."""
         cursor = self._run(conn, params)
@@ -81,34 +92,77 @@ class Statement:
         finally:
             cursor.close()
 
+    def defer(self, conn: Connection, params: Mapping[str, Any] | None = None) -> None:
+        """Execute with the connection's next statement or commit (a write, result unread)."""
+        if conn.dialect.name == "sqlite":
+            self.execute(conn, params)
+        else:
+            conn.info.setdefault(DEFERRED_KEY, []).append((self.pyformat_sql, params or {}, False))
+
+    def defer_many(self, conn: Connection, rows: Iterable[Mapping[str, Any]]) -> None:
+        """`run_many`, deferred as `defer` is."""
+        if conn.dialect.name == "sqlite":
+            self.run_many(conn, rows)
+        else:
+            conn.info.setdefault(DEFERRED_KEY, []).append((self.pyformat_sql, list(rows), True))
+
     def _run(self, conn: Connection, params: Mapping[str, Any] | None) -> Any:
-        """Execute once; returns the open cursor for the caller to read and close.
+        """Execute once (after the deferred writes); returns the open cursor to read and close.
 
         Raises:
             sqlalchemy.exc.DBAPIError: as Core would raise it (IntegrityError for a
                 duplicate key, OperationalError for a locked or unreachable database).
         """
-        sql = self.sql if conn.dialect.name == "sqlite" else self.pyformat_sql
-        bound = params or {}
-        cursor = conn.connection.cursor()
-        try:
-            cursor.execute(sql, bound)
-        except conn.dialect.loaded_dbapi.Error as exc:
-            cursor.close()
-            raise _as_sqlalchemy(conn, sql, bound, exc) from exc
-        return cursor
+        return _send(conn, (self._for(conn), params or {}, False))
 
     def run_many(self, conn: Connection, rows: Iterable[Mapping[str, Any]]) -> None:
         """Execute once per parameter set (several replies, several events)."""
-        sql = self.sql if conn.dialect.name == "sqlite" else self.pyformat_sql
-        bound = list(rows)
-        cursor = conn.connection.cursor()
-        try:
-            cursor.executemany(sql, bound)
-        except conn.dialect.loaded_dbapi.Error as exc:
-            raise _as_sqlalchemy(conn, sql, bound, exc) from exc
-        finally:
-            cursor.close()
+        _send(conn, (self._for(conn), list(rows), True)).close()
+
+
+def send_deferred(conn: Connection) -> None:
+    """Send the connection's deferred writes now (before a Core statement or the commit)."""
+    if conn.info.get(DEFERRED_KEY):
+        _send(conn, None).close()
+
+
+def drop_deferred(conn: Connection) -> None:
+    """Forget the deferred writes: the transaction or savepoint they belong to is undone."""
+    conn.info.pop(DEFERRED_KEY, None)
+
+
+def _send(conn: Connection, last: tuple[str, Any, bool] | None) -> Any:
+    """Run the deferred writes and then `last` (if any) in one pipeline; `last`'s cursor."""
+    batch = conn.info.pop(DEFERRED_KEY, []) if conn.dialect.name != "sqlite" else []
+    if last is not None:
+        batch.append(last)
+    cursor = conn.connection.cursor()
+    earlier = conn.connection.cursor() if len(batch) > 1 else None
+    try:
+        if earlier is None:
+            _execute(cursor, batch[0])
+        else:
+            psycopg_connection: Any = conn.connection.driver_connection
+            with psycopg_connection.pipeline():
+                for write in batch[:-1]:
+                    _execute(earlier, write)
+                _execute(cursor, batch[-1])
+    except conn.dialect.loaded_dbapi.Error as exc:
+        cursor.close()
+        sql, params = ("; ".join(w[0] for w in batch), batch) if earlier else batch[0][:2]
+        raise _as_sqlalchemy(conn, sql, params, exc) from exc
+    finally:
+        if earlier is not None:
+            earlier.close()
+    return cursor
+
+
+def _execute(cursor: Any, statement: tuple[str, Any, bool]) -> None:
+    sql, params, many = statement
+    if many:
+        cursor.executemany(sql, params)
+    else:
+        cursor.execute(sql, params)
 
 
 def _as_sqlalchemy(conn: Connection, sql: str, params: Any, exc: Exception) -> DBAPIError:

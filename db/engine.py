@@ -24,6 +24,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.pool import NullPool
 
+from db import driver
+
 # Found through the package, as installed (wheel or source tree), never beside the tree.
 MIGRATIONS = Path(str(resources.files("db.migrations")))
 
@@ -83,7 +85,9 @@ def make_engine(url: str) -> Engine:
     """
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
-        return create_engine(url, pool_pre_ping=True)
+        engine = create_engine(url, pool_pre_ping=True)
+        _send_deferred_writes_first(engine)
+        return engine
     in_memory = parsed.database in (None, "", ":memory:")
     if not in_memory:
         Path(str(parsed.database)).parent.mkdir(parents=True, exist_ok=True)
@@ -120,6 +124,25 @@ def make_engine(url: str) -> Engine:
             raise OperationalError("BEGIN IMMEDIATE", None, exc) from exc
 
     return engine
+
+
+def _send_deferred_writes_first(engine: Engine) -> None:
+    """Writes the driver deferred (db/driver.py) go before Core's statements and the commit.
+
+    A rollback drops them with the rest of the transaction; a connection going back to the
+    pool never keeps any.
+    """
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _before_statement(conn: Connection, *_: Any) -> None:
+        driver.send_deferred(conn)
+
+    event.listen(engine, "commit", driver.send_deferred)
+    event.listen(engine, "rollback", driver.drop_deferred)
+
+    @event.listens_for(engine, "checkin")
+    def _on_checkin(_dbapi_connection: Any, record: Any) -> None:
+        record.info.pop(driver.DEFERRED_KEY, None)
 
 
 def begin_immediate(dbapi_connection: Any, wait: float) -> None:

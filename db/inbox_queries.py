@@ -13,7 +13,7 @@ from typing import cast
 
 from sqlalchemy import Connection, Table, delete, func, select, update
 
-from db.driver import Statement
+from db.driver import Statement, drop_deferred
 from db.models import Chat, ChatClaim, InboxMessage
 
 CHAT = cast(Table, Chat.__table__)  # type: ignore[attr-defined]
@@ -61,7 +61,7 @@ _MARK_STEPPED = Statement(
 # One step's own savepoint: a failing step undoes only itself (the caller pairs them).
 SAVEPOINT = Statement("SAVEPOINT loket_step")
 RELEASE = Statement("RELEASE SAVEPOINT loket_step")
-ROLLBACK_TO = Statement("ROLLBACK TO SAVEPOINT loket_step")
+_ROLLBACK_TO = Statement("ROLLBACK TO SAVEPOINT loket_step")
 _OLDEST_WAITING = Statement(
     "SELECT chat_key FROM inboxmessage WHERE stepped_at IS NULL ORDER BY id LIMIT :rows"
 )
@@ -138,6 +138,13 @@ def lock_chat(conn: Connection, *, chat_key: int) -> None:
 def list_unstepped(conn: Connection, *, chat_key: int) -> list[tuple[int, str, int]]:
     """The chat's messages still to step, in accepted order: (id, payload, attempts)."""
     return [(r[0], r[1], r[2]) for r in _UNSTEPPED.all(conn, {"chat_key": chat_key})]
+
+
+def undo_savepoint(conn: Connection) -> None:
+    """Roll back to the step savepoint and end it; writes deferred since then are dropped."""
+    drop_deferred(conn)
+    _ROLLBACK_TO.execute(conn)
+    RELEASE.execute(conn)
 
 
 def mark_stepped_many(conn: Connection, *, inbox_ids: Sequence[int], now: datetime) -> None:

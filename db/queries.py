@@ -216,26 +216,51 @@ def record_message(
     author: str = "client",
 ) -> int:
     """Add an inbound message (or a note-like record) to the transcript; returns its id."""
-    row = _INSERT_MESSAGE.first(
-        conn,
-        {
-            "case_id": case_id,
-            "channel": channel,
-            "chat_id": chat_id,
-            "direction": direction,
-            "external_id": external_id,
-            "kind": kind,
-            "text": text,
-            "phrase_key": None,
-            "author": author,
-            "status": None,
-            "buttons_json": None,
-            "created_at": now,
-            "due_at": None,
-            "attempts": 0,
-        },
-    )
-    return int(row[0])
+    params = _message_params(case_id, channel, chat_id, direction, text, now, external_id, kind)
+    return int(_INSERT_MESSAGE.first(conn, {**params, "author": author})[0])
+
+
+def add_client_message(
+    conn: Connection,
+    *,
+    case_id: int,
+    channel: str,
+    chat_id: str,
+    text: str,
+    now: datetime,
+    external_id: str | None,
+    kind: str,
+) -> None:
+    """`record_message` for a client's message nothing refers to (a deferred write)."""
+    params = _message_params(case_id, channel, chat_id, "in", text, now, external_id, kind)
+    _INSERT_MESSAGES.defer(conn, {**params, "author": "client"})
+
+
+def _message_params(
+    case_id: int,
+    channel: str,
+    chat_id: str,
+    direction: str,
+    text: str,
+    now: datetime,
+    external_id: str | None,
+    kind: str,
+) -> dict[str, Any]:
+    return {
+        "case_id": case_id,
+        "channel": channel,
+        "chat_id": chat_id,
+        "direction": direction,
+        "external_id": external_id,
+        "kind": kind,
+        "text": text,
+        "phrase_key": None,
+        "status": None,
+        "buttons_json": None,
+        "created_at": now,
+        "due_at": None,
+        "attempts": 0,
+    }
 
 
 @dataclass(frozen=True, slots=True)
@@ -267,7 +292,7 @@ def enqueue_replies(
     if not replies:
         return
     due_at = now if status == "pending" else None
-    _INSERT_MESSAGES.run_many(
+    _INSERT_MESSAGES.defer_many(
         conn,
         [
             {
@@ -335,7 +360,7 @@ def record_step(
     now: datetime,
 ) -> None:
     """Write what every flow step changes: state, locale, verified fields, flow memory."""
-    _UPDATE_CASE_STEP.execute(
+    _UPDATE_CASE_STEP.defer(
         conn,
         {
             "case_id": case_id,
@@ -356,7 +381,7 @@ def record_effects(conn: Connection, *, case_id: int, values: Mapping[str, Any])
     """
     params = dict.fromkeys(_EFFECT_COLUMNS)
     params.update(values, case_id=case_id)
-    _UPDATE_CASE_EFFECTS.execute(conn, params)
+    _UPDATE_CASE_EFFECTS.defer(conn, params)
 
 
 def release_case(conn: Connection, *, case_id: int) -> None:
@@ -380,7 +405,7 @@ def record_events(
 ) -> None:
     """Append events to the case's log, in one statement."""
     if events:
-        _INSERT_EVENT.run_many(
+        _INSERT_EVENT.defer_many(
             conn,
             [
                 {
@@ -409,7 +434,7 @@ def record_survey(
     conn: Connection, *, case_id: int, rating: int | None, comment: str | None, now: datetime
 ) -> None:
     """Store the rating, then the comment, on the case's one survey row."""
-    _RECORD_SURVEY.execute(
+    _RECORD_SURVEY.defer(
         conn, {"case_id": case_id, "rating": rating, "comment": comment, "now": now}
     )
 
@@ -490,7 +515,7 @@ def claim_outbox(conn: Connection, *, item_id: int, due_at: datetime, until: dat
 
 def mark_sent(conn: Connection, *, item_id: int, provider_id: str, now: datetime) -> None:
     """The provider accepted the reply: it leaves the outbox with the provider's id."""
-    _MARK_SENT.execute(conn, {"id": item_id, "provider_id": provider_id, "now": now})
+    _MARK_SENT.defer(conn, {"id": item_id, "provider_id": provider_id, "now": now})
 
 
 def mark_retry(

@@ -270,10 +270,10 @@ class Desk:
         With a `deadline` (a perf_counter time), the messages left when it passes stay
         waiting: the next claim of the chat starts with them.
         """
+        iq.SAVEPOINT.defer(conn)  # sent with the read below
         waiting = iq.list_unstepped(conn, chat_key=chat_key)
         receipts: dict[str, Receipt] = {}
         stepped: list[int] = []
-        iq.SAVEPOINT.execute(conn)
         try:
             for inbox_id, payload, _attempts in waiting:
                 inbound = Inbound.from_json(payload)
@@ -281,12 +281,12 @@ class Desk:
                 stepped.append(inbox_id)
                 if deadline is not None and time.perf_counter() > deadline:
                     break
+            # not deferred: the steps' deferred writes go with it, and fail here if they do
             iq.mark_stepped_many(conn, inbox_ids=stepped, now=self._clock.now())
         except Exception:
-            iq.ROLLBACK_TO.execute(conn)
-            iq.RELEASE.execute(conn)
+            iq.undo_savepoint(conn)
             return self._step_one_at_a_time(conn, waiting, deadline)
-        iq.RELEASE.execute(conn)
+        iq.RELEASE.defer(conn)
         return receipts
 
     def _step_one_at_a_time(
@@ -298,11 +298,12 @@ class Desk:
             iq.SAVEPOINT.execute(conn)  # a failing step undoes only itself
             try:
                 inbound = Inbound.from_json(payload)
-                receipts[inbound.message_id] = self._receive(conn, inbound)
+                receipt = self._receive(conn, inbound)
+                # with the step's deferred writes: one the database refuses raises here
                 iq.mark_stepped_many(conn, inbox_ids=[inbox_id], now=self._clock.now())
+                receipts[inbound.message_id] = receipt
             except Exception as exc:
-                iq.ROLLBACK_TO.execute(conn)
-                iq.RELEASE.execute(conn)
+                iq.undo_savepoint(conn)
                 logger.exception("Stepping inbox message %s raised.", inbox_id)
                 if attempts + 1 >= MAX_STEP_ATTEMPTS:  # set aside, kept, logged
                     iq.set_aside(conn, inbox_id=inbox_id, now=self._clock.now(), error=repr(exc))
@@ -474,6 +475,18 @@ class Desk:
     def _record_inbound(
         self, conn: Connection, case_id: int, inbound: Inbound, text: str, now: Any
     ) -> None:
+        if not inbound.attachments:  # nothing refers to the row: it goes with the next write
+            queries.add_client_message(
+                conn,
+                case_id=case_id,
+                channel=inbound.channel,
+                chat_id=inbound.chat_id,
+                text=text,
+                now=now,
+                external_id=inbound.message_id,
+                kind=inbound.kind,
+            )
+            return
         message_id = queries.record_message(
             conn,
             case_id=case_id,

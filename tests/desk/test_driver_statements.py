@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import Connection, func, select
 from sqlalchemy.exc import IntegrityError
 
 from db import queries
@@ -71,6 +71,79 @@ def test_a_duplicate_key_raises_sqlalchemys_integrity_error(chat: ChatDriver) ->
         queries.record_message(conn, **values)  # type: ignore[arg-type]
     with pytest.raises(IntegrityError), chat.engine.begin() as conn:
         queries.record_message(conn, **values)  # type: ignore[arg-type]
+
+
+def _add(conn: Connection, case_id: int, external_id: str) -> None:
+    queries.add_client_message(
+        conn,
+        case_id=case_id,
+        channel="telegram",
+        chat_id="42",
+        text="stok beda kak",
+        now=MOMENT,
+        external_id=external_id,
+        kind="text",
+    )
+
+
+def _exists(conn: Connection, external_id: str) -> bool:
+    return queries.message_exists(conn, channel="telegram", external_id=external_id)
+
+
+def test_a_deferred_write_is_in_place_for_the_next_statement_and_for_the_commit(
+    chat: ChatDriver,
+) -> None:
+    chat.client_says("halo")
+    case_id = int(chat.case["id"])
+    with chat.engine.begin() as conn:
+        _add(conn, case_id, "tg:20")
+        assert _exists(conn, "tg:20")  # a driver read
+        _add(conn, case_id, "tg:21")
+        external = queries.MESSAGE.c.external_id
+        core = select(func.count()).where(external.in_(["tg:20", "tg:21"]))
+        assert conn.execute(core).scalar_one() == 2  # a Core read
+        _add(conn, case_id, "tg:22")  # nothing after it but the commit
+    with chat.engine.connect() as conn:
+        assert _exists(conn, "tg:22")
+
+
+def test_a_rolled_back_transaction_takes_its_deferred_writes_with_it(chat: ChatDriver) -> None:
+    chat.client_says("halo")
+    case_id = int(chat.case["id"])
+
+    def failing_step() -> None:
+        with chat.engine.begin() as conn:
+            _add(conn, case_id, "tg:30")
+            raise RuntimeError("the step failed in Python")
+
+    with pytest.raises(RuntimeError):
+        failing_step()
+    with chat.engine.begin() as conn:  # the same pooled connection: nothing left to send
+        assert not _exists(conn, "tg:30")
+    with chat.engine.connect() as conn:
+        assert not _exists(conn, "tg:30")
+
+
+@pytest.mark.parametrize("then_read", [True, False], ids=["next statement", "commit"])
+def test_a_deferred_write_the_database_refuses_fails_its_transaction(
+    chat: ChatDriver, then_read: bool
+) -> None:
+    chat.client_says("halo")
+    case_id = int(chat.case["id"])
+    with chat.engine.begin() as conn:
+        _add(conn, case_id, "tg:40")
+
+    def writes() -> None:
+        with chat.engine.begin() as conn:
+            _add(conn, case_id, "tg:41")
+            _add(conn, case_id, "tg:40")  # a duplicate key
+            if then_read:
+                _exists(conn, "tg:41")
+
+    with pytest.raises(IntegrityError):
+        writes()
+    with chat.engine.connect() as conn:
+        assert not _exists(conn, "tg:41")  # undone with the transaction
 
 
 def test_named_parameters_become_pyformat_while_casts_times_and_percents_survive() -> None:

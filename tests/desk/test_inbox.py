@@ -130,6 +130,46 @@ def test_a_failing_message_undoes_none_of_the_messages_stepped_before_it(
     assert unstepped(engine) == 2  # the failing one and the one behind it wait
 
 
+def test_a_write_the_database_refuses_holds_the_message_that_made_it_not_its_batch(
+    chat: ChatDriver,
+) -> None:
+    """On PostgreSQL the step's writes reach the server together, after the flow ran.
+
+    The transcript already holds 13:2 (as an import or a bug could leave it): its insert
+    breaks the unique key. It is held with the reason and the one behind it waits, as when
+    a step raises in Python.
+    """
+    desk, engine = chat.desk, chat.engine
+    desk.accept([inbound("13", 1, "halo")])
+    desk.step_pending(whole=True)
+    with engine.begin() as conn:
+        case = queries.get_open_case(conn, channel="telegram", chat_id="13")
+        assert case is not None
+        case_id = case.id
+        queries.record_message(
+            conn,
+            case_id=case_id,
+            channel="telegram",
+            chat_id="13",
+            direction="in",
+            text="imported",
+            now=datetime.now(UTC),
+            external_id="13:2",
+        )
+    desk.accept([inbound("13", 2, "stok"), inbound("13", 3, "kak")])
+    assert desk.step_pending(whole=True) == 0
+    assert transcript(engine, "13") == ["halo", "imported"]
+    with engine.connect() as conn:
+        held = conn.execute(
+            select(iq.INBOX.c.external_id, iq.INBOX.c.attempts, iq.INBOX.c.error)
+            .where(iq.INBOX.c.stepped_at.is_(None))
+            .order_by(iq.INBOX.c.id)
+        ).all()
+    assert [row.external_id for row in held] == ["13:2", "13:3"]
+    assert held[0].attempts == 1
+    assert "IntegrityError" in held[0].error
+
+
 def test_messages_of_one_chat_are_stepped_in_the_order_they_were_accepted_by_many_senders(
     desk_for: object,
 ) -> None:
