@@ -24,13 +24,13 @@ import re
 import sqlite3
 from collections.abc import Iterable, Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Connection
 from sqlalchemy.exc import DBAPIError
 
 _NAMED = re.compile(r"(?<![:\w]):(\w+)")
-DEFERRED_KEY = "loket_deferred_writes"  # key in the connection's info: [(sql, params, many)]
+DEFERRED_KEY = "loket_deferred_writes"  # key in the connection's info: [_Deferred]
 
 
 def sqlite_datetime(moment: datetime) -> str:
@@ -94,17 +94,24 @@ class Statement:
 
     def defer(self, conn: Connection, params: Mapping[str, Any] | None = None) -> None:
         """Execute with the connection's next statement or commit (a write, result unread)."""
-        if conn.dialect.name == "sqlite":
-            self.execute(conn, params)
-        else:
-            conn.info.setdefault(DEFERRED_KEY, []).append((self.pyformat_sql, params or {}, False))
+        self._later(conn, _Deferred(self.pyformat_sql, params or {}, False, None))
 
     def defer_many(self, conn: Connection, rows: Iterable[Mapping[str, Any]]) -> None:
         """`run_many`, deferred as `defer` is."""
-        if conn.dialect.name == "sqlite":
-            self.run_many(conn, rows)
-        else:
-            conn.info.setdefault(DEFERRED_KEY, []).append((self.pyformat_sql, list(rows), True))
+        self._later(conn, _Deferred(self.pyformat_sql, list(rows), True, None))
+
+    def first_later(self, conn: Connection, params: Mapping[str, Any] | None = None) -> Later:
+        """`first`, deferred as `defer` is: the row is there once `send_deferred` returns."""
+        later = Later()
+        self._later(conn, _Deferred(self.pyformat_sql, params or {}, False, later))
+        return later
+
+    def _later(self, conn: Connection, deferred: _Deferred) -> None:
+        if conn.dialect.name != "sqlite":
+            conn.info.setdefault(DEFERRED_KEY, []).append(deferred)
+            return
+        cursor = _send(conn, _Deferred(self.sql, *deferred[1:]))
+        cursor.close()
 
     def _run(self, conn: Connection, params: Mapping[str, Any] | None) -> Any:
         """Execute once (after the deferred writes); returns the open cursor to read and close.
@@ -113,15 +120,31 @@ class Statement:
             sqlalchemy.exc.DBAPIError: as Core would raise it (IntegrityError for a
                 duplicate key, OperationalError for a locked or unreachable database).
         """
-        return _send(conn, (self._for(conn), params or {}, False))
+        return _send(conn, _Deferred(self._for(conn), params or {}, False, None))
 
     def run_many(self, conn: Connection, rows: Iterable[Mapping[str, Any]]) -> None:
         """Execute once per parameter set (several replies, several events)."""
-        _send(conn, (self._for(conn), list(rows), True)).close()
+        _send(conn, _Deferred(self._for(conn), list(rows), True, None)).close()
+
+
+class Later:
+    """The row a deferred statement returns (None when it returns none), once it ran."""
+
+    __slots__ = ("row",)
+
+    def __init__(self) -> None:
+        self.row: Any = None
+
+
+class _Deferred(NamedTuple):
+    sql: str
+    params: Any
+    many: bool
+    later: Later | None  # where its first row goes
 
 
 def send_deferred(conn: Connection) -> None:
-    """Send the connection's deferred writes now (before a Core statement or the commit)."""
+    """Send the connection's deferred statements now (before Core's, the commit, a result)."""
     if conn.info.get(DEFERRED_KEY):
         _send(conn, None).close()
 
@@ -131,38 +154,41 @@ def drop_deferred(conn: Connection) -> None:
     conn.info.pop(DEFERRED_KEY, None)
 
 
-def _send(conn: Connection, last: tuple[str, Any, bool] | None) -> Any:
-    """Run the deferred writes and then `last` (if any) in one pipeline; `last`'s cursor."""
-    batch = conn.info.pop(DEFERRED_KEY, []) if conn.dialect.name != "sqlite" else []
+def _send(conn: Connection, last: _Deferred | None) -> Any:
+    """Run the deferred statements, then `last`, in one pipeline; returns `last`'s cursor."""
+    batch: list[_Deferred] = conn.info.pop(DEFERRED_KEY, [])
     if last is not None:
         batch.append(last)
     cursor = conn.connection.cursor()
-    earlier = conn.connection.cursor() if len(batch) > 1 else None
+    others: list[Any] = []
     try:
-        if earlier is None:
+        if len(batch) == 1:
             _execute(cursor, batch[0])
         else:
             psycopg_connection: Any = conn.connection.driver_connection
             with psycopg_connection.pipeline():
-                for write in batch[:-1]:
-                    _execute(earlier, write)
+                for deferred in batch[:-1]:
+                    others.append(conn.connection.cursor())
+                    _execute(others[-1], deferred)
                 _execute(cursor, batch[-1])
+        for deferred, used in zip(batch, [*others, cursor], strict=True):
+            if deferred.later is not None:
+                deferred.later.row = used.fetchone()
     except conn.dialect.loaded_dbapi.Error as exc:
         cursor.close()
-        sql, params = ("; ".join(w[0] for w in batch), batch) if earlier else batch[0][:2]
+        sql, params = ("; ".join(d.sql for d in batch), batch) if others else batch[0][:2]
         raise _as_sqlalchemy(conn, sql, params, exc) from exc
     finally:
-        if earlier is not None:
-            earlier.close()
+        for used in others:
+            used.close()
     return cursor
 
 
-def _execute(cursor: Any, statement: tuple[str, Any, bool]) -> None:
-    sql, params, many = statement
-    if many:
-        cursor.executemany(sql, params)
+def _execute(cursor: Any, deferred: _Deferred) -> None:
+    if deferred.many:
+        cursor.executemany(deferred.sql, deferred.params)
     else:
-        cursor.execute(sql, params)
+        cursor.execute(deferred.sql, deferred.params)
 
 
 def _as_sqlalchemy(conn: Connection, sql: str, params: Any, exc: Exception) -> DBAPIError:

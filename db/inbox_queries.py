@@ -13,7 +13,7 @@ from typing import cast
 
 from sqlalchemy import Connection, Table, delete, func, select, update
 
-from db.driver import Statement, drop_deferred
+from db.driver import Statement, drop_deferred, send_deferred
 from db.models import Chat, ChatClaim, InboxMessage
 
 CHAT = cast(Table, Chat.__table__)  # type: ignore[attr-defined]
@@ -37,20 +37,25 @@ class InboxRow:
 # The per-message statements run on the driver cursor of the caller's transaction
 # (db/driver.py): ingress and the stepper run them for every message, and SQLAlchemy Core
 # spent more time building and caching them than the database spent running them.
+# A message is numbered and stored by three statements that need no answer from each other,
+# so on PostgreSQL a whole batch goes to the server in one pipeline (db/driver.py).
 _BUMP = Statement(
     "INSERT INTO chat (channel, chat_id, last_seq) VALUES (:channel, :chat_id, 1)"
     " ON CONFLICT (channel, chat_id) DO UPDATE SET last_seq = chat.last_seq + 1"
-    " RETURNING id, last_seq"
 )
-_CLAIM_ROW = Statement(
-    "INSERT INTO chatclaim (chat_key) VALUES (:chat_key) ON CONFLICT (chat_key) DO NOTHING"
+_CLAIM_ROW = Statement(  # a chat seen for the first time gets the row steppers lock
+    "INSERT INTO chatclaim (chat_key) SELECT id FROM chat"
+    " WHERE channel = :channel AND chat_id = :chat_id AND last_seq = 1"
+    " ON CONFLICT (chat_key) DO NOTHING"
 )
-_STORE = Statement(
+_STORE = Statement(  # the number the bump just gave, read under the chat row's lock
     "INSERT INTO inboxmessage"
     " (chat_key, seq, channel, external_id, payload, received_at, attempts)"
-    " VALUES (:chat_key, :seq, :channel, :external_id, :payload, :received_at, 0)"
+    " SELECT id, last_seq, channel, :external_id, :payload, :received_at, 0 FROM chat"
+    " WHERE channel = :channel AND chat_id = :chat_id"
     " ON CONFLICT (channel, external_id) DO NOTHING RETURNING id"
 )
+_NOTIFY = Statement(f"SELECT pg_notify('{NOTIFY_CHANNEL}', '')")
 _UNSTEPPED = Statement(
     "SELECT id, payload, attempts FROM inboxmessage"
     " WHERE chat_key = :chat_key AND stepped_at IS NULL ORDER BY seq"
@@ -75,26 +80,26 @@ def record_inbound(conn: Connection, *, rows: Sequence[InboxRow], now: datetime)
     commits, so numbers follow commit order within a chat. A duplicate leaves a gap in the
     numbers, which costs nothing: steppers follow the order, not the count.
     """
-    fresh: list[bool] = []
+    stored = []
     for row in rows:
-        key, seq = _BUMP.first(conn, {"channel": row.channel, "chat_id": row.chat_id})
-        if seq == 1:  # a chat seen for the first time gets the row steppers lock
-            _CLAIM_ROW.execute(conn, {"chat_key": key})
-        stored = _STORE.first(
-            conn,
-            {
-                "chat_key": key,
-                "seq": seq,
-                "channel": row.channel,
-                "external_id": row.external_id,
-                "payload": row.payload,
-                "received_at": now,
-            },
+        chat = {"channel": row.channel, "chat_id": row.chat_id}
+        _BUMP.defer(conn, chat)
+        _CLAIM_ROW.defer(conn, chat)
+        stored.append(
+            _STORE.first_later(
+                conn,
+                {
+                    **chat,
+                    "external_id": row.external_id,
+                    "payload": row.payload,
+                    "received_at": now,
+                },
+            )
         )
-        fresh.append(stored is not None)
-    if conn.dialect.name == "postgresql" and any(fresh):
-        conn.execute(select(func.pg_notify(NOTIFY_CHANNEL, "")))  # sent at commit
-    return fresh
+    if conn.dialect.name == "postgresql":
+        _NOTIFY.defer(conn)  # delivered at commit (after re-deliveries only, a stepper finds nothing)
+    send_deferred(conn)
+    return [later.row is not None for later in stored]
 
 
 def claim_chats(conn: Connection, *, limit: int) -> list[int]:
