@@ -97,7 +97,7 @@ def record_inbound(conn: Connection, *, rows: Sequence[InboxRow], now: datetime)
             )
         )
     if conn.dialect.name == "postgresql":
-        _NOTIFY.defer(conn)  # delivered at commit (after re-deliveries only, a stepper finds nothing)
+        _NOTIFY.defer(conn)  # delivered at commit; after re-deliveries, a stepper finds nothing
     send_deferred(conn)
     return [later.row is not None for later in stored]
 
