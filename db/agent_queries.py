@@ -666,6 +666,7 @@ class Changes:
     new_cases: bool = False  # a case opened: the All open count moved
     newest: dict[int, int] = field(default_factory=dict)  # case -> its newest message id
     stirred: frozenset[int] = frozenset()  # cases with events other than a reply
+    queued: frozenset[int] = frozenset()  # cases that joined the queue: a client now waiting
 
 
 def changes_between(
@@ -686,6 +687,7 @@ def changes_between(
     cases = set(newest)
     kinds: set[str] = set()
     stirred: set[int] = set()
+    queued: set[int] = set()
     in_events = select(CASE_EVENT.c.case_id, CASE_EVENT.c.kind).where(
         CASE_EVENT.c.id > since[1], CASE_EVENT.c.id <= upto[1]
     )
@@ -694,10 +696,18 @@ def changes_between(
         kinds.add(str(kind))
         if kind != "replied":
             stirred.add(int(case_id))
+        if kind == "queued":
+            queued.add(int(case_id))
     owners: dict[int, int | None] = {}
     if len(cases) < limit:
         query = select(CASE.c.id, CASE.c.assignee_id).where(CASE.c.id.in_(sorted(cases)))
         owners = {int(i): a for i, a in conn.execute(query)}
     return Changes(
-        frozenset(cases), owners, frozenset(kinds), upto[2] > since[2], newest, frozenset(stirred)
+        frozenset(cases),
+        owners,
+        frozenset(kinds),
+        upto[2] > since[2],
+        newest,
+        frozenset(stirred),
+        frozenset(queued),
     )

@@ -54,6 +54,9 @@ class Notice:
     # saw no other event on it (its own reply) need not fetch that transcript again
     newest: tuple[tuple[int, int], ...] = ()
     stirred: tuple[int, ...] = ()
+    # cases that joined the queue: a console announces a new client waiting even when a
+    # take in the same moment left the waiting count where it was
+    queued: tuple[int, ...] = ()
 
     def as_json(self) -> dict[str, Any]:
         """The `data:` line of /desk/events (message and event ids as before, plus what)."""
@@ -66,6 +69,7 @@ class Notice:
             "all": self.everything,
             "newest": {str(c): m for c, m in self.newest},
             "events": list(self.stirred),
+            "queued": list(self.queued),
         }
 
 
@@ -88,6 +92,7 @@ def merge(notices: list[Notice]) -> Notice:
         everything=any(n.everything for n in notices) or len(cases) > MAX_CASES,
         newest=tuple(sorted(newest.items())),
         stirred=tuple(sorted({c for n in notices for c in n.stirred})),
+        queued=tuple(sorted({c for n in notices for c in n.queued})),
     )
 
 
@@ -114,6 +119,7 @@ def changes(engine: Engine, since: Marker) -> tuple[Marker, Notice | None]:
         counts=found.new_cases or bool(found.event_kinds - ROW_ONLY_EVENTS),
         newest=tuple(sorted(found.newest.items())),
         stirred=tuple(sorted(found.stirred)),
+        queued=tuple(sorted(found.queued)),
     )
 
 

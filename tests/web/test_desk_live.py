@@ -47,6 +47,14 @@ def test_a_notice_names_the_changed_cases_their_owners_and_whether_lists_moved(
     assert dict(notice.newest)[first] < dict(notice.newest)[second] == marker[0]
     assert marker == ChangeFeed(engine).marker()
     assert (notice.message, notice.event) == marker[:2]
+    assert notice.queued == ()  # nobody joined the queue
+
+    third = queued_case(app, chat_id="333")  # a client joins the queue...
+    agents.take(second, staff)  # ...as a waiting case is taken: Waiting stays at one
+    marker, notice = changes(engine, marker)
+    assert notice is not None
+    assert notice.queued == (third,)
+    assert notice.as_json()["queued"] == [third]
 
 
 def test_every_stream_shares_one_poller_and_gets_the_same_notice(app: FastAPI) -> None:

@@ -19,6 +19,9 @@
   const serverOffset = Date.parse(inbox.dataset.now) - Date.now();
   let seen = inbox.dataset.seen || "";
   let counts = readCounts(document);
+  /* A client joined the queue since the last counts: announced even when the waiting count
+     did not grow (a colleague took a case in the same moment). */
+  let newWaiting = false;
 
   function caseId() {
     const found = location.pathname.match(/^\/desk\/cases\/(\d+)$/);
@@ -182,6 +185,7 @@
     const mark = data.message + "," + data.event;
     if (mark === seen) return;
     seen = mark;
+    if (data.queued && data.queued.length) newWaiting = true;  /* said by the next counts */
     if (!data.cases || data.all || data.counts) { refreshSoon(); return; }  /* the first line, or lists moved */
     data.cases.forEach(function (id) { if (shown(id)) wantRows.add(id); });
     if (data.owners.indexOf(me) >= 0) wantCounts = true;  /* my unread count may have moved */
@@ -229,7 +233,9 @@
   function notifyIfNew(fresh) {
     if (!fresh || !counts) { counts = fresh; return; }
     const lines = [];
-    if (fresh.waiting > counts.waiting) lines.push(inbox.dataset.tHandoff + " (" + fresh.waiting + ")");
+    const joined = newWaiting && fresh.waiting > 0;
+    newWaiting = false;
+    if (fresh.waiting > counts.waiting || joined) lines.push(inbox.dataset.tHandoff + " (" + fresh.waiting + ")");
     if (fresh.unread > counts.unread) lines.push(inbox.dataset.tMessage);
     counts = fresh;
     showCount();

@@ -165,6 +165,22 @@ def test_live_hand_off_and_client_message_notify_while_reading_another_case(
     assert second != first
 
 
+def test_a_new_hand_off_is_announced_when_a_take_leaves_the_waiting_count_as_it_was(
+    live_server: LiveServer, agent: Page
+) -> None:
+    """Budi takes the one waiting case as a new client is queued: still 1 waiting, a new one."""
+    app, page = live_server.app, agent
+    budi = add_user(app, "budi", "agent")
+    first = hand_off(app, "w8", "Wulan")
+    page.goto(f"{live_server.url}/desk")
+    expect(page.locator("#tab-waiting .count")).to_have_text("1")
+    second = hand_off(app, "w9", "Dewi")
+    app.state.agent_desk.take(first, budi)  # in the same tick of the live feed, mostly
+    expect(page.locator(f'#list-live .case-row[data-case="{second}"]')).to_be_visible()
+    expect(page.locator("#tab-waiting .count")).to_have_text("1")
+    page.wait_for_function("window.__notes.some(n => n.includes('klien baru menunggu'))")
+
+
 def test_shortcuts_help_next_conversation_and_take(live_server: LiveServer, agent: Page) -> None:
     app, page = live_server.app, agent
     first = hand_off(app, "w5", "Wulan")
