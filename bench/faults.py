@@ -361,7 +361,9 @@ def run_faults(
     began = time.monotonic()
     try:
         with FakeBotApiProcess(delay=delay) as fake:
-            env = loket_env(database_url, fake, LOKET_OUTBOX_LEASE_SECONDS=str(LEASE_SECONDS))
+            env = loket_env(
+                database_url, fake, work, LOKET_OUTBOX_LEASE_SECONDS=str(LEASE_SECONDS)
+            )
             with serve(env, workers, work / "serve", log=work / "serve.log") as (url, process):
                 client = Client(f"{url}/webhooks/telegram", in_flight)
                 done = asyncio.run(

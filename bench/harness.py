@@ -24,9 +24,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import yaml
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
+
+from flows.yaml_files import read_yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRET = "bench-telegram-secret-0123456789"
@@ -256,10 +259,28 @@ class FakeBotApiProcess:
         return list(self._get("/log"))
 
 
-def loket_env(database_url: str, fake: FakeBotApiProcess, **extra: str) -> dict[str, str]:
+def always_open_profiles(work: Path) -> Path:
+    """The desk's profiles without office hours, under `work`: the same replies at any hour.
+
+    Outside office hours the bot adds its after-hours notice to hand-offs, so a benchmark's
+    count of replies, and its processed rate, would depend on the time of day it ran.
+    """
+    profiles = work / "profiles"
+    profiles.mkdir(parents=True, exist_ok=True)
+    for source in (ROOT / "flows" / "profiles").glob("*.yaml"):
+        profile = read_yaml(source.read_text(encoding="utf-8"))
+        profile.pop("office_hours", None)
+        (profiles / source.name).write_text(yaml.safe_dump(profile, allow_unicode=True))
+    return profiles
+
+
+def loket_env(
+    database_url: str, fake: FakeBotApiProcess, work: Path, **extra: str
+) -> dict[str, str]:
     """The environment `loket serve` runs with: only these LOKET_* settings."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("LOKET_")}
     env.update(
+        LOKET_PROFILES_DIR=str(always_open_profiles(work)),
         LOKET_DATABASE_URL=sqlalchemy_url(database_url),
         LOKET_TELEGRAM_TOKEN=TOKEN,
         LOKET_TELEGRAM_SECRET=SECRET,

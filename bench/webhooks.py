@@ -150,7 +150,7 @@ def run_loket(
     """One `loket serve --workers N` run on a fresh database: accepted, processed, memory."""
     with fresh_database(db, work, f"loket_w{workers}") as url:
         engine = reader(url)
-        env = loket_env(url, fake)
+        env = loket_env(url, fake, work)
         try:
             with serve(env, workers, work / f"w{workers}", log=work / f"serve-w{workers}.log") as (
                 base,
