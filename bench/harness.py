@@ -270,7 +270,9 @@ def always_open_profiles(work: Path) -> Path:
     for source in (ROOT / "flows" / "profiles").glob("*.yaml"):
         profile = read_yaml(source.read_text(encoding="utf-8"))
         profile.pop("office_hours", None)
-        (profiles / source.name).write_text(yaml.safe_dump(profile, allow_unicode=True, sort_keys=False))
+        (profiles / source.name).write_text(
+            yaml.safe_dump(profile, allow_unicode=True, sort_keys=False)
+        )
     return profiles
 
 
