@@ -216,8 +216,18 @@ def record_message(
     author: str = "client",
 ) -> int:
     """Add an inbound message (or a note-like record) to the transcript; returns its id."""
-    params = _message_params(case_id, channel, chat_id, direction, text, now, external_id, kind)
-    return int(_INSERT_MESSAGE.first(conn, {**params, "author": author})[0])
+    params = _message_params(
+        case_id=case_id,
+        channel=channel,
+        chat_id=chat_id,
+        direction=direction,
+        external_id=external_id,
+        kind=kind,
+        text=text,
+        author=author,
+        created_at=now,
+    )
+    return int(_INSERT_MESSAGE.first(conn, params)[0])
 
 
 def add_client_message(
@@ -232,34 +242,29 @@ def add_client_message(
     kind: str,
 ) -> None:
     """`record_message` for a client's message nothing refers to (a deferred write)."""
-    params = _message_params(case_id, channel, chat_id, "in", text, now, external_id, kind)
-    _INSERT_MESSAGES.defer(conn, {**params, "author": "client"})
+    params = _message_params(
+        case_id=case_id,
+        channel=channel,
+        chat_id=chat_id,
+        direction="in",
+        external_id=external_id,
+        kind=kind,
+        text=text,
+        author="client",
+        created_at=now,
+    )
+    _INSERT_MESSAGES.defer(conn, params)
 
 
-def _message_params(
-    case_id: int,
-    channel: str,
-    chat_id: str,
-    direction: str,
-    text: str,
-    now: datetime,
-    external_id: str | None,
-    kind: str,
-) -> dict[str, Any]:
+def _message_params(**given: Any) -> dict[str, Any]:
+    """A transcript row's columns: `given`, and none of a reply's (phrase, status, due...)."""
     return {
-        "case_id": case_id,
-        "channel": channel,
-        "chat_id": chat_id,
-        "direction": direction,
-        "external_id": external_id,
-        "kind": kind,
-        "text": text,
         "phrase_key": None,
         "status": None,
         "buttons_json": None,
-        "created_at": now,
         "due_at": None,
         "attempts": 0,
+        **given,
     }
 
 
