@@ -18,7 +18,7 @@ import logging
 import weakref
 from collections import deque
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sqlalchemy import Engine
@@ -99,10 +99,12 @@ def merge(notices: list[Notice]) -> Notice:
 Marker = tuple[int, int, int]  # the newest message, event and case ids
 
 
-def changes(engine: Engine, since: Marker) -> tuple[Marker, Notice | None]:
-    """The newest ids, and a notice when they moved past `since`."""
+def changes(
+    engine: Engine, since: Marker, upto: Marker | None = None
+) -> tuple[Marker, Notice | None]:
+    """The newest ids (or `upto`), and a notice when they moved past `since`."""
     with read(engine) as conn:
-        now = aq.feed_marker(conn)
+        now = upto or aq.feed_marker(conn)
         if now == since:
             return now, None
         if any(n < s for n, s in zip(now, since, strict=True)):  # a restored database
@@ -141,8 +143,8 @@ class Subscription:
     def __init__(self, state: _Loop) -> None:
         self._state = state
         self._seen = state.seq
-        latest = state.latest or (0, 0, 0)
-        self.start = Notice(latest[0], latest[1])
+        self.marker: Marker = state.latest or (0, 0, 0)
+        self.start = Notice(self.marker[0], self.marker[1])
 
     async def next(self, within: float) -> Notice | None:
         """The changes since the previous call (merged), or None after `within` seconds."""
@@ -175,6 +177,19 @@ class ChangeFeed:
         """The newest message, event and case ids now."""
         with read(self._engine) as conn:
             return aq.feed_marker(conn)
+
+    async def catch_up(self, page: tuple[int, int], notices: Subscription) -> Notice:
+        """A stream's first notice: what changed between the page's render and the stream.
+
+        `page` is the (message, event) marker the page was rendered with. A client who
+        joined the queue in between is named, so the console announces them too. Always
+        `counts`: the page refreshes its list and counts once the stream is open.
+        """
+        start = notices.marker
+        if page == start[:2] or any(p > s for p, s in zip(page, start, strict=False)):
+            return Notice(start[0], start[1], counts=True)  # nothing, or ids past the feed's
+        _, found = await asyncio.to_thread(changes, self._engine, (*page, start[2]), start)
+        return replace(found or Notice(start[0], start[1]), counts=True)
 
     @contextlib.asynccontextmanager
     async def subscribe(self) -> AsyncIterator[Subscription]:

@@ -268,21 +268,30 @@ STREAM_IDLE_SECONDS = 15.0  # a comment line this often: a closed tab is noticed
 
 
 @router.get("/events")
-async def desk_events(request: Request, _user: StaffUser, feed: FeedDep) -> Response:
+async def desk_events(
+    request: Request, _user: StaffUser, feed: FeedDep, since: str = ""
+) -> Response:
     """Server-sent events: one `data:` line per change, naming the cases it touched.
 
     The first line is the newest message and event ids (the page compares them with the ones
-    it was rendered with); each later one is a `Notice` (chatbot/agents/live.py): `cases`,
-    their `owners`, `counts` (list membership or tab counts may have moved) and `all`.
-    All streams of this process share one poller.
+    it was rendered with); given the page's own ids as `since=message,event`, it also names
+    what changed in between. Each later line is a `Notice` (chatbot/agents/live.py): `cases`,
+    their `owners`, `counts` (list membership or tab counts may have moved), `all` and
+    `queued` (clients who joined the queue). All streams of this process share one poller.
     """
+    page = _marker(since)
 
     async def stream() -> AsyncIterator[str]:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + STREAM_MAX_SECONDS
         async with feed.subscribe() as notices:
-            start = {"message": notices.start.message, "event": notices.start.event}
-            yield f"retry: 1000\ndata: {json.dumps(start)}\n\n"
+            first: dict[str, Any] = {
+                "message": notices.start.message,
+                "event": notices.start.event,
+            }
+            if page is not None:
+                first = (await feed.catch_up(page, notices)).as_json()
+            yield f"retry: 1000\ndata: {json.dumps(first)}\n\n"
             while loop.time() < deadline and not await request.is_disconnected():
                 notice = await notices.next(STREAM_IDLE_SECONDS)
                 if notice is None:
@@ -293,6 +302,14 @@ async def desk_events(request: Request, _user: StaffUser, feed: FeedDep) -> Resp
     return StreamingResponse(
         stream(), media_type="text/event-stream", headers={"Cache-Control": "no-store"}
     )
+
+
+def _marker(since: str) -> tuple[int, int] | None:
+    """A page's `message,event` marker from the query string; None when absent or malformed."""
+    parts = since.split(",")
+    if len(parts) != 2 or not all(p.isdigit() and len(p) < 19 for p in parts):
+        return None
+    return int(parts[0]), int(parts[1])
 
 
 # --- one case ---

@@ -93,6 +93,24 @@ def test_the_event_stream_says_which_case_changed(app: FastAPI, client: TestClie
     assert not any(n["all"] for n in notices)
 
 
+def test_the_first_line_names_who_joined_the_queue_since_the_page_was_rendered(
+    app: FastAPI, client: TestClient
+) -> None:
+    add_user(app, "sari", "agent")
+    login(client, "sari")
+    page = ChangeFeed(app.state.engine).marker()  # the ids the page was rendered with
+    case_id = queued_case(app, chat_id="6161")  # before the page opens its stream
+    with client.stream("GET", f"/desk/events?since={page[0]},{page[1]}") as stream:
+        first = json.loads(next(x for x in stream.iter_lines() if x.startswith("data:"))[5:])
+    assert first["queued"] == [case_id]
+    assert first["cases"] == [case_id]
+    assert first["counts"] is True  # the page refreshes its list and counts
+    assert (first["message"], first["event"]) > (page[0], page[1])
+    with client.stream("GET", "/desk/events?since=not,ids") as stream:  # ignored
+        first = json.loads(next(x for x in stream.iter_lines() if x.startswith("data:"))[5:])
+    assert set(first) == {"message", "event"}
+
+
 def test_a_row_patch_renders_only_the_rows_asked_and_the_counts(
     app: FastAPI, client: TestClient
 ) -> None:

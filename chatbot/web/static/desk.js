@@ -178,7 +178,8 @@
   window.addEventListener("popstate", function () { load(location.href, caseId() ? {headers: {"X-Desk-Part": "case"}} : {}, null).then(refreshSoon); });
 
   /* --- live: the event stream, waited time, notifications --- */
-  const events = new EventSource("/desk/events");
+  /* `since`: the first line also names what changed after this page was rendered */
+  const events = new EventSource("/desk/events?since=" + encodeURIComponent(seen));
   const me = +inbox.dataset.me;
   events.onmessage = function (message) {
     const data = JSON.parse(message.data);
