@@ -94,24 +94,24 @@ class Statement:
 
     def defer(self, conn: Connection, params: Mapping[str, Any] | None = None) -> None:
         """Execute with the connection's next statement or commit (a write, result unread)."""
-        self._later(conn, _Deferred(self.pyformat_sql, params or {}, False, None))
+        self._later(conn, params or {}, False, None)
 
     def defer_many(self, conn: Connection, rows: Iterable[Mapping[str, Any]]) -> None:
         """`run_many`, deferred as `defer` is."""
-        self._later(conn, _Deferred(self.pyformat_sql, list(rows), True, None))
+        self._later(conn, list(rows), True, None)
 
     def first_later(self, conn: Connection, params: Mapping[str, Any] | None = None) -> Later:
         """`first`, deferred as `defer` is: the row is there once `send_deferred` returns."""
         later = Later()
-        self._later(conn, _Deferred(self.pyformat_sql, params or {}, False, later))
+        self._later(conn, params or {}, False, later)
         return later
 
-    def _later(self, conn: Connection, deferred: _Deferred) -> None:
-        if conn.dialect.name != "sqlite":
+    def _later(self, conn: Connection, params: Any, many: bool, later: Later | None) -> None:
+        deferred = _Deferred(self._for(conn), params, many, later)
+        if conn.dialect.name == "sqlite":  # nothing to save: run it now
+            _send(conn, deferred).close()
+        else:
             conn.info.setdefault(DEFERRED_KEY, []).append(deferred)
-            return
-        cursor = _send(conn, _Deferred(self.sql, *deferred[1:]))
-        cursor.close()
 
     def _run(self, conn: Connection, params: Mapping[str, Any] | None) -> Any:
         """Execute once (after the deferred writes); returns the open cursor to read and close.
@@ -156,7 +156,10 @@ def drop_deferred(conn: Connection) -> None:
 
 def _send(conn: Connection, last: _Deferred | None) -> Any:
     """Run the deferred statements, then `last`, in one pipeline; returns `last`'s cursor."""
-    batch: list[_Deferred] = conn.info.pop(DEFERRED_KEY, [])
+    # SQLite never keeps any (`Statement._later`): its statements skip the lookup
+    batch: list[_Deferred] = (
+        [] if conn.dialect.name == "sqlite" else conn.info.pop(DEFERRED_KEY, [])
+    )
     if last is not None:
         batch.append(last)
     cursor = conn.connection.cursor()
