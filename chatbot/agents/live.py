@@ -143,8 +143,7 @@ class Subscription:
     def __init__(self, state: _Loop) -> None:
         self._state = state
         self._seen = state.seq
-        self.marker: Marker = state.latest or (0, 0, 0)
-        self.start = Notice(self.marker[0], self.marker[1])
+        self.marker: Marker = state.latest or (0, 0, 0)  # where its notices start
 
     async def next(self, within: float) -> Notice | None:
         """The changes since the previous call (merged), or None after `within` seconds."""
@@ -178,18 +177,20 @@ class ChangeFeed:
         with read(self._engine) as conn:
             return aq.feed_marker(conn)
 
-    async def catch_up(self, page: tuple[int, int], notices: Subscription) -> Notice:
-        """A stream's first notice: what changed between the page's render and the stream.
+    async def opening(self, notices: Subscription, page: tuple[int, int] | None) -> dict[str, Any]:
+        """A stream's first line: the ids its notices start from.
 
-        `page` is the (message, event) marker the page was rendered with. A client who
-        joined the queue in between is named, so the console announces them too. Always
-        `counts`: the page refreshes its list and counts once the stream is open.
+        Given `page`, the (message, event) ids the page was rendered with, it is a notice of
+        what changed in between, so a client who joined the queue then is announced too;
+        always `counts`, since the page refreshes its list and counts once the stream opens.
         """
         start = notices.marker
-        if page == start[:2] or any(p > s for p, s in zip(page, start, strict=False)):
-            return Notice(start[0], start[1], counts=True)  # nothing, or ids past the feed's
+        if page is None:
+            return {"message": start[0], "event": start[1]}
+        if page == start[:2] or any(p > s for p, s in zip(page, start[:2], strict=True)):
+            return Notice(start[0], start[1], counts=True).as_json()  # none, or past the feed
         _, found = await asyncio.to_thread(changes, self._engine, (*page, start[2]), start)
-        return replace(found or Notice(start[0], start[1]), counts=True)
+        return replace(found or Notice(start[0], start[1]), counts=True).as_json()
 
     @contextlib.asynccontextmanager
     async def subscribe(self) -> AsyncIterator[Subscription]:

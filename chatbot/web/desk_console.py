@@ -285,12 +285,7 @@ async def desk_events(
         loop = asyncio.get_running_loop()
         deadline = loop.time() + STREAM_MAX_SECONDS
         async with feed.subscribe() as notices:
-            first: dict[str, Any] = {
-                "message": notices.start.message,
-                "event": notices.start.event,
-            }
-            if page is not None:
-                first = (await feed.catch_up(page, notices)).as_json()
+            first = await feed.opening(notices, page)
             yield f"retry: 1000\ndata: {json.dumps(first)}\n\n"
             while loop.time() < deadline and not await request.is_disconnected():
                 notice = await notices.next(STREAM_IDLE_SECONDS)
