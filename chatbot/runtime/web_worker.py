@@ -34,6 +34,8 @@ def main(argv: list[str]) -> int:
     # Start-up objects (SQLAlchemy, pydantic, profiles, phrases) live as long as the
     # process: out of every collection, or full collections walk them all (80-140 ms pauses).
     gc.freeze()
+    # loop="auto" and http="auto" choose uvloop and httptools (dependencies of Loket), and
+    # fall back to asyncio and h11 where those are missing (uvloop has no Windows build).
     uvicorn.Server(uvicorn.Config(app, fd=fd, log_level="info")).run()
     return 0
 
