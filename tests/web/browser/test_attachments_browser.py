@@ -81,9 +81,9 @@ def test_a_client_uploads_a_picture_and_the_agent_sends_a_pdf_back(
         assert picture.evaluate("img => img.naturalWidth") == 1  # served to its own session
 
         attach(client, "besar.png", "image/png", PNG + b"0" * LIMIT)
-        expect(client.locator("#upload-error")).to_contain_text("filenya terlalu besar")
+        expect(client.locator("#send-error")).to_contain_text("filenya terlalu besar")
         attach(client, "program.exe", "application/octet-stream", b"MZ" + b"\x00" * 64)
-        expect(client.locator("#upload-error")).to_contain_text("belum bisa kami terima")
+        expect(client.locator("#send-error")).to_contain_text("belum bisa kami terima")
         expect(client.locator("#log li.in")).to_have_count(5)  # nothing refused was sent
 
         page.goto(f"{server.url}/desk")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page, Route, expect
 
 from tests.web.conftest import LiveServer
 
@@ -46,3 +46,45 @@ def test_a_whole_easy_case_in_the_browser(live_server: LiveServer, page: Page) -
     page.reload()  # the transcript is server-rendered on reload
     expect(page.locator("#log li.in").first).to_have_text("halo kak")
     assert dialogs == []
+
+
+def test_a_message_lost_on_the_way_is_posted_again_and_stored_once(
+    live_server: LiveServer, page: Page
+) -> None:
+    failures = [2]  # the first two posts never reach the server
+
+    def flaky_network(route: Route) -> None:
+        if failures[0] > 0:
+            failures[0] -= 1
+            route.abort("connectionreset")
+        else:
+            route.continue_()
+
+    page.route("**/chat/messages", flaky_network)
+    page.goto(live_server.url)
+    say(page, "halo kak")
+    expect(page.locator("#log li.out").first).to_contain_text(
+        "terima kasih sudah menghubungi", timeout=15_000
+    )
+    expect(page.locator("#log li.in")).to_have_count(1)
+    expect(page.locator("#send-error")).to_be_hidden()
+    assert failures == [0]
+
+
+def test_a_message_the_server_keeps_failing_comes_back_to_the_box_with_a_reason(
+    live_server: LiveServer, page: Page
+) -> None:
+    posts: list[str] = []
+
+    def server_down(route: Route) -> None:
+        posts.append(route.request.post_data or "")
+        route.fulfill(status=503, json={"ok": False, "error": "the desk is unavailable"})
+
+    page.route("**/chat/messages", server_down)
+    page.goto(live_server.url)
+    say(page, "halo kak, mau tanya")
+    expect(page.locator("#send-error")).to_contain_text("belum terkirim", timeout=15_000)
+    expect(page.locator("#text")).to_have_value("halo kak, mau tanya")
+    assert len(posts) == 3
+    assert len(set(posts)) == 1  # the same message_id each time: stored once
+    expect(page.locator("#log li")).to_have_count(0)
