@@ -14,8 +14,8 @@ processes step them. A step is trivial: append (chat, number in chat, message id
 
 - loket: ingress is `db.inbox_queries.record_inbound`; each worker runs Loket's own
   `chatbot.frontdesk.stepper.Stepper` (LISTEN/NOTIFY wake-ups) over a desk whose `step_pending`
-  is Desk's with the flow replaced by the append: `claim_chats` (FOR UPDATE SKIP LOCKED),
-  `list_unstepped`, the append and `mark_stepped_many` in one transaction.
+  is Desk's with the flow replaced by the append: `claim` (FOR UPDATE SKIP LOCKED, with
+  the chats' waiting messages), the append and `mark_stepped_many` in one transaction.
 - procrastinate: ingress defers one job per message with `lock=<chat>` on the producer's
   own transaction (`configure(connection=...)`); each worker process runs
   `app.run_worker_async(concurrency=...)` and the task appends on a pooled connection.
@@ -110,6 +110,9 @@ class TrivialDesk:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
 
+    def warm_up(self) -> None:
+        """Nothing to load before the first step: the Stepper asks every desk."""
+
     def step_pending(self, *, chats: int = 32) -> int:  # as STEP_BATCH_CHATS
         """Step up to `chats` waiting chats in one transaction; returns messages stepped."""
         with self._engine.connect() as conn:
@@ -117,12 +120,11 @@ class TrivialDesk:
                 return 0
         stepped = 0
         with self._engine.begin() as conn:
-            for key in iq.claim_chats(conn, limit=chats):
-                stepped += self._step_chat(conn, key)
+            for _key, rows in iq.claim(conn, limit=chats):
+                stepped += self._step_chat(conn, rows)
         return stepped
 
-    def _step_chat(self, conn: Connection, chat_key: int) -> int:
-        rows = iq.list_unstepped(conn, chat_key=chat_key)
+    def _step_chat(self, conn: Connection, rows: list[iq.Waiting]) -> int:
         for inbox_id, payload, _attempts in rows:
             with conn.begin_nested():  # as Desk._step_chat: a failing step undoes itself
                 p = json.loads(payload)

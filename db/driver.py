@@ -154,6 +154,32 @@ def drop_deferred(conn: Connection) -> None:
     conn.info.pop(DEFERRED_KEY, None)
 
 
+class Mark(NamedTuple):
+    """A deferred statement's place on its connection, while it is still unsent."""
+
+    pending: list[_Deferred] | None  # the connection's list it joined (None: it ran at once)
+    position: int
+
+
+def mark_last_deferred(conn: Connection) -> Mark:
+    """Where the statement deferred last waits (SQLite's ran at once: an empty mark)."""
+    pending = conn.info.get(DEFERRED_KEY)
+    return Mark(pending, len(pending) - 1) if pending else Mark(None, 0)
+
+
+def unsend_from(conn: Connection, mark: Mark) -> bool:
+    """Forget the marked statement and all deferred after it, if none was sent yet.
+
+    False when they were sent (sending takes the whole list off the connection), or ran
+    at once: then the database has them, and only a rollback undoes them.
+    """
+    pending = conn.info.get(DEFERRED_KEY)
+    if mark.pending is None or pending is not mark.pending:
+        return False
+    del pending[mark.position :]
+    return True
+
+
 def _send(conn: Connection, last: _Deferred | None) -> Any:
     """Run the deferred statements, then `last`, in one pipeline; returns `last`'s cursor."""
     # SQLite never keeps any (`Statement._later`): its statements skip the lookup

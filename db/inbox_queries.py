@@ -6,6 +6,7 @@ each of them durable together with what it belongs to.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -13,7 +14,14 @@ from typing import cast
 
 from sqlalchemy import Connection, Table, delete, func, select, update
 
-from db.driver import Statement, drop_deferred, send_deferred
+from db.driver import (
+    Mark,
+    Statement,
+    drop_deferred,
+    mark_last_deferred,
+    send_deferred,
+    unsend_from,
+)
 from db.models import Chat, ChatClaim, InboxMessage
 
 CHAT = cast(Table, Chat.__table__)  # type: ignore[attr-defined]
@@ -21,6 +29,7 @@ CHAT_CLAIM = cast(Table, ChatClaim.__table__)  # type: ignore[attr-defined]
 INBOX = cast(Table, InboxMessage.__table__)  # type: ignore[attr-defined]
 MAX_ERROR = 2000  # characters of a failed step's error kept with the message
 CLAIM_ROWS_PER_CHAT = 8  # waiting messages read per chat a stepper wants to claim
+Waiting = tuple[int, str, int]  # a message to step: inbox id, payload, failed attempts
 NOTIFY_CHANNEL = "loket_inbox"  # PostgreSQL LISTEN/NOTIFY: wakes steppers on any worker
 
 
@@ -102,29 +111,54 @@ def record_inbound(conn: Connection, *, rows: Sequence[InboxRow], now: datetime)
     return [later.row is not None for later in stored]
 
 
-def claim_chats(conn: Connection, *, limit: int) -> list[int]:
-    """Chats with messages to step, oldest waiting first, locked for this transaction.
+def claim(conn: Connection, *, limit: int) -> list[tuple[int, list[Waiting]]]:
+    """Up to `limit` chats with messages to step, oldest waiting first, with those messages.
 
-    On PostgreSQL each chat's claim row is locked with SKIP LOCKED, so steppers on any
-    number of workers take different chats; SQLite has one writer at a time anyway.
+    Each chat's messages come in accepted order: (id, payload, attempts). On PostgreSQL the
+    chats' claim rows are locked with SKIP LOCKED for this transaction, so steppers on any
+    number of workers take different chats, and only the chats it steps are locked; SQLite
+    has one writer at a time anyway.
     """
     # The oldest waiting messages' chats, first seen first; a chat with many waiting
     # messages fills several rows, so more rows than chats are read (ix_inbox_pending_order).
     # PostgreSQL reads further: other steppers may hold the first chats.
     postgres = conn.dialect.name == "postgresql"
     rows = limit * CLAIM_ROWS_PER_CHAT * (4 if postgres else 1)
-    waiting = list(dict.fromkeys(key for (key,) in _OLDEST_WAITING.all(conn, {"rows": rows})))
-    if not postgres or not waiting:
-        return waiting[:limit]
-    locked = {
-        r[0]
-        for r in conn.execute(
-            select(CHAT_CLAIM.c.chat_key)
-            .where(CHAT_CLAIM.c.chat_key.in_(waiting))
-            .with_for_update(skip_locked=True)
-        )
-    }
-    return [key for key in waiting if key in locked][:limit]
+    keys = list(dict.fromkeys(key for (key,) in _OLDEST_WAITING.all(conn, {"rows": rows})))
+    if not keys:
+        return []
+    if postgres:
+        # Two statements: the read needs a snapshot taken after the lock, or it could see a
+        # chat's messages as they were before another stepper committed their steps.
+        keys = [key for (key,) in _LOCK.all(conn, {"keys": keys, "limit": limit})]
+        found = _WAITING_OF.all(conn, {"keys": keys}) if keys else []
+    else:
+        keys = keys[:limit]
+        found = _waiting_in(len(keys)).all(conn, {f"k{i}": key for i, key in enumerate(keys)})
+    by_chat: dict[int, list[Waiting]] = {key: [] for key in keys}
+    for chat_key, inbox_id, payload, attempts in found:
+        by_chat[chat_key].append((inbox_id, payload, attempts))
+    return [(key, waiting) for key, waiting in by_chat.items() if waiting]
+
+
+_LOCK = Statement(  # only as many claim rows as asked, first seen first
+    "SELECT chat_key FROM chatclaim WHERE chat_key = ANY(:keys)"
+    " ORDER BY array_position(:keys, chat_key) LIMIT :limit FOR UPDATE SKIP LOCKED"
+)
+_WAITING_OF = Statement(
+    "SELECT chat_key, id, payload, attempts FROM inboxmessage"
+    " WHERE chat_key = ANY(:keys) AND stepped_at IS NULL ORDER BY chat_key, seq"
+)
+
+
+@functools.cache
+def _waiting_in(chats: int) -> Statement:
+    """SQLite: the waiting messages of that many chats (`:k0` ...), in accepted order."""
+    keys = ", ".join(f":k{i}" for i in range(chats))  # placeholders only, never values
+    return Statement(
+        "SELECT chat_key, id, payload, attempts FROM inboxmessage"  # noqa: S608
+        f" WHERE chat_key IN ({keys}) AND stepped_at IS NULL ORDER BY chat_key, seq"
+    )
 
 
 def lock_chat(conn: Connection, *, chat_key: int) -> None:
@@ -140,13 +174,25 @@ def lock_chat(conn: Connection, *, chat_key: int) -> None:
         )
 
 
-def list_unstepped(conn: Connection, *, chat_key: int) -> list[tuple[int, str, int]]:
+def list_unstepped(conn: Connection, *, chat_key: int) -> list[Waiting]:
     """The chat's messages still to step, in accepted order: (id, payload, attempts)."""
     return [(r[0], r[1], r[2]) for r in _UNSTEPPED.all(conn, {"chat_key": chat_key})]
 
 
-def undo_savepoint(conn: Connection) -> None:
-    """Roll back to the step savepoint and end it; writes deferred since then are dropped."""
+def open_savepoint(conn: Connection) -> Mark:
+    """The step savepoint, deferred: it goes to the server with the step's first statement."""
+    SAVEPOINT.defer(conn)
+    return mark_last_deferred(conn)
+
+
+def undo_savepoint(conn: Connection, savepoint: Mark) -> None:
+    """Undo what was done since `open_savepoint`, and end the savepoint.
+
+    A step that failed before anything reached the server leaves the savepoint unsent too:
+    then forgetting them is the whole undo (ROLLBACK TO an unsent savepoint would fail).
+    """
+    if unsend_from(conn, savepoint):
+        return
     drop_deferred(conn)
     _ROLLBACK_TO.execute(conn)
     RELEASE.execute(conn)

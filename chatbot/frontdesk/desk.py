@@ -214,7 +214,8 @@ class Desk:
             key = iq.chat_key_of(conn, channel=inbound.channel, chat_id=inbound.chat_id)
             assert key is not None  # accept() numbered the chat
             iq.lock_chat(conn, chat_key=key)  # a stepper beside us may hold it: wait
-            receipt = self._step_chat(conn, key).get(inbound.message_id)
+            waiting = iq.list_unstepped(conn, chat_key=key)
+            receipt = self._step_chat(conn, waiting).get(inbound.message_id)
             if receipt is None:  # a stepper running beside us took it first: it is stepped
                 case_id = queries.get_last_case_id(
                     conn, channel=inbound.channel, chat_id=inbound.chat_id
@@ -252,17 +253,17 @@ class Desk:
             seconds = STEP_BATCH_SECONDS if sqlite else STEP_BATCH_SECONDS_POSTGRES
             deadline = None if whole else time.perf_counter() + seconds
             stepped = 0
-            for key in iq.claim_chats(conn, limit=chats):
-                stepped += len(self._step_chat(conn, key, deadline=deadline))
+            for _key, waiting in iq.claim(conn, limit=chats):
+                stepped += len(self._step_chat(conn, waiting, deadline=deadline))
                 if deadline is not None and time.perf_counter() > deadline:
                     self._cut_short = True  # what is left waits for the next call, in order
                     break
             return stepped
 
     def _step_chat(
-        self, conn: Connection, chat_key: int, *, deadline: float | None = None
+        self, conn: Connection, waiting: list[iq.Waiting], *, deadline: float | None = None
     ) -> dict[str, Receipt]:
-        """Step the chat's waiting messages in order; a failing message holds the rest.
+        """Step a chat's waiting messages in order; a failing message holds the rest.
 
         The messages are stepped under one savepoint and marked stepped together. Should
         one raise, the savepoint undoes them all and they are stepped again one savepoint
@@ -270,8 +271,7 @@ class Desk:
         With a `deadline` (a perf_counter time), the messages left when it passes stay
         waiting: the next claim of the chat starts with them.
         """
-        iq.SAVEPOINT.defer(conn)  # sent with the read below
-        waiting = iq.list_unstepped(conn, chat_key=chat_key)
+        savepoint = iq.open_savepoint(conn)  # sent with the step's first read
         receipts: dict[str, Receipt] = {}
         stepped: list[int] = []
         try:
@@ -284,18 +284,18 @@ class Desk:
             # not deferred: the steps' deferred writes go with it, and fail here if they do
             iq.mark_stepped_many(conn, inbox_ids=stepped, now=self._clock.now())
         except Exception:
-            iq.undo_savepoint(conn)
+            iq.undo_savepoint(conn, savepoint)
             return self._step_one_at_a_time(conn, waiting, deadline)
         iq.RELEASE.defer(conn)
         return receipts
 
     def _step_one_at_a_time(
-        self, conn: Connection, waiting: list[tuple[int, str, int]], deadline: float | None
+        self, conn: Connection, waiting: list[iq.Waiting], deadline: float | None
     ) -> dict[str, Receipt]:
         """A chat with a failing message: each step under its own savepoint."""
         receipts: dict[str, Receipt] = {}
         for inbox_id, payload, attempts in waiting:
-            iq.SAVEPOINT.execute(conn)  # a failing step undoes only itself
+            savepoint = iq.open_savepoint(conn)  # a failing step undoes only itself
             try:
                 inbound = Inbound.from_json(payload)
                 receipt = self._receive(conn, inbound)
@@ -303,14 +303,14 @@ class Desk:
                 iq.mark_stepped_many(conn, inbox_ids=[inbox_id], now=self._clock.now())
                 receipts[inbound.message_id] = receipt
             except Exception as exc:
-                iq.undo_savepoint(conn)
+                iq.undo_savepoint(conn, savepoint)
                 logger.exception("Stepping inbox message %s raised.", inbox_id)
                 if attempts + 1 >= MAX_STEP_ATTEMPTS:  # set aside, kept, logged
                     iq.set_aside(conn, inbox_id=inbox_id, now=self._clock.now(), error=repr(exc))
                     continue
                 iq.record_step_failure(conn, inbox_id=inbox_id, error=repr(exc))
                 break  # the chat's later messages wait behind this one: order first
-            iq.RELEASE.execute(conn)
+            iq.RELEASE.defer(conn)
             if deadline is not None and time.perf_counter() > deadline:
                 break
         return receipts

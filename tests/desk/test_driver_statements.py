@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import Connection, func, select
 from sqlalchemy.exc import IntegrityError
 
+from db import inbox_queries as iq
 from db import queries
 from db.driver import Statement, read_datetime, sqlite_datetime
 from tests.chat_driver import ChatDriver
@@ -144,6 +145,27 @@ def test_a_deferred_write_the_database_refuses_fails_its_transaction(
         writes()
     with chat.engine.connect() as conn:
         assert not _exists(conn, "tg:41")  # undone with the transaction
+
+
+@pytest.mark.parametrize("sent_between", [False, True], ids=["still unsent", "sent"])
+def test_a_step_undone_before_its_savepoint_reached_the_server_leaves_the_rest_in_place(
+    chat: ChatDriver, sent_between: bool
+) -> None:
+    """The step savepoint rides with the step's first statement (Desk._step_chat)."""
+    chat.client_says("halo")
+    case_id = int(chat.case["id"])
+    with chat.engine.begin() as conn:
+        _add(conn, case_id, "tg:50")  # a write of the step before (not undone)
+        savepoint = iq.open_savepoint(conn)
+        _add(conn, case_id, "tg:51")
+        if sent_between:
+            assert not _exists(conn, "tg:52")  # the savepoint and tg:51 go to the server
+        iq.undo_savepoint(conn, savepoint)
+        assert _exists(conn, "tg:50")
+        assert not _exists(conn, "tg:51")
+    with chat.engine.connect() as conn:
+        assert _exists(conn, "tg:50")
+        assert not _exists(conn, "tg:51")
 
 
 def test_named_parameters_become_pyformat_while_casts_times_and_percents_survive() -> None:

@@ -217,6 +217,26 @@ def test_messages_of_one_chat_are_stepped_in_the_order_they_were_accepted_by_man
     assert total == 240
 
 
+def test_a_claim_locks_only_the_chats_it_steps_so_a_second_stepper_takes_the_next(
+    chat: ChatDriver,
+) -> None:
+    """Two steppers at once, each asking for one chat: they get the two oldest, in order."""
+    engine = chat.engine
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SKIP LOCKED is PostgreSQL's; SQLite has one writer at a time")
+    for chat_id in ("41", "42", "43"):
+        chat.desk.accept([inbound(chat_id, 1, "halo kak"), inbound(chat_id, 2, "stok beda")])
+    with engine.begin() as first, engine.begin() as second:
+        taken = iq.claim(first, limit=1)
+        beside = iq.claim(second, limit=1)
+    assert [len(waiting) for _key, waiting in taken + beside] == [2, 2]
+    with engine.connect() as conn:
+        keys = [iq.chat_key_of(conn, channel="telegram", chat_id=c) for c in ("41", "42")]
+    assert [key for key, _waiting in taken + beside] == keys  # oldest first, none skipped
+    ids = [inbox_id for _key, waiting in taken for inbox_id, _payload, _attempts in waiting]
+    assert ids == sorted(ids)  # a chat's messages in the order they were accepted
+
+
 def test_the_stored_form_gives_back_every_field() -> None:
     inbound = Inbound(
         channel="whatsapp",
