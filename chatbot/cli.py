@@ -103,11 +103,16 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     serve = sub.add_parser(
-        "serve", help="run the web workers and the background worker, supervised"
+        "serve", help="run the web workers and the background workers, supervised"
     )
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=_port, default=8000, help="0-65535 (default 8000)")
-    serve.add_argument("--workers", type=int, default=1, help="web worker processes (default 1)")
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="web worker processes (default 1); on PostgreSQL as many background workers",
+    )
     serve.add_argument("--profile", help="desk profile (default: LOKET_PROFILE or erzap)")
     serve.set_defaults(run=_serve)
 
@@ -212,7 +217,12 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
         print("loket: --workers must be at least 1", file=sys.stderr)
         return 2
     os.environ["LOKET_PROFILE"] = settings.profile
+    # PostgreSQL: a background worker beside each web worker, so stepping and sending grow
+    # with --workers as taking webhooks does (steppers claim different chats). SQLite has
+    # one writer: one background worker.
+    background = 1 if settings.is_sqlite else args.workers
     argv = ["--host", args.host, "--port", str(args.port), "--workers", str(args.workers)]
+    argv += ["--background", str(background)]
     sys.stdout.flush()
     os.execv(sys.executable, [sys.executable, "-m", "chatbot.runtime.supervisor", *argv])  # noqa: S606
     return 0  # not reached: exec replaced this process

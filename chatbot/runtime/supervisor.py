@@ -2,12 +2,13 @@
 
 The supervisor imports only the standard library, so it costs a few MB. It binds the
 listening socket once and hands it to N web workers (chatbot/runtime/web_worker.py), starts
-one background worker (`loket worker`: steppers, outbox, clocks), and before either, a
+M background workers (`loket worker`: steppers, outbox, clocks), and before either, a
 one-shot preparation child that migrates the database and creates the first admin. All
 state is in the database, so a child that dies loses nothing; the supervisor starts it
 again. Ctrl-C or SIGTERM stops every child gracefully (they finish what they hold).
 
 Usage: python -m chatbot.runtime.supervisor --host 127.0.0.1 --port 8000 --workers 1
+       [--background 1]
 """
 
 from __future__ import annotations
@@ -131,11 +132,12 @@ def listening_socket(host: str, port: int) -> socket.socket:
 
 
 def main(argv: list[str]) -> int:
-    """Prepare the database, then run N web workers and one background worker."""
+    """Prepare the database, then run N web workers and M background workers."""
     parser = argparse.ArgumentParser(prog="loket serve")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8000)
     parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--background", type=int, default=1)
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -161,8 +163,11 @@ def main(argv: list[str]) -> int:
         )
         for n in range(max(1, args.workers))
     ]
-    background = Child("background worker", [python, "-m", "chatbot", "worker"])
-    supervisor = Supervisor([*web, background])
+    background = [
+        Child(f"background worker {n + 1}", [python, "-m", "chatbot", "worker"])
+        for n in range(max(1, args.background))
+    ]
+    supervisor = Supervisor([*web, *background])
     signal.signal(signal.SIGINT, supervisor.stop)
     signal.signal(signal.SIGTERM, supervisor.stop)
     code = supervisor.run()
