@@ -8,12 +8,10 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
+from tests.web.browser import WAIT_MS
+
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-# Assertions wait as long as actions (page.set_default_timeout below) instead of
-# Playwright's 5 s: CI runs both suites at once, six workers and their Chromiums on two
-# cores, and a reply that shows in a fraction of a second alone took over 5 s there at peak.
-# What these tests check is what appears, not how fast: bench/ measures speed.
-expect.set_options(timeout=10_000)
+expect.set_options(timeout=WAIT_MS)  # assertions wait as long as actions (__init__.py)
 
 
 @pytest.fixture(scope="session")
@@ -36,6 +34,6 @@ def browser() -> Iterator[Browser]:
 def page(browser: Browser) -> Iterator[Page]:
     context = browser.new_context()
     page = context.new_page()
-    page.set_default_timeout(10_000)
+    page.set_default_timeout(WAIT_MS)
     yield page
     context.close()

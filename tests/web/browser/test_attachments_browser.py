@@ -12,6 +12,7 @@ from playwright.sync_api import Browser, Page, expect
 from settings import Settings
 from tests.fakes.server import ThreadedServer
 from tests.web.auth_helpers import add_user, login
+from tests.web.browser import WAIT_MS
 from tests.web.conftest import LiveServer
 
 PNG = (  # a 1x1 picture the browser can draw
@@ -58,7 +59,7 @@ def test_a_client_uploads_a_picture_and_the_agent_sends_a_pdf_back(
     login(page, "sari", base_url=server.url)
     client_context = browser.new_context()
     client = client_context.new_page()
-    client.set_default_timeout(10_000)
+    client.set_default_timeout(WAIT_MS)
     try:
         client.goto(server.url)
         say(client, "halo kak")

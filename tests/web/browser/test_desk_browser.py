@@ -6,6 +6,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from tests.polling import wait_for
 from tests.web.auth_helpers import add_user, login
+from tests.web.browser import WAIT_MS
 from tests.web.conftest import LiveServer
 from tests.web.helpers import cases
 
@@ -26,7 +27,7 @@ def test_an_agent_works_a_case_from_queue_to_survey(
 
     client_context = browser.new_context()
     client = client_context.new_page()
-    client.set_default_timeout(10_000)
+    client.set_default_timeout(WAIT_MS)
     try:
         client.goto(live_server.url)
         say(client, "halo kak")

@@ -13,6 +13,7 @@ from chatbot.domain import Inbound
 from chatbot.frontdesk.desk import Desk
 from db import queries
 from tests.web.auth_helpers import add_user, login
+from tests.web.browser import WAIT_MS
 from tests.web.conftest import LiveServer
 
 # The browser's Notification API, recorded: headless Chromium shows no notification.
@@ -63,7 +64,7 @@ def agent(live_server: LiveServer, browser: Browser) -> Iterator[Page]:
     context = browser.new_context()
     context.add_init_script(RECORD_NOTIFICATIONS)
     page = context.new_page()
-    page.set_default_timeout(10_000)
+    page.set_default_timeout(WAIT_MS)
     login(page, "sari", base_url=live_server.url)
     yield page
     context.close()
@@ -208,7 +209,7 @@ def test_a_phone_shows_one_pane_at_a_time(live_server: LiveServer, browser: Brow
     case_id = hand_off(app, "w7", "Wulan")
     context = browser.new_context(viewport={"width": 390, "height": 844}, has_touch=True)
     page = context.new_page()
-    page.set_default_timeout(10_000)
+    page.set_default_timeout(WAIT_MS)
     try:
         login(page, "sari", base_url=live_server.url)
         page.goto(f"{live_server.url}/desk")
@@ -255,7 +256,7 @@ def test_the_web_chat_client_sees_the_agent_typing(
 ) -> None:
     context = browser.new_context()
     client = context.new_page()
-    client.set_default_timeout(10_000)
+    client.set_default_timeout(WAIT_MS)
     try:
         client.goto(live_server.url)
         for line in ("halo kak", "laporan penjualan di BI kosong semua", "Wulan", "outlet Kedai"):

@@ -10,6 +10,7 @@ from playwright.sync_api import Browser, Page, expect
 from chatbot.admin.faq import FaqEditor
 from tests.polling import wait_for
 from tests.web.auth_helpers import add_user, login
+from tests.web.browser import WAIT_MS
 from tests.web.browser.test_desk_inbox_browser import agent_texts, hand_off
 from tests.web.conftest import LiveServer
 
@@ -17,7 +18,7 @@ from tests.web.conftest import LiveServer
 def _logged_in(live_server: LiveServer, browser: Browser, name: str, role: str) -> Page:
     add_user(live_server.app, name, role)
     page = browser.new_context().new_page()
-    page.set_default_timeout(10_000)
+    page.set_default_timeout(WAIT_MS)
     login(page, name, base_url=live_server.url)
     return page
 

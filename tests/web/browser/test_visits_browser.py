@@ -23,6 +23,7 @@ from tests.fakes.bot_api import FakeBotApi
 from tests.fakes.server import ThreadedServer
 from tests.polling import wait_for
 from tests.web.auth_helpers import add_user, login
+from tests.web.browser import WAIT_MS
 from tests.web.conftest import LiveServer
 
 TECH_CHAT = "-1009876"
@@ -69,10 +70,10 @@ def test_an_intera_complaint_from_chat_to_a_fixed_visit_and_the_survey(
 
     client_context = browser.new_context()
     client = client_context.new_page()
-    client.set_default_timeout(10_000)
+    client.set_default_timeout(WAIT_MS)
     phone_context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
     phone = phone_context.new_page()
-    phone.set_default_timeout(10_000)
+    phone.set_default_timeout(WAIT_MS)
     try:
         # --- the client on the web chat, to verification ---
         client.goto(base)
