@@ -317,7 +317,8 @@ def main() -> int:
         f"{kind}{'' if sqlite else ' ' + shown(args.db)}: {args.updates} updates over "
         f"{args.chats} chats, {args.in_flight} in flight; logs in {work}"
     )
-    print(f"both servers: {server_stack()}")
+    stack = server_stack()
+    print(f"both servers: {stack}")
 
     runs: list[dict[str, Any]] = []
     with FakeBotApiProcess() as fake:
@@ -368,7 +369,7 @@ def main() -> int:
                 "updates": args.updates,
                 "chats": args.chats,
                 "in_flight": args.in_flight,
-                "server": server_stack(),
+                "server": stack,
                 "loket": runs,
                 "minimal": minimal,
                 "scaling": scaling,

@@ -10,7 +10,7 @@ import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import cast
+from typing import Any, cast
 
 from sqlalchemy import Connection, Table, delete, func, select, update
 
@@ -65,10 +65,6 @@ _STORE = Statement(  # the number the bump just gave, read under the chat row's 
     " ON CONFLICT (channel, external_id) DO NOTHING RETURNING id"
 )
 _NOTIFY = Statement(f"SELECT pg_notify('{NOTIFY_CHANNEL}', '')")
-_UNSTEPPED = Statement(
-    "SELECT id, payload, attempts FROM inboxmessage"
-    " WHERE chat_key = :chat_key AND stepped_at IS NULL ORDER BY seq"
-)
 _MARK_STEPPED = Statement(
     "UPDATE inboxmessage SET stepped_at = :now, error = :error WHERE id = :inbox_id"
 )
@@ -128,15 +124,14 @@ def claim(conn: Connection, *, limit: int) -> list[tuple[int, list[Waiting]]]:
     if not keys:
         return []
     if postgres:
-        # Two statements: the read needs a snapshot taken after the lock, or it could see a
-        # chat's messages as they were before another stepper committed their steps.
+        # The read below is a statement of its own: it needs a snapshot taken after the
+        # lock, or it could see a chat's messages as they were before another stepper
+        # committed their steps.
         keys = [key for (key,) in _LOCK.all(conn, {"keys": keys, "limit": limit})]
-        found = _WAITING_OF.all(conn, {"keys": keys}) if keys else []
     else:
         keys = keys[:limit]
-        found = _waiting_in(len(keys)).all(conn, {f"k{i}": key for i, key in enumerate(keys)})
     by_chat: dict[int, list[Waiting]] = {key: [] for key in keys}
-    for chat_key, inbox_id, payload, attempts in found:
+    for chat_key, inbox_id, payload, attempts in _read_waiting(conn, keys):
         by_chat[chat_key].append((inbox_id, payload, attempts))
     return [(key, waiting) for key, waiting in by_chat.items() if waiting]
 
@@ -145,15 +140,19 @@ _LOCK = Statement(  # only as many claim rows as asked, first seen first
     "SELECT chat_key FROM chatclaim WHERE chat_key = ANY(:keys)"
     " ORDER BY array_position(:keys, chat_key) LIMIT :limit FOR UPDATE SKIP LOCKED"
 )
-_WAITING_OF = Statement(
-    "SELECT chat_key, id, payload, attempts FROM inboxmessage"
-    " WHERE chat_key = ANY(:keys) AND stepped_at IS NULL ORDER BY chat_key, seq"
-)
+
+
+def _read_waiting(conn: Connection, chat_keys: Sequence[int]) -> list[Any]:
+    """(chat_key, id, payload, attempts) of these chats' waiting messages, in accepted order."""
+    if not chat_keys:
+        return []
+    params = {f"k{i}": key for i, key in enumerate(chat_keys)}
+    return list(_waiting_in(len(chat_keys)).all(conn, params))
 
 
 @functools.cache
 def _waiting_in(chats: int) -> Statement:
-    """SQLite: the waiting messages of that many chats (`:k0` ...), in accepted order."""
+    """The waiting messages of that many chats (`:k0` ...): one statement per count."""
     keys = ", ".join(f":k{i}" for i in range(chats))  # placeholders only, never values
     return Statement(
         "SELECT chat_key, id, payload, attempts FROM inboxmessage"  # noqa: S608
@@ -176,7 +175,7 @@ def lock_chat(conn: Connection, *, chat_key: int) -> None:
 
 def list_unstepped(conn: Connection, *, chat_key: int) -> list[Waiting]:
     """The chat's messages still to step, in accepted order: (id, payload, attempts)."""
-    return [(r[0], r[1], r[2]) for r in _UNSTEPPED.all(conn, {"chat_key": chat_key})]
+    return [(r[1], r[2], r[3]) for r in _read_waiting(conn, [chat_key])]
 
 
 def open_savepoint(conn: Connection) -> Mark:
