@@ -67,6 +67,18 @@ class Receipt:
     replies: list[str] = field(default_factory=list)
 
 
+def next_claim_size(claimed: int, reached: int, cut_short: bool, most: int) -> int:
+    """How many chats the next batch claims: about what the last one reached in its time.
+
+    A chat claimed but not reached was read for nothing, and on PostgreSQL locked away from
+    the other steppers: a batch cut short after `reached` chats makes the next claim one
+    more than that, and a batch that stepped all it claimed doubles it, up to `most`.
+    """
+    if cut_short:
+        return max(1, min(most, reached + 1))
+    return min(most, claimed * 2)
+
+
 class Desk:
     """The front desk: records each message, runs the case's flow, writes replies to the outbox."""
 
@@ -97,6 +109,7 @@ class Desk:
         self._default_profile = default_profile
         self._clock = clock
         self._cut_short = False  # the last step_pending stopped at its deadline
+        self._claim_size = STEP_BATCH_CHATS  # chats the next batch claims: what fits its time
         self._default_locale = default_locale
         self._overrides = overrides
 
@@ -237,7 +250,8 @@ class Desk:
         which webhooks need to accept messages: STEP_BATCH_SECONDS. PostgreSQL locks only
         the chats' rows, and a transaction there costs round trips, so its batches run
         longer (STEP_BATCH_SECONDS_POSTGRES): only the worker's own sends wait for them,
-        since its transactions run on its event loop.
+        since its transactions run on its event loop. A batch claims about as many chats as
+        the last one reached in its time (`next_claim_size`), not `chats` every time.
 
         Each chat's messages are stepped in the order they were accepted, and marked
         stepped with their effects and replies: a crash before the commit leaves them all
@@ -252,13 +266,16 @@ class Desk:
             sqlite = conn.dialect.name == "sqlite"
             seconds = STEP_BATCH_SECONDS if sqlite else STEP_BATCH_SECONDS_POSTGRES
             deadline = None if whole else time.perf_counter() + seconds
-            stepped = 0
-            for _key, waiting in iq.claim(conn, limit=chats):
+            limit = chats if whole else min(chats, self._claim_size)
+            stepped = reached = 0
+            for _key, waiting in iq.claim(conn, limit=limit):
                 stepped += len(self._step_chat(conn, waiting, deadline=deadline))
+                reached += 1
                 if deadline is not None and time.perf_counter() > deadline:
                     self._cut_short = True  # what is left waits for the next call, in order
                     break
-            return stepped
+        self._claim_size = next_claim_size(self._claim_size, reached, self._cut_short, chats)
+        return stepped
 
     def _step_chat(
         self, conn: Connection, waiting: list[iq.Waiting], *, deadline: float | None = None

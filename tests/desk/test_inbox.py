@@ -10,7 +10,7 @@ from sqlalchemy import Engine, func, select, update
 
 from chatbot.domain import Attachment, Inbound
 from chatbot.frontdesk import desk as desk_module
-from chatbot.frontdesk.desk import MAX_STEP_ATTEMPTS, Desk
+from chatbot.frontdesk.desk import MAX_STEP_ATTEMPTS, Desk, next_claim_size
 from chatbot.supervision.retention import Retention
 from db import inbox_queries as iq
 from db import queries
@@ -74,6 +74,22 @@ def test_a_batch_whose_time_is_up_leaves_the_rest_for_the_next_in_order(
     for chat_id in ("11", "12"):
         assert transcript(engine, chat_id) == ["pesan 1", "pesan 2", "pesan 3"]
     assert unstepped(engine) == 0
+
+
+@pytest.mark.parametrize(
+    ("claimed", "reached", "cut_short", "expected"),
+    [
+        (32, 3, True, 4),  # three chats fitted in the time: claim one more, not 32 again
+        (32, 0, True, 1),  # not even one: still claim one
+        (4, 4, False, 8),  # all claimed were stepped in time: grow
+        (20, 20, False, 32),  # ...up to the most a batch steps
+        (32, 32, True, 32),  # cut short at the last chat: no more than the most
+    ],
+)
+def test_a_batch_claims_about_as_many_chats_as_the_last_reached_in_its_time(
+    claimed: int, reached: int, cut_short: bool, expected: int
+) -> None:
+    assert next_claim_size(claimed, reached, cut_short, most=32) == expected
 
 
 def test_a_redelivered_message_is_accepted_once_and_stepped_once(chat: ChatDriver) -> None:
