@@ -19,7 +19,7 @@ import time
 import urllib.error
 import urllib.request
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -122,6 +122,58 @@ def rss_mb(pid: int) -> float:
 def tree_rss_mb(pid: int) -> float:
     """Resident memory summed over the process tree rooted at `pid`."""
     return sum(rss_mb(p) for p in tree(pid))
+
+
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU a process has used so far (/proc/PID/stat), 0 if it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
+
+
+def postgres_pids() -> list[int]:
+    """Every PostgreSQL server process on the machine (its backends are nobody's children)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError):
+                if (entry / "comm").read_text().strip() == "postgres":
+                    found.append(int(entry.name))
+    return found
+
+
+class CpuMeter:
+    """CPU used by named groups of processes between `start` and `stop`, for a CPU budget.
+
+    Each group is a callable returning its pids, asked at both ends (a process that
+    started in between counts from zero; one that ended in between is not counted).
+    """
+
+    def __init__(self, groups: dict[str, Callable[[], list[int]]]) -> None:
+        self._groups = groups
+        self._before: dict[str, dict[int, float]] = {}
+        self.seconds: dict[str, float] = {}
+
+    def _read(self) -> dict[str, dict[int, float]]:
+        return {name: {p: cpu_seconds(p) for p in pids()} for name, pids in self._groups.items()}
+
+    def start(self) -> None:
+        """Note every group's CPU so far."""
+        self._before = self._read()
+
+    def stop(self) -> None:
+        """Each group's CPU since `start`, in `seconds`."""
+        for name, now in self._read().items():
+            before = self._before.get(name, {})
+            self.seconds[name] = sum(cpu - before.get(p, 0.0) for p, cpu in now.items())
+
+    def ms_per(self, count: int) -> dict[str, float]:
+        """Each group's CPU milliseconds per item (message), and their `total`."""
+        per = {name: round(sec * 1000 / max(1, count), 3) for name, sec in self.seconds.items()}
+        per["total"] = round(sum(per.values()), 3)
+        return per
 
 
 class RssSampler:
@@ -249,6 +301,12 @@ class FakeBotApiProcess:
     def _get(self, path: str) -> Any:
         with urllib.request.urlopen(self.url + path, timeout=30) as answer:
             return json.loads(answer.read())
+
+    @property
+    def pid(self) -> int:
+        """The fake's process id (its CPU counts in a run's budget)."""
+        assert self.process is not None, "use it in a with block"
+        return self.process.pid
 
     def count(self) -> int:
         """How many sendMessage calls arrived so far."""

@@ -11,8 +11,12 @@ For each it prints accepted msg/s (200s over the posting time), p50/p99 latency,
 msg/s (updates over the time from the first request until every reply Loket wrote, counted
 once the inbox is fully stepped, has reached the fake Bot API; for the minimal endpoint,
 which does nothing more, processed = accepted) and resident memory summed over the process
-tree (peak while it ran, and after it), with the targets next to them. With several worker
-counts it prints a scaling table. The last line is one JSON object.
+tree (peak while it ran, and after it), with the targets next to them. It also prints the
+CPU budget of each run: milliseconds of CPU per message for each process (web workers,
+background workers, supervisor, fake Bot API, the load generator, and on PostgreSQL the
+database server) and how many cores they kept busy, so a ratio can be read against the
+machine it ran on. With several worker counts it prints a scaling table. The last line is
+one JSON object.
 
 `--db postgresql://user@host/postgres?...` is an admin URL: every run gets a database of
 its own, created and dropped. The PostgreSQL server's own memory is not counted.
@@ -27,6 +31,7 @@ import argparse
 import asyncio
 import importlib.util
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -41,6 +46,7 @@ from bench.harness import (
     HEADERS,
     ROOT,
     SECRET,
+    CpuMeter,
     FakeBotApiProcess,
     RssSampler,
     free_port,
@@ -48,9 +54,11 @@ from bench.harness import (
     is_postgres,
     libpq_url,
     loket_env,
+    postgres_pids,
     reader,
     scalar,
     serve,
+    serve_workers,
     shown,
     stop,
     wait_until_up,
@@ -178,6 +186,17 @@ def run_loket(
                 out_before = scalar(engine, "SELECT count(*) FROM message WHERE direction='out'")
                 wait_for(lambda: fake.count() >= before + out_before, 60, "warm-up replies")
                 sent_before = fake.count()
+                web, background = serve_workers(process.pid)
+                cpu = cpu_meter(
+                    db,
+                    {
+                        "web": lambda: web,
+                        "background": lambda: background,
+                        "supervisor": lambda: [process.pid],
+                        "fake_bot_api": lambda: [fake.pid],
+                    },
+                )
+                cpu.start()
                 with RssSampler(process.pid) as memory:
                     result = asyncio.run(post_all(hook, per_chat, in_flight))
                     wait_for(lambda: _unstepped(engine) == 0, 600, "the inbox to be stepped")
@@ -187,6 +206,7 @@ def run_loket(
                     )
                     wait_for(lambda: fake.count() - sent_before >= expected, 600, "every reply")
                     processed_s = time.perf_counter() - result.pop("began")
+                    cpu.stop()
                     after = memory.now()
                 result.update(
                     workers=workers,
@@ -196,6 +216,8 @@ def run_loket(
                     processed_per_s=round(result["accepted"] / processed_s, 1),
                     rss_peak_mb=round(memory.peak, 1),
                     rss_after_mb=round(after, 1),
+                    cpu_ms_per_msg=cpu.ms_per(result["accepted"]),
+                    cores_busy=round(sum(cpu.seconds.values()) / processed_s, 2),
                 )
             result["inbound_rows"] = (
                 scalar(engine, "SELECT count(*) FROM message WHERE direction='in'") - 1
@@ -206,6 +228,17 @@ def run_loket(
         finally:
             engine.dispose()
     return result
+
+
+def cpu_meter(db: str, servers: dict[str, Any]) -> CpuMeter:
+    """A CPU meter for a run's servers, this process and, on PostgreSQL, the database server.
+
+    This process is the load generator; it also polls the database while it waits.
+    """
+    groups = {**servers, "load_generator": lambda: [os.getpid()]}
+    if is_postgres(db):
+        groups["postgresql"] = postgres_pids
+    return CpuMeter(groups)
 
 
 def _unstepped(engine: Any) -> int:
@@ -233,14 +266,19 @@ def run_minimal(
             wait_until_up(f"http://127.0.0.1:{port}", minimal)
             hook = f"http://127.0.0.1:{port}/webhooks/telegram"
             asyncio.run(post_all(hook, [[telegram_update(1, WARM_UP_CHAT, 0, LINES[0])]], 1))
+            cpu = cpu_meter(db, {"endpoint": lambda: [minimal.pid]})
+            cpu.start()
             with RssSampler(minimal.pid) as memory:
                 result = asyncio.run(post_all(hook, per_chat, in_flight))
+                cpu.stop()
                 after = memory.now()
             result.pop("began")
             result.update(
                 processed_per_s=result["msg_per_s"],  # it does nothing more
                 rss_peak_mb=round(memory.peak, 1),
                 rss_after_mb=round(after, 1),
+                cpu_ms_per_msg=cpu.ms_per(result["accepted"]),
+                cores_busy=round(sum(cpu.seconds.values()) / result["seconds"], 2),
             )
             stop(minimal)
             result["rows"] = scalar(engine, "SELECT count(*) FROM update_") - 1
@@ -297,6 +335,14 @@ def report(
         f"    RSS (whole tree) peak {loket['rss_peak_mb']} MB, after {loket['rss_after_mb']} MB"
         f"{memory}; minimal peak {minimal['rss_peak_mb']} MB, after {minimal['rss_after_mb']} MB"
     )
+    print(f"    CPU ms per message: Loket run {_budget(loket)}; minimal run {_budget(minimal)}")
+
+
+def _budget(run: dict[str, Any]) -> str:
+    """`web 0.44, background 0.81, ..., total 1.9 (1.8 cores busy)`."""
+    per = run["cpu_ms_per_msg"]
+    parts = ", ".join(f"{name} {ms}" for name, ms in per.items() if name != "total")
+    return f"{parts}, total {per['total']} ({run['cores_busy']} cores busy)"
 
 
 def main() -> int:
