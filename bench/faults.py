@@ -19,9 +19,9 @@ fully stepped and the outbox empty, and checks:
   the replies its outbox had claimed and not yet recorded, which is what a kill sends again
   (a send that returned but whose result was not committed yet is still in flight); and at
   most one per chat per such kill, since a chat's replies leave one at a time. The sends
-  the fake itself was answering at each kill are printed for context. With several
-  background workers (`--workers N` on PostgreSQL) the claims of the ones still running
-  count too, so the bound is looser there.
+  the fake itself was answering at each kill are printed for context. Each lease names
+  its worker (`message.leased_by`), so with several background workers (`--workers N` on
+  PostgreSQL) only the killed one's claims count.
 
 It prints each check, asserts the five, and ends with one JSON line. tests/test_faults.py runs
 it smaller.
@@ -38,6 +38,7 @@ import json
 import os
 import random
 import signal
+import socket
 import sys
 import tempfile
 import time
@@ -149,8 +150,13 @@ def wait_dead(pid: int, timeout: float = 5.0) -> None:
         time.sleep(0.005)
 
 
-def claimed_unrecorded(engine: Engine) -> set[int]:
-    """Replies the outbox leased (due_at pushed LEASE_SECONDS ahead) and has not recorded yet."""
+def claimed_unrecorded(engine: Engine, pid: int) -> set[int]:
+    """Replies this worker's outbox leased (due_at pushed LEASE_SECONDS ahead), not recorded.
+
+    A lease names its worker (`message.leased_by`), so the other background workers' claims
+    do not count.
+    """
+    owner = f"{socket.gethostname()[:50]}:{pid}"  # as chatbot.frontdesk.outbox.worker_name
     half = LEASE_SECONDS // 2
     later = (
         f"now() + interval '{half} seconds'"
@@ -161,8 +167,9 @@ def claimed_unrecorded(engine: Engine) -> set[int]:
         found = conn.execute(
             text(
                 "SELECT id FROM message WHERE direction = 'out' AND status = 'pending'"
-                f" AND due_at > {later}"
-            )
+                f" AND due_at > {later} AND leased_by = :owner"
+            ),
+            {"owner": owner},
         )
         return {int(r[0]) for r in found}
 
@@ -183,7 +190,6 @@ async def drive(
     kinds = kinds[:kills]
     rng.shuffle(kinds)
     done: list[Kill] = []
-    leased_before: set[int] = set()  # a lease from an earlier kill is still running
     gate = asyncio.Semaphore(client.in_flight)
     timeout = aiohttp.ClientTimeout(total=60)
     connector = aiohttp.TCPConnector(limit=client.in_flight)
@@ -221,9 +227,7 @@ async def drive(
                     # nobody records them, so this is exactly what it had in flight. A count
                     # taken before the kill missed what it claimed in between.
                     await asyncio.to_thread(wait_dead, pid)
-                    leased_now = await asyncio.to_thread(claimed_unrecorded, engine)
-                    leased = len(leased_now - leased_before)
-                    leased_before.update(leased_now)
+                    leased = len(await asyncio.to_thread(claimed_unrecorded, engine, pid))
                 done.append(Kill(kind, pid, killed_at, len(client.acknowledged), leased))
                 held = f" ({leased} replies claimed, not recorded)" if kind == "background" else ""
                 print(

@@ -157,6 +157,8 @@ class Message(SQLModel, table=True):
     error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     created_at: datetime = Field(sa_column=_utc_column())
     updated_at: datetime | None = Field(default=None, sa_column=_utc_column(nullable=True))
+    # The worker (host:pid) whose dispatcher leased the reply last: who holds it, who sent it.
+    leased_by: str | None = Field(default=None, max_length=64)
 
 
 class Attachment(SQLModel, table=True):

@@ -503,7 +503,7 @@ def head_of_chat(conn: Connection, *, channel: str, chat_id: str) -> dict[str, A
 
 # Run once per reply sent: straight to the driver, like the receive path's statements.
 _CLAIM_OUTBOX = Statement(
-    "UPDATE message SET due_at = :until WHERE id = :id AND due_at = :due_at"
+    "UPDATE message SET due_at = :until, leased_by = :owner WHERE id = :id AND due_at = :due_at"
     " AND status = 'pending' AND direction = 'out'"
 )
 _MARK_SENT = Statement(
@@ -512,9 +512,16 @@ _MARK_SENT = Statement(
 )
 
 
-def claim_outbox(conn: Connection, *, item_id: int, due_at: datetime, until: datetime) -> bool:
-    """Lease one reply so no other dispatcher sends it meanwhile; False if someone else did."""
-    claimed = _CLAIM_OUTBOX.execute(conn, {"id": item_id, "due_at": due_at, "until": until})
+def claim_outbox(
+    conn: Connection, *, item_id: int, due_at: datetime, until: datetime, owner: str
+) -> bool:
+    """Lease one reply so no other dispatcher sends it meanwhile; False if someone else did.
+
+    `owner` names the leasing worker (host:pid), kept in `leased_by`.
+    """
+    claimed = _CLAIM_OUTBOX.execute(
+        conn, {"id": item_id, "due_at": due_at, "until": until, "owner": owner}
+    )
     return claimed == 1
 
 

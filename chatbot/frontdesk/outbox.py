@@ -10,6 +10,8 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
+import socket
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -42,6 +44,12 @@ DEFAULT_DEADLINE = timedelta(hours=24)  # for a channel given no deadline of its
 CHAT_MEMORY_SECONDS = 60.0  # per-chat send times older than this are forgotten
 CAMPAIGN_CHUNK = 8  # campaign recipients are claimed when at least this much room is free
 CAMPAIGN_CONCURRENCY = 32  # campaign sends claimed and not yet recorded, at most
+
+
+def worker_name() -> str:
+    """This process as leases name it: host:pid (unique among live workers, 64 at most)."""
+    return f"{socket.gethostname()[:50]}:{os.getpid()}"
+
 
 T = TypeVar("T")
 Item = Mapping[str, Any]  # an outbox row as db/queries.py reads it (list_due_outbox)
@@ -194,6 +202,7 @@ class OutboxDispatcher:
         self._deadlines = dict(deadlines or {})  # per channel; others get DEFAULT_DEADLINE
         self._batch = batch
         self._lease_for = lease  # a claimed reply is not sent again by others before this
+        self._owner = worker_name()  # kept with each lease: whose it is
         self._limiter = RateLimiter(limits or {}, monotonic)
         self._concurrency = concurrency  # sends in flight at once; make_bot's pool matches
         self._sending: asyncio.Semaphore | None = None
@@ -316,7 +325,11 @@ class OutboxDispatcher:
     def _lease(self, conn: Connection, item: Item, now: datetime) -> bool:
         """Lease a due reply if its pace allows it now; False if not, or someone else did."""
         return self._limiter.allow(item["channel"], item["chat_id"]) and queries.claim_outbox(
-            conn, item_id=item["id"], due_at=item["due_at"], until=now + self._lease_for
+            conn,
+            item_id=item["id"],
+            due_at=item["due_at"],
+            until=now + self._lease_for,
+            owner=self._owner,
         )
 
     async def _send_and_record(self, item: Item) -> int:

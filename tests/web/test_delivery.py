@@ -22,6 +22,7 @@ from chatbot.frontdesk.outbox import (
     RateLimiter,
     backoff_seconds,
     send_again,
+    worker_name,
 )
 from chatbot.web.app import create_app
 from db import queries
@@ -59,6 +60,14 @@ def dispatch(client: TestClient) -> int:
 
 def engine_of(client: TestClient) -> Any:
     return client.app.state.engine  # type: ignore[attr-defined]
+
+
+def leased_by(engine: Any, message_id: int) -> str | None:
+    with engine.connect() as conn:
+        found = conn.execute(
+            select(queries.MESSAGE.c.leased_by).where(queries.MESSAGE.c.id == message_id)
+        )
+        return found.scalar_one()  # type: ignore[no-any-return]
 
 
 def say(client: TestClient, chat_id: int, n: int, text: str) -> None:
@@ -286,8 +295,11 @@ def test_a_chats_later_replies_wait_while_its_head_is_leased_or_backing_off(
     assert other["chat_id"] == str(CHAT + 1)
     with engine.begin() as conn:  # being sent: leased
         until = clock.now() + LEASE
-        assert queries.claim_outbox(conn, item_id=head["id"], due_at=head["due_at"], until=until)
+        assert queries.claim_outbox(
+            conn, item_id=head["id"], due_at=head["due_at"], until=until, owner="other-host:7"
+        )
     assert [r["id"] for r in due()] == [other["id"]]
+    assert leased_by(engine, head["id"]) == "other-host:7"  # whose lease it is
     with engine.begin() as conn:  # the send failed: backing off
         later = clock.now() + timedelta(minutes=5)
         queries.mark_retry(conn, item_id=head["id"], attempts=1, due_at=later, error="down")
@@ -340,7 +352,9 @@ def test_a_kill_mid_round_sends_again_only_the_reply_in_flight(
     round_.cancel()  # the dispatcher dies with one send in flight, as under SIGKILL
     wait_for(lambda: bot_api.holding(CHAT) == 0, what="the send in flight to be dropped")
     bot_api.release(CHAT)
-    assert outbound(engine, "telegram", str(CHAT))[0]["status"] == "pending"  # leased
+    held = outbound(engine, "telegram", str(CHAT))[0]
+    assert held["status"] == "pending"  # leased, by this process's dispatcher
+    assert leased_by(engine, held["id"]) == worker_name()
     assert dispatch(manual) == 0  # the others' replies all left; the leased one waits its lease
     clock.advance(seconds=LEASE.total_seconds())
     while dispatch(manual):
