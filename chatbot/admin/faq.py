@@ -29,7 +29,6 @@ from flows import classify, guards
 from flows import phrase_keys as keys
 from flows.profiles.schema import EditableSettings, FaqEntry
 
-FIELDS = ("id", "keywords", "samples_id", "samples_en", "answer_id", "answer_en")
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 MAX_QUESTION = 500  # characters of a test question
 
@@ -57,11 +56,6 @@ class FaqDraft:
     samples_en: str = ""
     answer_id: str = ""
     answer_en: str = ""
-
-    @classmethod
-    def from_form(cls, form: Mapping[str, str]) -> FaqDraft:
-        """The draft from posted form fields (missing ones are empty)."""
-        return cls(**{name: str(form.get(name, "")) for name in FIELDS})
 
     @classmethod
     def of(cls, entry: FaqEntry) -> FaqDraft:

@@ -51,7 +51,6 @@ logger = logging.getLogger(__name__)
 
 OPS_ROLES = ("ops", *SUPERVISOR_ROLES)  # who decides remote or visit and schedules visits
 TECHNICIAN_EDITORS = SUPERVISOR_ROLES  # who edits the technicians list
-VISIT_STATUSES = ("scheduled", "on_the_way", "arrived", "fixed", "not_fixed", "cancelled")
 OPEN_STATUSES = vq.OPEN_VISIT_STATUSES
 FINISHED = ("fixed", "not_fixed")
 # What the technician may press from each status (the page shows these buttons).

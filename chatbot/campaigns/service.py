@@ -22,7 +22,6 @@ from db import campaign_queries as cq
 from db.engine import as_utc, read
 
 CHANNELS = ("whatsapp", "sms", "telegram")
-STATES = ("draft", "scheduled", "running", "paused", "done", "cancelled")
 _WINDOW = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-3]|24):([0-5]\d)$")
 _CONTENT_SID = re.compile(r"^HX[0-9a-fA-F]{32}$")
 MAX_RATE = 1000.0
