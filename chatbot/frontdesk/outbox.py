@@ -222,10 +222,11 @@ class OutboxDispatcher:
         The sends in flight are finished before returning, so a graceful shutdown leaves no
         reply sent but unmarked (which would be sent again after the restart).
 
-        Campaign recipients are claimed only as fast as they can leave: at most
-        `campaign_concurrency` of them are claimed and not yet recorded at any time, so a
-        hard kill sends again at most that many, and no lease runs out while its send waits
-        its turn.
+        Replies and campaign recipients are claimed only as fast as they can leave: at
+        most `concurrency` chats' replies and `campaign_concurrency` recipients are claimed
+        and not yet recorded at any time. So a hard kill delays and may send again at most
+        that many, another worker's dispatcher takes the rest, and no lease runs out while
+        its send waits its turn.
         """
         wake = self._wake = asyncio.Event()
         self._stop = stop
@@ -241,7 +242,7 @@ class OutboxDispatcher:
         look_for_sends = True
         while not stop.is_set():
             claimed: list[Item] = []
-            room = self._batch - len(replies)
+            room = self._concurrency - len(replies)  # a chat's line sends one at a time
             if look_for_replies and room > 0:
                 try:
                     claimed = await in_turn(self._claim, room)
@@ -279,6 +280,11 @@ class OutboxDispatcher:
             look_for_sends = look_for_sends or not done or not done.isdisjoint(campaign_sends)
             replies = {task for task in replies if not task.done()}
         await asyncio.gather(*replies, *campaign_sends)
+
+    @property
+    def concurrency(self) -> int:
+        """Reply sends under way at once, at most; as many replies are leased, no more."""
+        return self._concurrency
 
     def wake(self) -> None:
         """New replies were written in this process (the stepper): look now, not at the tick."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -13,7 +14,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import RowMapping, select
+from sqlalchemy import RowMapping, func, select
 
 from chatbot.frontdesk.outbox import (
     LEASE,
@@ -431,6 +432,50 @@ def test_restart_during_delivery_loses_nothing_and_sends_nothing_twice(
         expected = [r["text"] for r in outbound(engine, "telegram", str(chat))]
         assert bot_api.sent_texts(chat) == expected  # each reply once, in order
     assert len(bot_api.calls("sendMessage")) == len(rows)
+
+
+def test_the_running_dispatcher_leases_no_more_replies_than_it_can_send_at_once(
+    manual: TestClient, bot_api: FakeBotApi, clock: FrozenClock
+) -> None:
+    """A reply leased while it waits for a free place would wait out the lease after a kill
+    (and could outlive it behind a slow provider): only sends under way are leased."""
+    assert manual.portal is not None
+    dispatcher = manual.app.state.dispatcher  # type: ignore[attr-defined]
+    places = dispatcher.concurrency
+    chats = [CHAT + n for n in range(places + 3)]
+    for chat in chats:
+        bot_api.hold(chat)
+        say(manual, chat, 1, "halo kak")
+    engine = engine_of(manual)
+
+    def leased() -> int:
+        with engine.connect() as conn:
+            found = conn.execute(
+                select(func.count())
+                .select_from(queries.MESSAGE)
+                .where(
+                    queries.MESSAGE.c.status == "pending", queries.MESSAGE.c.due_at > clock.now()
+                )
+            )
+            return int(found.scalar_one())
+
+    stop = asyncio.Event()
+    running = manual.portal.start_task_soon(dispatcher.run, 0.05, stop)
+    try:
+        wait_for(lambda: sum(bot_api.holding(c) for c in chats) == places, what="full places")
+        time.sleep(0.3)  # a few more turns of the dispatcher's loop
+        assert leased() == places  # the three other chats' heads wait unleased
+        for chat in chats:
+            bot_api.release(chat)
+        wait_for(lambda: outbox_size(engine) == 0, what="every reply sent")
+    finally:
+        for chat in chats:
+            bot_api.release(chat)
+        manual.portal.call(stop.set)
+        running.result(timeout=15)
+    for chat in chats:
+        expected = [r["text"] for r in outbound(engine, "telegram", str(chat))]
+        assert bot_api.sent_texts(chat) == expected  # each once, in order
 
 
 def test_a_send_the_provider_sits_on_delays_only_its_own_chat(
