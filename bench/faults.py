@@ -38,7 +38,6 @@ import json
 import os
 import random
 import signal
-import socket
 import sys
 import tempfile
 import time
@@ -63,6 +62,7 @@ from bench.harness import (
     shown,
 )
 from bench.webhooks import LINES, telegram_update
+from chatbot.frontdesk.outbox import worker_name
 
 
 @dataclass
@@ -156,7 +156,7 @@ def claimed_unrecorded(engine: Engine, pid: int) -> set[int]:
     A lease names its worker (`message.leased_by`), so the other background workers' claims
     do not count.
     """
-    owner = f"{socket.gethostname()[:50]}:{pid}"  # as chatbot.frontdesk.outbox.worker_name
+    owner = worker_name(pid)
     half = LEASE_SECONDS // 2
     later = (
         f"now() + interval '{half} seconds'"

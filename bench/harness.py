@@ -169,6 +169,10 @@ class CpuMeter:
             before = self._before.get(name, {})
             self.seconds[name] = sum(cpu - before.get(p, 0.0) for p, cpu in now.items())
 
+    def cores_busy(self, seconds: float) -> float:
+        """How many cores the groups kept busy on average over `seconds` of wall time."""
+        return round(sum(self.seconds.values()) / seconds, 2)
+
     def ms_per(self, count: int) -> dict[str, float]:
         """Each group's CPU milliseconds per item (message), and their `total`."""
         per = {name: round(sec * 1000 / max(1, count), 3) for name, sec in self.seconds.items()}

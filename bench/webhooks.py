@@ -217,7 +217,7 @@ def run_loket(
                     rss_peak_mb=round(memory.peak, 1),
                     rss_after_mb=round(after, 1),
                     cpu_ms_per_msg=cpu.ms_per(result["accepted"]),
-                    cores_busy=round(sum(cpu.seconds.values()) / processed_s, 2),
+                    cores_busy=cpu.cores_busy(processed_s),
                 )
             result["inbound_rows"] = (
                 scalar(engine, "SELECT count(*) FROM message WHERE direction='in'") - 1
@@ -278,7 +278,7 @@ def run_minimal(
                 rss_peak_mb=round(memory.peak, 1),
                 rss_after_mb=round(after, 1),
                 cpu_ms_per_msg=cpu.ms_per(result["accepted"]),
-                cores_busy=round(sum(cpu.seconds.values()) / result["seconds"], 2),
+                cores_busy=cpu.cores_busy(result["seconds"]),
             )
             stop(minimal)
             result["rows"] = scalar(engine, "SELECT count(*) FROM update_") - 1

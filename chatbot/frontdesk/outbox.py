@@ -46,9 +46,12 @@ CAMPAIGN_CHUNK = 8  # campaign recipients are claimed when at least this much ro
 CAMPAIGN_CONCURRENCY = 32  # campaign sends claimed and not yet recorded, at most
 
 
-def worker_name() -> str:
-    """This process as leases name it: host:pid (unique among live workers, 64 at most)."""
-    return f"{socket.gethostname()[:50]}:{os.getpid()}"
+def worker_name(pid: int | None = None) -> str:
+    """A process (this one by default) as leases name it: host:pid, 64 characters at most.
+
+    Unique among live workers; `bench.faults` names a worker it killed the same way.
+    """
+    return f"{socket.gethostname()[:50]}:{os.getpid() if pid is None else pid}"
 
 
 T = TypeVar("T")
