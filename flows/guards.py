@@ -90,6 +90,9 @@ _SECRET_LABEL = re.compile(
     r"(?:\s*(?:saya|sy|ku|aku)\b)?",
     re.I,
 )
+# A label that says whose password it is: the word after it is the password itself.
+_OWNED_LABEL = re.compile(r"(?:nya|saya|sy|ku|aku)$", re.I)
+_POSSESSIVES = frozenset({"saya", "sy", "ku", "aku", "my", "nya"})
 _SECRET_TAIL = re.compile(r"\s*(?P<sep>adalah|is|:|=)?\s*(?P<secret>[^\s,;]+)", re.I)
 MASK = "******"
 
@@ -206,26 +209,49 @@ def _mask_code(found: re.Match[str]) -> str:
 
 
 def _mask_passwords(text: str) -> str:
+    """Mask what follows a password label when it is the password, not the sentence.
+
+    After "password:" or "adalah" the next word is masked whatever it is. Otherwise words
+    about the password ("lupa password akun owner") are skipped, up to three, and a word is
+    masked when it looks like a secret (a digit, a symbol, a capital inside) or follows a
+    possessive ("password sy kucingku", "my password hunter"); a plain word after a bare
+    label is the client's sentence going on ("reset password akun erzap") and is kept.
+    """
     out: list[str] = []
     pos = 0
     for label in _SECRET_LABEL.finditer(text):
         if label.start() < pos:
             continue
         at = label.end()
+        before = text[: label.start()].split()[-1:]
+        owned = bool(_OWNED_LABEL.search(label.group(0))) or (
+            bool(before) and before[0].lower() in _POSSESSIVES
+        )
         for _ in range(3):  # "password baru sy Budi2024": skip up to two ordinary words
             tail = _SECRET_TAIL.match(text, at)
             if tail is None:
                 break
-            word = tail.group("secret").lower().strip(".!?'\"")
+            token = tail.group("secret").strip(".!?'\"")
+            word = token.lower()
             base = word[:-3] if word.endswith("nya") and len(word) > 3 else word
             ordinary = base in _NOT_A_SECRET and not any(ch.isdigit() for ch in word)
-            if tail.group("sep") or not ordinary:
+            if tail.group("sep") or (not ordinary and (owned or _looks_secret(token))):
                 out.append(text[pos : tail.start("secret")] + MASK)
                 pos = tail.end("secret")
                 break
+            if not ordinary:
+                break
+            owned = base in _POSSESSIVES
             at = tail.end()
     out.append(text[pos:])
     return "".join(out)
+
+
+def _looks_secret(token: str) -> bool:
+    """A digit, a symbol or a capital past the first letter: not a word of the sentence."""
+    return any(ch.isdigit() or not ch.isalpha() for ch in token) or any(
+        ch.isupper() for ch in token[1:]
+    )
 
 
 def is_salam(text: str) -> bool:

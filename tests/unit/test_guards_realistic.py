@@ -31,6 +31,10 @@ from flows import guards
         ("pinnya 2580", "2580"),
         ("123456 kak", "123456"),  # a code sent on its own, with a word of courtesy
         ("ini kak: 123 456 🙏", "123 456"),
+        ("password lama sy kucingku", "kucingku"),  # a plain word, after whose it is
+        ("passwordnya kucingku", "kucingku"),
+        ("my password hunter", "hunter"),
+        ("password KucingKu", "KucingKu"),  # a capital inside: no word of the sentence
     ],
 )
 def test_mask_secrets_hides_codes_in_groups_and_passwords_after_words(
@@ -346,3 +350,21 @@ def test_regional_greetings_are_no_story(text: str) -> None:
 )
 def test_is_thanks_only(text: str, thanks: bool) -> None:
     assert guards.is_thanks_only(text) is thanks
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "bagaimana cara reset password akun erzap",
+        "password di aplikasi android tidak bisa",
+        "saya ganti password tapi tetap gagal login",
+        "password toko saya lupa",
+        "pw nya ke reset sendiri",
+        "password ga bisa dipake",
+        "forgot my password again",
+        "I changed my password but still cannot log in",
+    ],
+)
+def test_a_sentence_about_the_password_is_stored_as_typed(text: str) -> None:
+    """A plain word after a bare "password" is the sentence going on: masking it loses it."""
+    assert guards.mask_secrets(text) == text
