@@ -6,6 +6,7 @@ import asyncio
 import hmac
 import logging
 import os
+import re
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, ClassVar
@@ -316,13 +317,18 @@ def _is_chat_id(value: str) -> bool:
     return digits.isascii() and digits.isdigit() and len(digits) <= 20
 
 
+# "/start", "/start@loket_bot", "/start PAYLOAD"; not "/startx".
+_START = re.compile(r"/start(?:@\w+)?(?=\s|$)")
+
+
 def _content(message: MessageIn, sender_id: int | None) -> dict[str, Any]:
     """Kind, text and attachments of one message."""
     text = message.text or message.caption or ""
     if message.text is not None:
-        if text.startswith("/start"):
+        start = _START.match(text)
+        if start is not None:
             # A deep link's /start is how a client opens the chat; the greeting answers it.
-            return {"text": text.removeprefix("/start").strip(), "kind": "text"}
+            return {"text": text[start.end() :].strip(), "kind": "text"}
         return {"text": text, "kind": "text"}
     if message.location is not None:
         place = (message.location.latitude, message.location.longitude)

@@ -71,6 +71,23 @@ def test_parse_start_opens_the_chat_with_empty_text(channel: TelegramChannel) ->
     assert (inbound.kind, inbound.text) == ("text", "")
 
 
+@pytest.mark.parametrize(
+    ("typed", "text"),
+    [
+        ("/start@loket_bot", ""),  # the command as Telegram writes it with the bot's name
+        ("/start promo_ramadan", "promo_ramadan"),  # a deep link's payload
+        ("/startx", "/startx"),  # another word: the client's own text
+    ],
+)
+def test_parse_start_with_the_bots_name_or_a_payload(
+    channel: TelegramChannel, typed: str, text: str
+) -> None:
+    update = telegram_update("start")
+    update["message"]["text"] = typed
+    [inbound] = channel.parse(raw(update))
+    assert inbound.text == text
+
+
 def test_parse_photo_keeps_the_largest_size_and_the_caption(channel: TelegramChannel) -> None:
     [inbound] = channel.parse(raw(telegram_update("photo_caption")))
     assert inbound.kind == "photo"
