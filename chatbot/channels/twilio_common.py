@@ -79,6 +79,9 @@ def refusal(code: int | None, detail: str) -> str:
     return f"Twilio error {code}: " + (f"{known} ({detail})" if known else detail)
 
 
+SHORT_CODE_DIGITS = 8  # Twilio's short codes have 5-6 digits; a phone number in any form has 9+
+
+
 def e164(raw: str, region: str = DEFAULT_REGION) -> str:
     """A phone number in E.164 (`+6281234567890`), or the input itself if it is no number.
 
@@ -86,6 +89,8 @@ def e164(raw: str, region: str = DEFAULT_REGION) -> str:
     same sender always maps to the same chat.
     """
     value = raw.strip().removeprefix(WHATSAPP_PREFIX)
+    if value.isdigit() and len(value) <= SHORT_CODE_DIGITS:
+        return value  # "22395": a short code, not a local number to put +62 in front of
     try:
         number = phonenumbers.parse(value, region)
     except phonenumbers.NumberParseException:

@@ -159,8 +159,9 @@ def test_numbers_are_normalised_to_e164(raw: str) -> None:
     assert e164(raw) == CLIENT
 
 
-def test_a_short_code_keeps_its_form() -> None:
-    assert e164("TWILIO") == "TWILIO"
+@pytest.mark.parametrize("sender", ["TWILIO", "TELKOMSEL", "22395", "123456"])
+def test_a_short_code_keeps_its_form(sender: str) -> None:
+    assert e164(sender) == sender
 
 
 def test_rebase_keeps_the_rest_path() -> None:
