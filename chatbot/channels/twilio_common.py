@@ -57,6 +57,7 @@ _STATUSES = {
     "queued": "queued",
     "sending": "queued",
     "sent": "sent",
+    "partially_delivered": "sent",  # some segments of a long SMS arrived: not all yet
     "delivered": "delivered",
     "read": "read",
     "undelivered": "failed",

@@ -185,6 +185,11 @@ def test_status_callbacks_map_to_transcript_statuses() -> None:
     assert failed.status == "failed"
     assert failed.error is not None
     assert "63024" in failed.error
+    # Twilio's own value for a long SMS of which some segments arrived
+    partly = parse_status(
+        signed(twilio_form("status_delivered", MessageStatus="partially_delivered"))
+    )
+    assert partly.status == "sent"
     with pytest.raises(MalformedPayload):
         parse_status(signed(twilio_form("status_delivered", MessageStatus="exploded")))
 
