@@ -38,6 +38,7 @@ class Inbound:
     phone: str | None = None
     attachments: tuple[Attachment, ...] = ()
     location: tuple[float, float] | None = None
+    place: str | None = None  # a shared location's name and address, when the channel gives them
     contact_phone: str | None = None
     button: str | None = None
     edited: bool = False

@@ -331,8 +331,10 @@ def _content(message: MessageIn, sender_id: int | None) -> dict[str, Any]:
             return {"text": text[start.end() :].strip(), "kind": "text"}
         return {"text": text, "kind": "text"}
     if message.location is not None:
-        place = (message.location.latitude, message.location.longitude)
-        return {"text": text, "kind": "location", "location": place}
+        point = (message.location.latitude, message.location.longitude)
+        venue = message.venue
+        place = ", ".join(p for p in (venue.title, venue.address) if p) if venue else ""
+        return {"text": text, "kind": "location", "location": point, "place": place or None}
     if message.contact is not None:
         contact = message.contact
         own = contact.user_id is not None and contact.user_id == sender_id

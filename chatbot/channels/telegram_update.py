@@ -65,6 +65,13 @@ class LocationIn(_Part):
     longitude: Annotated[float, Field(ge=-180, le=180)]
 
 
+class VenueIn(_Part):
+    """A named place (Telegram sends its `location` beside it)."""
+
+    title: ShortText = ""
+    address: ShortText = ""
+
+
 class ContactIn(_Part):
     """A shared contact card; `user_id` says whose."""
 
@@ -98,6 +105,7 @@ class MessageIn(_Part):
     text: Text | None = None
     caption: Text | None = None
     location: LocationIn | None = None
+    venue: VenueIn | None = None
     contact: ContactIn | None = None
     sticker: dict[str, Any] | None = None
     photo: list[FileIn] | None = Field(default=None, max_length=100)

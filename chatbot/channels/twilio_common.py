@@ -156,6 +156,8 @@ class MessageForm(BaseModel):
     NumMedia: Annotated[int, Field(ge=0, le=1000)] = 0
     Latitude: Annotated[float, Field(ge=-90, le=90)] | None = None
     Longitude: Annotated[float, Field(ge=-180, le=180)] | None = None
+    Label: ShortText = ""  # a shared place's name
+    Address: ShortText = ""
     media: tuple[tuple[Url, ShortText], ...] = ()
 
     @classmethod
@@ -236,6 +238,7 @@ def parse_message(request: RawRequest, channel: str) -> list[Inbound]:
             phone=chat_id if chat_id.startswith("+") else None,
             attachments=attachments,
             location=location,
+            place=", ".join(p for p in (form.Label, form.Address) if p) or None,
             button=button,
         )
     ]

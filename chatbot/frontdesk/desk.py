@@ -492,6 +492,7 @@ class Desk:
     def _record_inbound(
         self, conn: Connection, case_id: int, inbound: Inbound, text: str, now: Any
     ) -> None:
+        text = _with_place(text, inbound)
         if not inbound.attachments:  # nothing refers to the row: it goes with the next write
             queries.add_client_message(
                 conn,
@@ -712,3 +713,18 @@ class Desk:
         case = {"id": case_id, "channel": inbound.channel, "chat_id": inbound.chat_id}
         self.write_replies(conn, case, rows)
         return [row.text for row in rows]
+
+
+def _with_place(text: str, inbound: Inbound) -> str:
+    """The transcript's text of a shared location: where it is, for the agents to read.
+
+    The flow reads the coordinates from the message itself; without this line the
+    transcript kept an empty text and only the inbox's raw payload knew the place.
+    """
+    if inbound.location is None:
+        return text
+    latitude, longitude = inbound.location
+    place = f"📍 {latitude:.6f}, {longitude:.6f}"
+    if inbound.place:
+        place += f" ({inbound.place})"
+    return f"{text}\n{place}" if text else place

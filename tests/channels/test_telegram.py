@@ -119,6 +119,15 @@ def test_parse_location_and_contact(channel: TelegramChannel) -> None:
     [place] = channel.parse(raw(telegram_update("location")))
     assert place.kind == "location"
     assert place.location == (-6.200001, 106.816666)
+    assert place.place is None
+    venue = telegram_update("location")
+    venue["message"]["venue"] = {
+        "location": venue["message"]["location"],
+        "title": "Toko Maju",
+        "address": "Jl. Sudirman 1",
+    }
+    [named] = channel.parse(raw(venue))
+    assert (named.location, named.place) == (place.location, "Toko Maju, Jl. Sudirman 1")
     [contact] = channel.parse(raw(telegram_update("contact")))
     assert contact.kind == "contact"
     assert contact.contact_phone == "6281234567890"

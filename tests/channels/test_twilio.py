@@ -125,6 +125,7 @@ def test_whatsapp_media_is_kept_as_attachments(whatsapp: WhatsAppChannel) -> Non
 def test_whatsapp_location_and_quick_reply_button(whatsapp: WhatsAppChannel) -> None:
     [place] = whatsapp.parse(signed(twilio_form("whatsapp_location")))
     assert (place.kind, place.location) == ("location", (-6.200001, 106.816666))
+    assert place.place == "Kantor Toko Berkah, Jl. M.H. Thamrin No.1, Jakarta"
     [press] = whatsapp.parse(signed(twilio_form("whatsapp_button")))
     assert (press.kind, press.button, press.text) == ("button", "yes", "Ya")
 

@@ -71,6 +71,25 @@ def test_attachments_are_kept_with_the_case(chat: ChatDriver) -> None:
     assert [(r["kind"], r["file_id"]) for r in rows] == [("photo", "AgAD123")]
 
 
+def test_a_shared_location_shows_where_in_the_transcript(chat: ChatDriver) -> None:
+    chat.client_says("halo")
+    chat.client_says(
+        "", kind="location", location=(-6.2, 106.816666), place="Toko Maju, Jl. Sudirman 1"
+    )
+    chat.client_says("ini lokasinya kak", kind="location", location=(-7.25, 112.75))
+    with chat.engine.connect() as conn:
+        texts = [
+            r.text
+            for r in conn.execute(
+                select(queries.MESSAGE.c.text).where(queries.MESSAGE.c.kind == "location")
+            )
+        ]
+    assert texts == [
+        "📍 -6.200000, 106.816666 (Toko Maju, Jl. Sudirman 1)",
+        "ini lokasinya kak\n📍 -7.250000, 112.750000",
+    ]
+
+
 def test_three_verification_failures_queue_instead_of_looping(chat: ChatDriver) -> None:
     for line in ["halo", "laporan penjualan kosong"]:
         chat.client_says(line)
