@@ -384,6 +384,13 @@ TRANSITIONS: list[dict[str, Any]] = [
         "dest": None,
         "after": ["count_failure", "say_reask_rating"],
     },
+    {  # a second tap on the rating buttons: the client changed their mind, not a comment
+        "trigger": "client_wrote",
+        "source": S.SURVEY_COMMENT,
+        "dest": None,
+        "conditions": "is_rating_button",
+        "after": ["record_rating", "say_ask_comment"],
+    },
     {
         "trigger": "client_wrote",
         "source": S.SURVEY_COMMENT,
@@ -446,8 +453,11 @@ class Turn:
     def has_story(self) -> bool:
         """Whether the message tells something about the problem (a caption counts).
 
-        "Hello, can you help me?" opens the conversation; it is not the report.
+        "Hello, can you help me?" opens the conversation; it is not the report, and neither
+        is a button pressed on an old message ("yes", "rating:5").
         """
+        if self.event.button:
+            return False
         return guards.has_story(self.event.text) and not language.is_opening(self.event.text)
 
     def answers_faq_first(self) -> bool:
@@ -549,6 +559,10 @@ class Turn:
     def has_rating(self) -> bool:
         """A 1-5 rating."""
         return guards.rating_of(self.event.text, self.event.button) is not None
+
+    def is_rating_button(self) -> bool:
+        """One of the rating buttons was pressed (typed digits may be the comment)."""
+        return (self.event.button or "").startswith("rating:") and self.has_rating()
 
     def is_skip(self) -> bool:
         """The client declines to comment."""

@@ -358,6 +358,8 @@ class Desk:
             after_close = keys.CANCEL_NOTHING_OPEN
         elif case is None and link is None and guards.is_thanks_only(text):
             after_close = keys.CLOSING_YOU_ARE_WELCOME
+        elif case is None and link is None and (inbound.button or "").startswith("rating:"):
+            after_close = keys.CLOSING_YOU_ARE_WELCOME  # a late tap on the closed survey
         if after_close is not None:
             last_id = queries.get_last_case_id(
                 conn, channel=inbound.channel, chat_id=inbound.chat_id

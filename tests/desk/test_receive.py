@@ -147,6 +147,18 @@ def test_thanks_after_closing_is_answered_without_opening_a_case(chat: ChatDrive
     assert count(chat, queries.CASE) == 2
 
 
+def test_a_late_tap_on_old_buttons_is_no_story(chat: ChatDriver) -> None:
+    chat.client_says("halo")
+    chat.client_says("batal")
+    chat.bot_said()
+    chat.client_says("5 ⭐⭐⭐⭐⭐", kind="button", button="rating:5")  # the survey, closed
+    assert chat.bot_said() == [keys.CLOSING_YOU_ARE_WELCOME]
+    assert count(chat, queries.CASE) == 1
+    chat.client_says("yes", kind="button", button="yes")  # "solved?" from a case long closed
+    assert chat.case["state"] == "chronology"  # a new case asks what happened
+    assert chat.bot_said()[-1] == keys.GREETING_WELCOME
+
+
 def test_an_edited_message_is_recorded_but_not_replayed(chat: ChatDriver) -> None:
     chat.client_says("halo")
     chat.bot_said()

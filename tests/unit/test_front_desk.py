@@ -206,6 +206,14 @@ def test_comment_closes_the_case_and_a_skip_records_none() -> None:
     assert not [e for e in skipped.effects if isinstance(e, RecordSurvey)]
 
 
+def test_a_second_tap_on_the_rating_changes_the_rating_and_asks_again_for_the_comment() -> None:
+    turn = run(State.SURVEY_COMMENT, "3 ⭐⭐⭐", button="rating:3")
+    assert turn.state is State.SURVEY_COMMENT
+    assert RecordSurvey(rating=3) in turn.effects
+    assert not [e for e in turn.effects if isinstance(e, RecordSurvey) and e.comment]
+    assert said(turn) == [keys.SURVEY_ASK_COMMENT]
+
+
 def test_agent_resolution_differs_for_easy_and_normal_hard() -> None:
     easy = run(State.WITH_AGENT, trigger="agent_resolved", category="easy")
     assert easy.state is State.SURVEY_RATING
