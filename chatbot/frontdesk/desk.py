@@ -352,6 +352,16 @@ class Desk:
             link = replies.campaign_for_reply(
                 conn, channel=inbound.channel, chat_id=inbound.chat_id, now=now
             )
+        if case is None and link is None and inbound.edited:
+            # An edit with no case open belongs to the last one; with no case ever, the
+            # client's edited text is all we have of it, so it is read as a new message.
+            last_id = queries.get_last_case_id(
+                conn, channel=inbound.channel, chat_id=inbound.chat_id
+            )
+            if last_id is not None:
+                self._record_inbound(conn, last_id, inbound, text, now)
+                return Receipt("recorded", last_id)
+            inbound = replace(inbound, edited=False)
         # "batal" or "makasih kak" after the case closed: answer on it, open nothing new.
         after_close = None
         if case is None and link is None and guards.is_cancel(text):

@@ -167,6 +167,21 @@ def test_an_edited_message_is_recorded_but_not_replayed(chat: ChatDriver) -> Non
     assert chat.bot_said() == []
 
 
+def test_an_edit_with_no_case_open_joins_the_last_case_or_is_read_when_there_is_none(
+    chat: ChatDriver,
+) -> None:
+    receipt = chat.client_says("halo kak, stok minus", edited=True)  # before any case
+    assert receipt.status == "answered"  # read as the client's message: nothing else has it
+    assert chat.bot_said()
+    chat.client_says("batal")
+    chat.bot_said()
+    closed = chat.case["id"]
+    receipt = chat.client_says("halo kak, stok minus terus", edited=True)
+    assert (receipt.status, receipt.case_id) == ("recorded", closed)
+    assert chat.bot_said() == []
+    assert count(chat, queries.CASE) == 1
+
+
 def test_replies_are_rendered_and_written_to_the_outbox_in_order(chat: ChatDriver) -> None:
     receipt = chat.client_says("P")
     assert receipt.replies[0].startswith("Halo kak, terima kasih sudah menghubungi HaloERZAP")
