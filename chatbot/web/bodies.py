@@ -73,7 +73,9 @@ class BodyReader:
             try:
                 text = body.decode("utf-8")
             except UnicodeDecodeError:
-                raise MalformedPayload("form body is not UTF-8") from None
+                raise MalformedPayload(
+                    f"the body is not UTF-8 (its Content-Type says {FORM_TYPE})"
+                ) from None
             try:
                 form = parse_qs(text, keep_blank_values=True, max_num_fields=MAX_FIELDS)
             except ValueError:
