@@ -28,11 +28,15 @@ class Overloaded(LoketError):
 
 
 class TooManyRequests(LoketError):
-    """The caller went over a rate limit; `seconds` until it may try again."""
+    """The caller went over a rate limit; `seconds` until it may try again.
 
-    def __init__(self, reason: str, seconds: float) -> None:
+    `message`, when given, tells a client why in their language (the web chat shows it).
+    """
+
+    def __init__(self, reason: str, seconds: float, message: str | None = None) -> None:
         super().__init__(reason)
         self.seconds = seconds
+        self.message = message
 
 
 class DeskUnavailable(LoketError):

@@ -43,6 +43,18 @@ class ChatLimits:
     open_cases_per_address: int = 3  # web chats with an open (or coming) case, per address
 
 
+@dataclass(frozen=True, slots=True)
+class ChatWait:
+    """How long a web chat post must wait (0: not at all), and whether for the address.
+
+    `crowded`: this address has opened too many chats, or has too many open; the client is
+    then told so, not that they type too fast.
+    """
+
+    seconds: float
+    crowded: bool = False
+
+
 class Throttle:
     """Counts attempts per key in the `throttle` table and says how long to wait, if at all."""
 
@@ -90,8 +102,8 @@ class Throttle:
         with self._engine.begin() as conn:
             tq.forget_counter(conn, key=_login_key(name, address))
 
-    def chat_post(self, chat_id: str, address: str) -> float:
-        """Count one web chat post; 0 if it may go on, else seconds to wait.
+    def chat_post(self, chat_id: str, address: str) -> ChatWait:
+        """Count one web chat post; a wait of 0 seconds if it may go on.
 
         Refused posts count too, so a flood stays refused. A chat that has not written for
         a day counts as new; new chats per address are limited per hour, and a new chat is
@@ -111,7 +123,7 @@ class Throttle:
                 if hits > limit:
                     waits.append(start + 60.0 - now)
             if waits:
-                return max(waits)
+                return ChatWait(max(waits))
             seen, _ = tq.count_hit(conn, key=f"seen:{chat_id}", now=now, window=NEW_CHAT_SECONDS)
             if seen == 1:
                 # The counter's row lock (PostgreSQL) or the write lock (SQLite) makes one
@@ -119,16 +131,16 @@ class Throttle:
                 new, start = tq.count_hit(conn, key=f"new:{address}", now=now, window=3600.0)
                 if new > limits.new_chats_per_address_per_hour:
                     tq.forget_counter(conn, key=f"seen:{chat_id}")  # still new next time
-                    return start + 3600.0 - now
+                    return ChatWait(start + 3600.0 - now, crowded=True)
                 open_chats = tq.count_open_web_chats(
                     conn, address=address, pending_since=now - PENDING_CASE_SECONDS
                 )
                 if open_chats >= limits.open_cases_per_address:
                     tq.forget_counter(conn, key=f"seen:{chat_id}")
-                    return OPEN_CASES_RETRY_SECONDS
+                    return ChatWait(OPEN_CASES_RETRY_SECONDS, crowded=True)
                 tq.record_web_chat_origin(conn, chat_id=chat_id, address=address, now=now)
         self._maybe_sweep()
-        return 0.0
+        return ChatWait(0.0)
 
     def _now(self) -> float:
         return self._clock.now().timestamp()

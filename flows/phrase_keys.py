@@ -156,4 +156,8 @@ UPLOAD_NOT_ACCEPTED = "upload.not_accepted"
 SAMPLE_VARIABLES.update(
     {UPLOAD_TOO_LARGE: {"limit_mb": 16}, UPLOAD_NOT_ACCEPTED: {"allowed": "jpg, png, pdf"}}
 )
+# --- a web chat post refused by the throttle: typing too fast, or too many chats from here ---
+CHAT_TOO_FAST = "chat.too_fast"
+CHAT_TOO_MANY_OPEN = "chat.too_many_open"
+SAMPLE_VARIABLES.update({CHAT_TOO_FAST: {}, CHAT_TOO_MANY_OPEN: {}})
 ALL: tuple[str, ...] = tuple(SAMPLE_VARIABLES)

@@ -27,6 +27,7 @@ from chatbot.errors import (
 )
 from chatbot.frontdesk.desk import Desk
 from chatbot.frontdesk.files import FileShelf, ShelvedFile
+from chatbot.throttle import Throttle
 from chatbot.web.bodies import FORM_TYPE
 from chatbot.web.deps import (
     AgentsDep,
@@ -98,7 +99,11 @@ def _form_schema() -> dict[str, object]:
 
 @router.post("/chat/messages", openapi_extra=_form_schema())
 async def post_message(
-    request: Request, channels: ChannelsDep, throttle: ThrottleDep, bodies: BodiesDep
+    request: Request,
+    channels: ChannelsDep,
+    throttle: ThrottleDep,
+    bodies: BodiesDep,
+    desk: DeskDep,
 ) -> JSONResponse:
     """One message typed (or button pressed) in the page; the replies come on the stream.
 
@@ -108,11 +113,7 @@ async def post_message(
     chat_id = _chat_id(request)
     if chat_id is None:
         return JSONResponse({"ok": False, "error": "open the chat page first"}, status_code=400)
-    wait = await run_in_threadpool(throttle.chat_post, chat_id, client_address(request))
-    if wait > 0:
-        raise TooManyRequests(
-            "too many messages or open conversations from here; wait a moment", wait
-        )
+    await _count_post(request, throttle, desk, chat_id)
     head = bodies.head(request)
     limit = request.app.state.settings.web_chat_max_bytes
     raw = await bodies.read(request, head, limit=limit, proven=False)
@@ -202,11 +203,7 @@ async def post_file(
     chat_id = _chat_id(request)
     if chat_id is None:
         return JSONResponse({"ok": False, "error": "open the chat page first"}, status_code=400)
-    wait = await run_in_threadpool(throttle.chat_post, chat_id, client_address(request))
-    if wait > 0:
-        raise TooManyRequests(
-            "too many messages or open conversations from here; wait a moment", wait
-        )
+    await _count_post(request, throttle, desk, chat_id)
     try:
         declared = request.headers.get("content-length", "")
         if not declared.isdigit():
@@ -241,6 +238,22 @@ async def post_file(
     stored = replace(file, stored_path=str(path))
     fresh = await accept(request, [replace(inbound, attachments=(stored,))])
     return JSONResponse({"ok": True, "statuses": ["accepted" if fresh[0] else "duplicate"]})
+
+
+async def _count_post(request: Request, throttle: Throttle, desk: Desk, chat_id: str) -> None:
+    """Count a post of this chat and address; refused with the reason the client reads.
+
+    Raises:
+        TooManyRequests: the chat or the address posts too fast, or the address has too
+            many conversations open (a shared office, a carrier's NAT).
+    """
+    wait = await run_in_threadpool(throttle.chat_post, chat_id, client_address(request))
+    if wait.seconds <= 0:
+        return
+    key = keys.CHAT_TOO_MANY_OPEN if wait.crowded else keys.CHAT_TOO_FAST
+    message = desk.phrases.render(key, request.app.state.settings.locale, {})
+    reason = "too many conversations open from here" if wait.crowded else "too many messages"
+    raise TooManyRequests(f"{reason}; wait a moment", wait.seconds, message)
 
 
 def _text(fields: dict[str, Any]) -> dict[str, str]:

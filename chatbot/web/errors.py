@@ -53,10 +53,13 @@ def install(app: FastAPI) -> None:
     async def _handle(_request: Request, exc: Exception) -> JSONResponse:
         status = next((code for kind, code in STATUS.items() if isinstance(exc, kind)), 400)
         headers = {}
+        body: dict[str, object] = {"ok": False, "error": str(exc)}
         if isinstance(exc, TooManyRequests):
             headers["Retry-After"] = str(max(1, math.ceil(exc.seconds)))
+            if exc.message is not None:
+                body["message"] = exc.message
         elif isinstance(exc, Overloaded):
             headers["Retry-After"] = "1"
-        return JSONResponse({"ok": False, "error": str(exc)}, status_code=status, headers=headers)
+        return JSONResponse(body, status_code=status, headers=headers)
 
     app.add_exception_handler(LoketError, _handle)

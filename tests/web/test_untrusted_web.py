@@ -111,6 +111,7 @@ def test_one_chat_posting_too_fast_is_told_to_wait(client: TestClient, clock: Fr
     ]
     assert [a.status_code for a in answers] == [200] * 20 + [429] * 5
     assert int(answers[-1].headers["retry-after"]) == 60
+    assert answers[-1].json()["message"].startswith("Pesannya terlalu cepat")
     clock.advance(minutes=1)
     assert client.post("/chat/messages", data={"message_id": "99", "text": "x"}).status_code == 200
 
@@ -147,7 +148,9 @@ def test_one_address_holds_at_most_three_open_web_cases(app: FastAPI, client: Te
     open_chat(client)
     answer = client.post("/chat/messages", data={"message_id": "1", "text": "halo"})
     assert answer.status_code == 429
-    assert "open conversations" in answer.text
+    assert "conversations open" in answer.json()["error"]
+    # the client reads that the network has chats open, not that they typed too fast
+    assert "beberapa percakapan" in answer.json()["message"]
     assert int(answer.headers["retry-after"]) == 300
     with app.state.engine.begin() as conn:
         first = conn.execute(select(func.min(CASE.c.id)).where(CASE.c.channel == "web")).scalar()
