@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import itertools
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -31,6 +33,23 @@ def test_every_seed_business_has_a_profile() -> None:
         "Sinkronisasi",
     )
     assert [f.key for f in profiles["intera"].fields] == ["name", "location", "proof"]
+
+
+def test_faq_answers_break_lines_only_between_sentences_and_steps() -> None:
+    """A line break inside a sentence shows in the client's chat bubble as a broken line."""
+    broken = []
+    for name, profile in load_profiles(ROOT / "flows" / "profiles").items():
+        for entry in profile.faq:
+            for locale in ("id", "en"):
+                lines = getattr(entry.answer, locale).split("\n")
+                for before, after in itertools.pairwise(lines):
+                    if not re.search(r"[.!?:)]$", before.rstrip()) and not re.match(
+                        r"(\d+[.)]|[-•*]) ", after
+                    ):
+                        broken.append(f"{name} {entry.id} ({locale}): {before[-30:]!r}")
+                    if after.startswith(" "):
+                        broken.append(f"{name} {entry.id} ({locale}): indented {after[:30]!r}")
+    assert broken == []
 
 
 @pytest.mark.parametrize(
