@@ -10,7 +10,9 @@ from __future__ import annotations
 import enum
 import re
 from dataclasses import asdict, dataclass, field, replace
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from transitions import Machine
 
@@ -90,6 +92,20 @@ TRANSITIONS: list[dict[str, Any]] = [
     # a person already has the chat: the agent sees the message, the bot stays silent
     {"trigger": "client_asked_for_human", "source": AGENT_STATES, "dest": None},
     # --- greeting and chronology ---
+    {  # "jam buka kapan ya?": the hours, then the welcome's question stands
+        "trigger": "client_wrote",
+        "source": S.NEW,
+        "dest": S.CHRONOLOGY,
+        "conditions": "asks_office_hours",
+        "after": ["say_salam", "say_office_hours"],
+    },
+    {
+        "trigger": "client_wrote",
+        "source": S.CHRONOLOGY,
+        "dest": None,
+        "conditions": "asks_office_hours",
+        "after": "say_office_hours",
+    },
     {
         "trigger": "client_wrote",
         "source": S.NEW,
@@ -450,6 +466,10 @@ class Turn:
     _classification: classify.Classification | None = None
 
     # --- guards ---
+    def asks_office_hours(self) -> bool:
+        """A short question about when the desk works, and the profile keeps office hours."""
+        return self.profile.office_hours is not None and guards.asks_office_hours(self.event.text)
+
     def has_story(self) -> bool:
         """Whether the message tells something about the problem (a caption counts).
 
@@ -573,6 +593,17 @@ class Turn:
         """Open with the standard greeting, answering a salam in kind."""
         salam = guards.is_salam(self.event.text)
         self._say(keys.GREETING_SALAM, desk_name=self.profile.desk_name, salam=salam)
+
+    def say_office_hours(self) -> None:
+        """When the team works, from the profile's office hours; then how to go on."""
+        hours = self.profile.office_hours
+        assert hours is not None  # guarded by asks_office_hours
+        self._say(
+            keys.OFFICE_HOURS_WEEK,
+            week=hours.weekly(),
+            zone=datetime.now(ZoneInfo(self.profile.timezone)).tzname(),
+            holidays_closed=hours.public_holidays,
+        )
 
     def say_welcome(self) -> None:
         """The profile's auto-text asking for detail and a screenshot or video."""

@@ -61,6 +61,9 @@ def _any_phrase(name: str) -> str:
 
 # Refusing the bot ("jangan bot", "bukan bot", "no bot") asks for a person too.
 _NOT_BOT = re.compile(rf"\b{_any_phrase('refuse_bot')}\b")
+# "jam buka kapan ya?", "what time do you open": when the desk works.
+_OFFICE_HOURS = re.compile(rf"\b{_any_phrase('office_hours')}\b")
+OFFICE_HOURS_MAX_WORDS = 10  # longer messages that mention the hours are telling a story
 # Matched on normalised words: "gk jadi", "ga jd", "gajadi" all read "tidak jadi".
 _CANCEL = re.compile(rf"\b{_any_phrase('cancel')}\b")
 # "udah beres sendiri kak": the problem went away, so the report is called off.
@@ -257,6 +260,12 @@ def _looks_secret(token: str) -> bool:
 def is_salam(text: str) -> bool:
     """Whether the client opened with the Islamic greeting, which is answered in kind."""
     return any(w in SALAM_WORDS or w.startswith("assalam") for w in words(text))
+
+
+def asks_office_hours(text: str) -> bool:
+    """Whether a short message asks when the desk is open ("buka jam brp kak?")."""
+    ws = words(text)
+    return 0 < len(ws) <= OFFICE_HOURS_MAX_WORDS and bool(_OFFICE_HOURS.search(" ".join(ws)))
 
 
 def is_greeting_only(text: str) -> bool:

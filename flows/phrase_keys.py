@@ -160,4 +160,14 @@ SAMPLE_VARIABLES.update(
 CHAT_TOO_FAST = "chat.too_fast"
 CHAT_TOO_MANY_OPEN = "chat.too_many_open"
 SAMPLE_VARIABLES.update({CHAT_TOO_FAST: {}, CHAT_TOO_MANY_OPEN: {}})
+# --- "jam buka kapan ya?": the working week from the profile's office hours ---
+OFFICE_HOURS_WEEK = "office_hours.week"
+SAMPLE_VARIABLES[OFFICE_HOURS_WEEK] = {
+    "week": [
+        {"first": 0, "last": 4, "shifts": ["08.00-12.00", "13.00-17.00"]},
+        {"first": 5, "last": 5, "shifts": ["08.00-12.00"]},
+    ],
+    "zone": "WIB",
+    "holidays_closed": True,
+}
 ALL: tuple[str, ...] = tuple(SAMPLE_VARIABLES)

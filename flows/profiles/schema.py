@@ -125,6 +125,23 @@ class OfficeHours(BaseModel):
     closed_dates: tuple[date, ...] = ()  # extra days off
     open_dates: tuple[date, ...] = ()  # holidays the desk works anyway
 
+    def weekly(self) -> list[dict[str, object]]:
+        """The week as runs of days with the same shifts, for the office-hours phrase.
+
+        `[{"first": 0, "last": 3, "shifts": ["08.00-12.00", "13.00-17.00"]}, ...]`, days
+        counted from Monday (0) as the phrases name them; closed days are left out.
+        """
+        runs: list[dict[str, object]] = []
+        for index, day in enumerate(WEEKDAYS):
+            shifts = [shift.replace(":", ".") for shift in sorted(self.week.get(day, ()))]
+            if not shifts:
+                continue
+            if runs and runs[-1]["last"] == index - 1 and runs[-1]["shifts"] == shifts:
+                runs[-1]["last"] = index
+            else:
+                runs.append({"first": index, "last": index, "shifts": shifts})
+        return runs
+
     @field_validator("week")
     @classmethod
     def _shifts(cls, value: dict[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:

@@ -93,6 +93,7 @@ class PhraseLists(BaseModel):
     cancel: list[str] = Field(default=[], description="the client calls the case off")
     self_fixed: list[str] = Field(default=[], description="the problem went away by itself")
     refuse_bot: list[str] = Field(default=[], description="refusing the bot asks for a person")
+    office_hours: list[str] = Field(default=[], description="asks when the desk is open")
 
     @model_validator(mode="after")
     def _words_each(self) -> PhraseLists:

@@ -144,3 +144,28 @@ def test_kpis_and_the_daily_log_use_the_working_clock_over_a_holiday(
         plain = kpi.compute(conn, calendar, period, now=clock.now(), charts=False)
     took = timedelta(days=4, hours=15, minutes=1)
     assert plain.team["frt_median"].value == took.total_seconds() / 60
+
+
+def test_a_question_about_the_hours_is_answered_from_the_profiles_week(
+    chat: ChatDriver,
+) -> None:
+    """ "jam buka kapan ya?" is no problem report: the week is read out, the story follows."""
+    chat.client_says("jam buka kapan ya kak?")
+    assert chat.bot_said() == [keys.GREETING_SALAM, keys.OFFICE_HOURS_WEEK]
+    assert chat.last_texts(1)[0].startswith(
+        "Jam operasional tim kami: Senin-Kamis pukul 08.00-12.00 dan 13.00-17.00;"
+        " Jumat pukul 08.00-11.30 dan 13.00-17.00; Sabtu pukul 08.00-12.00 WIB,"
+        " kecuali hari libur nasional."
+    )
+    chat.client_says("sabtu buka gak kak")  # asked again: answered again, nothing counted
+    assert chat.bot_said() == [keys.OFFICE_HOURS_WEEK]
+    chat.client_says("stok di pos minus terus padahal udh opname")
+    assert chat.bot_said() == [keys.CHRONOLOGY_RECEIVED, keys.ask_field("name")]
+
+
+def test_an_english_client_gets_the_week_in_english(chat: ChatDriver) -> None:
+    chat.client_says("hello, what are your opening hours?")
+    assert chat.bot_said()[-1] == keys.OFFICE_HOURS_WEEK
+    assert chat.last_texts(1)[0].startswith(
+        "Our team works Monday-Thursday 08.00-12.00 and 13.00-17.00;"
+    )

@@ -368,3 +368,24 @@ def test_is_thanks_only(text: str, thanks: bool) -> None:
 def test_a_sentence_about_the_password_is_stored_as_typed(text: str) -> None:
     """A plain word after a bare "password" is the sentence going on: masking it loses it."""
     assert guards.mask_secrets(text) == text
+
+
+@pytest.mark.parametrize(
+    ("text", "asks"),
+    [
+        ("jam buka kapan ya?", True),
+        ("CS nya buka jam brp kak", True),
+        ("hari minggu buka gak kak", True),
+        ("kak jam kerja cs jam berapa ya", True),
+        ("what time do you open", True),
+        ("what are your opening hours?", True),
+        ("tidak bisa buka jam 8 pagi", False),  # a story about opening the app
+        (
+            "aplikasi error terus tiap jam buka toko, stok jadi minus semua dan laporan kosong",
+            False,
+        ),
+        ("halo kak", False),
+    ],
+)
+def test_a_short_question_about_the_hours_is_told_from_a_story(text: str, asks: bool) -> None:
+    assert guards.asks_office_hours(text) is asks
