@@ -473,12 +473,15 @@ class Turn:
     def has_story(self) -> bool:
         """Whether the message tells something about the problem (a caption counts).
 
+        A caption that only points at its file ("ini screenshotnya kak") does not, and
         "Hello, can you help me?" opens the conversation; it is not the report, and neither
         is a button pressed on an old message ("yes", "rating:5").
         """
         if self.event.button:
             return False
-        return guards.has_story(self.event.text) and not language.is_opening(self.event.text)
+        text = self.event.text
+        story = guards.has_story(text, with_file=self.event.has_attachment)
+        return story and not language.is_opening(text)
 
     def answers_faq_first(self) -> bool:
         """An FAQ question in the first message, answered before verification if allowed."""

@@ -46,6 +46,7 @@ _THANKS_WORDS = _W["thanks"]
 _THANKS_COMPANIONS = _W["thanks_companion"]
 _RATING_WORDS = _W["rating_companion"]
 INTENT_WORDS = _W["intent"]
+POINTER_WORDS = _W["pointer"]
 _NUMBER_WORDS = dict(LEXICON.rating_numbers)
 # Words after "password" that are not the secret ("lupa password akun owner").
 _NOT_A_SECRET = LEXICON.not_a_secret
@@ -404,9 +405,18 @@ def rating_of(text: str, button: str | None = None) -> int | None:
     return None
 
 
-def has_story(text: str) -> bool:
-    """Whether the text says something about the problem, beyond greetings and fillers."""
-    ws = [w for w in words(text) if w not in GREETING_WORDS and w not in INTENT_WORDS]
+def has_story(text: str, *, with_file: bool = False) -> bool:
+    """Whether the text says something about the problem, beyond greetings and fillers.
+
+    With a file, words that only point at it ("ini ss nya kak") say nothing either.
+    """
+    ws = [
+        w
+        for w in words(text)
+        if w not in GREETING_WORDS
+        and w not in INTENT_WORDS
+        and not (with_file and w in POINTER_WORDS)
+    ]
     return len(ws) >= 2 or (len(ws) == 1 and len(ws[0]) >= 5 and ws[0] not in YES_WORDS)
 
 

@@ -74,6 +74,7 @@ class WordLists(BaseModel):
     thanks_companion: list[str] = Field(default=[], description="may come with thanks")
     rating_companion: list[str] = Field(default=[], description="may surround a written rating")
     intent: list[str] = Field(default=[], description="an intent to report, not the report")
+    pointer: list[str] = Field(default=[], description="point at a file sent with the text")
     # A returning client asked whether their earlier data still holds (docs/office-hours.md).
     data_still: list[str] = Field(default=[], description="earlier data still holds")
     data_changed: list[str] = Field(default=[], description="earlier data no longer holds")

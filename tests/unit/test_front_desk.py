@@ -65,6 +65,23 @@ def test_a_photo_without_caption_asks_for_the_story() -> None:
     assert said(turn) == [keys.CHRONOLOGY_MEDIA_RECEIVED]
 
 
+@pytest.mark.parametrize(
+    "caption", ["ini screenshotnya kak", "ss nya kak", "here is the screenshot"]
+)
+def test_a_caption_that_only_points_at_the_file_asks_for_the_story(caption: str) -> None:
+    turn = run(State.NEW, caption, kind="photo", has_attachment=True)
+    assert turn.state is State.CHRONOLOGY
+    assert said(turn) == [keys.GREETING_SALAM, keys.CHRONOLOGY_MEDIA_RECEIVED]
+
+
+def test_a_caption_with_the_story_is_the_story() -> None:
+    turn = run(State.NEW, "ini ss nya, stok minus terus", kind="photo", has_attachment=True)
+    assert turn.state is State.VERIFICATION
+    assert keys.CHRONOLOGY_RECEIVED in said(turn)
+    typed = run(State.NEW, "stok minus ini")  # without a file "ini" is part of the sentence
+    assert typed.state is State.VERIFICATION
+
+
 def test_a_sticker_in_chronology_asks_for_text() -> None:
     turn = run(State.CHRONOLOGY, "", kind="sticker")
     assert said(turn) == [keys.VERIFICATION_TEXT_ONLY]
