@@ -23,6 +23,10 @@ DYNAMIC_IDS = {
     "No case matches.",
     *("taken", "sent", "resent", "note", "handed back", "transferred", "reassigned"),
     *("resolved", "escalated", "report", "reposted", "compensation", "opened", "saved"),
+    # a case's state, category and source, and the owner filter's "none"
+    *("new", "chronology", "verification", "self service", "queued", "with agent"),
+    *("awaiting confirmation", "survey rating", "survey comment", "closed"),
+    *("easy", "normal", "hard", "chat", "phone", "walk in", "suggestion box", "email", "none"),
 }
 
 
