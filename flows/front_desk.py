@@ -81,7 +81,7 @@ TRANSITIONS: list[dict[str, Any]] = [
         "trigger": "client_asked_for_human",
         "source": [*BOT_STATES[1:], *SURVEY_STATES],
         "dest": S.QUEUED,
-        "after": ["mark_category", "say_handover", "mark_queued"],
+        "after": ["note_request_story", "mark_category", "say_handover", "mark_queued"],
     },
     {
         "trigger": "client_asked_for_human",
@@ -782,7 +782,7 @@ class Turn:
         self.context["faq_first"] = True
 
     def note_request_story(self) -> None:
-        """A first message that asks for a person and tells the problem too keeps the story."""
+        """A request for a person that tells the problem too keeps the story."""
         if len(guards.words(self.event.text)) > _REQUEST_ONLY_WORDS:
             self.note_story()
 

@@ -82,6 +82,15 @@ def test_a_caption_with_the_story_is_the_story() -> None:
     assert typed.state is State.VERIFICATION
 
 
+def test_a_request_for_a_person_that_tells_the_problem_keeps_it_as_the_story() -> None:
+    told = "aplikasi crash terus saat transaksi, mau bicara dengan agen"
+    turn = run(State.CHRONOLOGY, told, trigger="client_asked_for_human")
+    assert turn.state is State.QUEUED
+    assert turn.context["story"] == told  # the agents and the daily log read it
+    short = run(State.CHRONOLOGY, "mau bicara dengan agen", trigger="client_asked_for_human")
+    assert "story" not in short.context
+
+
 def test_a_sticker_in_chronology_asks_for_text() -> None:
     turn = run(State.CHRONOLOGY, "", kind="sticker")
     assert said(turn) == [keys.VERIFICATION_TEXT_ONLY]
