@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Mapping
 
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError
 
 from chatbot.admin.accounts import Accounts
 from chatbot.admin.calendar import OfficeCalendar
@@ -177,7 +178,7 @@ def create_app(
     )
     app.state.accounts = accounts
     app.state.users = AccountDirectory(accounts)
-    errors.install(app)
+    errors.install(app, refused_values=DataError)
     app.add_middleware(auth.LoginRequired, accounts=accounts, public_url=settings.public_url)
     app.include_router(webhooks.router)  # first: the busiest routes are matched first
     app.include_router(auth.router)

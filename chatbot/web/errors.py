@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import math
 
 from fastapi import FastAPI, Request
@@ -27,6 +28,8 @@ from chatbot.errors import (
     UnknownPhrase,
 )
 
+logger = logging.getLogger(__name__)
+
 STATUS: dict[type[LoketError], int] = {
     InvalidSignature: 403,
     MalformedPayload: 400,
@@ -47,8 +50,14 @@ STATUS: dict[type[LoketError], int] = {
 }
 
 
-def install(app: FastAPI) -> None:
-    """Answer every LoketError with its status and reason, never a 500."""
+def install(app: FastAPI, *, refused_values: type[Exception] | None = None) -> None:
+    """Answer every LoketError with its status and reason, never a 500.
+
+    `refused_values` is the database's error for a value it cannot store (SQLAlchemy's
+    DataError, named by the composition root: the web layer imports no SQL). PostgreSQL
+    refuses a NUL character in text, or a text over its column's width, where SQLite stores
+    both; a form or a search holding one is the caller's input, answered 422 with the reason.
+    """
 
     async def _handle(_request: Request, exc: Exception) -> JSONResponse:
         status = next((code for kind, code in STATUS.items() if isinstance(exc, kind)), 400)
@@ -63,3 +72,12 @@ def install(app: FastAPI) -> None:
         return JSONResponse(body, status_code=status, headers=headers)
 
     app.add_exception_handler(LoketError, _handle)
+
+    async def _refused(_request: Request, exc: Exception) -> JSONResponse:
+        reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0][:200]
+        logger.warning("A value the database cannot store was refused: %s", reason)
+        error = f"a value cannot be stored: {reason}"
+        return JSONResponse({"ok": False, "error": error}, status_code=422)
+
+    if refused_values is not None:
+        app.add_exception_handler(refused_values, _refused)

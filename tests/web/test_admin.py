@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 from chatbot.admin.accounts import Accounts
 from chatbot.domain import Inbound
 from chatbot.frontdesk.desk import Desk
+from settings import Settings
 from tests.web.auth_helpers import add_user, login
 
 SALAM = "/admin/phrases/id/greeting.salam"
@@ -68,6 +69,18 @@ def test_save_then_the_next_message_uses_it(admin: TestClient, app: FastAPI) -> 
     desk: Desk = app.state.desk
     receipt = desk.receive(Inbound(channel="web", chat_id="w1", message_id="w1:1", text="halo"))
     assert receipt.replies[0] == "Halo dari HaloERZAP!"
+
+
+def test_a_nul_character_is_never_a_500(admin: TestClient, settings: Settings) -> None:
+    """PostgreSQL cannot store NUL in text (SQLite can): refused with the reason, not a 500."""
+    saved = admin.post(SALAM, data={"text": "Halo\x00 {{ desk_name }}"}, follow_redirects=False)
+    if settings.is_sqlite:
+        assert saved.status_code == 303
+    else:
+        assert saved.status_code == 422
+        assert "NUL" in saved.json()["error"]
+    search = admin.get("/desk", params={"q": "a\x00b"})
+    assert search.status_code in (200, 422)  # SQLite finds nothing; PostgreSQL refuses it
 
 
 def test_refused_text_shows_reason_and_line_and_keeps_the_old_text(admin: TestClient) -> None:
