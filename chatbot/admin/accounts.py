@@ -224,13 +224,13 @@ class Accounts:
             TooManyAttempts: too many recent failures for the name from this address; the
                 password is then not even checked.
         """
-        name = name.strip()
+        name = name.strip().lower()  # names are unique whatever their case ("Sari" = "sari")
         wait = self._throttle.login_attempt(name, address)
         if wait > 0:
             raise TooManyAttempts(whole_seconds(wait))
         with read(self._engine) as conn:
             row = conn.execute(
-                select(*_INFO_COLUMNS, USER.c.password_hash).where(USER.c.name == name)
+                select(*_INFO_COLUMNS, USER.c.password_hash).where(func.lower(USER.c.name) == name)
             ).first()
         stored = row.password_hash if row is not None else self._dummy_hash
         candidate = password if len(password) <= MAX_PASSWORD else ""  # "" never matches

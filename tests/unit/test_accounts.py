@@ -85,7 +85,6 @@ def test_add_and_authenticate(accounts: Accounts, clock: FrozenClock) -> None:
     assert found is not None
     assert (found.id, found.name, found.role) == (made.id, "ani", "admin")
     assert accounts.authenticate("ani", PASSWORD + "x") is None
-    assert accounts.authenticate("Ani", PASSWORD) is None  # names are exact at login
     assert accounts.authenticate("ani", PASSWORD[:-1]) is None
 
 
@@ -114,6 +113,11 @@ def test_names_are_unique_ignoring_case(accounts: Accounts) -> None:
     accounts.add_user("Ani", "agent", PASSWORD)
     with pytest.raises(UserExists, match="'Ani' is taken"):
         accounts.add_user("ani", "agent", PASSWORD)
+    # ...so the name logs in whatever its case, as it was refused whatever its case
+    for typed in ("Ani", "ani", "ANI", " ani "):
+        user = accounts.authenticate(typed, PASSWORD)
+        assert user is not None
+        assert user.name == "Ani"
 
 
 def test_unknown_and_disabled_users_cost_a_verification_too(
