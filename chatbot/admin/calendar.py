@@ -22,6 +22,7 @@ from db.engine import read
 from flows.profiles.schema import Profile
 
 NOTE_LIMIT = 200
+FIRST_YEAR, LAST_YEAR = 1970, 2999
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,8 +82,7 @@ class OfficeCalendar:
         Raises:
             InvalidInput: no such profile, or the year is out of range.
         """
-        if not 1970 <= year <= 2999:
-            raise InvalidInput(f"year {year} is out of range")
+        _check_year(year)
         profile = self.profile(name)
         with read(self._engine) as conn:
             admin = {r["day"]: r for r in cq.list_calendar_dates(conn, profile=name)}
@@ -103,9 +103,10 @@ class OfficeCalendar:
         """Close a day (an extra day off) or open one (work on a holiday).
 
         Raises:
-            InvalidInput: no such profile, or the note is too long.
+            InvalidInput: no such profile, a year the page cannot show, or the note is too long.
         """
         self.profile(name)
+        _check_year(day.year)  # else the day is saved where no page can show or forget it
         note = note.strip()
         if len(note) > NOTE_LIMIT:
             raise InvalidInput(f"the note is longer than {NOTE_LIMIT} characters")
@@ -145,3 +146,13 @@ def parse_day(text: str) -> date:
         return date.fromisoformat(text.strip())
     except ValueError as exc:
         raise InvalidInput(f"'{text}' is not a date (YYYY-MM-DD)") from exc
+
+
+def _check_year(year: int) -> None:
+    """The years the calendar keeps, shows and forgets (the holiday rules know them).
+
+    Raises:
+        InvalidInput: the year is outside them.
+    """
+    if not FIRST_YEAR <= year <= LAST_YEAR:
+        raise InvalidInput(f"year {year} is out of range ({FIRST_YEAR}-{LAST_YEAR})")

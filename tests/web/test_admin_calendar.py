@@ -96,6 +96,9 @@ def opened_holiday(app: FastAPI, admin: TestClient) -> None:
         ({"profile": "erzap", "day": "24-11-2026", "action": "close"}, "is not a date"),
         ({"profile": "nobody", "day": "2026-11-24", "action": "close"}, "no profile"),
         ({"profile": "erzap", "day": "2026-11-24", "action": "explode"}, "unknown action"),
+        # a day no page of the calendar could show, nor forget
+        ({"profile": "erzap", "day": "1900-01-01", "action": "close"}, "out of range"),
+        ({"profile": "erzap", "day": "9999-12-31", "action": "close"}, "out of range"),
         (
             {"profile": "erzap", "day": "2026-11-24", "action": "close", "note": "x" * 201},
             "longer",
