@@ -49,10 +49,12 @@ def parse_window(value: str) -> tuple[str, str]:
     """
     match = _WINDOW.match(value.strip())
     if match is None:
-        raise CampaignError(f"--window must be HH:MM-HH:MM (e.g. 08:00-20:00), not {value!r}")
+        raise CampaignError(
+            f"the daily window must be HH:MM-HH:MM (e.g. 08:00-20:00), not {value!r}"
+        )
     start, end = value.strip().split("-")
     if start == end:
-        raise CampaignError("--window is empty: start and end are the same time")
+        raise CampaignError("the daily window is empty: start and end are the same time")
     return start, end
 
 
@@ -65,11 +67,11 @@ def parse_variables(value: str) -> dict[str, str]:
     try:
         data = json.loads(value)
     except json.JSONDecodeError as exc:
-        raise CampaignError(f"--variables is not JSON: {exc.msg}") from None
+        raise CampaignError(f"the variables are not JSON: {exc.msg}") from None
     if not isinstance(data, dict) or not all(
         isinstance(k, str) and isinstance(v, str) and k and v for k, v in data.items()
     ):
-        raise CampaignError('--variables must be a JSON object like {"1": "name"}')
+        raise CampaignError('the variables must be a JSON object like {"1": "name"}')
     return {k: v.strip().lower() for k, v in data.items()}
 
 
@@ -128,10 +130,10 @@ class Campaigns:
         if not name or len(name) > 200:
             raise CampaignError("the campaign needs a name of 1-200 characters")
         if channel not in CHANNELS:
-            raise CampaignError(f"--channel must be one of {', '.join(CHANNELS)}")
+            raise CampaignError(f"the channel must be one of {', '.join(CHANNELS)}")
         if channel != "telegram" and not _CONTENT_SID.match(template):
             raise CampaignError(
-                "--template must be an approved template's Content SID (HX + 32 hex digits)"
+                "the template must be an approved template's Content SID (HX + 32 hex digits)"
             )
         if channel == "telegram" and not 0 < len(template.strip()) <= MAX_TELEGRAM_TEXT:
             raise CampaignError(
@@ -139,12 +141,12 @@ class Campaigns:
                 f"(1-{MAX_TELEGRAM_TEXT} characters)"
             )
         if rate is not None and not 0 < rate <= MAX_RATE:
-            raise CampaignError(f"--rate must be between 0 and {MAX_RATE:.0f} messages a second")
+            raise CampaignError(f"the rate must be between 0 and {MAX_RATE:.0f} messages a second")
         audience = read_audience(audience_csv)
         missing = sorted(set(variables.values()) - set(audience.columns))
         if missing:
             raise CampaignError(
-                f"--variables names columns the audience does not have: {', '.join(missing)}"
+                f"the variables name columns the audience does not have: {', '.join(missing)}"
             )
         with self._engine.begin() as conn:
             campaign_id = cq.insert_campaign(
