@@ -31,8 +31,6 @@ from db.engine import make_engine, migrate, read
 from flows.profiles.schema import load_profiles
 from settings import Settings
 
-SHOWN_SKIPPED = 10  # skipped audience lines listed by `create`; the rest are counted
-
 
 def add_commands(sub: Any) -> None:
     """Add `loket campaigns ...` and `loket optout ...` to the `loket` parser."""
@@ -139,10 +137,8 @@ def _create(settings: Settings, args: argparse.Namespace) -> int:
         f"audience: {len(audience.recipients)} recipients, {len(audience.invalid)} invalid, "
         f"{len(audience.duplicates)} duplicates, {created.opted_out} opted out"
     )
-    for line, raw in audience.invalid[:SHOWN_SKIPPED]:
-        print(f"  line {line}: skipped, not a phone number: {raw!r}")
-    for line, phone in audience.duplicates[:SHOWN_SKIPPED]:
-        print(f"  line {line}: skipped, {phone} is already in the audience")
+    for reason in audience.skipped():
+        print(f"  skipped {reason}")
     if audience.recipients:
         sample = audience.recipients[0]
         print(

@@ -31,6 +31,9 @@ class Recipient:
     values: dict[str, str]  # every column of the row, by header
 
 
+SHOWN_SKIPPED = 10  # skipped audience lines listed each kind; the rest are counted
+
+
 @dataclass(slots=True)
 class Audience:
     """What an audience file holds: the recipients, and the rows skipped with why."""
@@ -39,6 +42,16 @@ class Audience:
     recipients: list[Recipient] = field(default_factory=list)
     invalid: list[tuple[int, str]] = field(default_factory=list)  # (line, what was written)
     duplicates: list[tuple[int, str]] = field(default_factory=list)  # (line, E.164)
+
+    def skipped(self, shown: int = SHOWN_SKIPPED) -> list[str]:
+        """Why rows were left out, the first `shown` of each kind: what an admin fixes."""
+        return [
+            *(f"line {line}: not a phone number: {raw!r}" for line, raw in self.invalid[:shown]),
+            *(
+                f"line {line}: {phone} is already in the audience"
+                for line, phone in self.duplicates[:shown]
+            ),
+        ]
 
 
 def normalise(raw: str, region: str = DEFAULT_REGION) -> str | None:

@@ -73,6 +73,8 @@ class CampaignDesk:
             f"{len(audience.recipients)} recipients, {len(audience.invalid)} invalid, "
             f"{len(audience.duplicates)} duplicates, {created.opted_out} opted out."
         )
+        if skipped := audience.skipped():
+            preview += " Skipped: " + "; ".join(skipped) + "."
         if audience.recipients:
             sample = audience.recipients[0]
             preview += (

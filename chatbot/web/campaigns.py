@@ -79,9 +79,10 @@ async def team_page(
 @router.get("", response_class=HTMLResponse)
 async def campaigns_page(request: Request, desk: CampaignsDep, done: str = "") -> Response:
     """Each campaign's numbers and failures, and the opt-out register."""
-    return await _page(request, desk, message=done[:200])
+    return await _page(request, desk, message=done[:MAX_DONE_CHARS])
 
 
+MAX_DONE_CHARS = 1500  # the draft's summary with its skipped lines, shown after the upload
 MAX_AUDIENCE_BYTES = 20_000_000  # an audience of a few hundred thousand rows
 
 
@@ -128,7 +129,9 @@ async def campaign_new(
     except InvalidInput as exc:
         return await _page(request, desk, error=str(exc), status=422)
     done = f"Draft campaign {campaign_id}: {preview}"
-    return RedirectResponse(f"/admin/campaigns?done={quote(done[:1500])}", status_code=303)
+    return RedirectResponse(
+        f"/admin/campaigns?done={quote(done[:MAX_DONE_CHARS])}", status_code=303
+    )
 
 
 @router.post("/{campaign_id}/{verb}", response_class=HTMLResponse)

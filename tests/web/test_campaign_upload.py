@@ -1,0 +1,34 @@
+"""/admin/campaigns/new: an audience upload says which rows it left out, and why."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+
+
+def test_the_draft_lists_the_rows_left_out(admin: TestClient) -> None:
+    audience = b"phone,name\n081234567890,Wulan\nabc,Bad\n081234567890,Dup\n"
+    page = admin.post(
+        "/admin/campaigns/new",
+        data={
+            "name": "Caring CT-0",
+            "channel": "whatsapp",
+            "template": "HX" + "a" * 32,
+            "variables": '{"1": "name"}',
+        },
+        files={"audience": ("audience.csv", audience, "text/csv")},
+    )
+    assert page.status_code == 200
+    assert "1 recipients, 1 invalid, 1 duplicates" in page.text
+    assert "line 3: not a phone number: &#39;abc&#39;" in page.text  # escaped, as written
+    assert "line 4: +6281234567890 is already in the audience" in page.text
+
+
+def test_a_refusal_names_the_field_not_a_command_line_flag(admin: TestClient) -> None:
+    page = admin.post(
+        "/admin/campaigns/new",
+        data={"name": "x", "channel": "whatsapp", "template": "HX" + "a" * 32, "window": "8-20"},
+        files={"audience": ("audience.csv", b"phone\n081234567890\n", "text/csv")},
+    )
+    assert page.status_code == 422
+    assert "the daily window must be HH:MM-HH:MM" in page.text
+    assert "--window" not in page.text
