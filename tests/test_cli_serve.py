@@ -9,6 +9,8 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -264,3 +266,48 @@ def test_children_get_two_malloc_arenas_unless_the_operator_chose() -> None:
 
     assert child_environment({"PATH": "/usr/bin"}) == {"PATH": "/usr/bin", "MALLOC_ARENA_MAX": "2"}
     assert child_environment({"MALLOC_ARENA_MAX": "8"})["MALLOC_ARENA_MAX"] == "8"
+
+
+def test_open_event_streams_end_when_serve_is_told_to_stop(
+    served: tuple[str, subprocess.Popen[bytes]], tmp_path: Path
+) -> None:
+    """A console tab and a web chat stay open in production: a restart must not wait for them.
+
+    Before, uvicorn waited for the streams until the supervisor killed the worker (30 s).
+    """
+    url, process = served
+    with (
+        httpx.Client(base_url=url, timeout=60) as agent,
+        httpx.Client(base_url=url, timeout=60) as client,
+    ):
+        login(agent, "admin", admin_password(tmp_path))
+        client.get("/")  # the chat page gives the chat its cookie
+        opened: list[str] = []
+
+        def listen(who: httpx.Client, path: str) -> None:
+            try:
+                with who.stream("GET", path) as events:
+                    opened.append(path)
+                    for _line in events.iter_lines():
+                        pass
+            except httpx.HTTPError:
+                pass  # the stream was cut: the test below tells whether it was in time
+
+        streams = [
+            threading.Thread(target=listen, args=(who, path), daemon=True)
+            for who, path in ((client, "/chat/events"), (agent, "/desk/events"))
+        ]
+        for stream in streams:
+            stream.start()
+        wait_for(lambda: len(opened) == 2, SERVE_TIMEOUT)
+        started = time.monotonic()
+        process.terminate()
+        process.wait(timeout=40)
+        took = time.monotonic() - started
+        for stream in streams:
+            stream.join(timeout=5)
+            assert not stream.is_alive()  # the server ended both streams
+    said = (tmp_path / "serve.out").read_text()
+    assert "did not stop in time" not in said
+    assert took < 15, f"serve took {took:.1f} s to stop"
+    assert process.returncode == 0

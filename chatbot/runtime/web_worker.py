@@ -9,9 +9,12 @@ Usage: python -m chatbot.runtime.web_worker --fd N
 from __future__ import annotations
 
 import argparse
+import asyncio
 import gc
 import logging
+import socket
 import sys
+from types import FrameType
 
 import uvicorn
 
@@ -36,8 +39,32 @@ def main(argv: list[str]) -> int:
     gc.freeze()
     # loop="auto" and http="auto" choose uvloop and httptools (dependencies of Loket), and
     # fall back to asyncio and h11 where those are missing (uvloop has no Windows build).
-    uvicorn.Server(uvicorn.Config(app, fd=fd, log_level="info")).run()
+    WebServer(uvicorn.Config(app, fd=fd, log_level="info"), app.state.stopping).run()
     return 0
+
+
+class WebServer(uvicorn.Server):
+    """uvicorn's server that, told to stop, first tells the app's event streams to end.
+
+    Open streams would otherwise hold the shutdown until the supervisor kills the worker
+    (chatbot/web/stopping.py).
+    """
+
+    def __init__(self, config: uvicorn.Config, stopping: asyncio.Event) -> None:
+        super().__init__(config)
+        self._stopping = stopping
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    async def serve(self, sockets: list[socket.socket] | None = None) -> None:
+        """Serve, remembering the loop the stop signal hands the news to."""
+        self._loop = asyncio.get_running_loop()
+        await super().serve(sockets)
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        """SIGTERM or SIGINT: the streams end at their next turn, then uvicorn's own stop."""
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self._stopping.set)
+        super().handle_exit(sig, frame)
 
 
 if __name__ == "__main__":

@@ -118,6 +118,7 @@ def create_app(
         + chat.FILE_FORM_OVERHEAD,
     )
     app.state.settings = settings
+    app.state.stopping = asyncio.Event()  # set by the web worker's stop signal: streams end
     app.state.engine = engine
     app.state.desk = desk
     app.state.channels = all_channels

@@ -42,6 +42,7 @@ from chatbot.web.deps import (
     client_address,
 )
 from chatbot.web.errors import STATUS
+from chatbot.web.stopping import stopping
 from chatbot.web.webhooks import accept
 from flows import phrase_keys as keys
 
@@ -153,7 +154,8 @@ async def chat_events(
         deadline = loop.time() + STREAM_MAX_SECONDS
         typing, rounds = "", 0
         yield "retry: 1000\n\n"
-        while loop.time() < deadline and not await request.is_disconnected():
+        stop = stopping(request)
+        while loop.time() < deadline and not stop.is_set() and not await request.is_disconnected():
             fresh = await asyncio.to_thread(desk.chat_history, "web", chat_id, last)
             if fresh:
                 fresh = await asyncio.to_thread(_with_files, files, fresh)

@@ -58,6 +58,7 @@ from chatbot.web.deps import (
 from chatbot.web.desk_frame import frame_context, load_console_settings
 from chatbot.web.errors import STATUS
 from chatbot.web.files import agent_file, discard
+from chatbot.web.stopping import unless_stopping
 from flows.front_desk import State
 
 router = APIRouter(
@@ -288,7 +289,9 @@ async def desk_events(
             first = await feed.opening(notices, page)
             yield f"retry: 1000\ndata: {json.dumps(first)}\n\n"
             while loop.time() < deadline and not await request.is_disconnected():
-                notice = await notices.next(STREAM_IDLE_SECONDS)
+                stopped, notice = await unless_stopping(request, notices.next(STREAM_IDLE_SECONDS))
+                if stopped:
+                    return
                 if notice is None:
                     yield ": idle\n\n"
                 else:
