@@ -32,7 +32,7 @@ from chatbot.errors import MalformedPayload, PhraseRejected
 from chatbot.frontdesk.desk import Desk
 from chatbot.runtime.bootstrap import open_desk_for
 from db import queries
-from db.engine import as_utc, make_engine, migrate, read
+from db.engine import as_utc, make_engine, migrate, read, sqlite_file
 from flows.profiles.schema import ProfileError, load_profiles
 from settings import Settings
 
@@ -305,6 +305,14 @@ def _deliver_terminal(engine: Any, chat_id: str, out: TextIO) -> None:
 
 
 def _cases(settings: Settings, args: argparse.Namespace) -> int:
+    path = sqlite_file(settings.database_url)
+    if path is not None and not path.exists():
+        # an empty list from a database made just now reads like an empty desk
+        print(
+            f"loket: note: there was no database at {path}; this one is new and empty "
+            "(set LOKET_DATABASE_URL to the one `loket serve` uses)",
+            file=sys.stderr,
+        )
     engine = make_engine(settings.database_url)
     try:
         return _list_cases(engine, args)

@@ -63,12 +63,18 @@ def read(engine: Engine) -> Iterator[Connection]:
         yield conn
 
 
-def sqlite_directory(url: str) -> Path | None:
-    """The directory of a SQLite database file; None for another database or in memory."""
+def sqlite_file(url: str) -> Path | None:
+    """The SQLite database file of `url`; None for another database or in memory."""
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
         return None
-    return Path(str(parsed.database)).resolve().parent
+    return Path(str(parsed.database)).resolve()
+
+
+def sqlite_directory(url: str) -> Path | None:
+    """The directory of a SQLite database file; None for another database or in memory."""
+    found = sqlite_file(url)
+    return None if found is None else found.parent
 
 
 def make_engine(url: str) -> Engine:

@@ -133,3 +133,12 @@ def test_postgres_pg_dump_then_losing_the_database_then_pg_restore_brings_every_
     subprocess.run([pg_restore, "--no-owner", "-d", libpq, str(dump)], check=True, timeout=120)
     assert cases(tmp_path, database_url) == before
     assert loket(tmp_path, "db", "check", database_url=database_url).returncode == 0
+
+
+def test_cases_from_a_database_that_did_not_exist_says_so(tmp_path: Path) -> None:
+    """`loket cases` in the wrong folder made a new database: its [] looked like an empty desk."""
+    first = loket(tmp_path, "cases", "--json")
+    assert (first.returncode, first.stdout.strip()) == (0, "[]")
+    assert "there was no database at" in first.stderr
+    again = loket(tmp_path, "cases", "--json")
+    assert "no database" not in again.stderr  # it exists now: an empty desk is empty
