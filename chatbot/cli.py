@@ -306,18 +306,19 @@ def _deliver_terminal(engine: Any, chat_id: str, out: TextIO) -> None:
 
 def _cases(settings: Settings, args: argparse.Namespace) -> int:
     path = sqlite_file(settings.database_url)
-    if path is not None and not path.exists():
-        # an empty list from a database made just now reads like an empty desk
+    made_now = path is not None and not path.exists()
+    engine = make_engine(settings.database_url)
+    try:
+        listed = _list_cases(engine, args)
+    finally:
+        engine.dispose()  # no connection left open (PostgreSQL warns at exit otherwise)
+    if made_now:  # an empty list from a database made just now reads like an empty desk
         print(
             f"loket: note: there was no database at {path}; this one is new and empty "
             "(set LOKET_DATABASE_URL to the one `loket serve` uses)",
             file=sys.stderr,
         )
-    engine = make_engine(settings.database_url)
-    try:
-        return _list_cases(engine, args)
-    finally:
-        engine.dispose()  # no connection left open (PostgreSQL warns at exit otherwise)
+    return listed
 
 
 def _list_cases(engine: Any, args: argparse.Namespace) -> int:
