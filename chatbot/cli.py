@@ -30,6 +30,7 @@ from chatbot.clock import Clock, ShiftedClock, SystemClock
 from chatbot.domain import Inbound, OutButton, buttons_as_text
 from chatbot.errors import MalformedPayload, PhraseRejected
 from chatbot.frontdesk.desk import Desk
+from chatbot.logs import configure_logging
 from chatbot.runtime.bootstrap import open_desk_for
 from db import queries
 from db.engine import as_utc, make_engine, migrate, read, sqlite_file
@@ -47,13 +48,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     --traceback asks for it): 1 for a file, database or unexpected error, 130 on Ctrl-C.
     """
     args = _parser().parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO if args.command == "serve" else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    logging.getLogger("transitions").setLevel(logging.WARNING)  # one line per callback otherwise
-    # httpx logs every request at INFO, URLs with secrets in them included (Discord webhook).
-    logging.getLogger("httpx").setLevel(logging.WARNING)
+    configure_logging(logging.INFO if args.command == "serve" else logging.WARNING)
     try:
         settings = Settings()
         if getattr(args, "profile", None):

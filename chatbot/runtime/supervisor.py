@@ -24,6 +24,8 @@ import threading
 import time
 from dataclasses import dataclass
 
+from chatbot.logs import configure_logging
+
 logger = logging.getLogger("loket.supervisor")
 
 RESTART_PAUSE_SECONDS = 1.0  # before starting again a child that died
@@ -139,9 +141,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--background", type=int, default=1)
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    configure_logging(logging.INFO)
     python = sys.executable
     try:
         sock = listening_socket(args.host, args.port)

@@ -18,6 +18,7 @@ from types import FrameType
 
 import uvicorn
 
+from chatbot.logs import configure_logging
 from chatbot.runtime.supervisor import exit_with_parent
 from chatbot.web.app import create_app
 from settings import Settings
@@ -28,10 +29,7 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m chatbot.runtime.web_worker")
     parser.add_argument("--fd", type=int, required=True, help="the listening socket")
     fd = parser.parse_args(argv).fd
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    logging.getLogger("httpx").setLevel(logging.WARNING)  # URLs with secrets in them
+    configure_logging(logging.INFO)
     app = create_app(Settings(), background=False)
     exit_with_parent()
     # Start-up objects (SQLAlchemy, pydantic, profiles, phrases) live as long as the
