@@ -268,6 +268,19 @@ def test_children_get_two_malloc_arenas_unless_the_operator_chose() -> None:
     assert child_environment({"MALLOC_ARENA_MAX": "8"})["MALLOC_ARENA_MAX"] == "8"
 
 
+def test_a_child_that_keeps_dying_is_started_again_less_and_less_often() -> None:
+    from chatbot.runtime.supervisor import STEADY_SECONDS, Child, restart_pause
+
+    assert [restart_pause(n) for n in range(1, 9)] == [1, 2, 4, 8, 16, 32, 60, 60]
+    child = Child("background worker 1", ["true"])
+    child.started_at = 1000.0
+    assert child.exited(1000.5) == 1  # the first exit: back in a second
+    child.started_at = 1001.5
+    assert child.exited(1002.0) == 2  # it died again at once: it waits longer
+    child.started_at = 1004.0
+    assert child.exited(1004.0 + STEADY_SECONDS) == 1  # it ran a while: a fresh start
+
+
 def test_open_event_streams_end_when_serve_is_told_to_stop(
     served: tuple[str, subprocess.Popen[bytes]], tmp_path: Path
 ) -> None:

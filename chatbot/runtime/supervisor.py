@@ -29,6 +29,8 @@ from chatbot.logs import configure_logging
 logger = logging.getLogger("loket.supervisor")
 
 RESTART_PAUSE_SECONDS = 1.0  # before starting again a child that died
+LONGEST_RESTART_PAUSE_SECONDS = 60.0  # a child that keeps dying is retried this often at most
+STEADY_SECONDS = 60.0  # a child that ran this long before dying starts again at once (1 s)
 STOP_SECONDS = 30.0  # longest wait for children to finish gracefully
 PARENT_CHECK_SECONDS = 1.0
 
@@ -41,12 +43,36 @@ class Child:
     argv: list[str]
     pass_fds: tuple[int, ...] = ()
     process: subprocess.Popen[bytes] | None = None
+    started_at: float = 0.0
+    quick_exits: int = 0  # exits in a row, each before STEADY_SECONDS of running
+    restart_at: float | None = None  # when it starts again after an exit
 
     def start(self) -> None:
         """Start (or start again) the process."""
+        self.started_at = time.monotonic()
+        self.restart_at = None
         self.process = subprocess.Popen(  # noqa: S603  # our own modules
             self.argv, pass_fds=self.pass_fds, env=child_environment(os.environ)
         )
+
+    def exited(self, now: float) -> float:
+        """Note an exit; returns the pause before it starts again."""
+        steady = now - self.started_at >= STEADY_SECONDS
+        self.quick_exits = 1 if steady else self.quick_exits + 1
+        pause = restart_pause(self.quick_exits)
+        self.restart_at = now + pause
+        return pause
+
+
+def restart_pause(quick_exits: int) -> float:
+    """1 s after a first exit, then twice as long for each quick one in a row, up to 60 s.
+
+    A child killed once (a kill -9, an out-of-memory) is back in a second; one that cannot
+    start (the database refuses it, a broken setting) is not restarted, and logged, every
+    second for as long as nobody looks.
+    """
+    doubled = RESTART_PAUSE_SECONDS * 2.0 ** min(max(quick_exits - 1, 0), 16)
+    return min(doubled, LONGEST_RESTART_PAUSE_SECONDS)
 
 
 def child_environment(environ: dict[str, str] | os._Environ[str]) -> dict[str, str]:
@@ -76,19 +102,23 @@ class Supervisor:
         for child in self.children:
             child.start()
         while not self._stopping.wait(0.2):
+            now = time.monotonic()
             for child in self.children:
                 process = child.process
+                if child.restart_at is not None:
+                    if now >= child.restart_at:
+                        child.start()
+                    continue
                 if process is None or process.poll() is None:
                     continue
+                pause = child.exited(now)
                 logger.error(
-                    "%s (pid %s) exited with %s; starting it again.",
+                    "%s (pid %s) exited with %s; starting it again in %.0f s.",
                     child.name,
                     process.pid,
                     process.returncode,
+                    pause,
                 )
-                if self._stopping.wait(RESTART_PAUSE_SECONDS):
-                    break
-                child.start()
         return self._stop_children()
 
     def _stop_children(self) -> int:
