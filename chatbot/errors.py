@@ -103,5 +103,12 @@ class NotAllowed(LoketError):
     """The user may not do this to this case, or not in its current state."""
 
 
+class CaseMovedOn(NotAllowed):
+    """The case's state does not allow the step now: someone, or the client, moved it on.
+
+    A conflict with what happened meanwhile (409), not a refusal of who asks (403).
+    """
+
+
 class InvalidInput(LoketError):
     """A form value that cannot be used; the message says which and why."""

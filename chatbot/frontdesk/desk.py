@@ -22,7 +22,7 @@ from transitions import MachineError
 from chatbot.campaigns import consent, replies
 from chatbot.clock import Clock
 from chatbot.domain import Inbound
-from chatbot.errors import NotAllowed
+from chatbot.errors import CaseMovedOn
 from chatbot.frontdesk import contacts, office_hours
 from chatbot.frontdesk.overrides import Overrides
 from chatbot.frontdesk.phrases import PhraseBook
@@ -602,7 +602,7 @@ class Desk:
         """What the flow decides for a non-client trigger, without storing anything.
 
         Raises:
-            NotAllowed: the flow has no such step from the case's state.
+            CaseMovedOn: the flow has no such step from the case's state.
         """
         try:
             return step(
@@ -616,8 +616,10 @@ class Desk:
             )
         except MachineError as exc:
             action = trigger.removeprefix("agent_").replace("_", " ")
-            raise NotAllowed(
-                f"case {case['id']} is {case['state']}: '{action}' is not possible now"
+            state = case["state"].replace("_", " ")
+            raise CaseMovedOn(
+                f"case {case['id']} is {state} now, so '{action}' is not possible;"
+                " reload it to see what changed"
             ) from exc
 
     def step_case(
@@ -626,7 +628,7 @@ class Desk:
         """Step a case for an agent action or a timer and store it, in the caller's transaction.
 
         Raises:
-            NotAllowed: the flow has no such step from the case's state.
+            CaseMovedOn: the flow has no such step from the case's state.
         """
         turn = self.plan_step(case, trigger)
         now = self._clock.now()

@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 
 from chatbot.errors import (
     BodyTooSlow,
+    CaseMovedOn,
     CaseTaken,
     DeskUnavailable,
     InvalidInput,
@@ -45,6 +46,7 @@ STATUS: dict[type[LoketError], int] = {
     UnknownCase: 404,
     UnknownFile: 404,
     CaseTaken: 409,
+    CaseMovedOn: 409,  # before NotAllowed, its parent: the first match wins
     NotAllowed: 403,
     InvalidInput: 422,
 }

@@ -144,6 +144,9 @@ def test_take_reply_with_a_phrase_and_resolve_through_the_forms(
     answer = client.post(f"/desk/cases/{case_id}/resolve", follow_redirects=False)
     assert answer.status_code == 303
     assert case_row(app.state.engine, case_id)["state"] == "awaiting_confirmation"
+    again = client.post(f"/desk/cases/{case_id}/resolve", follow_redirects=False)
+    assert again.status_code == 409  # a step the case has moved past: a conflict, no refusal
+    assert "is awaiting confirmation now" in again.text
     page = client.get(f"/desk/cases/{case_id}").text
     assert "Saya cek dulu &lt;b&gt;ya&lt;/b&gt; kak" in page
     assert "cek akun demo" in page
