@@ -139,8 +139,7 @@ def _create(settings: Settings, args: argparse.Namespace) -> int:
     )
     for reason in audience.skipped():
         print(f"  skipped {reason}")
-    if audience.recipients:
-        sample = audience.recipients[0]
+    if (sample := created.sample) is not None:
         print(
             f"preview (line {sample.line}, {sample.phone}): ContentVariables "
             f"{content_variables(variables, sample.values)}"

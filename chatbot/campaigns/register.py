@@ -75,8 +75,7 @@ class CampaignDesk:
         )
         if skipped := audience.skipped():
             preview += " Skipped: " + "; ".join(skipped) + "."
-        if audience.recipients:
-            sample = audience.recipients[0]
+        if (sample := created.sample) is not None:
             preview += (
                 f" Sample (line {sample.line}, {sample.phone}): "
                 f"{content_variables(mapping, sample.values)}"

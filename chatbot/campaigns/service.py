@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine
 
 from chatbot.campaigns import errors
-from chatbot.campaigns.audience import Audience, read_audience
+from chatbot.campaigns.audience import Audience, Recipient, read_audience
 from chatbot.errors import NotAllowed
 from db import campaign_queries as cq
 from db.engine import as_utc, read
@@ -39,6 +39,7 @@ class Created:
     campaign_id: int
     audience: Audience
     opted_out: int
+    sample: Recipient | None  # the first recipient who will be sent to: the preview's row
 
 
 def parse_window(value: str) -> tuple[str, str]:
@@ -194,7 +195,15 @@ class Campaigns:
                     for r in audience.recipients
                 ],
             )
-        return Created(campaign_id, audience, len(opted))
+        sample = next(
+            (
+                r
+                for r in audience.recipients
+                if _initial_state(addresses[r.phone], r.phone, opted, chats) == "pending"
+            ),
+            None,
+        )
+        return Created(campaign_id, audience, len(opted), sample)
 
     def start(self, campaign_id: int, *, now: datetime) -> str:
         """Draft -> running (or scheduled, when its start time is ahead); returns the state.

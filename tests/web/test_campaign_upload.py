@@ -32,3 +32,26 @@ def test_a_refusal_names_the_field_not_a_command_line_flag(admin: TestClient) ->
     assert page.status_code == 422
     assert "the daily window must be HH:MM-HH:MM" in page.text
     assert "--window" not in page.text
+
+
+def test_the_sample_is_a_number_that_will_be_sent_to(admin: TestClient) -> None:
+    added = admin.post("/admin/campaigns/optout", data={"action": "add", "number": "081234567890"})
+    assert added.status_code == 200
+    page = admin.post(
+        "/admin/campaigns/new",
+        data={
+            "name": "Caring CT-1",
+            "channel": "whatsapp",
+            "template": "HX" + "b" * 32,
+            "variables": '{"1": "name"}',
+        },
+        files={
+            "audience": (
+                "a.csv",
+                b"phone,name\n081234567890,Wulan\n081299990000,Sari\n",
+                "text/csv",
+            )
+        },
+    )
+    assert "1 opted out" in page.text
+    assert "Sample (line 3, +6281299990000)" in page.text  # not the opted-out first row
