@@ -78,6 +78,11 @@ def _failure(exc: Exception) -> str:
         return f"{exc.filename}: {exc.strerror or _one_line(exc)}"
     if isinstance(exc, DBAPIError):  # the driver's own message, without the SQL and parameters
         return f"database error: {_one_line(exc.orig) if exc.orig else type(exc).__name__}"
+    if isinstance(exc, ModuleNotFoundError) and exc.name == "psycopg":
+        return (
+            "a PostgreSQL database needs the postgres extra: pip install 'loket[postgres]'"
+            " (in a checkout: pip install -e '.[postgres]')"
+        )
     return f"{type(exc).__name__}: {_one_line(exc)} (run again with --traceback for details)"
 
 

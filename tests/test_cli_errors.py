@@ -153,3 +153,8 @@ def test_traceback_flag_lets_the_error_through(
 ) -> None:
     with pytest.raises(IsADirectoryError):
         cli.main(["--traceback", "report", "daily", "--date", DAY, "--out", str(tmp_path)])
+
+
+def test_a_postgresql_url_without_its_driver_says_what_to_install() -> None:
+    missing = ModuleNotFoundError("No module named 'psycopg'", name="psycopg")
+    assert "pip install 'loket[postgres]'" in cli._failure(missing)
