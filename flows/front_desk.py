@@ -931,6 +931,9 @@ class Turn:
                 if event.has_attachment and not text.strip():
                     return f"attachment:{event.kind}"
                 return guards.clean_reference(text)
+            case "description":
+                told = guards.clean_description(text)
+                return extract.labelled_value(told) if told is not None else None
             case _:
                 value = guards.clean_text(text)
                 return extract.labelled_value(value) if value is not None else None

@@ -490,6 +490,21 @@ _NAME_SUFFIX = re.compile(
 )
 
 
+def clean_description(text: str) -> str | None:
+    """The client's own account of something ("tidak bisa connect dr kemarin", "gk puas").
+
+    Unlike `clean_text`, a complaint is the answer here; only greetings, a masked secret or
+    a message without letters ("🙏", ".") are none.
+    """
+    value = text.strip()
+    ws = words(value)
+    if _letters(value) < 2 or not ws or MASK in value:
+        return None
+    if all(w in GREETING_WORDS or w in YES_WORDS or w in NO_WORDS for w in ws):
+        return None  # "ya", "gk": a yes or no says nothing of how it is
+    return value
+
+
 def clean_text(text: str) -> str | None:
     """Free text with some substance (an outlet group, a venue); None for ".", "-", "🙏"."""
     value = text.strip()

@@ -61,7 +61,7 @@ STANDARD_PHRASES = (
 FIELD_KEYS: tuple[str, ...] = ("name", "outlet", "domain", "location", "proof", "event")
 FIELD_KEYS += ("identity", "phone")
 FIELD_KEYS += ("service_status", "satisfaction")  # #16: Telkom's caring questions
-FIELD_KINDS = ("name", "text", "phone", "location", "proof")
+FIELD_KINDS = ("name", "text", "description", "phone", "location", "proof")
 
 
 def ask_field(field_key: str) -> str:

@@ -15,7 +15,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from flows.yaml_files import read_yaml
 
 Category = Literal["easy", "normal", "hard"]
-FieldKind = Literal["name", "text", "phone", "location", "proof"]
+# "description": the client's own account ("tidak bisa connect dr kemarin", "gk puas"),
+# where "text" (an outlet, a venue) refuses a complaint as no answer.
+FieldKind = Literal["name", "text", "description", "phone", "location", "proof"]
 
 
 class ProfileError(Exception):

@@ -91,6 +91,33 @@ def test_a_request_for_a_person_that_tells_the_problem_keeps_it_as_the_story() -
     assert "story" not in short.context
 
 
+def test_a_complaint_is_the_answer_to_a_question_about_the_service() -> None:
+    """Telkom's caring asks how the service is: "tidak bisa connect" is how, not no answer."""
+    story = run(
+        State.CHRONOLOGY, "internet sy lemot bgt kak udh 3 hari gk bs buat zoom", profile="telkom"
+    )
+    assert story.fields["service_status"].startswith("lemot bgt")  # said already: not asked
+    assert said(story)[-1] == keys.ask_field("satisfaction")
+    asked = run(
+        State.VERIFICATION,
+        "tidak bisa connect sama sekali",
+        profile="telkom",
+        context={"story": "wifi tidak bisa connect dr kemarin"},
+    )
+    assert asked.fields["service_status"] == "tidak bisa connect sama sekali"
+    assert said(asked)[-1] == keys.ask_field("satisfaction")
+    rated = run(
+        State.VERIFICATION,
+        "gk puas lah",
+        profile="telkom",
+        context={"story": "wifi mati"},
+        fields={"service_status": "mati"},
+    )
+    assert rated.fields["satisfaction"] == "gk puas lah"
+    nothing = run(State.VERIFICATION, "ga", profile="telkom", context={"story": "wifi mati"})
+    assert "service_status" not in nothing.fields  # a bare no says nothing of how it is
+
+
 def test_a_sticker_in_chronology_asks_for_text() -> None:
     turn = run(State.CHRONOLOGY, "", kind="sticker")
     assert said(turn) == [keys.VERIFICATION_TEXT_ONLY]
