@@ -307,20 +307,23 @@ class VisitDesk:
             return self._schedule(conn, case_id, actor, order)
 
     def schedule(self, case_id: int, actor: Actor, order: WorkOrder) -> tuple[int, str]:
-        """Another visit on a case routed to a visit (the first one did not fix it).
+        """Another visit on a routed case, after a visit or the remote steps did not fix it.
+
+        The technical team may go to the site after remote guidance (Intera's step g).
 
         Returns (visit id, link token).
 
         Raises:
-            NotAllowed: not ops/supervisor/admin, the case is closed or not routed to a visit.
+            NotAllowed: not ops/supervisor/admin, the case is closed or not routed yet.
             InvalidInput: a bad work order.
         """
         self._check_ops(actor)
         with self._agents.desk.transaction() as conn:
-            self._open_case(conn, case_id)
-            route = vq.get_route(conn, case_id=case_id)
-            if route is None or route["route"] != "visit":
-                raise NotAllowed(f"case {case_id} is not routed to a technician visit")
+            case = self._open_case(conn, case_id)
+            if vq.get_route(conn, case_id=case_id) is None:
+                raise NotAllowed(f"case {case_id} is not routed yet: decide remote or visit first")
+            if case["assignee_id"] is None:
+                self._agents.claim(conn, case_id, actor)
             return self._schedule(conn, case_id, actor, order)
 
     def cancel(self, visit_id: int, actor: Actor) -> None:

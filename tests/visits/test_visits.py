@@ -84,7 +84,7 @@ def test_only_operations_decide_and_only_once(intera: ChatDriver, visits: VisitD
 
 
 def test_remote_steps_are_phrases_and_all_failing_escalates_to_the_technical_team(
-    intera: ChatDriver, visits: VisitDesk
+    intera: ChatDriver, visits: VisitDesk, clock: FrozenClock
 ) -> None:
     case_id = reach_operations(intera, SOFT_STORY)
     ops = create_user(intera.engine, "oki", "ops")
@@ -111,6 +111,13 @@ def test_remote_steps_are_phrases_and_all_failing_escalates_to_the_technical_tea
     assert "visit.remote_restart: failed" in filed["detail"]
     with pytest.raises(InvalidInput):
         visits.send_remote_step(case_id, agent, "agent.greeting")
+    # the technical team goes to the site after all (Intera's step g): a visit is scheduled
+    budi = visits.add_technician(
+        create_user(intera.engine, "sup", "supervisor"), "Budi", telegram_chat_id="-1001"
+    )
+    visits.schedule(case_id, ops, order(clock, budi))
+    assert intera.bot_said()[-1] == keys.VISIT_SCHEDULED
+    assert case_row(intera.engine, case_id)["assignee_id"] == agent.id  # still the agent's
 
 
 def test_a_visit_from_schedule_to_fixed_tells_the_client_each_step_and_resolves(
