@@ -45,13 +45,17 @@ class Audience:
 
     def skipped(self, shown: int = SHOWN_SKIPPED) -> list[str]:
         """Why rows were left out, the first `shown` of each kind: what an admin fixes."""
-        return [
-            *(f"line {line}: not a phone number: {raw!r}" for line, raw in self.invalid[:shown]),
+        reasons = [
             *(
-                f"line {line}: {phone} is already in the audience"
+                (line, f"line {line}: not a phone number: {raw!r}")
+                for line, raw in self.invalid[:shown]
+            ),
+            *(
+                (line, f"line {line}: {phone} is already in the audience")
                 for line, phone in self.duplicates[:shown]
             ),
         ]
+        return [reason for _line, reason in sorted(reasons)]  # in the file's order
 
 
 def normalise(raw: str, region: str = DEFAULT_REGION) -> str | None:

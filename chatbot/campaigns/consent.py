@@ -15,6 +15,7 @@ from typing import Literal
 from sqlalchemy import Connection
 
 from db import campaign_queries as cq
+from flows import guards
 from flows import phrase_keys as keys
 
 OPT_OUT_KEY = keys.CAMPAIGN_OPTED_OUT
@@ -37,6 +38,13 @@ _OUT = {
     "opt out",
     "optout",
     "stop all",
+    # slang is read as standard words first: "gk usah kirim2 lg" is "tidak usah kirim lagi"
+    "tidak usah kirim lagi",
+    "tidak usah kirim",
+    "tidak usah dikirim lagi",
+    "tidak usah kirim pesan lagi",
+    "tidak perlu kirim lagi",
+    "tidak perlu kirim pesan lagi",
 }
 _IN = {"mulai", "start", "subscribe", "opt in", "optin", "unstop", "mulai lagi"}
 _FILLER = {"kak", "ka", "kakak", "min", "mimin", "admin", "ya", "yah", "tolong", "mohon"}
@@ -46,7 +54,9 @@ _WORD = re.compile(r"[a-z]+")
 
 def keyword(text: str) -> Literal["out", "in"] | None:
     """Out for BERHENTI / STOP / UNSUBSCRIBE / JANGAN KIRIM LAGI..., in for MULAI / START."""
-    words = [w for w in _WORD.findall(text.lower()) if w not in _FILLER]
+    # standard words ("gk" is "tidak"), a doubled word's "2" dropped ("kirim2" is "kirim")
+    parts = (part for w in guards.words(text) for part in _WORD.findall(w.rstrip("2")))
+    words = [w for w in parts if w not in _FILLER]
     if not words or len(words) > 6:
         return None
     phrase = " ".join(words)

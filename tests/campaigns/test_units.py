@@ -52,7 +52,11 @@ def test_an_audience_without_a_phone_column_is_refused() -> None:
 
 
 @pytest.mark.parametrize(
-    "text", ["BERHENTI", "stop", "Stop ya kak", "UNSUBSCRIBE", "jangan kirim lagi!", "STOP."]
+    "text",
+    [
+        *("BERHENTI", "stop", "Stop ya kak", "UNSUBSCRIBE", "jangan kirim lagi!", "STOP."),
+        *("gk usah kirim2 lg", "ga usah kirim lagi kak", "opt-out"),  # as clients type it
+    ],
 )
 def test_opt_out_words(text: str) -> None:
     assert keyword(text) == "out"
