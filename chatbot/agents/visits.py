@@ -52,6 +52,7 @@ logger = logging.getLogger(__name__)
 OPS_ROLES = ("ops", *SUPERVISOR_ROLES)  # who decides remote or visit and schedules visits
 TECHNICIAN_EDITORS = SUPERVISOR_ROLES  # who edits the technicians list
 OPEN_STATUSES = vq.OPEN_VISIT_STATUSES
+PHONE_CHANNELS = ("whatsapp", "sms")  # whose chat id is the client's phone number
 FINISHED = ("fixed", "not_fixed")
 # What the technician may press from each status (the page shows these buttons).
 TECHNICIAN_NEXT: dict[str, tuple[str, ...]] = {
@@ -234,7 +235,9 @@ class VisitDesk:
             "technicians": technicians,
             "defaults": {
                 "address": fields.get("location", ""),
-                "contact": fields.get("phone", "") or case["chat_id"],
+                # a WhatsApp or SMS chat is the client's number; a web or Telegram id is not
+                "contact": fields.get("phone", "")
+                or (case["chat_id"] if case["channel"] in PHONE_CHANNELS else ""),
                 "problem": str(json.loads(case["context_json"]).get("story", ""))[:MAX_TEXT],
             },
             "product_fault": any(v["product_fault"] for v in visits),

@@ -95,6 +95,7 @@ def test_remote_steps_are_phrases_and_all_failing_escalates_to_the_technical_tea
     intera.bot_said()
     panel = visits.case_panel(case_id)
     assert panel is not None
+    assert panel["defaults"]["contact"] == ""  # a terminal (or web) chat's id is no phone
     keys_in_order = [s.key for s in panel["remote_steps"]]
     for key in keys_in_order:
         step_id = visits.send_remote_step(case_id, agent, key)
