@@ -675,6 +675,12 @@ class VisitDesk:
         tech = vq.get_technician(conn, technician_id=order.technician_id)
         if tech is None or not tech["active"]:
             raise InvalidInput("choose an active technician")
+        if not (tech["telegram_chat_id"] or tech["whatsapp"] or self.technicians_chat_id):
+            # else the client hears the visit is booked and nobody tells the technician
+            raise InvalidInput(
+                f"nobody can tell {tech['name']}: add their Telegram chat or WhatsApp number "
+                "on the technicians list, or set LOKET_TECHNICIAN_TELEGRAM_CHAT_ID"
+            )
         latitude = longitude = None
         fields = json.loads(case["fields_json"])
         location = str(fields.get("location", ""))

@@ -76,7 +76,9 @@ def ordered_visit(
     """
     case_id = reach_operations(chat)
     ops = create_user(chat.engine, "oki", "ops")
-    budi = visits.add_technician(create_user(chat.engine, "sup", "supervisor"), "Budi")
+    budi = visits.add_technician(
+        create_user(chat.engine, "sup", "supervisor"), "Budi", telegram_chat_id="-1001"
+    )
     made = visits.decide(case_id, ops, "visit", order(clock, budi, hours=hours))
     assert made is not None
     return case_id, ops, made

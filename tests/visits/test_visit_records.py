@@ -33,7 +33,9 @@ def three_cases(
     waiting = reach_operations(ChatDriver(desk, engine, chat_id="c"))
     visits = visit_desk(ChatDriver(desk, engine, chat_id="a"), clock, tmp_path)
     ops = create_user(engine, "oki", "ops")
-    budi = visits.add_technician(create_user(engine, "sup", "supervisor"), "Budi")
+    budi = visits.add_technician(
+        create_user(engine, "sup", "supervisor"), "Budi", telegram_chat_id="-1001"
+    )
     made = visits.decide(visited, ops, "visit", order(clock, budi))
     assert made is not None
     visits.technician_update(made[1], "arrived")

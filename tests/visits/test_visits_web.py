@@ -74,7 +74,9 @@ def test_ops_decide_and_bad_work_orders_are_422_with_a_reason(
     page = client.get("/desk/visits")
     assert f"/desk/visits/cases/{case_id}" in page.text
     assert "mati total" in page.text
-    budi = app.state.visits.add_technician(Staff(0, "setup", "admin"), "Budi")
+    setup = Staff(0, "setup", "admin")
+    nobody = app.state.visits.add_technician(setup, "Rudi")  # no chat, no number, no group
+    budi = app.state.visits.add_technician(setup, "Budi", whatsapp="0812-1111-2222")
     good = {
         "route": "visit",
         "technician_id": str(budi),
@@ -88,6 +90,7 @@ def test_ops_decide_and_bad_work_orders_are_422_with_a_reason(
         ({**good, "window_start": "tomorrow"}, "window start"),
         ({**good, "window_end": good["window_start"]}, "time window"),
         ({**good, "address": " "}, "address"),
+        ({**good, "technician_id": str(nobody)}, "nobody can tell Rudi"),
         ({**good, "route": "teleport"}, "route must be"),
     ]:
         answer = client.post(f"/desk/visits/cases/{case_id}/route", data=bad)
@@ -98,7 +101,6 @@ def test_ops_decide_and_bad_work_orders_are_422_with_a_reason(
     again = client.post(f"/desk/visits/cases/{case_id}/route", data={"route": "remote"})
     assert again.status_code == 409
     assert "already routed (visit) by oki" in again.text
-    assert "LOKET_TECHNICIAN_TELEGRAM_CHAT_ID" in client.get(f"/desk/visits/cases/{case_id}").text
     assert (
         client.post("/desk/visits/cases/99999/route", data={"route": "remote"}).status_code == 404
     )
@@ -165,7 +167,9 @@ def test_the_technician_page_refuses_bad_uploads_with_a_reason(
     app: FastAPI, client: TestClient, clock: FrozenClock
 ) -> None:
     case_id = waiting_case(app)
-    budi = app.state.visits.add_technician(Staff(0, "setup", "admin"), "Budi")
+    budi = app.state.visits.add_technician(
+        Staff(0, "setup", "admin"), "Budi", telegram_chat_id="-1001"
+    )
     from chatbot.agents.visits import WorkOrder
 
     start = clock.now() + timedelta(hours=1)
@@ -218,7 +222,9 @@ def test_ops_send_a_new_link_and_the_old_one_stops_working(
 
     case_id = waiting_case(app)
     oki = add_user(app, "oki", "ops")
-    budi = app.state.visits.add_technician(Staff(0, "setup", "admin"), "Budi")
+    budi = app.state.visits.add_technician(
+        Staff(0, "setup", "admin"), "Budi", telegram_chat_id="-1001"
+    )
     start = clock.now() + timedelta(hours=1)
     visit_id, old = app.state.visits.decide(
         case_id,
@@ -241,7 +247,9 @@ def test_a_supervisor_records_compensation_with_the_technicians_fault_flag(
 
     case_id = waiting_case(app)
     sup = add_user(app, "sup", "supervisor")
-    budi = app.state.visits.add_technician(Staff(sup.id, sup.name, sup.role), "Budi")
+    budi = app.state.visits.add_technician(
+        Staff(sup.id, sup.name, sup.role), "Budi", telegram_chat_id="-1001"
+    )
     start = clock.now() + timedelta(hours=1)
     _visit, token = app.state.visits.decide(
         case_id,
