@@ -6,7 +6,7 @@ import logging
 
 
 def configure_logging(level: int) -> None:
-    """Our lines at `level`; libraries that say too much, or too much, kept to warnings.
+    """Our lines at `level`; libraries that log too much kept to warnings.
 
     transitions logs a line per callback (every agent action in a web worker), and httpx
     logs every request at INFO, URLs with secrets in them included (Discord webhooks).

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from typing import get_args
+
+from flows.profiles.schema import FieldKind
+
 GREETING_SALAM = "greeting.salam"
 GREETING_WELCOME = "greeting.welcome"
 CHRONOLOGY_REASK = "chronology.reask"
@@ -61,7 +65,7 @@ STANDARD_PHRASES = (
 FIELD_KEYS: tuple[str, ...] = ("name", "outlet", "domain", "location", "proof", "event")
 FIELD_KEYS += ("identity", "phone")
 FIELD_KEYS += ("service_status", "satisfaction")  # #16: Telkom's caring questions
-FIELD_KINDS = ("name", "text", "description", "phone", "location", "proof")
+FIELD_KINDS: tuple[str, ...] = get_args(FieldKind)  # each kind has its re-ask phrase
 
 
 def ask_field(field_key: str) -> str:

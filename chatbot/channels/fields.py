@@ -33,3 +33,8 @@ def first_error(exc: ValidationError) -> str:
     error = exc.errors(include_url=False, include_input=False)[0]
     where = ".".join(str(part) for part in error["loc"]) or "body"
     return f"{where}: {error['msg']}"[:300]
+
+
+def place_name(name: str, address: str) -> str | None:
+    """A shared place as the transcript names it ("Toko Maju, Jl. Sudirman 1"), or None."""
+    return ", ".join(part for part in (name, address) if part) or None

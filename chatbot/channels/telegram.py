@@ -32,6 +32,7 @@ from chatbot.errors import (
 )
 
 from .base import RawRequest
+from .fields import place_name
 from .telegram_http import AiohttpRequest
 from .telegram_update import (
     CallbackQueryIn,
@@ -333,8 +334,8 @@ def _content(message: MessageIn, sender_id: int | None) -> dict[str, Any]:
     if message.location is not None:
         point = (message.location.latitude, message.location.longitude)
         venue = message.venue
-        place = ", ".join(p for p in (venue.title, venue.address) if p) if venue else ""
-        return {"text": text, "kind": "location", "location": point, "place": place or None}
+        place = place_name(venue.title, venue.address) if venue is not None else None
+        return {"text": text, "kind": "location", "location": point, "place": place}
     if message.contact is not None:
         contact = message.contact
         own = contact.user_id is not None and contact.user_id == sender_id

@@ -26,7 +26,7 @@ from chatbot.errors import (
 )
 
 from .base import RawRequest
-from .fields import ShortText, Text, clean_text, first_error
+from .fields import ShortText, Text, clean_text, first_error, place_name
 
 Url = Annotated[str, Field(min_length=1, max_length=2048), AfterValidator(clean_text)]
 
@@ -238,7 +238,7 @@ def parse_message(request: RawRequest, channel: str) -> list[Inbound]:
             phone=chat_id if chat_id.startswith("+") else None,
             attachments=attachments,
             location=location,
-            place=", ".join(p for p in (form.Label, form.Address) if p) or None,
+            place=place_name(form.Label, form.Address),
             button=button,
         )
     ]
