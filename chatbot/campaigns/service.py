@@ -174,6 +174,7 @@ class Campaigns:
             chats = cq.telegram_chats(conn, phones=phones) if channel == "telegram" else None
             addresses = {p: chats.get(p, p) if chats is not None else p for p in phones}
             opted = cq.opted_out_among(conn, addresses=list(addresses.values()))
+            states = {p: _initial_state(addresses[p], p, opted, chats) for p in phones}
             cq.insert_recipients(
                 conn,
                 [
@@ -183,7 +184,7 @@ class Campaigns:
                         "chat_id": addresses[r.phone],
                         "name": r.name[:200] if r.name else None,
                         "variables_json": json.dumps(r.values, ensure_ascii=False),
-                        "state": _initial_state(addresses[r.phone], r.phone, opted, chats),
+                        "state": states[r.phone],
                         "error": (
                             "no Telegram chat with this number has started the bot"
                             if chats is not None and r.phone not in chats
@@ -195,14 +196,7 @@ class Campaigns:
                     for r in audience.recipients
                 ],
             )
-        sample = next(
-            (
-                r
-                for r in audience.recipients
-                if _initial_state(addresses[r.phone], r.phone, opted, chats) == "pending"
-            ),
-            None,
-        )
+        sample = next((r for r in audience.recipients if states[r.phone] == "pending"), None)
         return Created(campaign_id, audience, len(opted), sample)
 
     def start(self, campaign_id: int, *, now: datetime) -> str:
